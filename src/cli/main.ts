@@ -1,0 +1,20 @@
+/** Subcommand dispatch for the `switchboard` CLI. */
+export async function main(argv: string[]): Promise<number | void> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(usage());
+      return 0;
+    default:
+      process.stderr.write(`unknown command "${cmd}"\n${usage()}`);
+      void rest;
+      return 2;
+  }
+}
+
+function usage(): string {
+  return 'usage: switchboard <command> [flags]\n\ncommands:\n  serve   run the endpoint picker\n';
+}
