@@ -1,0 +1,288 @@
+/**
+ * The endpoint pool: which endpoints exist, their latest metrics laid out in columns for fast
+ * scoring, and the picker's own in-flight accounting.
+ *
+ * Columns are Float64Arrays indexed by an endpoint's slot. Slots are stable while an endpoint is
+ * in the pool and are reused only after it leaves, so plugins (the prefix index) can key state by
+ * slot and drop it on the `removed` event.
+ */
+import { Endpoint, EMPTY_SET, type EndpointSpec, type MetricsSnapshot } from './endpoint.js';
+
+/** Monotonic milliseconds. Production uses performance.now(); the simulator injects virtual time. */
+export interface Clock {
+  now(): number;
+}
+
+/** The wall-clock-independent system clock. */
+export const systemClock: Clock = { now: () => performance.now() };
+
+/** Membership changes, delivered synchronously to subscribers. */
+export type PoolEvent =
+  | { type: 'added'; endpoint: Endpoint }
+  | { type: 'updated'; endpoint: Endpoint; previous: Endpoint }
+  | { type: 'removed'; endpoint: Endpoint };
+
+const INITIAL_CAPACITY = 16;
+
+/** Per-slot numeric state; all columns share one capacity. */
+const COLUMNS = [
+  'waiting',
+  'running',
+  'kvUsage',
+  'maxAdapters',
+  'cacheBlockSize',
+  'cacheNumBlocks',
+  'scrapedAt',
+  'inflight',
+  'inflightTokens',
+  'dispatched',
+  'dispatchedAtScrape',
+  'dispatchedAtLastMetrics',
+] as const;
+type Column = (typeof COLUMNS)[number];
+
+export class EndpointPool {
+  readonly clock: Clock;
+  /** Bumps on every membership change. */
+  version = 0;
+  /** True once discovery has delivered its first complete view. */
+  synced = false;
+
+  /** Waiting-queue size from the latest scrape. */
+  waiting!: Float64Array;
+  /** Running requests from the latest scrape. */
+  running!: Float64Array;
+  /** KV-cache utilization 0..1 from the latest scrape. */
+  kvUsage!: Float64Array;
+  /** max_lora from the latest scrape (0 unknown). */
+  maxAdapters!: Float64Array;
+  /** KV block size in tokens (0 unknown). */
+  cacheBlockSize!: Float64Array;
+  /** KV blocks on the device (0 unknown). */
+  cacheNumBlocks!: Float64Array;
+  /** Clock time of the latest successful scrape; -Infinity before the first. */
+  scrapedAt!: Float64Array;
+  /** Requests this picker sent and has not seen finish. */
+  inflight!: Float64Array;
+  /** Estimated tokens (input + expected output) of those requests. */
+  inflightTokens!: Float64Array;
+  /** Requests ever dispatched to the slot (monotonic). */
+  dispatched!: Float64Array;
+  /** `dispatched` when the scrape in progress was sent. */
+  dispatchedAtScrape!: Float64Array;
+  /** `dispatched` when the metrics in use were requested: later dispatches are not in them. */
+  dispatchedAtLastMetrics!: Float64Array;
+
+  private capacityValue = 0;
+  private readonly slots: Array<Endpoint | null> = [];
+  private readonly freeSlots: number[] = [];
+  private readonly list: Endpoint[] = [];
+  private readonly byKeyMap = new Map<string, Endpoint>();
+  private readonly listeners = new Set<(e: PoolEvent) => void>();
+
+  constructor(clock: Clock = systemClock) {
+    this.clock = clock;
+    this.grow(INITIAL_CAPACITY);
+  }
+
+  /** Length of the column arrays; scratch buffers sized to it cover every slot. */
+  get capacity(): number {
+    return this.capacityValue;
+  }
+
+  /** Number of endpoints. */
+  get size(): number {
+    return this.list.length;
+  }
+
+  /** Endpoints in the order they joined. The array is shared: do not mutate it. */
+  endpoints(): readonly Endpoint[] {
+    return this.list;
+  }
+
+  /** The endpoint with `address:port` key, if present. */
+  get(key: string): Endpoint | undefined {
+    return this.byKeyMap.get(key);
+  }
+
+  /** The endpoint in `slot`, or null. */
+  atSlot(slot: number): Endpoint | null {
+    return this.slots[slot] ?? null;
+  }
+
+  /** Registers a membership listener; returns the unsubscribe function. */
+  subscribe(listener: (e: PoolEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Replaces the membership with `specs`: adds new keys, updates changed ones, removes the rest. */
+  setEndpoints(specs: readonly EndpointSpec[]): void {
+    const seen = new Set<string>();
+    for (const spec of specs) seen.add(this.upsert(spec).key);
+    for (const ep of [...this.list]) if (!seen.has(ep.key)) this.remove(ep.key);
+  }
+
+  /** Adds an endpoint, or updates the one with the same key (keeping its slot and counters). */
+  upsert(spec: EndpointSpec): Endpoint {
+    const probe = new Endpoint(spec, -1);
+    const existing = this.byKeyMap.get(probe.key);
+    if (existing !== undefined) {
+      if (sameSpec(existing, probe)) return existing;
+      probe.slot = existing.slot;
+      probe.metrics = existing.metrics;
+      Object.assign(probe.health, existing.health);
+      this.slots[probe.slot] = probe;
+      this.list[this.list.indexOf(existing)] = probe;
+      this.byKeyMap.set(probe.key, probe);
+      this.version++;
+      this.emit({ type: 'updated', endpoint: probe, previous: existing });
+      return probe;
+    }
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      slot = this.slots.length;
+      if (slot >= this.capacityValue) this.grow(this.capacityValue * 2);
+      this.slots.push(null);
+    }
+    probe.slot = slot;
+    this.resetSlot(slot);
+    this.slots[slot] = probe;
+    this.list.push(probe);
+    this.byKeyMap.set(probe.key, probe);
+    this.version++;
+    this.emit({ type: 'added', endpoint: probe });
+    return probe;
+  }
+
+  /** Removes the endpoint with `key`; in-flight requests to it finish without accounting. */
+  remove(key: string): boolean {
+    const ep = this.byKeyMap.get(key);
+    if (ep === undefined) return false;
+    this.byKeyMap.delete(key);
+    this.list.splice(this.list.indexOf(ep), 1);
+    this.slots[ep.slot] = null;
+    this.emit({ type: 'removed', endpoint: ep });
+    this.resetSlot(ep.slot);
+    this.freeSlots.push(ep.slot);
+    this.version++;
+    return true;
+  }
+
+  /** Called when a scrape request is sent: dispatches after this point are not in its result. */
+  scrapeStarted(ep: Endpoint): void {
+    if (this.slots[ep.slot] !== ep) return;
+    this.dispatchedAtScrape[ep.slot] = this.dispatched[ep.slot];
+  }
+
+  /** Stores a successful scrape's result. */
+  recordMetrics(ep: Endpoint, m: MetricsSnapshot): void {
+    const s = ep.slot;
+    if (this.slots[s] !== ep) return; // removed while the scrape was in flight
+    const now = this.clock.now();
+    ep.metrics = m;
+    ep.health.ok = true;
+    ep.health.consecutiveFailures = 0;
+    ep.health.lastError = null;
+    ep.health.lastSuccessAt = now;
+    this.waiting[s] = m.waitingQueueSize;
+    this.running[s] = m.runningRequests;
+    this.kvUsage[s] = m.kvCacheUsage;
+    this.maxAdapters[s] = m.maxAdapters;
+    this.cacheBlockSize[s] = m.cacheBlockSize;
+    this.cacheNumBlocks[s] = m.cacheNumBlocks;
+    this.scrapedAt[s] = now;
+    this.dispatchedAtLastMetrics[s] = this.dispatchedAtScrape[s];
+  }
+
+  /** Records a failed scrape; the previous metrics stay but age toward staleness. */
+  recordScrapeFailure(ep: Endpoint, message: string): void {
+    if (this.slots[ep.slot] !== ep) return;
+    ep.health.ok = false;
+    ep.health.consecutiveFailures++;
+    ep.health.lastError = message;
+  }
+
+  /** Requests dispatched to `slot` after its current metrics were requested. */
+  unscraped(slot: number): number {
+    return this.dispatched[slot] - this.dispatchedAtLastMetrics[slot];
+  }
+
+  /** Whether `slot` has metrics no older than `thresholdMs` at clock time `now`. */
+  isFresh(slot: number, now: number, thresholdMs: number): boolean {
+    return now - this.scrapedAt[slot] <= thresholdMs;
+  }
+
+  /** Counts a request sent to `slot` with an estimated token load. */
+  dispatch(slot: number, tokens: number): void {
+    this.inflight[slot]++;
+    this.inflightTokens[slot] += tokens;
+    this.dispatched[slot]++;
+  }
+
+  /** Uncounts a finished request; tolerant of slots that were removed and reused meanwhile. */
+  complete(ep: Endpoint, tokens: number): void {
+    const s = ep.slot;
+    if (this.slots[s] !== ep) return;
+    this.inflight[s] = Math.max(0, this.inflight[s] - 1);
+    this.inflightTokens[s] = Math.max(0, this.inflightTokens[s] - tokens);
+  }
+
+  /** Marks discovery's first complete view as delivered. */
+  markSynced(): void {
+    this.synced = true;
+  }
+
+  /** Metrics as a plain object for one endpoint (debug endpoints, tests). */
+  describe(ep: Endpoint): Record<string, unknown> {
+    const s = ep.slot;
+    const m = ep.metrics;
+    return {
+      key: ep.key,
+      name: ep.name,
+      waiting: this.waiting[s],
+      running: this.running[s],
+      kvUsage: this.kvUsage[s],
+      activeAdapters: [...(m?.activeAdapters ?? EMPTY_SET)],
+      waitingAdapters: [...(m?.waitingAdapters ?? EMPTY_SET)],
+      maxAdapters: this.maxAdapters[s],
+      cacheBlockSize: this.cacheBlockSize[s],
+      cacheNumBlocks: this.cacheNumBlocks[s],
+      inflight: this.inflight[s],
+      inflightTokens: this.inflightTokens[s],
+      scrapeOk: ep.health.ok,
+      scrapeFailures: ep.health.consecutiveFailures,
+      lastError: ep.health.lastError,
+      metricsAgeMs: Number.isFinite(this.scrapedAt[s]) ? this.clock.now() - this.scrapedAt[s] : null,
+    };
+  }
+
+  private emit(e: PoolEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  private resetSlot(slot: number): void {
+    for (const c of COLUMNS) this[c][slot] = 0;
+    this.scrapedAt[slot] = -Infinity;
+  }
+
+  private grow(capacity: number): void {
+    for (const c of COLUMNS) {
+      const next = new Float64Array(capacity);
+      const prev = this[c as Column] as Float64Array | undefined;
+      if (prev !== undefined) next.set(prev);
+      else if (c === 'scrapedAt') next.fill(-Infinity);
+      this[c as Column] = next;
+    }
+    if (this.capacityValue > 0) this.scrapedAt.fill(-Infinity, this.capacityValue);
+    this.capacityValue = capacity;
+  }
+}
+
+function sameSpec(a: Endpoint, b: Endpoint): boolean {
+  if (a.name !== b.name || a.metricsPort !== b.metricsPort) return false;
+  const ka = Object.keys(a.labels);
+  if (ka.length !== Object.keys(b.labels).length) return false;
+  for (const k of ka) if (a.labels[k] !== b.labels[k]) return false;
+  return true;
+}
