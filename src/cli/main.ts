@@ -8,6 +8,8 @@ export async function main(argv: string[]): Promise<number | void> {
     case 'help':
       process.stdout.write(usage());
       return 0;
+    case 'sim':
+      return (await import('./sim.js')).runSim(rest);
     default:
       process.stderr.write(`unknown command "${cmd}"\n${usage()}`);
       void rest;
