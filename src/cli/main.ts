@@ -10,6 +10,8 @@ export async function main(argv: string[]): Promise<number | void> {
       return 0;
     case 'sim':
       return (await import('./sim.js')).runSim(rest);
+    case 'bench':
+      return (await import('./bench.js')).runBench(rest);
     default:
       process.stderr.write(`unknown command "${cmd}"\n${usage()}`);
       void rest;

@@ -94,8 +94,14 @@ export function parseInference(kind: ApiKind, raw: unknown, defaults: ParseDefau
   }
   const includeUsage = stream && typeof so === 'object' && so !== null && (so as Record<string, unknown>).include_usage !== false;
 
+  const outputSeed = outputSeedFor(prompt, isInt(body.seed) ? body.seed : null);
+  return { kind, model, prompt, maxTokens, stream, includeUsage, outputSeed };
+}
+
+/** Seed of a request's synthetic output: a hash of its prompt tokens and optional `seed` field. */
+export function outputSeedFor(prompt: Int32Array, seed: number | null): number {
   let h = 0x2545f491;
   for (let i = 0; i < prompt.length; i++) h = Math.imul(h ^ prompt[i], 0x01000193);
-  if (isInt(body.seed)) h ^= mix32(body.seed);
-  return { kind, model, prompt, maxTokens, stream, includeUsage, outputSeed: mix32(h) };
+  if (seed !== null) h ^= mix32(seed);
+  return mix32(h);
 }
