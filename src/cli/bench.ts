@@ -3,7 +3,6 @@
  * simulated pods, then prints the summary and writes report.json and report.html.
  */
 import { basename, extname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { sbError } from '../errors.js';
 import { writeReport } from '../loadgen/output.js';
 import { ProgressBar } from '../loadgen/progress.js';
@@ -12,6 +11,7 @@ import { loadScenario, type Scenario } from '../loadgen/scenario.js';
 import { renderTable } from '../loadgen/table.js';
 import { defaultPolicies, policyFactory } from '../sim/scorecard/policies.js';
 import { runScorecard } from '../sim/scorecard/runner.js';
+import { listFlag, parseSubcommandFlags } from './subcommand-flags.js';
 
 const USAGE = `usage: switchboard bench --scenario FILE [flags]
 
@@ -36,43 +36,19 @@ export interface BenchFlags {
 
 /** Parses `switchboard bench` flags; throws SB_ERR_FLAG on bad input. */
 export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        help: { type: 'boolean' },
-        scenario: { type: 'string' },
-        policies: { type: 'string' },
-        seeds: { type: 'string' },
-        out: { type: 'string' },
-        quiet: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    throw sbError('SB_ERR_FLAG', 'bench', (e as Error).message);
-  }
+  const values = parseSubcommandFlags('bench', argv, ['scenario', 'policies', 'seeds', 'out'], ['quiet']);
   if (values.help === true) return 'help';
   if (typeof values.scenario !== 'string' || values.scenario === '') throw sbError('SB_ERR_FLAG', 'scenario', 'is required');
   return {
     scenario: values.scenario,
-    policies: list(values.policies),
-    seeds: seedList(values.seeds),
+    policies: listFlag(values, 'policies'),
+    seeds: seedList(listFlag(values, 'seeds')),
     out: typeof values.out === 'string' ? values.out : null,
     quiet: values.quiet === true,
   };
 }
 
-function list(v: unknown): string[] | null {
-  if (typeof v !== 'string') return null;
-  const out = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  return out.length > 0 ? out : null;
-}
-
-function seedList(v: unknown): number[] | null {
-  const l = list(v);
+function seedList(l: string[] | null): number[] | null {
   if (l === null) return null;
   return l.map((s) => {
     const n = Number(s);

@@ -12,6 +12,8 @@ export async function main(argv: string[]): Promise<number | void> {
       return (await import('./sim.js')).runSim(rest);
     case 'bench':
       return (await import('./bench.js')).runBench(rest);
+    case 'load':
+      return (await import('./load.js')).runLoad(rest);
     default:
       process.stderr.write(`unknown command "${cmd}"\n${usage()}`);
       void rest;
@@ -20,5 +22,5 @@ export async function main(argv: string[]): Promise<number | void> {
 }
 
 function usage(): string {
-  return 'usage: switchboard <command> [flags]\n\ncommands:\n  serve   run the endpoint picker\n';
+  return 'usage: switchboard <command> [flags]\n\ncommands:\n  serve   run the endpoint picker\n  sim     run simulated vLLM pods\n  load    send a scenario to an OpenAI-compatible URL\n  bench   compare routing policies in virtual time\n';
 }

@@ -1,11 +1,11 @@
 /**
  * `switchboard sim`: runs a fleet of simulated vLLM pods on consecutive ports until interrupted.
  */
-import { parseArgs } from 'node:util';
 import { sbError } from '../errors.js';
 import { PROFILE_KEYS, type EngineProfile } from '../sim/engine/profile.js';
 import type { PodFaults } from '../sim/pod/faults.js';
 import { startSimFleet, type SimFleet, type SimFleetOptions } from '../sim/pod/fleet.js';
+import { numberFlag, parseSubcommandFlags, stringFlag } from './subcommand-flags.js';
 
 /** `numGpuBlocks` -> `num-gpu-blocks`. */
 function kebab(s: string): string {
@@ -35,34 +35,21 @@ faults (every pod): ${FAULT_FLAGS.map((k) => `--${kebab(k)}`).join(' ')}
 
 /** Parses `switchboard sim` flags into fleet options; throws SB_ERR_FLAG on bad input. */
 export function parseSimFlags(argv: string[]): SimFleetOptions | 'help' {
-  const options: Record<string, { type: 'string' | 'boolean' }> = {
-    help: { type: 'boolean' },
-    pods: { type: 'string' },
-    'base-port': { type: 'string' },
-    host: { type: 'string' },
-    profile: { type: 'string' },
-    model: { type: 'string' },
-    'lora-modules': { type: 'string' },
-    'chat-max-tokens': { type: 'string' },
-    'stream-chunk-tokens': { type: 'string' },
-    seed: { type: 'string' },
-  };
-  for (const k of [...ENGINE_FLAGS, ...FAULT_FLAGS]) options[kebab(k)] = { type: 'string' };
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values;
-  } catch (e) {
-    throw sbError('SB_ERR_FLAG', 'sim', (e as Error).message);
-  }
+  const values = parseSubcommandFlags('sim', argv, [
+    'pods',
+    'base-port',
+    'host',
+    'profile',
+    'model',
+    'lora-modules',
+    'chat-max-tokens',
+    'stream-chunk-tokens',
+    'seed',
+    ...[...ENGINE_FLAGS, ...FAULT_FLAGS].map(kebab),
+  ]);
   if (values.help === true) return 'help';
-  const num = (flag: string): number | undefined => {
-    const v = values[flag];
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n)) throw sbError('SB_ERR_FLAG', flag, `not a number: "${String(v)}"`);
-    return n;
-  };
-  const str = (flag: string): string | undefined => values[flag] as string | undefined;
+  const num = (flag: string): number | undefined => numberFlag(values, flag);
+  const str = (flag: string): string | undefined => stringFlag(values, flag);
 
   const engine: Partial<EngineProfile> = {};
   for (const k of ENGINE_FLAGS) {

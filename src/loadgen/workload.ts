@@ -6,11 +6,12 @@
  * Everything is derived from the scenario seed and the arrival index (or session and turn),
  * never from processing order, so every policy in a comparison sees the same requests.
  */
-import type { ChatMessage } from '../sim/engine/chat-template.js';
+import { renderChat, type ChatMessage } from '../sim/engine/chat-template.js';
 import { Rng, hashString, mix32 } from '../sim/engine/random.js';
 import { synthText } from '../sim/engine/tokenizer.js';
 import { weightedPicker } from './distributions.js';
 import type { Arrival } from './arrivals.js';
+import type { RequestRecord } from './metrics.js';
 import type { Scenario } from './scenario.js';
 
 /** One request to send. */
@@ -197,4 +198,31 @@ export class WorkloadGenerator {
     }
     return s;
   }
+}
+
+/** The prompt text the server will tokenize: the completions prompt, or the rendered chat. */
+export function promptText(r: WorkRequest): string {
+  return r.api === 'chat' ? renderChat(r.messages ?? []) : (r.prompt ?? '');
+}
+
+/** A fresh, not-yet-finished record for `r`, started at `start`. */
+export function newRecord(r: WorkRequest, start: number, promptTokens: number): RequestRecord {
+  return {
+    id: r.id,
+    stage: r.stage,
+    pod: -1,
+    lora: r.lora,
+    session: r.session,
+    turn: r.turn,
+    start,
+    firstToken: NaN,
+    lastToken: NaN,
+    end: NaN,
+    ok: false,
+    error: null,
+    promptTokens,
+    outputTokens: 0,
+    cachedTokens: -1,
+    itl: [],
+  };
 }

@@ -9,8 +9,7 @@
 import { planArrivals, type Arrival } from '../../loadgen/arrivals.js';
 import type { RequestRecord } from '../../loadgen/metrics.js';
 import type { Scenario } from '../../loadgen/scenario.js';
-import { WorkloadGenerator, type SessionState, type WorkRequest } from '../../loadgen/workload.js';
-import { renderChat } from '../engine/chat-template.js';
+import { WorkloadGenerator, newRecord, promptText, type SessionState, type WorkRequest } from '../../loadgen/workload.js';
 import { Engine, type EngineCounters } from '../engine/engine.js';
 import { Rng } from '../engine/random.js';
 import { SimRequest, type RequestSink } from '../engine/request.js';
@@ -129,26 +128,8 @@ export async function runScorecard(scenario: Scenario, router: Router, opts: Sco
     const now = sched.now();
     issued++;
     if (work.stage < 0) work.stage = stageAt(now);
-    const promptText = work.api === 'chat' ? renderChat(work.messages ?? []) : (work.prompt ?? '');
-    const prompt = tokenize(promptText);
-    const record: RequestRecord = {
-      id: work.id,
-      stage: work.stage,
-      pod: -1,
-      lora: work.lora,
-      session: work.session,
-      turn: work.turn,
-      start: now,
-      firstToken: NaN,
-      lastToken: NaN,
-      end: NaN,
-      ok: false,
-      error: null,
-      promptTokens: prompt.length,
-      outputTokens: 0,
-      cachedTokens: -1,
-      itl: [],
-    };
+    const prompt = tokenize(promptText(work));
+    const record = newRecord(work, now, prompt.length);
     records.push(record);
     const tracked: Tracked = {
       record,
