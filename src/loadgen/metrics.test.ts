@@ -108,3 +108,27 @@ describe('statistics helpers', () => {
     expect(coefficientOfVariation([2, 4])).toBeCloseTo(1 / 3, 12);
   });
 });
+
+describe('quantiles of large samples', () => {
+  it('selects the same percentiles as a full sort', () => {
+    let x = 12345;
+    const next = () => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return x;
+    };
+    // Many duplicates, as pooled ITLs have.
+    const values = Array.from({ length: 120_001 }, () => (next() % 500) / 7);
+    const sorted = Float64Array.from(values).sort();
+    const d = distribution(values)!;
+    expect(d.p50).toBe(quantileSorted(sorted, 0.5));
+    expect(d.p90).toBe(quantileSorted(sorted, 0.9));
+    expect(d.p99).toBeCloseTo(quantileSorted(sorted, 0.99), 12);
+    expect(d.min).toBe(sorted[0]);
+    expect(d.max).toBe(sorted[sorted.length - 1]);
+    const even = values.slice(0, 100_000);
+    const se = Float64Array.from(even).sort();
+    const de = distribution(even)!;
+    expect(de.p50).toBeCloseTo(quantileSorted(se, 0.5), 12);
+    expect(de.p99).toBeCloseTo(quantileSorted(se, 0.99), 12);
+  });
+});

@@ -102,22 +102,82 @@ export function quantileSorted(xs: ArrayLike<number>, q: number): number {
   return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo);
 }
 
+/** Above this many values, quantiles come from selection instead of a full sort. */
+const SELECT_THRESHOLD = 50_000;
+
 /** Summary statistics of `values` (any order), or null when empty. */
 export function distribution(values: ArrayLike<number>): Dist | null {
   const n = values.length;
   if (n === 0) return null;
-  const s = Float64Array.from(values as ArrayLike<number>).sort();
+  const a = Float64Array.from(values as ArrayLike<number>);
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += s[i];
-  return {
-    count: n,
-    mean: sum / n,
-    min: s[0],
-    max: s[n - 1],
-    p50: quantileSorted(s, 0.5),
-    p90: quantileSorted(s, 0.9),
-    p99: quantileSorted(s, 0.99),
-  };
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = a[i];
+    sum += v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  let p50: number;
+  let p90: number;
+  let p99: number;
+  if (n <= SELECT_THRESHOLD) {
+    a.sort();
+    p50 = quantileSorted(a, 0.5);
+    p90 = quantileSorted(a, 0.9);
+    p99 = quantileSorted(a, 0.99);
+  } else {
+    // Pooled ITLs reach millions of values; selection is O(n) where sorting is O(n log n).
+    p50 = quantileSelect(a, 0.5, 0);
+    p90 = quantileSelect(a, 0.9, Math.floor((n - 1) * 0.5) + 1);
+    p99 = quantileSelect(a, 0.99, Math.floor((n - 1) * 0.9) + 1);
+  }
+  return { count: n, mean: sum / n, min, max, p50, p90, p99 };
+}
+
+/**
+ * The `q`-quantile of `a` (interpolated like `quantileSorted`), reordering `a` in place.
+ * Elements before `from` must already be no greater than any later one (a previous call's work).
+ */
+function quantileSelect(a: Float64Array, q: number, from: number): number {
+  const n = a.length;
+  const pos = (n - 1) * q;
+  const lo = Math.floor(pos);
+  const vlo = select(a, lo, Math.min(from, lo), n - 1);
+  if (pos === lo) return vlo;
+  let vhi = Infinity;
+  for (let i = lo + 1; i < n; i++) if (a[i] < vhi) vhi = a[i];
+  return vlo + (vhi - vlo) * (pos - lo);
+}
+
+/** Quickselect: puts the k-th smallest of a[left..right] at a[k]; smaller before, larger after. */
+function select(a: Float64Array, k: number, left: number, right: number): number {
+  while (right > left) {
+    const mid = (left + right) >> 1;
+    // Median of three as pivot.
+    const x = a[left];
+    const y = a[mid];
+    const z = a[right];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else return a[k];
+  }
+  return a[k];
 }
 
 /** Per-request latencies of a successful request, ms (null where undefined). */

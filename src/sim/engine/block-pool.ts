@@ -9,6 +9,14 @@
 
 const NONE = -1;
 
+/**
+ * Map key of a 53-bit block hash: its low 30 bits, a small integer V8 hashes fast. The full hash
+ * in `blockHash` confirms a hit; two hashes sharing a key only cost a missed cache hit.
+ */
+function keyOf(hash: number): number {
+  return (hash >>> 0) & 0x3fffffff;
+}
+
 export class BlockPool {
   /** Total blocks. */
   readonly numBlocks: number;
@@ -63,8 +71,8 @@ export class BlockPool {
 
   /** The block holding content `hash`, or -1. */
   lookup(hash: number): number {
-    const b = this.cached.get(hash);
-    return b === undefined ? NONE : b;
+    const b = this.cached.get(keyOf(hash));
+    return b === undefined || this.blockHash[b] !== hash ? NONE : b;
   }
 
   /** Whether `block` sits in the free queue (unreferenced). */
@@ -86,7 +94,8 @@ export class BlockPool {
       this.unlink(b);
       const h = this.blockHash[b];
       if (h !== NONE) {
-        if (this.cached.get(h) === b) this.cached.delete(h);
+        const k = keyOf(h);
+        if (this.cached.get(k) === b) this.cached.delete(k);
         this.blockHash[b] = NONE;
         this.evictions++;
       }
@@ -99,9 +108,10 @@ export class BlockPool {
   /** Records that `block` now holds content `hash`; the first block with a hash keeps it. */
   register(block: number, hash: number): void {
     if (this.blockHash[block] !== NONE) return;
-    if (this.cached.has(hash)) return; // duplicate content computed twice: keep the older copy
+    const k = keyOf(hash);
+    if (this.cached.has(k)) return; // duplicate content computed twice: keep the older copy
     this.blockHash[block] = hash;
-    this.cached.set(hash, block);
+    this.cached.set(k, block);
   }
 
   /**
@@ -128,7 +138,7 @@ export class BlockPool {
       if (this.refCount[b] < 0) return `block ${b} refCount ${this.refCount[b]}`;
       if (this.refCount[b] === 0 && this.inFree[b] !== 1) return `block ${b} leaked`;
     }
-    for (const [h, b] of this.cached) if (this.blockHash[b] !== h) return `cache entry ${h} points at block ${b}`;
+    for (const [k, b] of this.cached) if (keyOf(this.blockHash[b]) !== k) return `cache entry ${k} points at block ${b}`;
     return null;
   }
 

@@ -94,9 +94,13 @@ export class Engine {
     this.startStep();
   };
 
-  constructor(profile: EngineProfile, scheduler: SimScheduler) {
+  /** Whether TTFT/ITL/E2E histograms are recorded (pods need them; the scorecard does not). */
+  private readonly histograms: boolean;
+
+  constructor(profile: EngineProfile, scheduler: SimScheduler, opts: { histograms?: boolean } = {}) {
     this.profile = profile;
     this.scheduler = scheduler;
+    this.histograms = opts.histograms ?? true;
     this.pool = new BlockPool(profile.numGpuBlocks);
     this.loras = new LoraSlots(profile.maxLoras, profile.maxCpuLoras, profile.loraLoadMs, profile.loraColdLoadMs);
   }
@@ -282,19 +286,20 @@ export class Engine {
     const bs = this.profile.blockSize;
     const caching = this.profile.enablePrefixCaching;
     let finishedAny = false;
+    let produced = 0;
     for (let k = 0; k < batch.length; k++) {
       const r = batch[k];
       if (r.state !== RequestState.Running) continue;
-      r.computed += r.scheduled;
+      const computed = (r.computed += r.scheduled);
       r.scheduled = 0;
-      if (caching) this.registerBlocks(r, bs);
-      if (r.computed !== r.known) continue;
+      if (caching && computed >= (r.hashed + 1) * bs) this.registerBlocks(r, bs);
+      if (computed !== r.promptLen + r.output) continue;
       r.output++;
-      this.counters.generationTokens++;
+      produced++;
       if (r.output === 1) {
         r.firstTokenAt = now;
-        this.ttft.observe((now - r.submittedAt) / 1000);
-      } else {
+        if (this.histograms) this.ttft.observe((now - r.submittedAt) / 1000);
+      } else if (this.histograms) {
         this.itl.observe((now - r.lastTokenAt) / 1000);
       }
       r.lastTokenAt = now;
@@ -305,12 +310,13 @@ export class Engine {
         this.releaseBlocks(r);
         if (r.lora !== null) LoraSlots.bump(this.loras.runningCount, r.lora, -1);
         this.counters.finished++;
-        this.e2e.observe((now - r.submittedAt) / 1000);
+        if (this.histograms) this.e2e.observe((now - r.submittedAt) / 1000);
         finishedAny = true;
         r.sink.onFinish(r, now);
       }
     }
     batch.length = 0;
+    this.counters.generationTokens += produced;
     if (finishedAny) {
       const running = this.running;
       let w = 0;

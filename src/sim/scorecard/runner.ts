@@ -67,7 +67,7 @@ export async function runScorecard(scenario: Scenario, router: Router, opts: Sco
   const { pods: nPods, profile, scrapeIntervalMs, metricsLagMs } = sc.fleet;
   const engines: Engine[] = [];
   for (let i = 0; i < nPods; i++) {
-    const e = new Engine(profile, sched);
+    const e = new Engine(profile, sched, { histograms: false });
     for (const a of sc.workload.lora?.adapters ?? []) e.loras.register(a, `/adapters/${a}`);
     engines.push(e);
   }
@@ -140,10 +140,14 @@ export async function runScorecard(scenario: Scenario, router: Router, opts: Sco
       sim: null,
     };
     live.add(tracked);
+    let body: Buffer | null = null;
     const decision = router.route({
       work,
       path: WorkloadGenerator.path(work),
-      body: gen.body(work),
+      // Built on demand: baselines never look at the body.
+      get body(): Buffer {
+        return (body ??= gen.body(work));
+      },
       promptTokens: prompt.length,
       now,
     });
