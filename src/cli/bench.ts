@@ -9,7 +9,8 @@ import { ProgressBar } from '../loadgen/progress.js';
 import { buildReport, buildRunReport, type Report, type RunReport } from '../loadgen/report.js';
 import { loadScenario, type Scenario } from '../loadgen/scenario.js';
 import { renderTable } from '../loadgen/table.js';
-import { defaultPolicies, policyFactory } from '../sim/scorecard/policies.js';
+import { configFilePolicy } from '../sim/scorecard/director-router.js';
+import { defaultPolicies, policyFactory, registerPolicy } from '../sim/scorecard/policies.js';
 import { runScorecard } from '../sim/scorecard/runner.js';
 import { listFlag, parseSubcommandFlags } from './subcommand-flags.js';
 
@@ -19,7 +20,10 @@ Runs a scenario in virtual time on simulated vLLM pods, once per policy and seed
 
 flags:
   --scenario FILE     scenario YAML (see bench/scenarios/README.md)
-  --policies LIST     comma-separated policy names (default: the scenario's list, else all)
+  --policies LIST     comma-separated policy names (default: the scenario's list, else all):
+                      round-robin, random, least-request, go-epp, switchboard
+  --config LIST       extra policies from EndpointPickerConfig files, "name=path,..."
+                      (added to the comparison)
   --seeds LIST        comma-separated seeds (default: the scenario's seed)
   --out DIR           where report.json and report.html go (default bench/out/<scenario>)
   --quiet             no progress bar
@@ -29,6 +33,8 @@ flags:
 export interface BenchFlags {
   scenario: string;
   policies: string[] | null;
+  /** Extra policies from config files: name -> path. */
+  configs: Array<{ name: string; path: string }>;
   seeds: number[] | null;
   out: string | null;
   quiet: boolean;
@@ -36,12 +42,19 @@ export interface BenchFlags {
 
 /** Parses `switchboard bench` flags; throws SB_ERR_FLAG on bad input. */
 export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
-  const values = parseSubcommandFlags('bench', argv, ['scenario', 'policies', 'seeds', 'out'], ['quiet']);
+  const values = parseSubcommandFlags('bench', argv, ['scenario', 'policies', 'config', 'seeds', 'out'], ['quiet']);
   if (values.help === true) return 'help';
   if (typeof values.scenario !== 'string' || values.scenario === '') throw sbError('SB_ERR_FLAG', 'scenario', 'is required');
   return {
     scenario: values.scenario,
     policies: listFlag(values, 'policies'),
+    configs: (listFlag(values, 'config') ?? []).map((entry) => {
+      const eq = entry.indexOf('=');
+      const path = eq < 0 ? entry : entry.slice(eq + 1);
+      const name = eq < 0 ? basename(entry, extname(entry)) : entry.slice(0, eq);
+      if (name === '' || path === '') throw sbError('SB_ERR_FLAG', 'config', `expected name=path, got "${entry}"`);
+      return { name, path };
+    }),
     seeds: seedList(listFlag(values, 'seeds')),
     out: typeof values.out === 'string' ? values.out : null,
     quiet: values.quiet === true,
@@ -70,8 +83,7 @@ export async function benchScenario(
     for (const [name, factory] of factories) {
       const label = `${scenario.name} · ${name} · seed ${seed}`;
       const t0 = performance.now();
-      const router = await factory(scenario.fleet.pods, seed);
-      const run = await runScorecard(scenario, router, {
+      const run = await runScorecard(scenario, factory, {
         seed,
         onProgress: progress === null ? undefined : (f) => progress.update(label, f),
       });
@@ -91,7 +103,11 @@ export async function runBench(argv: string[]): Promise<number> {
     return 0;
   }
   const scenario = loadScenario(flags.scenario);
-  const policies = flags.policies ?? (scenario.policies.length > 0 ? scenario.policies : defaultPolicies());
+  const policies = [...(flags.policies ?? (scenario.policies.length > 0 ? scenario.policies : defaultPolicies()))];
+  for (const c of flags.configs) {
+    registerPolicy(c.name, configFilePolicy(c.name, c.path));
+    if (!policies.includes(c.name)) policies.push(c.name);
+  }
   const seeds = flags.seeds ?? [scenario.seed];
   const report = await benchScenario(scenario, policies, seeds, flags.quiet ? null : new ProgressBar());
   const out = flags.out ?? join('bench', 'out', basename(flags.scenario, extname(flags.scenario)));

@@ -1,13 +1,15 @@
 /**
  * Policy names the scorecard understands, mapped to router factories.
  *
- * Baselines (round-robin, random, least-request) are implemented in `router.ts`. Policies that
- * route through the real Switchboard director are added by `director-router.ts`.
+ * Baselines (round-robin, random, least-request) are implemented in `router.ts`; `go-epp` and
+ * `switchboard` route through the real Switchboard director (`director-router.ts`), and any
+ * EndpointPickerConfig file can be registered as another policy.
  */
 import { sbError } from '../../errors.js';
+import { DIRECTOR_POLICIES } from './director-router.js';
 import { BASELINES, type RouterFactory } from './router.js';
 
-const registry = new Map<string, RouterFactory>(Object.entries(BASELINES));
+const registry = new Map<string, RouterFactory>([...Object.entries(BASELINES), ...Object.entries(DIRECTOR_POLICIES)]);
 
 /** Registers (or replaces) a named policy. */
 export function registerPolicy(name: string, factory: RouterFactory): void {

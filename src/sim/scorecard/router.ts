@@ -46,8 +46,20 @@ export interface Router {
   close?(): void | Promise<void>;
 }
 
-/** Builds a fresh router for a run over `pods` pods with run seed `seed`. */
-export type RouterFactory = (pods: number, seed: number) => Router | Promise<Router>;
+/** What a router factory learns about the run. */
+export interface RouterContext {
+  /** Number of simulated pods (indices 0..pods-1). */
+  pods: number;
+  /** Run seed; seed tie-breaks from it. */
+  seed: number;
+  /** The run's virtual clock (ms). */
+  clock: { now(): number };
+  /** Metrics scrape interval of the run, ms. */
+  scrapeIntervalMs: number;
+}
+
+/** Builds a fresh router for one run. */
+export type RouterFactory = (ctx: RouterContext) => Router | Promise<Router>;
 
 /** Round-robin over pods in order. */
 export function roundRobin(pods: number): Router {
@@ -94,7 +106,7 @@ export function leastRequest(pods: number, seed: number): Router {
 
 /** Baseline policies by name. */
 export const BASELINES: Readonly<Record<string, RouterFactory>> = Object.freeze({
-  'round-robin': (pods: number) => roundRobin(pods),
-  random: randomRouter,
-  'least-request': leastRequest,
+  'round-robin': (c: RouterContext) => roundRobin(c.pods),
+  random: (c: RouterContext) => randomRouter(c.pods, c.seed),
+  'least-request': (c: RouterContext) => leastRequest(c.pods, c.seed),
 });

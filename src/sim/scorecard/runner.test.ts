@@ -24,7 +24,7 @@ drain: 60
 describe('virtual-time scorecard runner', () => {
   it('runs every request to completion on the chosen pods and counts engine work per stage', async () => {
     const s = parseScenario(SCENARIO);
-    const run = await runScorecard(s, roundRobin(3));
+    const run = await runScorecard(s, () => roundRobin(3));
     expect(run.records.length).toBeGreaterThan(60);
     expect(run.records.every((r) => r.ok)).toBe(true);
     expect(run.records.map((r) => r.pod).slice(0, 6)).toEqual([0, 1, 2, 0, 1, 2]);
@@ -42,16 +42,16 @@ describe('virtual-time scorecard runner', () => {
   it('is deterministic per seed and differs across seeds', async () => {
     const s = parseScenario(SCENARIO);
     const key = (rs: Awaited<ReturnType<typeof runScorecard>>) => rs.records.map((r) => [r.id, r.pod, r.firstToken, r.end]);
-    const a = await runScorecard(s, randomRouter(3, 1));
-    const b = await runScorecard(s, randomRouter(3, 1));
+    const a = await runScorecard(s, () => randomRouter(3, 1));
+    const b = await runScorecard(s, () => randomRouter(3, 1));
     expect(key(a)).toEqual(key(b));
-    const c = await runScorecard(s, randomRouter(3, 1), { seed: 10 });
+    const c = await runScorecard(s, () => randomRouter(3, 1), { seed: 10 });
     expect(key(c)).not.toEqual(key(a));
   });
 
   it('balances in-flight requests with least-request', async () => {
     const s = parseScenario(SCENARIO);
-    const run = await runScorecard(s, leastRequest(3, 1));
+    const run = await runScorecard(s, () => leastRequest(3, 1));
     const perPod = [0, 1, 2].map((p) => run.records.filter((r) => r.pod === p).length);
     expect(Math.min(...perPod)).toBeGreaterThan(0.2 * run.records.length);
   });
@@ -72,7 +72,7 @@ describe('virtual-time scorecard runner', () => {
         scrapes++;
       },
     };
-    const run = await runScorecard(s, router);
+    const run = await runScorecard(s, () => router);
     const rejected = run.records.filter((r) => !r.ok);
     expect(rejected.length).toBe(Math.floor(run.records.length / 5));
     expect(rejected.every((r) => r.error === 'reject_429')).toBe(true);
@@ -91,7 +91,7 @@ workload:
   sessions: { turns: 4, followUp: 20, thinkTimeS: { exponential: { mean: 0.5 } } }
 arrivals: { process: poisson, stages: [ { rate: 5, duration: 5 } ] }
 `);
-    const run = await runScorecard(s, roundRobin(2));
+    const run = await runScorecard(s, () => roundRobin(2));
     const later = run.records.filter((r) => r.turn > 0);
     expect(later.length).toBeGreaterThan(10);
     // Round-robin moves sessions across pods, so only some turns land where their context is.

@@ -16,7 +16,7 @@ import { SimRequest, type RequestSink } from '../engine/request.js';
 import { VirtualScheduler } from '../engine/scheduler.js';
 import { synthText, tokenize } from '../engine/tokenizer.js';
 import { outputSeedFor } from '../pod/openai-request.js';
-import type { RouteDecision, RouteOutcome, Router } from './router.js';
+import type { RouteDecision, RouteOutcome, RouterFactory } from './router.js';
 
 /** Engine-side counters summed over the fleet for one stage. */
 export interface FleetCounters {
@@ -59,12 +59,13 @@ interface Tracked {
   sim: SimRequest | null;
 }
 
-/** Runs `scenario` with `router` in virtual time. */
-export async function runScorecard(scenario: Scenario, router: Router, opts: ScorecardRunOptions = {}): Promise<ScorecardRun> {
+/** Runs `scenario` in virtual time with the router `makeRouter` builds. */
+export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory, opts: ScorecardRunOptions = {}): Promise<ScorecardRun> {
   const seed = opts.seed ?? scenario.seed;
   const sc: Scenario = seed === scenario.seed ? scenario : { ...scenario, seed };
   const sched = new VirtualScheduler();
   const { pods: nPods, profile, scrapeIntervalMs, metricsLagMs } = sc.fleet;
+  const router = await makeRouter({ pods: nPods, seed, clock: sched, scrapeIntervalMs });
   const engines: Engine[] = [];
   for (let i = 0; i < nPods; i++) {
     const e = new Engine(profile, sched, { histograms: false });
