@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { summarize } from '../../loadgen/metrics.js';
 import { parseScenario } from '../../loadgen/scenario.js';
-import { GO_EPP_CONFIG_YAML, configFilePolicy } from './director-router.js';
+import { stringify } from 'yaml';
+import { blendConfigDocument, configFilePolicy } from './director-router.js';
 import { policyFactory, policyNames } from './policies.js';
 import { runScorecard } from './runner.js';
 
@@ -42,13 +43,7 @@ describe('director-backed policies', () => {
   it('runs any EndpointPickerConfig file as a policy', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-policy-'));
     const file = join(dir, 'queue-only.yaml');
-    writeFileSync(
-      file,
-      GO_EPP_CONFIG_YAML.replace(/- type: kv-cache-utilization-scorer\n- type: prefix-cache-scorer\n/, '').replace(
-        /  - pluginRef: kv-cache-utilization-scorer\n    weight: 2\n  - pluginRef: prefix-cache-scorer\n    weight: 3\n/,
-        '',
-      ),
-    );
+    writeFileSync(file, stringify(blendConfigDocument([['queue-scorer', 1]])));
     const run = await runScorecard(SHARED, configFilePolicy('queue-only', file));
     expect(run.policy).toBe('queue-only');
     expect(run.records.every((r) => r.ok)).toBe(true);

@@ -6,7 +6,7 @@
  * decision's lifecycle, so in-flight accounting and the prefix index behave as in production.
  */
 import { defaultConfig } from '../../config/defaults.js';
-import { loadConfigFile, parseConfig } from '../../config/load.js';
+import { CONFIG_API_VERSION, CONFIG_KIND, loadConfigFile, validateConfig } from '../../config/load.js';
 import type { EndpointPickerConfig } from '../../config/types.js';
 import type { HeaderSource, InferenceRequest } from '../../director/types.js';
 import type { Endpoint, MetricsSnapshot } from '../../pool/endpoint.js';
@@ -15,25 +15,27 @@ import { createSwitchboard } from '../../switchboard.js';
 import type { EngineState } from '../engine/engine.js';
 import type { RouteDecision, Router, RouterContext, RouterFactory } from './router.js';
 
-/** The Go EPP's default scorer blend: queue 2, KV utilisation 2, prefix 3, max-score picker. */
-export const GO_EPP_CONFIG_YAML = `apiVersion: inference.networking.x-k8s.io/v1alpha1
-kind: EndpointPickerConfig
-plugins:
-- type: queue-scorer
-- type: kv-cache-utilization-scorer
-- type: prefix-cache-scorer
-- type: max-score-picker
-schedulingProfiles:
-- name: default
-  plugins:
-  - pluginRef: queue-scorer
-    weight: 2
-  - pluginRef: kv-cache-utilization-scorer
-    weight: 2
-  - pluginRef: prefix-cache-scorer
-    weight: 3
-  - pluginRef: max-score-picker
-`;
+/** The Go EPP's default scorer blend: queue 2, KV utilisation 2, prefix 3. */
+export const GO_EPP_BLEND: ReadonlyArray<readonly [string, number]> = [
+  ['queue-scorer', 2],
+  ['kv-cache-utilization-scorer', 2],
+  ['prefix-cache-scorer', 3],
+];
+
+/** An EndpointPickerConfig document: the given weighted scorers and a max-score picker. */
+export function blendConfigDocument(blend: ReadonlyArray<readonly [string, number]>): Record<string, unknown> {
+  return {
+    apiVersion: CONFIG_API_VERSION,
+    kind: CONFIG_KIND,
+    plugins: [...blend.map(([type]) => ({ type })), { type: 'max-score-picker' }],
+    schedulingProfiles: [
+      {
+        name: 'default',
+        plugins: [...blend.map(([pluginRef, weight]) => ({ pluginRef, weight })), { pluginRef: 'max-score-picker' }],
+      },
+    ],
+  };
+}
 
 /** Options of a director-backed policy. */
 export interface DirectorRouterOptions {
@@ -141,7 +143,7 @@ export function configPolicy(name: string, config: () => EndpointPickerConfig, o
 
 /** The director-backed policies every comparison includes. */
 export const DIRECTOR_POLICIES: Readonly<Record<string, RouterFactory>> = Object.freeze({
-  'go-epp': configPolicy('go-epp', () => parseConfig(GO_EPP_CONFIG_YAML, 'go-epp policy')),
+  'go-epp': configPolicy('go-epp', () => validateConfig(blendConfigDocument(GO_EPP_BLEND), 'go-epp policy')),
   switchboard: configPolicy('switchboard', defaultConfig),
 });
 
