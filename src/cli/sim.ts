@@ -26,6 +26,7 @@ flags:
   --profile NAME           engine profile (default llama-3.1-8b-h100)
   --model NAME             served model name (default: the profile's model)
   --lora-modules LIST      adapters to register, "name[=path],..."
+  --lora-adapters N        also register adapter-0 ... adapter-(N-1) (the scenarios' names)
   --chat-max-tokens N      max_tokens for chat requests that omit it (default 128)
   --stream-chunk-tokens N  tokens per SSE event (default 1)
   --seed N                 seed of fault injection (default 1)
@@ -42,6 +43,7 @@ export function parseSimFlags(argv: string[]): SimFleetOptions | 'help' {
     'profile',
     'model',
     'lora-modules',
+    'lora-adapters',
     'chat-max-tokens',
     'stream-chunk-tokens',
     'seed',
@@ -74,6 +76,9 @@ export function parseSimFlags(argv: string[]): SimFleetOptions | 'help' {
       const eq = s.indexOf('=');
       return eq < 0 ? { name: s } : { name: s.slice(0, eq), path: s.slice(eq + 1) };
     });
+  const generated = num('lora-adapters') ?? 0;
+  if (!Number.isInteger(generated) || generated < 0 || generated > 100_000) throw sbError('SB_ERR_FLAG', 'lora-adapters', 'must be an integer in [0, 100000]');
+  const adapters = [...(loraModules ?? []), ...Array.from({ length: generated }, (_, i) => ({ name: `adapter-${i}` }))];
   const pods = num('pods') ?? 1;
   const basePort = num('base-port') ?? 8000;
   if (!Number.isInteger(pods) || pods < 1 || pods > 1024) throw sbError('SB_ERR_FLAG', 'pods', 'must be an integer in [1, 1024]');
@@ -86,7 +91,7 @@ export function parseSimFlags(argv: string[]): SimFleetOptions | 'help' {
     host: str('host'),
     profile: str('profile'),
     modelName: str('model'),
-    loraModules,
+    loraModules: adapters,
     chatMaxTokens: num('chat-max-tokens'),
     streamChunkTokens: num('stream-chunk-tokens'),
     seed: num('seed'),

@@ -36,6 +36,12 @@ describe('simulated pod: OpenAI API', () => {
     expect(r.usage).toMatchObject({ prompt_tokens: 40, completion_tokens: 5, total_tokens: 45 });
   });
 
+  it('accepts a prompt of token ids and rejects batched prompts', async () => {
+    const r = await client.completions.create({ model: 'sim-llama', prompt: [11, 22, 33, 44, 55], max_tokens: 3 });
+    expect(r.usage?.prompt_tokens).toBe(5);
+    await expect(client.completions.create({ model: 'sim-llama', prompt: ['a', 'b'], max_tokens: 3 })).rejects.toMatchObject({ status: 400 });
+  });
+
   it('streams a chat completion with a final usage chunk and reports cached tokens on a repeat', async () => {
     const messages = [
       { role: 'system' as const, content: synthText(2, 300) },
