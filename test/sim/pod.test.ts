@@ -123,6 +123,8 @@ describe('simulated pod: OpenAI API', () => {
       client.completions.create({ model: 'sim-llama', prompt: 'hi', max_tokens: 10_000_000 }),
     ).rejects.toMatchObject({ status: 400 });
     expect(fleet.pods[0].pod.rejected.get('bad_json')).toBe(1);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^switchboard_sim_rejected_requests_total\{reason="bad_json"\} 1\.0$/m);
     expect((await fetch(`${url}/nowhere`)).status).toBe(404);
     expect((await fetch(`${url}/health`)).status).toBe(200);
   });

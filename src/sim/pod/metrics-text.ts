@@ -33,6 +33,8 @@ export interface MetricsPageInput {
   createdAt: number;
   /** Unix time (s) now. */
   nowUnix: number;
+  /** Requests the pod refused before the engine, by reason (simulator-specific metric). */
+  rejected?: ReadonlyMap<string, number>;
 }
 
 /** Formats a number the way prometheus_client does (floats always with a fractional part). */
@@ -93,6 +95,14 @@ export function renderMetrics(input: MetricsPageInput): string {
     `vllm:cache_config_info{block_size="${p.blockSize}",cache_dtype="auto",enable_prefix_caching="${p.enablePrefixCaching ? 'True' : 'False'}",` +
       `engine="0",kv_cache_size_tokens="${p.numGpuBlocks * p.blockSize}",num_gpu_blocks="${p.numGpuBlocks}"} 1.0`,
   );
+
+  if (input.rejected !== undefined && input.rejected.size > 0) {
+    out.push(
+      '# HELP switchboard_sim_rejected_requests_total Requests the simulated pod refused before its engine, by reason.',
+      '# TYPE switchboard_sim_rejected_requests_total counter',
+    );
+    for (const [reason, n] of input.rejected) out.push(`switchboard_sim_rejected_requests_total{reason="${escapeLabel(reason)}"} ${promNumber(n)}`);
+  }
 
   histogram(out, 'vllm:time_to_first_token_seconds', 'Histogram of time to first token in seconds.', engine.ttft, base);
   histogram(out, 'vllm:inter_token_latency_seconds', 'Histogram of inter-token latency in seconds.', engine.itl, base);

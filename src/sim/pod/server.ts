@@ -141,6 +141,7 @@ export class SimPod {
       loraSeries: this.loraSeries,
       createdAt: this.createdAt,
       nowUnix: Date.now() / 1000,
+      rejected: this.rejected,
     });
   }
 
