@@ -2,12 +2,12 @@
  * The routing-quality scorecard: every shipped scenario (or the ones named on the command line)
  * with every policy and three seeds, in virtual time. Writes each scenario's report under
  * bench/out/<scenario>/, the aggregates to bench/results/scorecard.json, and prints the Markdown
- * section for bench/RESULTS.md with the issue's goals checked against the medians.
+ * section for bench/RESULTS.md (replaced there on a full run) with the issue's goals checked
+ * against the medians.
  *
  *   npm run bench:scorecard [-- bench/scenarios/x.yaml ...] [-- --seeds 1,2,3]
  */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { benchScenario } from '../src/cli/bench.js';
 import { writeReport } from '../src/loadgen/output.js';
@@ -16,6 +16,27 @@ import type { Headline, PolicyAggregate, Report } from '../src/loadgen/report.js
 import { loadScenario } from '../src/loadgen/scenario.js';
 import { fmt } from '../src/loadgen/table.js';
 import { defaultPolicies } from '../src/sim/scorecard/policies.js';
+import { machine, writeJson, writeResultsSection } from './lib/stats.js';
+
+const INTRO = `## Routing-quality scorecard (\`npm run bench:scorecard\`)
+
+Preliminary: measured on a shared machine while other work ran. The latency and throughput
+numbers come from virtual time, so only the wall-clock figures depend on the machine.
+
+Per-scenario reports: \`bench/out/<scenario>/report.html\` (not committed); aggregates:
+\`bench/results/scorecard.json\`.
+
+- Fleet: simulated pods with profile \`llama-3.1-8b-h100\` (see \`src/sim/README.md\`), metrics
+  refreshed every scrape interval (50 ms) from engine state.
+- \`go-epp\` is the Go EPP's default blend (queue 2, KV utilisation 2, prefix 3, max-score picker)
+  and \`switchboard\` is \`switchboard serve\`'s default config at the time of the run, both through
+  the real director and scheduler on a virtual clock; the other three are simple baselines.
+- Cells are medians over the seeds with (min–max); latencies in ms, throughput in output tokens/s;
+  warm-up stages excluded. \`preemptions\` and \`loraLoads\` are engine counters summed over the
+  fleet for the measured stages.
+- Scenario rates come from least-request calibration runs following the reference recipes; they
+  were not tuned toward any goal.
+`;
 
 interface Goal {
   text: string;
@@ -111,15 +132,14 @@ async function main(): Promise<void> {
     };
     md += markdown(report, wallMs, goals) + '\n';
   }
-  mkdirSync(join('bench', 'results'), { recursive: true });
-  const out = {
-    command: `npm run bench:scorecard${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`,
-    date: new Date().toISOString(),
-    machine: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`,
-    preliminary: true,
-    scenarios: results,
-  };
-  writeFileSync(join('bench', 'results', 'scorecard.json'), JSON.stringify(out, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2));
+  const command = `npm run bench:scorecard${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`;
+  const date = new Date().toISOString();
+  // NaN (undefined metrics) becomes null in JSON.
+  writeJson(join('bench', 'results', 'scorecard.json'), JSON.parse(JSON.stringify({ command, date, machine: machine(), preliminary: true, scenarios: results }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))));
+  const section = `${INTRO}\nMachine: ${machine()}. Run: ${date.slice(0, 10)}. Command: \`${command}\`.\n\n${md}`;
+  if (files.length === readdirSync(join('bench', 'scenarios')).filter((f) => f.endsWith('.yaml')).length) {
+    writeResultsSection(join('bench', 'RESULTS.md'), 'scorecard', section);
+  }
   process.stdout.write(`\n${md}wrote bench/results/scorecard.json\n`);
 }
 

@@ -9,8 +9,6 @@
  *
  *   npm run bench:sim-engine
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../src/sim/engine/engine.js';
 import { resolveProfile } from '../src/sim/engine/profile.js';
@@ -18,6 +16,7 @@ import { Rng } from '../src/sim/engine/random.js';
 import { SimRequest, type RequestSink } from '../src/sim/engine/request.js';
 import { VirtualScheduler } from '../src/sim/engine/scheduler.js';
 import { synthText, tokenize } from '../src/sim/engine/tokenizer.js';
+import { machine, median, writeJson, writeResultsSection } from './lib/stats.js';
 
 const PODS = 8;
 const REQUESTS = 3000;
@@ -65,11 +64,6 @@ function run(work: ReadonlyArray<{ at: number; prompt: Int32Array }>): RunResult
   return { wallMs, virtualMs: sched.now(), steps: engines.reduce((a, e) => a + e.counters.steps, 0), tokens };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
 const work = prepare();
 run(work); // warm-up (JIT)
 const results: RunResult[] = [];
@@ -79,7 +73,7 @@ const speedup = results.map((r) => r.virtualMs / r.wallMs);
 const summary = {
   command: 'npm run bench:sim-engine',
   date: new Date().toISOString(),
-  machine: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`,
+  machine: machine(),
   preliminary: true,
   workload: `${PODS} pods, ${REQUESTS} requests (6,000-token shared prefix + 1,200-token question, 256 output), Poisson 20 req/s`,
   runs: RUNS,
@@ -90,6 +84,25 @@ const summary = {
   stepsPerWallSecond: median(results.map((r) => r.steps / (r.wallMs / 1000))),
   speedupOverRealTime: { median: median(speedup), min: Math.min(...speedup), max: Math.max(...speedup) },
 };
-mkdirSync(join('bench', 'results'), { recursive: true });
-writeFileSync(join('bench', 'results', 'sim-engine.json'), JSON.stringify(summary, null, 2));
-process.stdout.write(`${JSON.stringify(summary, null, 2)}\nwrote bench/results/sim-engine.json\n`);
+writeJson(join('bench', 'results', 'sim-engine.json'), summary);
+const s1 = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+const x = (v: number): string => `${v.toFixed(0)}×`;
+writeResultsSection(
+  join('bench', 'RESULTS.md'),
+  'sim-engine',
+  `## Simulator speed (\`npm run bench:sim-engine\`)
+
+Virtual-time engine model alone (no router): ${summary.workload}; ${RUNS} runs after a warm-up run.
+Preliminary: measured on a shared machine while other work ran.
+
+Machine: ${summary.machine}. Run: ${summary.date.slice(0, 10)}.
+
+| metric | median | min–max |
+|---|---:|---:|
+| wall time per run | ${s1(summary.wallMs.median)} | ${s1(summary.wallMs.min)}–${s1(summary.wallMs.max)} |
+| simulated time per run | ${summary.virtualSeconds.toFixed(1)} s | |
+| speed-up over real time (baseline: a wall-clock simulator, 1×) | ${x(summary.speedupOverRealTime.median)} | ${x(summary.speedupOverRealTime.min)}–${x(summary.speedupOverRealTime.max)} |
+| engine steps per wall second | ${Math.round(summary.stepsPerWallSecond).toLocaleString('en-US')} | |
+`,
+);
+process.stdout.write(`${JSON.stringify(summary, null, 2)}\nwrote bench/results/sim-engine.json and bench/RESULTS.md\n`);
