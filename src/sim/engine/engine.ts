@@ -14,71 +14,28 @@
  *
  * Time comes from a `SimScheduler`, so the same code runs in wall-clock or virtual time.
  */
-import { BlockPool } from './block-pool.js';
+import type { BlockPool } from './block-pool.js';
+import { newCounters, type EngineCounters, type EngineState } from './engine-state.js';
 import { Deque } from './deque.js';
 import { E2E_BUCKETS, Histogram, ITL_BUCKETS, TTFT_BUCKETS } from './histogram.js';
+import { KvCacheManager } from './kv-cache-manager.js';
 import { LoraSlots } from './lora-slots.js';
 import type { EngineProfile } from './profile.js';
 import { RequestState, SimRequest } from './request.js';
 import type { SimScheduler, TimerHandle } from './scheduler.js';
 
-/** Monotonic counters, as vLLM exposes them. */
-export interface EngineCounters {
-  /** Prompt tokens looked up in the prefix cache (`vllm:prefix_cache_queries`). */
-  prefixQueries: number;
-  /** Of those, tokens found (`vllm:prefix_cache_hits`). */
-  prefixHits: number;
-  /** Preemptions (`vllm:num_preemptions`). */
-  preemptions: number;
-  /** Prompt tokens of admitted requests (`vllm:prompt_tokens`). */
-  promptTokens: number;
-  /** Output tokens produced (`vllm:generation_tokens`). */
-  generationTokens: number;
-  /** Requests that produced all their tokens. */
-  finished: number;
-  /** Requests the engine failed or that were aborted. */
-  failed: number;
-  /** Engine steps run. */
-  steps: number;
-  /** Time spent in steps, ms. */
-  busyMs: number;
-  /** Uncached prefill tokens computed (recompute after preemption included). */
-  prefillTokens: number;
-}
-
-/** Gauges and settings a vLLM /metrics page reports. */
-export interface EngineState {
-  waiting: number;
-  running: number;
-  /** Referenced KV blocks / total blocks. */
-  kvUsage: number;
-  /** Adapters with running requests. */
-  runningAdapters: string[];
-  /** Adapters with waiting requests. */
-  waitingAdapters: string[];
-  maxLoras: number;
-  blockSize: number;
-  numGpuBlocks: number;
-}
+export type { EngineCounters, EngineState } from './engine-state.js';
 
 export class Engine {
   readonly profile: EngineProfile;
+  /** KV blocks and prefix cache. */
+  readonly kv: KvCacheManager;
+  /** The KV block pool (`kv.pool`). */
   readonly pool: BlockPool;
   readonly loras: LoraSlots;
   readonly waiting = new Deque<SimRequest>();
   readonly running: SimRequest[] = [];
-  readonly counters: EngineCounters = {
-    prefixQueries: 0,
-    prefixHits: 0,
-    preemptions: 0,
-    promptTokens: 0,
-    generationTokens: 0,
-    finished: 0,
-    failed: 0,
-    steps: 0,
-    busyMs: 0,
-    prefillTokens: 0,
-  };
+  readonly counters: EngineCounters = newCounters();
   readonly ttft = new Histogram(TTFT_BUCKETS);
   readonly itl = new Histogram(ITL_BUCKETS);
   readonly e2e = new Histogram(E2E_BUCKETS);
@@ -86,7 +43,6 @@ export class Engine {
   private readonly scheduler: SimScheduler;
   private readonly batch: SimRequest[] = [];
   private readonly skipped: SimRequest[] = [];
-  private readonly hitScratch: number[] = [];
   private timer: TimerHandle | null = null;
   private readonly endStepFn = (): void => this.endStep();
   private readonly startStepFn = (): void => {
@@ -101,7 +57,8 @@ export class Engine {
     this.profile = profile;
     this.scheduler = scheduler;
     this.histograms = opts.histograms ?? true;
-    this.pool = new BlockPool(profile.numGpuBlocks);
+    this.kv = new KvCacheManager(profile.numGpuBlocks, profile.blockSize, profile.enablePrefixCaching);
+    this.pool = this.kv.pool;
     this.loras = new LoraSlots(profile.maxLoras, profile.maxCpuLoras, profile.loraLoadMs, profile.loraColdLoadMs);
   }
 
@@ -156,7 +113,7 @@ export class Engine {
     } else if (prev === RequestState.Running) {
       const i = this.running.indexOf(req);
       if (i >= 0) this.running.splice(i, 1);
-      this.releaseBlocks(req);
+      this.kv.release(req);
       if (req.lora !== null) LoraSlots.bump(this.loras.runningCount, req.lora, -1);
     }
     req.finishedAt = this.scheduler.now();
@@ -199,7 +156,6 @@ export class Engine {
   private startStep(): void {
     const now = this.scheduler.now();
     const p = this.profile;
-    const bs = p.blockSize;
     const batch = this.batch;
     let budget = p.maxNumBatchedTokens;
     let prefill = 0;
@@ -215,13 +171,13 @@ export class Engine {
       const r = running[i];
       const need = r.known - r.computed;
       const n = need < budget ? need : budget;
-      let fits = this.growBlocks(r, n, bs);
+      let fits = this.kv.grow(r, n);
       while (!fits) {
         const victim = running.pop() as SimRequest;
         this.preempt(victim, now);
         preempted = true;
         if (victim === r) break;
-        fits = this.growBlocks(r, n, bs);
+        fits = this.kv.grow(r, n);
       }
       if (!fits) break;
       r.scheduled = n;
@@ -240,7 +196,11 @@ export class Engine {
           this.skipped.push(waiting.shift() as SimRequest);
           continue;
         }
-        if (!this.admit(r, budget, bs)) break;
+        if (!this.kv.admit(r, budget, this.counters)) break;
+        if (r.cachedTokens < 0) {
+          r.cachedTokens = Math.min(r.computed, r.promptLen);
+          this.counters.promptTokens += r.promptLen;
+        }
         waiting.shift();
         if (r.lora !== null) {
           LoraSlots.bump(loras.waitingCount, r.lora, -1);
@@ -283,8 +243,7 @@ export class Engine {
     this.timer = null;
     const now = this.scheduler.now();
     const batch = this.batch;
-    const bs = this.profile.blockSize;
-    const caching = this.profile.enablePrefixCaching;
+    const kv = this.kv;
     let finishedAny = false;
     let produced = 0;
     for (let k = 0; k < batch.length; k++) {
@@ -292,7 +251,7 @@ export class Engine {
       if (r.state !== RequestState.Running) continue;
       const computed = (r.computed += r.scheduled);
       r.scheduled = 0;
-      if (caching && computed >= (r.hashed + 1) * bs) this.registerBlocks(r, bs);
+      if (kv.filledBlock(r)) kv.register(r);
       if (computed !== r.promptLen + r.output) continue;
       r.output++;
       produced++;
@@ -307,7 +266,7 @@ export class Engine {
       if (r.output >= r.maxTokens && r.state === RequestState.Running) {
         r.state = RequestState.Finished;
         r.finishedAt = now;
-        this.releaseBlocks(r);
+        this.kv.release(r);
         if (r.lora !== null) LoraSlots.bump(this.loras.runningCount, r.lora, -1);
         this.counters.finished++;
         if (this.histograms) this.e2e.observe((now - r.submittedAt) / 1000);
@@ -326,60 +285,8 @@ export class Engine {
     if (!this.idle && this.timer === null) this.startStep();
   }
 
-  /** Makes room for `n` more tokens of a running request; false when blocks ran out. */
-  private growBlocks(r: SimRequest, n: number, bs: number): boolean {
-    const need = Math.ceil((r.computed + n) / bs) - r.blocks.length;
-    return need <= 0 || this.pool.allocate(need, r.blocks);
-  }
-
-  /** Takes a waiting request's prefix hits and blocks for its first chunk; false if KV is short. */
-  private admit(r: SimRequest, budget: number, bs: number): boolean {
-    const pool = this.pool;
-    const hits = this.hitScratch;
-    hits.length = 0;
-    if (r.computed === 0 && this.profile.enablePrefixCaching) {
-      const hashes = r.computeHashes(bs);
-      const maxHit = Math.min(hashes.length, Math.floor((r.known - 1) / bs));
-      for (let b = 0; b < maxHit; b++) {
-        const blk = pool.lookup(hashes[b]);
-        if (blk < 0) break;
-        hits.push(blk);
-      }
-    }
-    const computed = hits.length * bs;
-    const need = r.known - computed;
-    const n = need < budget ? need : budget;
-    const fresh = Math.ceil((computed + n) / bs) - hits.length;
-    let reclaimed = 0;
-    for (let k = 0; k < hits.length; k++) if (pool.isFree(hits[k])) reclaimed++;
-    if (fresh + reclaimed > pool.freeCount) return false;
-    for (let k = 0; k < hits.length; k++) pool.touch(hits[k]);
-    r.blocks = hits.slice();
-    r.hashed = hits.length;
-    r.computed = computed;
-    pool.allocate(fresh, r.blocks);
-    r.scheduled = n;
-    this.counters.prefixQueries += r.known;
-    this.counters.prefixHits += computed;
-    if (r.cachedTokens < 0) {
-      r.cachedTokens = Math.min(computed, r.promptLen);
-      this.counters.promptTokens += r.promptLen;
-    }
-    return true;
-  }
-
-  private registerBlocks(r: SimRequest, bs: number): void {
-    const hashes = r.hashes;
-    if (hashes === null) return;
-    let full = Math.floor(r.computed / bs);
-    if (full > r.blocks.length) full = r.blocks.length;
-    if (full > hashes.length) full = hashes.length;
-    for (let b = r.hashed; b < full; b++) this.pool.register(r.blocks[b], hashes[b]);
-    if (full > r.hashed) r.hashed = full;
-  }
-
   private preempt(r: SimRequest, now: number): void {
-    this.releaseBlocks(r);
+    this.kv.release(r);
     r.computed = 0;
     r.scheduled = 0;
     r.state = RequestState.Waiting;
@@ -391,12 +298,6 @@ export class Engine {
     }
     this.waiting.unshift(r);
     void now;
-  }
-
-  private releaseBlocks(r: SimRequest): void {
-    this.pool.release(r.blocks);
-    r.blocks = [];
-    r.hashed = 0;
   }
 
   private failHead(now: number): void {

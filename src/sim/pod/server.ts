@@ -7,13 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { Engine } from '../engine/engine.js';
 import { resolveProfile, type EngineProfile } from '../engine/profile.js';
 import { hashString } from '../engine/random.js';
-import { RequestState, SimRequest, type RequestSink } from '../engine/request.js';
 import { RealTimeScheduler, type SimScheduler } from '../engine/scheduler.js';
-import { synthText } from '../engine/tokenizer.js';
 import { FaultDice, resolveFaults, type PodFaults } from './faults.js';
 import { LoraInfoSeries, renderMetrics } from './metrics-text.js';
-import { parseInference, type ApiKind, type ParsedInference } from './openai-request.js';
-import { DONE_EVENT, contentChunk, errorBody, fullResponse, usageChunk, type ResponseHead } from './openai-response.js';
+import { parseInference, type ApiKind } from './openai-request.js';
+import { errorBody, type ResponseHead } from './openai-response.js';
+import { runInference, sendJson } from './inference-stream.js';
+import { modelList } from './models-list.js';
 
 /** Largest request body a pod accepts. */
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -160,11 +160,11 @@ export class SimPod {
       return;
     }
     if (method === 'GET' && path === '/metrics') return this.serveMetrics(res);
-    if (method === 'GET' && path === '/v1/models') return sendJson(res, 200, this.modelsJson());
+    if (method === 'GET' && path === '/v1/models') return sendJson(res, 200, modelList(this.modelName, this.engine.profile.maxModelLen, this.engine.loras.registered, this.createdAt));
     if (method === 'POST' && (path === '/v1/completions' || path === '/v1/chat/completions')) {
       readBody(req, (err, body) => {
         if (err !== null) return this.reject(res, 413, 'BadRequestError', err, 'body_too_large');
-        this.serveInference(path === '/v1/completions' ? 'completions' : 'chat', body, req, res);
+        this.serveInference(path === '/v1/completions' ? 'completions' : 'chat', body, res);
       });
       return;
     }
@@ -221,37 +221,6 @@ export class SimPod {
     this.lagTimer.unref();
   }
 
-  private modelsJson(): string {
-    const created = Math.floor(this.createdAt);
-    const perm = (id: string) => ({
-      id: `modelperm-${id}`,
-      object: 'model_permission',
-      created,
-      allow_create_engine: false,
-      allow_sampling: true,
-      allow_logprobs: true,
-      allow_search_indices: false,
-      allow_view: true,
-      allow_fine_tuning: false,
-      organization: '*',
-      group: null,
-      is_blocking: false,
-    });
-    const card = (id: string, root: string, parent: string | null) => ({
-      id,
-      object: 'model',
-      created,
-      owned_by: 'vllm',
-      root,
-      parent,
-      max_model_len: this.engine.profile.maxModelLen,
-      permission: [perm(id)],
-    });
-    const data = [card(this.modelName, this.modelName, null)];
-    for (const [name, path] of this.engine.loras.registered) data.push(card(name, path, this.modelName));
-    return JSON.stringify({ object: 'list', data });
-  }
-
   private serveLora(load: boolean, body: Buffer, res: http.ServerResponse): void {
     let parsed: unknown;
     try {
@@ -280,7 +249,7 @@ export class SimPod {
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(`Success: LoRA adapter '${name}' removed successfully.`);
   }
 
-  private serveInference(kind: ApiKind, body: Buffer, req: http.IncomingMessage, res: http.ServerResponse): void {
+  private serveInference(kind: ApiKind, body: Buffer, res: http.ServerResponse): void {
     let raw: unknown;
     try {
       raw = JSON.parse(body.toString('utf8'));
@@ -300,58 +269,15 @@ export class SimPod {
       return this.reject(res, s, 'InternalServerError', 'injected failure', 'injected_error');
     }
     const dropAt = this.dice.roll(this.faults.dropRate) ? this.dice.dropAfter(parsed.maxTokens) : -1;
-    this.run(parsed, lora, dropAt, req, res);
-  }
-
-  private run(p: ParsedInference, lora: string | null, dropAt: number, req: http.IncomingMessage, res: http.ServerResponse): void {
     const n = ++this.counter;
     const head: ResponseHead = {
-      kind: p.kind,
-      id: `${p.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-sim${this.index}-${n}`,
+      kind: parsed.kind,
+      id: `${parsed.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-sim${this.index}-${n}`,
       created: Math.floor(Date.now() / 1000),
-      model: p.model,
+      model: parsed.model,
     };
-    const text = synthText(p.outputSeed, p.maxTokens);
-    const chunk = this.chunkTokens;
-    let sent = 0;
-    if (p.stream) res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-    const engine = this.engine;
-    const sink: RequestSink = {
-      onToken(r) {
-        if (dropAt > 0 && r.output >= dropAt) {
-          res.destroy();
-          return;
-        }
-        if (!p.stream) return;
-        const last = r.output >= r.maxTokens;
-        if (!last && r.output - sent < chunk) return;
-        res.write(contentChunk(head, text.slice(sent * 4, r.output * 4), last ? 'length' : null, sent === 0));
-        sent = r.output;
-      },
-      onFinish(r) {
-        const usage = { prompt: r.promptLen, completion: r.output, cached: Math.max(0, r.cachedTokens) };
-        if (p.stream) {
-          if (p.includeUsage) res.write(usageChunk(head, usage));
-          res.end(DONE_EVENT);
-        } else sendJson(res, 200, fullResponse(head, text, 'length', usage));
-      },
-      onFail(_r, reason) {
-        if (p.stream) res.destroy();
-        else sendJson(res, 500, errorBody(500, 'InternalServerError', reason));
-      },
-    };
-    const simReq = new SimRequest({ id: head.id, prompt: p.prompt, maxTokens: p.maxTokens, outputSeed: p.outputSeed, lora, sink });
-    res.on('close', () => {
-      if (simReq.state !== RequestState.Finished) engine.abort(simReq);
-    });
-    void req;
-    engine.submit(simReq);
+    runInference(this.engine, parsed, lora, head, { dropAt, chunkTokens: this.chunkTokens }, res);
   }
-}
-
-function sendJson(res: http.ServerResponse, status: number, body: string): void {
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
 }
 
 function readBody(req: http.IncomingMessage, done: (err: string | null, body: Buffer) => void): void {
