@@ -256,7 +256,7 @@ function buildArrivals(a: Obj): ArrivalsSpec {
       const st = obj(s, `arrivals.stages[${i}]`);
       known(st, `arrivals.stages[${i}]`, ['name', 'rate', 'duration', 'warmup']);
       stages.push({
-        name: st.name === undefined ? `stage-${i}` : String(st.name),
+        name: st.name === undefined ? `${+Number(st.rate).toFixed(3)}/s` : String(st.name),
         rate: num(st.rate, `arrivals.stages[${i}].rate`, undefined, 0, 100_000),
         duration: num(st.duration, `arrivals.stages[${i}].duration`, undefined, 0.001, 86_400),
         warmup: st.warmup === true,
