@@ -124,6 +124,23 @@ export function renderHtml(report: Report): string {
     })
     .join('');
 
+  const breakdowns = report.runs
+    .filter((r) => r.breakdowns.byAdapter.length > 0 || r.breakdowns.byTurn.length > 0)
+    .map((r) => {
+      const rows = [...r.breakdowns.byAdapter, ...r.breakdowns.byTurn]
+        .map(
+          (b) =>
+            `<tr><th>${esc(b.key)}</th><td>${b.requests}</td><td>${fmt(100 * b.successRate)}</td><td>${fmt(b.ttftP50)}</td>` +
+            `<td>${fmt(b.ttftP90)}</td><td>${fmt(b.prefixHitRate === null ? NaN : 100 * b.prefixHitRate)}</td></tr>`,
+        )
+        .join('');
+      return (
+        `<details><summary>${esc(r.policy)} · seed ${r.seed}: by adapter / turn</summary><table>` +
+        `<tr><th>slice</th><th>requests</th><th>success %</th><th>TTFT p50</th><th>TTFT p90</th><th>hit %</th></tr>${rows}</table></details>`
+      );
+    })
+    .join('');
+
   const s = report.scenario;
   const slo = Object.entries(report.slo)
     .map(([k, v]) => `${k} ≤ ${v}`)
@@ -153,6 +170,7 @@ ${s.description !== '' ? `<p>${esc(s.description)}</p>` : ''}
 <table>${headRow}${rows}</table>
 <h2>Per stage, per run</h2>
 ${stageTables}
+${breakdowns === '' ? '' : `<h2>By LoRA adapter and session turn (warm-up excluded)</h2>\n${breakdowns}`}
 <p class="meta">TTFT = first token − start; TPOT = (last token − first token)/(output tokens − 1); NTPOT = E2E/output tokens; ITL pooled over tokens; throughput = successful tokens ÷ (last end − first start); prefix hit = Σ cached ÷ Σ prompt tokens; pod CV = coefficient of variation of prompt tokens per pod. * = warm-up stage.</p>
 </body></html>
 `;

@@ -35,6 +35,18 @@ export interface RunReport {
   engine: EngineCounterSummary | null;
   /** Wall-clock time the run took, ms. */
   wallMs: number;
+  /** Measured requests broken down by LoRA adapter and by session turn (empty when not used). */
+  breakdowns: { byAdapter: Breakdown[]; byTurn: Breakdown[] };
+}
+
+/** TTFT and prefix hits of one slice of the measured requests (an adapter, a turn index). */
+export interface Breakdown {
+  key: string;
+  requests: number;
+  successRate: number;
+  ttftP50: number;
+  ttftP90: number;
+  prefixHitRate: number | null;
 }
 
 /** Median and spread of one headline number across seeds. */
@@ -119,7 +131,36 @@ export function buildRunReport(
       engine.prefixHits += s.engine.prefixHits;
     });
   }
-  return { policy, seed, stages, overall: summarize(measured, scenario.slo, pods), engine, wallMs };
+  const breakdowns = {
+    byAdapter: breakdown(measured, (r) => r.lora),
+    byTurn: breakdown(measured, (r) => (r.turn >= 0 ? `turn ${r.turn + 1}` : null)),
+  };
+  return { policy, seed, stages, overall: summarize(measured, scenario.slo, pods), engine, wallMs, breakdowns };
+}
+
+/** Groups `records` by `keyOf` (null = not part of any group), most requests first. */
+function breakdown(records: readonly RequestRecord[], keyOf: (r: RequestRecord) => string | null): Breakdown[] {
+  const groups = new Map<string, RequestRecord[]>();
+  for (const r of records) {
+    const k = keyOf(r);
+    if (k === null) continue;
+    const g = groups.get(k);
+    if (g === undefined) groups.set(k, [r]);
+    else g.push(r);
+  }
+  return [...groups]
+    .map(([key, rs]) => {
+      const s = summarize(rs);
+      return {
+        key,
+        requests: s.requests,
+        successRate: s.successRate,
+        ttftP50: s.ttft?.p50 ?? NaN,
+        ttftP90: s.ttft?.p90 ?? NaN,
+        prefixHitRate: s.prefixHitRate,
+      };
+    })
+    .sort((a, b) => b.requests - a.requests || (a.key < b.key ? -1 : 1));
 }
 
 function pick(c: EngineCounterSummary): EngineCounterSummary {
