@@ -38,7 +38,9 @@ describe('core scrape path against simulated pods', () => {
     const ep = pool.get(`${pod.address}:${pod.port}`)!;
     const client = new OpenAI({ baseURL: `${pod.url}/v1`, apiKey: 'none', maxRetries: 0 });
     const pending = client.completions.create({ model: 'sql-lora', prompt: synthText(3, 400), max_tokens: 100 });
-    await new Promise((r) => setTimeout(r, 50));
+    // Wait (bounded) until the pod's engine runs the request, then scrape.
+    for (let i = 0; i < 500 && pod.pod.engine.running.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(pod.pod.engine.running.length).toBe(1);
     await collector.scrapeOnce(ep);
     expect(ep.health.ok).toBe(true);
     const m = ep.metrics!;

@@ -1,9 +1,15 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimFleet, type SimFleet } from '../../src/sim/pod/fleet.js';
+import type { Engine } from '../../src/sim/engine/engine.js';
 import { synthText } from '../../src/sim/engine/tokenizer.js';
 
 let fleet: SimFleet;
+
+/** Waits (bounded) until `engine` runs a request. */
+async function untilRunning(engine: Engine): Promise<void> {
+  for (let i = 0; i < 500 && engine.running.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+}
 let client: OpenAI;
 
 beforeAll(async () => {
@@ -154,7 +160,7 @@ describe('simulated pod: /metrics', () => {
   it('shows running and waiting adapters while requests are in flight', async () => {
     const pod = fleet.pods[0];
     const pending = client.completions.create({ model: 'sql-lora', prompt: synthText(5, 20), max_tokens: 40 });
-    await new Promise((r) => setTimeout(r, 30));
+    await untilRunning(pod.pod.engine);
     const text = await (await fetch(`${pod.url}/metrics`)).text();
     expect(text).toMatch(/vllm:lora_requests_info\{max_lora="2",running_lora_adapters="sql-lora",waiting_lora_adapters=""\}/);
     expect(text).toMatch(/^vllm:num_requests_running\{engine="0",model_name="sim-llama"\} 1\.0$/m);
@@ -193,7 +199,7 @@ describe('simulated pod: faults', () => {
       pod.setFaults({ dropRate: 0 });
     }
     expect(received).toBeLessThan(20);
-    await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 200 && !pod.engine.idle; i++) await new Promise((r) => setTimeout(r, 5));
     expect(pod.engine.idle).toBe(true);
     expect(pod.engine.pool.usedCount).toBe(0);
   });
@@ -203,7 +209,7 @@ describe('simulated pod: faults', () => {
     pod.setFaults({ metricsLagMs: 300 });
     try {
       const pending = c2().completions.create({ model: 'sim-llama', prompt: synthText(9, 30), max_tokens: 30 });
-      await new Promise((r) => setTimeout(r, 60));
+      await untilRunning(pod.engine);
       // The engine is running the request, but the lagged page still shows the idle state.
       expect(pod.engine.running.length).toBe(1);
       const text = await (await fetch(`${pod.url}/metrics`)).text();
