@@ -68,7 +68,8 @@ workload:
   input: 100
   output: 6
   sessions: { turns: 3, followUp: 10, thinkTimeS: 0.02 }
-arrivals: { process: constant, stages: [ { rate: 10, duration: 0.5 } ] }
+# The second stage starts no sessions; it leaves time for follow-up turns.
+arrivals: { process: constant, stages: [ { rate: 10, duration: 0.5 }, { rate: 0, duration: 1 } ] }
 drain: 10
 `);
     const run = await runLoadScenario(scenario, { baseUrl: fleet.pods[1].url });
