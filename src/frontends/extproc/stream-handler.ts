@@ -324,7 +324,10 @@ class ProcessStream {
     }
     try {
       if (decision.kind === 'reject') {
+        // Envoy stops processing after an immediate response; end our side too.
         this.sendImmediate(decision.error);
+        this.endCall();
+        return;
       } else {
         this.lifecycle = decision.lifecycle;
         this.phase = 'routed';
@@ -422,9 +425,11 @@ class ProcessStream {
 
   private endCall(): void {
     this.finish(this.responseBodyEnded ? 'ok' : 'cancelled');
-    if (this.phase !== 'done') this.phase = 'done';
+    this.phase = 'done';
     if (this.ended) return;
     this.ended = true;
+    // Drain whatever the client still sends so the stream can close and be released.
+    this.call.resume();
     this.call.end();
   }
 
