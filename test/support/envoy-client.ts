@@ -19,7 +19,7 @@
  * Protocol violations by the server (what Envoy counts as spurious messages) throw
  * `EnvoyProtocolError`, so tests fail loudly instead of passing on a lenient client.
  */
-import { credentials as grpcCredentials, Client, type ChannelCredentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { credentials as grpcCredentials, Client, type ChannelCredentials, type ChannelOptions, type ClientDuplexStream } from '@grpc/grpc-js';
 import {
   decodeProcessingResponse,
   encodeProcessingRequest,
@@ -48,6 +48,8 @@ export interface EnvoyClientOptions {
   address: string;
   /** Channel credentials (default insecure). */
   credentials?: ChannelCredentials;
+  /** Extra grpc-js channel options (e.g. `grpc.ssl_target_name_override`). */
+  channelOptions?: ChannelOptions;
   /** Request and response body mode (default FULL_DUPLEX_STREAMED). */
   bodyMode?: BodySendModeValue;
   /** Send protocol_config on the first message, as Envoy 1.34+ does (default true). */
@@ -221,13 +223,13 @@ export class EnvoyExchange {
   private waiter: ((m: Inbound) => void) | null = null;
   private first = true;
   private closed = false;
-  private readonly opts: Required<Omit<EnvoyClientOptions, 'credentials' | 'address'>>;
+  private readonly opts: Required<Omit<EnvoyClientOptions, 'credentials' | 'address' | 'channelOptions'>>;
   private metadataContext: Metadata | null = null;
   /** Every response received, in order. */
   readonly received: ProcessingResponse[] = [];
   private requestHeaders: HeaderList = [];
 
-  constructor(client: Client, opts: Required<Omit<EnvoyClientOptions, 'credentials' | 'address'>>) {
+  constructor(client: Client, opts: Required<Omit<EnvoyClientOptions, 'credentials' | 'address' | 'channelOptions'>>) {
     this.opts = opts;
     this.call = client.makeBidiStreamRequest(
       PROCESS_PATH,
@@ -608,12 +610,13 @@ export function splitBody(body: Buffer, offsets: number[]): Buffer[] {
 /** A gRPC connection that opens one Envoy-like exchange per HTTP request. */
 export class EnvoyExtProcClient {
   readonly client: Client;
-  private readonly opts: Required<Omit<EnvoyClientOptions, 'credentials' | 'address'>>;
+  private readonly opts: Required<Omit<EnvoyClientOptions, 'credentials' | 'address' | 'channelOptions'>>;
 
   constructor(options: EnvoyClientOptions) {
     this.client = new Client(options.address, options.credentials ?? grpcCredentials.createInsecure(), {
       'grpc.max_receive_message_length': -1,
       'grpc.max_send_message_length': -1,
+      ...options.channelOptions,
     });
     this.opts = {
       bodyMode: options.bodyMode ?? BodySendMode.FULL_DUPLEX_STREAMED,

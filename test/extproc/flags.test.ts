@@ -1,0 +1,56 @@
+/** The front door's flag table and its conversion to server options. */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_BODY_BYTES, extProcFlagSpecs, extProcOptionsFromFlags, parseBodyMode } from '../../src/frontends/extproc/flags.js';
+import { BodySendMode } from '../../src/frontends/extproc/messages.js';
+
+describe('ext_proc flags', () => {
+  it('defaults match the Go EPP (9002, 9003, secure serving on)', () => {
+    expect(extProcOptionsFromFlags({})).toEqual({
+      port: 9002,
+      healthPort: 9003,
+      secure: true,
+      certPath: null,
+      defaultBodyMode: BodySendMode.FULL_DUPLEX_STREAMED,
+      maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+      honorSubsetHint: true,
+    });
+    expect(extProcFlagSpecs.map((f) => f.name)).toEqual([
+      'grpc-port',
+      'grpc-health-port',
+      'secure-serving',
+      'cert-path',
+      'default-body-mode',
+      'max-body-bytes',
+      'disable-endpoint-subset-filter',
+    ]);
+  });
+
+  it('converts parsed values (strings or typed)', () => {
+    expect(
+      extProcOptionsFromFlags({
+        'grpc-port': '19002',
+        'grpc-health-port': 0,
+        'secure-serving': 'false',
+        'cert-path': '/etc/tls',
+        'default-body-mode': 'buffered',
+        'max-body-bytes': '1024',
+        'disable-endpoint-subset-filter': true,
+      }),
+    ).toEqual({
+      port: 19002,
+      healthPort: 0,
+      secure: false,
+      certPath: '/etc/tls',
+      defaultBodyMode: BodySendMode.BUFFERED,
+      maxBodyBytes: 1024,
+      honorSubsetHint: false,
+    });
+  });
+
+  it('rejects bad values with a coded flag error', () => {
+    expect(() => extProcOptionsFromFlags({ 'grpc-port': '70000' })).toThrow(/invalid flag --grpc-port/);
+    expect(() => extProcOptionsFromFlags({ 'max-body-bytes': '0' })).toThrow(/invalid flag --max-body-bytes/);
+    expect(() => parseBodyMode('STREAMED')).toThrow(/invalid flag --default-body-mode/);
+    expect(parseBodyMode('full-duplex-streamed')).toBe(BodySendMode.FULL_DUPLEX_STREAMED);
+  });
+});
