@@ -4,8 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { BodySendMode } from '../../src/frontends/extproc/messages.js';
-import { header, type RequestOutcome } from '../support/envoy-client.js';
-import { startHarness, type Harness } from '../support/extproc-harness.js';
+import { header } from '../support/envoy-client.js';
+import { startHarness, upstreamOf, type Harness } from '../support/extproc-harness.js';
 import { routeAll, ScriptedDirector } from '../support/scripted-director.js';
 
 let h: Harness | null = null;
@@ -14,10 +14,6 @@ afterEach(async () => {
   h = null;
 });
 
-function upstream(o: RequestOutcome) {
-  if (o.kind !== 'upstream') throw new Error(`expected upstream, got local reply ${o.status} ${o.body}`);
-  return o;
-}
 
 const BODY = '{"model":"sql-lora","prompt":"hi"}';
 
@@ -25,7 +21,7 @@ describe('BUFFERED mode', () => {
   it('answers the headers at once with CONTINUE and routes in the body response (protocol_config)', async () => {
     const director = routeAll('10.0.0.2:8000');
     h = await startHarness(director, {}, { bodyMode: BodySendMode.BUFFERED });
-    const out = upstream(await h.envoy.request({ body: BODY }));
+    const out = upstreamOf(await h.envoy.request({ body: BODY }));
     expect(out.responses).toHaveLength(2);
     expect(out.responses[0].requestHeaders!.response).toBeFalsy(); // plain CONTINUE
     const common = out.responses[1].requestBody!.response!;
@@ -44,7 +40,7 @@ describe('BUFFERED mode', () => {
       {},
       { bodyMode: BodySendMode.BUFFERED },
     );
-    const out = upstream(await h.envoy.request({ body: BODY }));
+    const out = upstreamOf(await h.envoy.request({ body: BODY }));
     expect(out.body.equals(rewritten)).toBe(true);
     expect(header(out.headers, 'content-length')).toBe(String(rewritten.length));
   });
@@ -54,7 +50,7 @@ describe('BUFFERED mode', () => {
       bodyMode: BodySendMode.BUFFERED,
       sendProtocolConfig: false,
     });
-    const out = upstream(await h.envoy.request({ body: BODY }));
+    const out = upstreamOf(await h.envoy.request({ body: BODY }));
     expect(out.body.toString()).toBe(BODY);
   });
 
@@ -74,13 +70,13 @@ describe('BUFFERED mode', () => {
     h = await startHarness(routeAll('10.0.0.1:8000'), { defaultBodyMode: BodySendMode.BUFFERED }, {
       bodyMode: BodySendMode.FULL_DUPLEX_STREAMED,
     });
-    const out = upstream(await h.envoy.request({ body: BODY, splitAt: [7] }));
+    const out = upstreamOf(await h.envoy.request({ body: BODY, splitAt: [7] }));
     expect(out.body.toString()).toBe(BODY);
   });
 
   it('answers request trailers after the body response', async () => {
     h = await startHarness(routeAll('10.0.0.1:8000'), {}, { bodyMode: BodySendMode.BUFFERED });
-    const out = upstream(await h.envoy.request({ body: BODY, trailers: { 'x-t': '1' } }));
+    const out = upstreamOf(await h.envoy.request({ body: BODY, trailers: { 'x-t': '1' } }));
     expect(out.responses.map((r) => Object.keys(r).filter((k) => k !== 'dynamicMetadata')[0])).toEqual([
       'requestHeaders',
       'requestBody',
@@ -99,7 +95,7 @@ describe('BUFFERED mode', () => {
       { bodyMode: BodySendMode.BUFFERED },
     );
     const ex = h.envoy.open();
-    upstream(await ex.sendRequest({ body: BODY }));
+    upstreamOf(await ex.sendRequest({ body: BODY }));
     const res = await ex.sendResponse({
       headers: { 'content-type': 'application/json', 'content-length': '18' },
       chunks: ['{"model":"target"}'],
@@ -113,7 +109,7 @@ describe('BUFFERED mode', () => {
   it('leaves an unchanged response body alone (CONTINUE)', async () => {
     h = await startHarness(routeAll('10.0.0.1:8000'), {}, { bodyMode: BodySendMode.BUFFERED });
     const ex = h.envoy.open();
-    upstream(await ex.sendRequest({ body: BODY }));
+    upstreamOf(await ex.sendRequest({ body: BODY }));
     const res = await ex.sendResponse({ headers: { 'content-type': 'application/json' }, chunks: ['{"ok":true}'] });
     ex.end();
     if (res.kind !== 'downstream') throw new Error('expected downstream');

@@ -4,8 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { sbError } from '../../src/errors.js';
-import { header, type RequestOutcome } from '../support/envoy-client.js';
-import { startHarness, type Harness } from '../support/extproc-harness.js';
+import { header } from '../support/envoy-client.js';
+import { startHarness, upstreamOf, type Harness } from '../support/extproc-harness.js';
 import { routeAll, ScriptedDirector } from '../support/scripted-director.js';
 
 let h: Harness | null = null;
@@ -14,10 +14,6 @@ afterEach(async () => {
   h = null;
 });
 
-function upstream(o: RequestOutcome) {
-  if (o.kind !== 'upstream') throw new Error(`expected upstream, got local reply ${o.status} ${o.body}`);
-  return o;
-}
 
 const BODY = '{"model":"sql-lora","prompt":"hi","max_tokens":10,"stream":true}';
 
@@ -25,7 +21,7 @@ describe('FULL_DUPLEX_STREAMED request phase', () => {
   it('buffers the body, then answers headers (raw_value, clear_route_cache, envoy.lb) and echoes the body', async () => {
     const director = routeAll('10.0.0.2:8000');
     h = await startHarness(director);
-    const out = upstream(await h.envoy.request({ body: BODY, splitAt: [10, 30], headers: { 'x-request-id': 'req-1' } }));
+    const out = upstreamOf(await h.envoy.request({ body: BODY, splitAt: [10, 30], headers: { 'x-request-id': 'req-1' } }));
 
     // The director saw the whole body once, exactly as sent.
     expect(director.bodies.map((b) => b?.toString())).toEqual([BODY]);
@@ -54,7 +50,7 @@ describe('FULL_DUPLEX_STREAMED request phase', () => {
     const body = Buffer.from(JSON.stringify({ model: 'm', prompt }));
     // Envoy forwards the body in pieces as they arrive; use 16 KiB pieces.
     const splitAt = Array.from({ length: Math.floor(body.length / 16384) }, (_, i) => (i + 1) * 16384);
-    const out = upstream(await h.envoy.request({ body, splitAt }));
+    const out = upstreamOf(await h.envoy.request({ body, splitAt }));
     expect(out.body.equals(body)).toBe(true);
     const chunks = out.responses.slice(1).map((r) => r.requestBody!.response!.bodyMutation!.streamedResponse!);
     expect(chunks.length).toBe(Math.ceil(body.length / 62_000));
@@ -69,7 +65,7 @@ describe('FULL_DUPLEX_STREAMED request phase', () => {
     const euro = body.indexOf(Buffer.from('€'));
     const emoji = body.indexOf(Buffer.from('😀'));
     const modelKey = body.indexOf(Buffer.from('model'));
-    const out = upstream(
+    const out = upstreamOf(
       await h.envoy.request({ body, splitAt: [modelKey + 2, euro + 1, euro + 2, emoji + 3], emptyLastChunk: true }),
     );
     expect(director.bodies[0]!.equals(body)).toBe(true);
@@ -79,13 +75,13 @@ describe('FULL_DUPLEX_STREAMED request phase', () => {
   it('sends exactly what the director returns when it rewrites the body', async () => {
     const rewritten = Buffer.from('{"model":"target","prompt":"hi"}');
     h = await startHarness(new ScriptedDirector(() => ({ kind: 'route', destination: '10.0.0.1:8000', body: rewritten })));
-    const out = upstream(await h.envoy.request({ body: '{"model":"incoming","prompt":"hi"}' }));
+    const out = upstreamOf(await h.envoy.request({ body: '{"model":"incoming","prompt":"hi"}' }));
     expect(out.body.equals(rewritten)).toBe(true);
   });
 
   it('carries a fallback list in the header and the metadata alike', async () => {
     h = await startHarness(routeAll('10.0.0.2:8000,10.0.0.1:8000,10.0.0.3:8000'));
-    const out = upstream(await h.envoy.request({ body: BODY }));
+    const out = upstreamOf(await h.envoy.request({ body: BODY }));
     expect(header(out.headers, 'x-gateway-destination-endpoint')).toBe('10.0.0.2:8000,10.0.0.1:8000,10.0.0.3:8000');
     expect(out.metadata['envoy.lb']['x-gateway-destination-endpoint']).toBe('10.0.0.2:8000,10.0.0.1:8000,10.0.0.3:8000');
     // ORIGINAL_DST cannot parse a list; this is what the OverrideHost policy is for.
@@ -95,7 +91,7 @@ describe('FULL_DUPLEX_STREAMED request phase', () => {
   it('routes header-only requests without waiting for a body', async () => {
     const director = routeAll('10.0.0.3:8000');
     h = await startHarness(director);
-    const out = upstream(await h.envoy.request({ method: 'GET', path: '/v1/models', body: null }));
+    const out = upstreamOf(await h.envoy.request({ method: 'GET', path: '/v1/models', body: null }));
     expect(director.requests[0].body).toBeNull();
     expect(director.requests[0].path).toBe('/v1/models');
     expect(out.responses).toHaveLength(1);
@@ -127,7 +123,7 @@ describe('FULL_DUPLEX_STREAMED request phase', () => {
   it('honours request headers, generates x-request-id and strips client-sent system headers', async () => {
     const director = routeAll('10.0.0.1:8000');
     h = await startHarness(director);
-    const out = upstream(
+    const out = upstreamOf(
       await h.envoy.request({
         body: BODY,
         path: '/v1/chat/completions?api-version=1',
@@ -164,7 +160,7 @@ describe('FULL_DUPLEX_STREAMED request phase', () => {
   it('treats trailers as the end of the body: body responses keep end_of_stream false, trailers answer last', async () => {
     const director = routeAll('10.0.0.1:8000');
     h = await startHarness(director);
-    const out = upstream(await h.envoy.request({ body: BODY, splitAt: [5], trailers: { 'x-checksum': 'abc' } }));
+    const out = upstreamOf(await h.envoy.request({ body: BODY, splitAt: [5], trailers: { 'x-checksum': 'abc' } }));
     expect(out.body.toString()).toBe(BODY);
     const last = out.responses[out.responses.length - 1];
     expect(last.requestTrailers).toBeTruthy();

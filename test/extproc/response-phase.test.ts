@@ -4,8 +4,8 @@
  * endpoint feedback, trailers, and how the lifecycle ends.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type EnvoyExchange, type RequestOutcome } from '../support/envoy-client.js';
-import { eventually, startHarness, type Harness } from '../support/extproc-harness.js';
+import type { EnvoyExchange } from '../support/envoy-client.js';
+import { eventually, startHarness, upstreamOf, type Harness } from '../support/extproc-harness.js';
 import { routeAll } from '../support/scripted-director.js';
 
 let h: Harness | null = null;
@@ -16,9 +16,6 @@ afterEach(async () => {
 
 const BODY = '{"model":"m","prompt":"hi","stream":true}';
 
-function routed(o: RequestOutcome): void {
-  if (o.kind !== 'upstream') throw new Error(`expected upstream, got ${o.status} ${o.body}`);
-}
 
 async function nextBody(ex: EnvoyExchange): Promise<{ body: string; eos: boolean }> {
   const m = await ex.next();
@@ -32,7 +29,7 @@ describe('FULL_DUPLEX_STREAMED response phase', () => {
     const director = routeAll('10.0.0.2:8000');
     h = await startHarness(director);
     const ex = h.envoy.open();
-    routed(await ex.sendRequest({ body: BODY }));
+    upstreamOf(await ex.sendRequest({ body: BODY }));
     ex.send({
       responseHeaders: {
         headers: {
@@ -71,7 +68,7 @@ describe('FULL_DUPLEX_STREAMED response phase', () => {
     const director = routeAll('10.0.0.1:8000', { responseBody: 'hold' });
     h = await startHarness(director);
     const ex = h.envoy.open();
-    routed(await ex.sendRequest({ body: BODY }));
+    upstreamOf(await ex.sendRequest({ body: BODY }));
     const res = await ex.sendResponse({
       headers: { 'content-type': 'application/json' },
       chunks: ['{"id":"x","usage":', '{"prompt_tokens":7}}'],
@@ -87,7 +84,7 @@ describe('FULL_DUPLEX_STREAMED response phase', () => {
   it('splits a large response body into chunks of at most 62,000 bytes', async () => {
     h = await startHarness(routeAll('10.0.0.1:8000', { responseBody: 'hold' }));
     const ex = h.envoy.open();
-    routed(await ex.sendRequest({ body: BODY }));
+    upstreamOf(await ex.sendRequest({ body: BODY }));
     const big = Buffer.alloc(150_000, 0x62);
     const res = await ex.sendResponse({ headers: { 'content-type': 'application/json' }, chunks: [big.subarray(0, 70_000), big.subarray(70_000)] });
     ex.end();
@@ -100,7 +97,7 @@ describe('FULL_DUPLEX_STREAMED response phase', () => {
     const director = routeAll('10.0.0.1:8000');
     h = await startHarness(director);
     const ex = h.envoy.open();
-    routed(await ex.sendRequest({ body: BODY }));
+    upstreamOf(await ex.sendRequest({ body: BODY }));
     const res = await ex.sendResponse({ status: 204 });
     ex.end();
     expect(res.kind).toBe('downstream');
@@ -112,7 +109,7 @@ describe('FULL_DUPLEX_STREAMED response phase', () => {
     const director = routeAll('10.0.0.1:8000', { responseBody: 'hold' });
     h = await startHarness(director);
     const ex = h.envoy.open();
-    routed(await ex.sendRequest({ body: BODY }));
+    upstreamOf(await ex.sendRequest({ body: BODY }));
     const res = await ex.sendResponse({ headers: { 'content-type': 'application/grpc' }, chunks: ['abc', 'def'], trailers: { 'grpc-status': '0' } });
     ex.end();
     if (res.kind !== 'downstream') throw new Error('expected downstream');
@@ -125,7 +122,7 @@ describe('FULL_DUPLEX_STREAMED response phase', () => {
     const director = routeAll('10.0.0.1:8000');
     h = await startHarness(director);
     const ex = h.envoy.open();
-    routed(await ex.sendRequest({ body: BODY }));
+    upstreamOf(await ex.sendRequest({ body: BODY }));
     ex.send({ responseHeaders: { headers: { headers: [{ key: 'status', rawValue: Buffer.from('503') }] }, endOfStream: true } });
     await ex.next();
     ex.end();
@@ -136,7 +133,7 @@ describe('FULL_DUPLEX_STREAMED response phase', () => {
     const director = routeAll('10.0.0.1:8000');
     h = await startHarness(director);
     const ex = h.envoy.open();
-    routed(await ex.sendRequest({ body: BODY }));
+    upstreamOf(await ex.sendRequest({ body: BODY }));
     ex.send({ responseHeaders: { headers: { headers: [{ key: ':status', rawValue: Buffer.from('200') }] }, endOfStream: false } });
     await ex.next();
     ex.send({ responseBody: { body: Buffer.from('data: x\n\n'), endOfStream: false } });
@@ -150,7 +147,7 @@ describe('FULL_DUPLEX_STREAMED response phase', () => {
     const director = routeAll('10.0.0.1:8000');
     h = await startHarness(director, {}, { endStream: 'half-close' });
     const ex = h.envoy.open();
-    routed(await ex.sendRequest({ body: BODY }));
+    upstreamOf(await ex.sendRequest({ body: BODY }));
     const res = await ex.sendResponse({ headers: { 'content-type': 'text/event-stream' }, chunks: ['data: a\n\n'] });
     expect(res.kind).toBe('downstream');
     ex.end();

@@ -2,7 +2,7 @@
 import { pino } from 'pino';
 import type { Director } from '../../src/director/types.js';
 import { startExtProcServer, type ExtProcServer, type ExtProcServerOptions } from '../../src/frontends/extproc/server.js';
-import { EnvoyExtProcClient, type EnvoyClientOptions } from './envoy-client.js';
+import { EnvoyExtProcClient, type EnvoyClientOptions, type RequestOutcome } from './envoy-client.js';
 
 export interface Harness {
   server: ExtProcServer;
@@ -67,4 +67,10 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** Narrows a request outcome to "sent upstream", failing the test with the local reply otherwise. */
+export function upstreamOf(o: RequestOutcome): Extract<RequestOutcome, { kind: 'upstream' }> {
+  if (o.kind !== 'upstream') throw new Error(`expected the request to go upstream, got local reply ${o.status} ${o.body}`);
+  return o;
 }

@@ -2,9 +2,9 @@
  * Header access over a decoded `HeaderMap` without copying it into a JS object: the director
  * reads only a handful of headers per request, so a linear scan beats building a map.
  */
-import type { HeaderSource } from '../../director/types.js';
+import { isSystemOwnedHeader, type HeaderSource } from '../../request/headers.js';
 import { bytesOf, type HeaderMap, type HeaderValue, type HeaderValueOption } from './messages.js';
-import { DEFAULT_API_PATH, PATH_HEADERS, SYSTEM_HEADER_PREFIX } from './protocol.js';
+import { DEFAULT_API_PATH, PATH_HEADERS } from './protocol.js';
 
 const NO_HEADERS: readonly HeaderValue[] = [];
 
@@ -47,7 +47,7 @@ export class ProtoHeaders implements HeaderSource {
   systemHeaderNames(): string[] | null {
     let names: string[] | null = null;
     for (const entry of this.entries) {
-      if (entry.key.startsWith(SYSTEM_HEADER_PREFIX)) {
+      if (isSystemOwnedHeader(entry.key)) {
         names ??= [];
         if (!names.includes(entry.key)) names.push(entry.key);
       }

@@ -1,12 +1,12 @@
 /** Reading and writing the dynamic metadata of the Endpoint Picker Protocol. */
 import type { Metadata, ProtoStruct, ProtoValue } from './messages.js';
 import {
-  DESTINATION_KEY,
+  DESTINATION_ENDPOINT as DESTINATION_KEY,
+  DESTINATION_ENDPOINT_SERVED as DESTINATION_SERVED_KEY,
+  DESTINATION_ENDPOINT_SUBSET as SUBSET_KEY,
   DESTINATION_NAMESPACE,
-  DESTINATION_SERVED_KEY,
-  SUBSET_KEY,
   SUBSET_NAMESPACE,
-} from './protocol.js';
+} from '../../request/headers.js';
 
 function field(meta: Metadata | null | undefined, namespace: string, key: string): ProtoValue | undefined {
   const ns = meta?.filterMetadata?.[namespace];

@@ -3,7 +3,8 @@ import { inferenceErrorText, type SwitchboardError } from '../../errors.js';
 import { rawHeader } from './headers.js';
 import type { CommonResponse, HeaderMutation, HeaderValueOption, ProcessingResponse } from './messages.js';
 import { destinationMetadata } from './metadata.js';
-import { DESTINATION_KEY, REQUEST_ID_HEADER, STREAMED_CHUNK_BYTES } from './protocol.js';
+import { DESTINATION_ENDPOINT, REQUEST_ID_HEADER } from '../../request/headers.js';
+import { STREAMED_CHUNK_BYTES } from './protocol.js';
 
 /** Which direction a body or headers response belongs to. */
 export type Direction = 'request' | 'response';
@@ -22,7 +23,7 @@ export interface RouteMutation {
 
 /** The routing header mutation plus `clear_route_cache` (Envoy honours it only with a mutation). */
 export function routeCommonResponse(route: RouteMutation): CommonResponse {
-  const setHeaders: HeaderValueOption[] = [rawHeader(DESTINATION_KEY, route.destination)];
+  const setHeaders: HeaderValueOption[] = [rawHeader(DESTINATION_ENDPOINT, route.destination)];
   if (route.generatedRequestId !== null) setHeaders.push(rawHeader(REQUEST_ID_HEADER, route.generatedRequestId));
   if (route.contentLength >= 0) setHeaders.push(rawHeader('content-length', String(route.contentLength)));
   const headerMutation: HeaderMutation = { setHeaders };

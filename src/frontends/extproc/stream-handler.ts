@@ -28,7 +28,7 @@ import {
 } from './messages.js';
 import { servedEndpoint, subsetHint } from './metadata.js';
 import type { ExtProcMetrics } from './metrics.js';
-import { REQUEST_ID_HEADER } from './protocol.js';
+import { REQUEST_ID_HEADER } from '../../request/headers.js';
 import {
   continueBody,
   continueHeaders,
