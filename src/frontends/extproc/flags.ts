@@ -6,7 +6,10 @@
 import { sbError } from '../../errors.js';
 import { BodySendMode, type BodySendModeValue } from './messages.js';
 
-/** One flag: Go-style `--name=value` / `--name value`; bools also accept bare `--name`. */
+/**
+ * One flag, shaped like `FlagSpec` in src/cli/flags.ts so the CLI can spread this table into
+ * `SERVE_FLAGS` (the front door does not import the CLI: dependencies point inward).
+ */
 export interface ExtProcFlagSpec {
   name: string;
   type: 'int' | 'bool' | 'string';
@@ -17,41 +20,44 @@ export interface ExtProcFlagSpec {
 /** Default for `--max-body-bytes`: 32 MiB, room for very long prompts and inline images. */
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 
-/** The front door's flags. */
+/**
+ * The front door's own flags. It also reads `grpc-port` (9002), `grpc-health-port` (9003),
+ * `bind-address` and `disable-endpoint-subset-filter`, which `SERVE_FLAGS` already declares.
+ */
 export const extProcFlagSpecs: readonly ExtProcFlagSpec[] = [
-  { name: 'grpc-port', type: 'int', default: 9002, help: 'Port of the ext_proc gRPC server.' },
-  { name: 'grpc-health-port', type: 'int', default: 9003, help: 'Port of the plaintext gRPC health server.' },
   {
     name: 'secure-serving',
     type: 'bool',
     default: true,
-    help: 'Serve ext_proc over TLS (self-signed certificate unless --cert-path is set).',
+    help: 'serve ext_proc over TLS (a self-signed certificate unless --cert-path is set)',
   },
   {
     name: 'cert-path',
     type: 'string',
     default: '',
-    help: 'Folder with tls.crt and tls.key for ext_proc TLS; reloaded when the files change.',
+    help: 'folder with tls.crt and tls.key for ext_proc TLS, reloaded when the files change',
   },
   {
     name: 'default-body-mode',
     type: 'string',
     default: 'FULL_DUPLEX_STREAMED',
-    help: 'Body mode assumed when the gateway sends no protocol_config (Envoy < 1.34): FULL_DUPLEX_STREAMED or BUFFERED.',
+    help: 'body mode assumed when the gateway sends no protocol_config (Envoy < 1.34): FULL_DUPLEX_STREAMED or BUFFERED',
   },
   {
     name: 'max-body-bytes',
     type: 'int',
     default: DEFAULT_MAX_BODY_BYTES,
-    help: 'Largest request body accepted over ext_proc; larger bodies get 413.',
-  },
-  {
-    name: 'disable-endpoint-subset-filter',
-    type: 'bool',
-    default: false,
-    help: 'Ignore the gateway subset hint (envoy.lb.subset_hint) and pick from the whole pool.',
+    help: 'largest request body accepted over ext_proc; larger bodies get 413',
   },
 ];
+
+/** Defaults of the flags read here but declared by the CLI. */
+const SHARED_DEFAULTS: Readonly<Record<string, unknown>> = {
+  'grpc-port': 9002,
+  'grpc-health-port': 9003,
+  'bind-address': '0.0.0.0',
+  'disable-endpoint-subset-filter': false,
+};
 
 /** Parses a body mode name (Envoy's enum names, case-insensitive, `-` or `_`). */
 export function parseBodyMode(text: string): BodySendModeValue {
@@ -62,6 +68,7 @@ export function parseBodyMode(text: string): BodySendModeValue {
 
 /** The options the flags set, from parsed flag values keyed by flag name. */
 export function extProcOptionsFromFlags(values: Readonly<Record<string, unknown>>): {
+  host: string;
   port: number;
   healthPort: number;
   secure: boolean;
@@ -70,7 +77,7 @@ export function extProcOptionsFromFlags(values: Readonly<Record<string, unknown>
   maxBodyBytes: number;
   honorSubsetHint: boolean;
 } {
-  const get = (name: string): unknown => values[name] ?? extProcFlagSpecs.find((f) => f.name === name)!.default;
+  const get = (name: string): unknown => values[name] ?? SHARED_DEFAULTS[name] ?? extProcFlagSpecs.find((f) => f.name === name)?.default;
   const port = (name: string): number => {
     const n = Number(get(name));
     if (!Number.isInteger(n) || n < 0 || n > 65535) throw sbError('SB_ERR_FLAG', name, `"${String(get(name))}" is not a port`);
@@ -82,6 +89,7 @@ export function extProcOptionsFromFlags(values: Readonly<Record<string, unknown>
   }
   const certPath = String(get('cert-path'));
   return {
+    host: String(get('bind-address')),
     port: port('grpc-port'),
     healthPort: port('grpc-health-port'),
     secure: get('secure-serving') === true || get('secure-serving') === 'true',
