@@ -81,11 +81,14 @@ export class ScriptedDirector implements Director {
   /** Request bodies as received (copies, so later buffer reuse cannot hide a bug). */
   readonly bodies: Array<Buffer | null> = [];
   readonly lifecycles: RecordingLifecycle[] = [];
+  /** Each request's abort signal, read when the request arrived (as admission would). */
+  readonly signals: Array<AbortSignal | undefined> = [];
 
   constructor(public script: (req: InferenceRequest) => RouteScript | RejectScript) {}
 
   async handleRequest(req: InferenceRequest): Promise<Decision> {
     this.requests.push(req);
+    this.signals.push(req.signal);
     this.bodies.push(req.body === null ? null : Buffer.from(req.body));
     const s = this.script(req);
     if (s.kind === 'reject') return { kind: 'reject', error: s.error };

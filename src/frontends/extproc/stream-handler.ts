@@ -76,6 +76,26 @@ function bodyHandling(mode: number): BodyHandling {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * The InferenceRequest handed to the director. Creating an AbortController costs about as much
+ * as decoding the headers, and only a request that waits in admission needs one, so `signal`
+ * is made when first read.
+ */
+class ExtProcRequest implements InferenceRequest {
+  constructor(
+    private readonly stream: ProcessStream,
+    readonly requestId: string,
+    readonly path: string,
+    readonly headers: ProtoHeaders,
+    readonly body: Buffer | null,
+    readonly subset: readonly string[] | null,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.stream.abortSignal();
+  }
+}
+
 /** Handles one Process stream until it ends; never throws. */
 export function handleProcessStream(call: ProcessCall, ctx: StreamContext): void {
   new ProcessStream(call, ctx).start();
@@ -293,15 +313,7 @@ class ProcessStream {
     if (headers === null) return this.outOfOrder('body_before_headers');
     this.busy = true;
     this.call.pause();
-    this.abort = new AbortController();
-    const req: InferenceRequest = {
-      requestId: this.requestId,
-      path: headers.requestPath(),
-      headers,
-      body,
-      subset: this.subset,
-      signal: this.abort.signal,
-    };
+    const req = new ExtProcRequest(this, this.requestId, headers.requestPath(), headers, body, this.subset);
     let pending: Promise<Decision>;
     try {
       pending = this.ctx.director.handleRequest(req);
@@ -312,6 +324,13 @@ class ProcessStream {
       (decision) => this.onDecision(decision, body),
       (err: unknown) => this.onDecision({ kind: 'reject', error: asRequestError(err) }, body),
     );
+  }
+
+  /** The request's abort signal, made on first use: most decisions never look at it. */
+  abortSignal(): AbortSignal {
+    if (this.ended) return AbortSignal.abort();
+    this.abort ??= new AbortController();
+    return this.abort.signal;
   }
 
   private onDecision(decision: Decision, body: Buffer | null): void {
