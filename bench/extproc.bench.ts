@@ -13,14 +13,15 @@
  * Writes bench/results/extproc.json and the ext_proc section of bench/RESULTS.md.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, credentials } from '@grpc/grpc-js';
 import { decodeProcessingResponse, encodeProcessingRequest, PROCESS_PATH } from '../src/frontends/extproc/codec.js';
 import type { ProcessingRequest, ProcessingResponse } from '../src/frontends/extproc/messages.js';
 import { requestBody, requestMessages, requestStreamBytes } from './extproc-frames.js';
+import { machine, median, percentile, writeJson, writeResultsSection } from './lib/stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root (the script runs from dist-bench/bench/). */
@@ -103,10 +104,6 @@ async function validate(port: number, bodyBytes: number): Promise<void> {
   if (got[got.length - 1].requestBody?.response?.bodyMutation?.streamedResponse?.endOfStream !== true) throw new Error('no end_of_stream');
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 /** Runs h2load for `n` exchanges; returns its report plus its own CPU time. */
 function h2load(port: number, file: string, n: number, concurrency: number, logFile: string): Promise<{ seconds: number; latenciesUs: number[]; clientCpuUs: number }> {
@@ -174,11 +171,6 @@ async function measure(kind: Kind, bodyBytes: number, file: string, work: string
   return out;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 function fmtBytes(b: number): string {
   return b >= 1024 ? `${b / 1024} KB` : `${b} B`;
@@ -230,41 +222,38 @@ function summarize(all: Scenario[]) {
 }
 
 function writeResults(summary: ReturnType<typeof summarize>): void {
-  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}/${process.arch}` };
   const h2v = spawnSync('h2load', ['--version'], { encoding: 'utf8' }).stdout.trim();
-  const json = {
+  const date = new Date().toISOString();
+  writeJson(join(repo, 'bench', 'results', 'extproc.json'), {
     benchmark: 'extproc',
     preliminary: true,
     note: 'Shared 2-core machine with other work running; numbers are preliminary. The floor is a bare grpc-js server passing raw bytes (no protobuf codec, no logic).',
-    date: new Date().toISOString(),
+    date,
     command: 'npm run bench:extproc',
-    machine,
+    machine: machine(),
     client: h2v,
     runsPerScenario: RUNS,
     exchange: 'request phase: headers (+protocol_config) and the body in 16 KiB pieces -> routing headers response + body echoed as <=62,000-byte streamed_response chunks',
     ...summary,
-  };
-  const resultsDir = join(repo, 'bench', 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, 'extproc.json'), JSON.stringify(json, null, 2) + '\n');
-
+  });
+  const range = (x: { min: number; max: number }, d: number) => `${x.min.toFixed(d)}–${x.max.toFixed(d)}`;
   const lines = [
-    '<!-- extproc:start -->',
     '## ext_proc front door (`npm run bench:extproc`)',
     '',
-    `Preliminary: ${machine.cpus}-core shared machine (${machine.cpuModel}), ${machine.node}, ${h2v}, ${new Date().toISOString().slice(0, 10)}. ` +
-      `Median of ${RUNS} runs (min-max). One exchange = the request phase of one ext_proc stream: headers with protocol_config, ` +
-      'the body in 16 KiB pieces, the routing headers response and the body echoed back. Load: h2load, one HTTP/2 connection, ' +
-      '`-m` concurrent streams, pre-encoded gRPC frames. Floor: a bare grpc-js server passing raw bytes with no codec and no logic. ' +
-      'Frontdoor: the real ext_proc server with a fixed-answer director (the front door alone). ' +
-      'Switchboard: the real server, real director and scheduler (default config, 8 endpoints, plugin timing on), plaintext.',
+    `Preliminary (shared machine, other work running): ${machine()}, ${h2v}, ${date.slice(0, 10)}. Median of ${RUNS} runs (min–max).`,
+    '',
+    'One exchange is the request phase of one ext_proc stream: headers with protocol_config, the body in 16 KiB pieces, the ' +
+      'routing headers response and the body echoed back. Load: h2load on one HTTP/2 connection with `-m` concurrent streams ' +
+      'replaying pre-encoded gRPC frames. **floor**: a bare grpc-js server passing raw bytes, no codec, no logic. ' +
+      '**frontdoor**: the real ext_proc server with a fixed-answer director (the front door alone). **switchboard**: the real ' +
+      'server with the real director and scheduler (default config, 8 endpoints, plugin timing on), plaintext.',
     '',
     '| server | body | concurrency | exchanges/s | server CPU µs/exchange | p50 ms | p99 ms | h2load CPU µs/exchange |',
     '|---|---|---|---|---|---|---|---|',
     ...summary.rows.map(
       (r) =>
-        `| ${r.kind} | ${fmtBytes(r.bodyBytes)} | ${r.concurrency} | ${r.exchangesPerSec.median.toFixed(0)} (${r.exchangesPerSec.min.toFixed(0)}-${r.exchangesPerSec.max.toFixed(0)}) | ` +
-        `${r.serverCpuUsPerExchange.median.toFixed(1)} (${r.serverCpuUsPerExchange.min.toFixed(1)}-${r.serverCpuUsPerExchange.max.toFixed(1)}) | ` +
+        `| ${r.kind} | ${fmtBytes(r.bodyBytes)} | ${r.concurrency} | ${r.exchangesPerSec.median.toFixed(0)} (${range(r.exchangesPerSec, 0)}) | ` +
+        `${r.serverCpuUsPerExchange.median.toFixed(1)} (${range(r.serverCpuUsPerExchange, 1)}) | ` +
         `${r.p50Ms.median.toFixed(3)} | ${r.p99Ms.median.toFixed(3)} | ${r.clientCpuUsPerExchange.median.toFixed(1)} |`,
     ),
     '',
@@ -272,17 +261,11 @@ function writeResults(summary: ReturnType<typeof summarize>): void {
     '|---|---|---|---|---|---|---|',
     ...summary.ratios.map(
       (r) =>
-        `| ${fmtBytes(r.bodyBytes)} | ${r.concurrency} | ${r.throughputVsFloor.toFixed(2)} | ${r.cpuVsFloor.toFixed(2)}x | ` +
-        `${r.frontDoorThroughputVsFloor.toFixed(2)} / ${r.frontDoorCpuVsFloor.toFixed(2)}x | ${r.target} | ${r.met ? 'yes' : 'no'} |`,
+        `| ${fmtBytes(r.bodyBytes)} | ${r.concurrency} | ${r.throughputVsFloor.toFixed(2)} | ${r.cpuVsFloor.toFixed(2)}× | ` +
+        `${r.frontDoorThroughputVsFloor.toFixed(2)} / ${r.frontDoorCpuVsFloor.toFixed(2)}× | ${r.target} | ${r.met ? 'yes' : 'no'} |`,
     ),
-    '<!-- extproc:end -->',
   ];
-  const mdPath = join(repo, 'bench', 'RESULTS.md');
-  const section = lines.join('\n');
-  let md = existsSync(mdPath) ? readFileSync(mdPath, 'utf8') : '# Benchmark results\n\nEach section is written by its benchmark; numbers from a shared machine are preliminary.\n';
-  const re = /<!-- extproc:start -->[\s\S]*<!-- extproc:end -->/;
-  md = re.test(md) ? md.replace(re, section) : `${md.trimEnd()}\n\n${section}\n`;
-  writeFileSync(mdPath, md);
+  writeResultsSection(join(repo, 'bench', 'RESULTS.md'), 'extproc', lines.join('\n'));
 }
 
 async function main(): Promise<void> {

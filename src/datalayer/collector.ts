@@ -207,8 +207,10 @@ async function fetchPage(agent: Agent, opts: CollectorOptions, ep: Endpoint, sig
     headers: { accept: 'text/plain;version=0.0.4' },
     signal,
   });
+  // An abort after we stop reading must not surface as an unhandled stream error.
+  res.body.on('error', () => {});
   if (res.statusCode !== 200) {
-    res.body.resume();
+    res.body.destroy();
     throw new HttpStatusError(`metrics page answered HTTP ${res.statusCode}`);
   }
   const declared = Number(res.headers['content-length']);

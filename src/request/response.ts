@@ -39,6 +39,16 @@ function usageOfEvent(obj: unknown): Usage | null {
   return null;
 }
 
+/** True when `b` opens with an SSE field name (`data:`, `event:`, `id:`, `retry:`) or a comment. */
+function startsSseField(b: Buffer): boolean {
+  if (b.length === 0) return false;
+  if (b[0] === 0x3a) return true;
+  for (const f of SSE_FIELDS) if (b.length >= f.length && b.compare(f, 0, f.length, 0, f.length) === 0) return true;
+  return false;
+}
+
+const SSE_FIELDS = ['data:', 'event:', 'id:', 'retry:'].map((f) => Buffer.from(f));
+
 export class ResponseObserver {
   /** Usage seen so far, or null. */
   usage: Usage | null = null;
@@ -92,7 +102,12 @@ export class ResponseObserver {
   }
 
   private streamChunk(buf: Buffer, eos: boolean): Buffer {
-    // Lines are parsed whole: prepend what the previous chunk left unfinished.
+    // Lines are parsed whole: prepend what the previous chunk left unfinished. Some servers end
+    // a chunk without the newline; a chunk that opens with a new SSE field ends that line.
+    if (this.carry !== null && startsSseField(buf)) {
+      this.scanSse(this.carry);
+      if (this.from === null) this.carry = null;
+    }
     const data = this.carry !== null ? Buffer.concat([this.carry, buf]) : buf;
     const lastNl = eos ? data.length - 1 : data.lastIndexOf(NEWLINE);
     const complete = lastNl >= 0 ? data.subarray(0, lastNl + 1) : data.subarray(0, 0);

@@ -15,6 +15,9 @@ import { ExplainRecorder } from './framework/explain-recorder.js';
 import { Candidates } from './framework/plugin.js';
 import type { SchedulerProfile } from './framework/profile.js';
 
+/** Name under which explanations report endpoints left out for stale metrics. */
+export const STALENESS_FILTER = 'metrics-staleness';
+
 /** Scheduler settings. */
 export interface SchedulerOptions {
   /** Metrics older than this (ms) are stale; 0 disables the check. */
@@ -80,6 +83,10 @@ export class Scheduler {
       return { kind: 'picked', endpoints: this.endpoints(count), explanation: recorder?.finish('least-inflight', out, count) ?? null, stale: true };
     }
 
+    if (recorder !== null && fresh.length < all.length) {
+      recorder.start(this.profile.name, all);
+      recorder.filtered(STALENESS_FILTER, all, fresh);
+    }
     const r = this.profile.run(cycle, fresh, out);
     if (!r.ok) return { kind: 'failed', reason: r.reason, explanation: recorder?.finish(this.profile.picker.typedName.name, out, 0) ?? null };
     this.profile.after(cycle, out, r.count);

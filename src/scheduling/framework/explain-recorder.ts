@@ -25,6 +25,7 @@ export class ExplainRecorder {
   /** The slots the cycle started from. */
   start(profile: string, cands: Candidates): void {
     this.profile = profile;
+    if (this.considered.length > 0) return; // the scheduler already registered the full list
     for (let k = 0; k < cands.length; k++) this.considered.push(cands.slots[k]);
   }
 
