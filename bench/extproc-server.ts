@@ -29,7 +29,8 @@ async function startFloor(): Promise<number> {
   const expected = requestMessages(bodyBytes).length;
   const responses = expectedResponses(bodyBytes);
   const identity = (b: Buffer) => b;
-  const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  // Same transport settings as Switchboard's server, so the floor is the best grpc-js does.
+  const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.enable_channelz': 0 });
   server.addService(
     {
       Process: {

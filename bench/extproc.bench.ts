@@ -30,9 +30,9 @@ const BODY_SIZES = [2 * 1024, 220 * 1024];
 const CONCURRENCY = [1, 64];
 const KINDS = ['floor', 'frontdoor', 'switchboard'] as const;
 type Kind = (typeof KINDS)[number];
-const RUNS = Number(process.env.EXTPROC_BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.EXTPROC_BENCH_RUNS ?? 5);
 /** Target length of one measured run, seconds. */
-const RUN_SECONDS = Number(process.env.EXTPROC_BENCH_SECONDS ?? 3);
+const RUN_SECONDS = Number(process.env.EXTPROC_BENCH_SECONDS ?? 2);
 
 interface Sample {
   exchangesPerSec: number;
@@ -137,40 +137,57 @@ function h2load(port: number, file: string, n: number, concurrency: number, logF
   });
 }
 
-async function measure(kind: Kind, bodyBytes: number, file: string, work: string): Promise<Scenario[]> {
-  const { child, port } = await startServer(kind, bodyBytes);
+/**
+ * Measures one body size: the three servers run side by side (one child process each) and
+ * their runs are interleaved (floor, frontdoor, switchboard, floor, ...), so load from other
+ * work on a shared machine falls on all of them alike instead of on whichever ran last.
+ */
+async function measureSize(bodyBytes: number, file: string, work: string): Promise<Scenario[]> {
+  const servers = new Map<Kind, { child: ChildProcess; port: number }>();
   const out: Scenario[] = [];
   try {
-    await validate(port, bodyBytes);
+    for (const kind of KINDS) servers.set(kind, await startServer(kind, bodyBytes));
+    for (const { port } of servers.values()) await validate(port, bodyBytes);
     for (const concurrency of CONCURRENCY) {
-      const log = join(work, `${kind}-${bodyBytes}-${concurrency}.log`);
+      const log = join(work, `h2load-${bodyBytes}-${concurrency}.log`);
       // Warm-up (JIT, buffers), which also sizes the measured runs to about RUN_SECONDS each.
-      const warm = await h2load(port, file, concurrency === 1 ? 300 : 2000, concurrency, log);
-      const rate = warm.latenciesUs.length / warm.seconds;
-      const n = Math.max(200, Math.min(100_000, Math.round(rate * RUN_SECONDS)));
-      const samples: Sample[] = [];
-      for (let r = 0; r < RUNS; r++) {
-        const cpu0 = await serverCpuUs(child);
-        const res = await h2load(port, file, n, concurrency, log);
-        const cpu1 = await serverCpuUs(child);
-        samples.push({
-          exchangesPerSec: n / res.seconds,
-          cpuUsPerExchange: (cpu1 - cpu0) / n,
-          p50Ms: percentile(res.latenciesUs, 50) / 1000,
-          p99Ms: percentile(res.latenciesUs, 99) / 1000,
-          clientCpuUsPerExchange: res.clientCpuUs / n,
-        });
+      const sizes = new Map<Kind, number>();
+      for (const [kind, { port }] of servers) {
+        const warm = await h2load(port, file, concurrency === 1 ? 300 : 2000, concurrency, log);
+        const rate = warm.latenciesUs.length / warm.seconds;
+        sizes.set(kind, Math.max(200, Math.min(100_000, Math.round(rate * RUN_SECONDS))));
       }
-      out.push({ kind, bodyBytes, concurrency, samples });
-      const m = median(samples.map((s) => s.exchangesPerSec));
-      process.stdout.write(`${kind.padEnd(11)} body ${fmtBytes(bodyBytes).padStart(6)} c=${String(concurrency).padEnd(2)}  ${m.toFixed(0).padStart(6)} exchanges/s  ${median(samples.map((s) => s.cpuUsPerExchange)).toFixed(1).padStart(7)} µs CPU/exchange\n`);
+      const samples = new Map<Kind, Sample[]>(KINDS.map((k) => [k, []]));
+      for (let r = 0; r < RUNS; r++) {
+        for (const [kind, { child, port }] of servers) {
+          const n = sizes.get(kind)!;
+          const cpu0 = await serverCpuUs(child);
+          const res = await h2load(port, file, n, concurrency, log);
+          const cpu1 = await serverCpuUs(child);
+          samples.get(kind)!.push({
+            exchangesPerSec: n / res.seconds,
+            cpuUsPerExchange: (cpu1 - cpu0) / n,
+            p50Ms: percentile(res.latenciesUs, 50) / 1000,
+            p99Ms: percentile(res.latenciesUs, 99) / 1000,
+            clientCpuUsPerExchange: res.clientCpuUs / n,
+          });
+        }
+      }
+      for (const kind of KINDS) {
+        const ks = samples.get(kind)!;
+        out.push({ kind, bodyBytes, concurrency, samples: ks });
+        process.stdout.write(
+          `${kind.padEnd(11)} body ${fmtBytes(bodyBytes).padStart(6)} c=${String(concurrency).padEnd(2)}  ` +
+            `${median(ks.map((x) => x.exchangesPerSec)).toFixed(0).padStart(6)} exchanges/s  ` +
+            `${median(ks.map((x) => x.cpuUsPerExchange)).toFixed(1).padStart(7)} µs CPU/exchange\n`,
+        );
+      }
     }
   } finally {
-    child.send('exit');
+    for (const { child } of servers.values()) child.send('exit');
   }
   return out;
 }
-
 
 function fmtBytes(b: number): string {
   return b >= 1024 ? `${b / 1024} KB` : `${b} B`;
@@ -276,14 +293,15 @@ async function main(): Promise<void> {
     for (const bodyBytes of BODY_SIZES) {
       const file = join(work, `request-${bodyBytes}.bin`);
       writeFileSync(file, requestStreamBytes(bodyBytes));
-      for (const kind of KINDS) all.push(...(await measure(kind, bodyBytes, file, work)));
+      all.push(...(await measureSize(bodyBytes, file, work)));
     }
     const summary = summarize(all);
     writeResults(summary);
     for (const r of summary.ratios) {
       process.stdout.write(
-        `body ${fmtBytes(r.bodyBytes)} c=${r.concurrency}: ${r.throughputVsFloor.toFixed(2)} of the floor's throughput, ${r.cpuVsFloor.toFixed(2)}x its CPU (${r.met ? 'meets' : 'misses'} ${r.target})\n`,
-    );
+        `body ${fmtBytes(r.bodyBytes)} c=${r.concurrency}: ${r.throughputVsFloor.toFixed(2)} of the floor's throughput, ` +
+          `${r.cpuVsFloor.toFixed(2)}x its CPU (${r.met ? 'meets' : 'misses'} ${r.target})\n`,
+      );
     }
     process.stdout.write('wrote bench/results/extproc.json and bench/RESULTS.md (preliminary: shared machine)\n');
   } finally {

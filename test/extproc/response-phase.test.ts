@@ -155,3 +155,26 @@ describe('FULL_DUPLEX_STREAMED response phase', () => {
     expect(director.lifecycles[0].calls('finish')).toEqual([{ call: 'finish', outcome: 'ok' }]);
   });
 });
+
+describe('response body mode NONE', () => {
+  it('completes the exchange at the response headers and still answers response trailers', async () => {
+    const director = routeAll('10.0.0.1:8000');
+    h = await startHarness(director);
+    const ex = h.envoy.open();
+    ex.send({
+      requestHeaders: { headers: { headers: [] }, endOfStream: false },
+      protocolConfig: { requestBodyMode: 4, responseBodyMode: 0 },
+    });
+    ex.send({ requestBody: { body: Buffer.from(BODY), endOfStream: true } });
+    await ex.next();
+    await ex.next();
+    ex.send({ responseHeaders: { headers: { headers: [{ key: ':status', rawValue: Buffer.from('200') }] }, endOfStream: false } });
+    const hr = await ex.next();
+    expect(hr.kind === 'message' && hr.msg.responseHeaders).toBeTruthy();
+    expect(director.lifecycles[0].calls('finish')).toEqual([{ call: 'finish', outcome: 'ok' }]);
+    ex.send({ responseTrailers: { trailers: { headers: [{ key: 'grpc-status', rawValue: Buffer.from('0') }] } } });
+    const tr = await ex.next();
+    expect(tr.kind === 'message' && tr.msg.responseTrailers).toBeTruthy();
+    ex.end();
+  });
+});

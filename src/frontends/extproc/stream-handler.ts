@@ -107,6 +107,8 @@ class ProcessStream {
   private phase: Phase = 'request-headers';
   private requestMode: BodyHandling = 'duplex';
   private responseMode: BodyHandling = 'duplex';
+  /** The gateway said it sends no response body (mode NONE): the exchange is complete at the response headers. */
+  private responseBodyNone = false;
   private headers: ProtoHeaders | null = null;
   private requestId = '';
   private generatedRequestId: string | null = null;
@@ -166,6 +168,7 @@ class ProcessStream {
     if (config) {
       this.requestMode = bodyHandling(config.requestBodyMode ?? 0);
       this.responseMode = bodyHandling(config.responseBodyMode ?? 0);
+      this.responseBodyNone = (config.responseBodyMode ?? 0) === BodySendMode.NONE;
     } else {
       this.requestMode = this.responseMode = bodyHandling(this.ctx.defaultBodyMode);
     }
@@ -244,8 +247,13 @@ class ProcessStream {
       this.responseBodyEnded = true;
       this.finish('ok');
       this.phase = 'done';
-    } else {
-      this.phase = 'response-body';
+      return;
+    }
+    this.phase = 'response-body';
+    if (this.responseBodyNone) {
+      // The body goes to the client without us; trailers (if any) may still come and be answered.
+      this.responseBodyEnded = true;
+      this.finish('ok');
     }
   }
 
