@@ -283,7 +283,7 @@ export class EnvoyExchange {
   send(msg: ProcessingRequest): void {
     if (this.first) {
       this.first = false;
-      if (this.opts.sendProtocolConfig) {
+      if (this.opts.sendProtocolConfig && msg.protocolConfig === undefined) {
         msg.protocolConfig = { requestBodyMode: this.opts.bodyMode, responseBodyMode: this.opts.bodyMode };
       }
     }
