@@ -15,7 +15,6 @@ describe('ext_proc flags', () => {
       certPath: null,
       defaultBodyMode: BodySendMode.FULL_DUPLEX_STREAMED,
       maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
-      honorSubsetHint: true,
     });
     expect(extProcFlagSpecs.map((f) => f.name)).toEqual(['secure-serving', 'cert-path', 'default-body-mode', 'max-body-bytes']);
   });
@@ -38,7 +37,6 @@ describe('ext_proc flags', () => {
         'cert-path': '/etc/tls',
         'default-body-mode': 'buffered',
         'max-body-bytes': '1024',
-        'disable-endpoint-subset-filter': true,
       }),
     ).toEqual({
       host: '127.0.0.1',
@@ -48,7 +46,6 @@ describe('ext_proc flags', () => {
       certPath: '/etc/tls',
       defaultBodyMode: BodySendMode.BUFFERED,
       maxBodyBytes: 1024,
-      honorSubsetHint: false,
     });
   });
 

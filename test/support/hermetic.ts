@@ -8,11 +8,13 @@
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import { startExtProcServer, type ExtProcServer } from '../../src/frontends/extproc/server.js';
+import { seededRandom } from '../../src/scheduling/rng.js';
 import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
 import { startMetricsServer } from '../../src/telemetry/metrics-server.js';
 import { EnvoyExtProcClient, type EnvoyClientOptions } from './envoy-client.js';
 import { eventually } from './extproc-harness.js';
 import { startMetricsPod, type MetricsPod, type PodState } from './model-server-metrics.js';
+import { HERMETIC_CONFIG as SCHEDULING_CONFIG } from './scheduling.js';
 
 /** The Go harness's objectives and rewrite (test/testdata/inferencepool-with-model-hermetic.yaml). */
 const OBJECTIVES_AND_REWRITES = `objectives:
@@ -34,34 +36,11 @@ modelRewrites:
     weight: 100
 `;
 
-/** The Go harness's scheduling config (testdata/default-config.yaml): four scorers at weight 1. */
-export const HERMETIC_CONFIG = `apiVersion: inference.networking.x-k8s.io/v1alpha1
-kind: EndpointPickerConfig
-plugins:
-- type: queue-scorer
-- type: kv-cache-utilization-scorer
-- type: prefix-cache-scorer
-- type: lora-affinity-scorer
-- type: max-score-picker
-- type: openai-parser
-parser:
-  pluginRef: openai-parser
-schedulingProfiles:
-- name: default
-  plugins:
-  - pluginRef: queue-scorer
-    weight: 1
-  - pluginRef: kv-cache-utilization-scorer
-    weight: 1
-  - pluginRef: prefix-cache-scorer
-    weight: 1
-  - pluginRef: lora-affinity-scorer
-    weight: 1
-  - pluginRef: max-score-picker
-${OBJECTIVES_AND_REWRITES}`;
+/** The Go harness's scheduling config (four scorers at weight 1) with its objectives and rewrite. */
+export const HERMETIC_CONFIG = `${SCHEDULING_CONFIG.trimEnd()}\n${OBJECTIVES_AND_REWRITES}`;
 
 /** The same with the passthrough parser (Go case: routes without reading the body). */
-export const PASSTHROUGH_CONFIG = HERMETIC_CONFIG.replace(/openai-parser/g, 'passthrough-parser');
+export const PASSTHROUGH_CONFIG = `${HERMETIC_CONFIG.replace('- type: max-score-picker\n', '- type: max-score-picker\n- type: passthrough-parser\n')}parser:\n  pluginRef: passthrough-parser\n`;
 
 /** Target port of every fake pod (never connected to: ext_proc only names the destination). */
 export const POD_PORT = 8000;
@@ -80,18 +59,6 @@ export interface Hermetic {
   close(): Promise<void>;
 }
 
-/** Deterministic [0,1) numbers (mulberry32), so ties and weighted choices are reproducible. */
-export function seededRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Starts pods with `states`, the core scraping them, and the ext_proc server in front. */
 export async function startHermetic(
   states: PodState[],
@@ -103,7 +70,7 @@ export async function startHermetic(
     endpoints: pods.map((p, i) => ({ name: `pod-${i}`, address: p.address, port: POD_PORT, metricsPort: p.metricsPort })),
     poolName: 'vllm-llama3-8b-instruct-pool',
     collector: { intervalMs: 10, timeoutMs: 1000 },
-    rng: seededRng(42),
+    rng: seededRandom(42),
     version: 'test',
   });
   const waitScraped = async () => {

@@ -21,8 +21,9 @@ export interface ExtProcFlagSpec {
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 /**
- * The front door's own flags. It also reads `grpc-port` (9002), `grpc-health-port` (9003),
- * `bind-address` and `disable-endpoint-subset-filter`, which `SERVE_FLAGS` already declares.
+ * The front door's own flags. It also reads `grpc-port` (9002), `grpc-health-port` (9003) and
+ * `bind-address`, which `SERVE_FLAGS` already declares. (`--disable-endpoint-subset-filter` is
+ * the director's: it ignores the hint there, so the front door keeps passing it.)
  */
 export const extProcFlagSpecs: readonly ExtProcFlagSpec[] = [
   {
@@ -56,7 +57,6 @@ const SHARED_DEFAULTS: Readonly<Record<string, unknown>> = {
   'grpc-port': 9002,
   'grpc-health-port': 9003,
   'bind-address': '0.0.0.0',
-  'disable-endpoint-subset-filter': false,
 };
 
 /** Parses a body mode name (Envoy's enum names, case-insensitive, `-` or `_`). */
@@ -75,7 +75,6 @@ export function extProcOptionsFromFlags(values: Readonly<Record<string, unknown>
   certPath: string | null;
   defaultBodyMode: BodySendModeValue;
   maxBodyBytes: number;
-  honorSubsetHint: boolean;
 } {
   const get = (name: string): unknown => values[name] ?? SHARED_DEFAULTS[name] ?? extProcFlagSpecs.find((f) => f.name === name)?.default;
   const port = (name: string): number => {
@@ -96,6 +95,5 @@ export function extProcOptionsFromFlags(values: Readonly<Record<string, unknown>
     certPath: certPath === '' ? null : certPath,
     defaultBodyMode: parseBodyMode(String(get('default-body-mode'))),
     maxBodyBytes,
-    honorSubsetHint: !(get('disable-endpoint-subset-filter') === true || get('disable-endpoint-subset-filter') === 'true'),
   };
 }
