@@ -4,9 +4,9 @@
  * end_of_stream on the last), pre-encoded as gRPC length-prefixed frames, and the responses a
  * correct server sends back (for the floor server, pre-encoded too).
  */
-import { encodeProcessingRequest, encodeProcessingResponse } from '../src/frontends/extproc/codec.js';
-import { BodySendMode, type ProcessingRequest, type ProcessingResponse } from '../src/frontends/extproc/messages.js';
-import { routeHeadersResponse, streamedBodyResponses } from '../src/frontends/extproc/responses.js';
+import { encodeProcessingRequest } from '../src/frontends/extproc/codec.js';
+import { encodeRouteHeaders, encodeStreamedBody } from '../src/frontends/extproc/fast-encode.js';
+import { BodySendMode, type ProcessingRequest } from '../src/frontends/extproc/messages.js';
 
 /** Body piece size Envoy forwards as data arrives (one HTTP/2 frame's worth). */
 export const ENVOY_CHUNK_BYTES = 16 * 1024;
@@ -80,9 +80,8 @@ export function requestStreamBytes(bodyBytes: number): Buffer {
 
 /** The responses a server must send for one exchange with an unchanged body, encoded. */
 export function expectedResponses(bodyBytes: number, destination = FLOOR_DESTINATION): Buffer[] {
-  const msgs: ProcessingResponse[] = [
-    routeHeadersResponse({ destination, generatedRequestId: null, removeHeaders: null, contentLength: -1 }),
-    ...streamedBodyResponses('request', requestBody(bodyBytes), true),
+  return [
+    encodeRouteHeaders({ destination, generatedRequestId: null, removeHeaders: null, contentLength: -1 }),
+    ...encodeStreamedBody('request', requestBody(bodyBytes), true),
   ];
-  return msgs.map(encodeProcessingResponse);
 }

@@ -39,6 +39,14 @@ export function encodeProcessingResponse(message: ProcessingResponse): Buffer {
   return responseType.encode(message as never).finish() as Buffer;
 }
 
+/** What the server writes: a message, or one already encoded (the hot responses, see fast-encode.ts). */
+export type OutboundResponse = ProcessingResponse | Buffer;
+
+/** grpc-js response serializer: pre-encoded responses pass through. */
+export function serializeResponse(message: OutboundResponse): Buffer {
+  return Buffer.isBuffer(message) ? message : encodeProcessingResponse(message);
+}
+
 /** Decodes one ProcessingResponse (the test client uses it). */
 export function decodeProcessingResponse(bytes: Buffer): ProcessingResponse {
   return responseType.decode(bytes) as unknown as ProcessingResponse;
@@ -52,7 +60,7 @@ export const extProcServiceDefinition = {
     responseStream: true,
     requestSerialize: encodeProcessingRequest,
     requestDeserialize: decodeProcessingRequest,
-    responseSerialize: encodeProcessingResponse,
+    responseSerialize: serializeResponse,
     responseDeserialize: decodeProcessingResponse,
     originalName: 'process',
   },

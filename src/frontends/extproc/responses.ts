@@ -4,7 +4,6 @@ import { rawHeader } from './headers.js';
 import type { CommonResponse, HeaderMutation, HeaderValueOption, ProcessingResponse } from './messages.js';
 import { destinationMetadata } from './metadata.js';
 import { DESTINATION_ENDPOINT, REQUEST_ID_HEADER } from '../../request/headers.js';
-import { STREAMED_CHUNK_BYTES } from './protocol.js';
 
 /** Which direction a body or headers response belongs to. */
 export type Direction = 'request' | 'response';
@@ -75,24 +74,6 @@ export function replaceBody(direction: Direction, body: Buffer, contentLength: n
   };
   if (contentLength >= 0) response.headerMutation = { setHeaders: [rawHeader('content-length', String(contentLength))] };
   return direction === 'request' ? { requestBody: { response } } : { responseBody: { response } };
-}
-
-/**
- * FULL_DUPLEX_STREAMED: `body` as `streamed_response` chunks of at most 62,000 bytes (views,
- * not copies), `endOfStream` on the last. An empty body is one empty frame.
- */
-export function streamedBodyResponses(direction: Direction, body: Buffer, endOfStream: boolean): ProcessingResponse[] {
-  const out: ProcessingResponse[] = [];
-  let offset = 0;
-  do {
-    const end = Math.min(offset + STREAMED_CHUNK_BYTES, body.length);
-    const last = end === body.length;
-    const streamedResponse = { body: body.subarray(offset, end), endOfStream: last && endOfStream };
-    const response: CommonResponse = { bodyMutation: { streamedResponse } };
-    out.push(direction === 'request' ? { requestBody: { response } } : { responseBody: { response } });
-    offset = end;
-  } while (offset < body.length);
-  return out;
 }
 
 /** The local reply for a rejected request: the error's status and `inference error: <Kind> - <message>`. */

@@ -26,6 +26,8 @@ import {
   type ProcessingRequest,
   type ProcessingResponse,
 } from './messages.js';
+import type { OutboundResponse } from './codec.js';
+import { encodeRouteHeaders, encodeStreamedBody } from './fast-encode.js';
 import { servedEndpoint, subsetHint } from './metadata.js';
 import type { ExtProcMetrics } from './metrics.js';
 import { REQUEST_ID_HEADER } from '../../request/headers.js';
@@ -35,15 +37,13 @@ import {
   immediateErrorResponse,
   replaceBody,
   routeBufferedBodyResponse,
-  routeHeadersResponse,
-  streamedBodyResponses,
   trailersResponse,
   type Direction,
   type RouteMutation,
 } from './responses.js';
 
 /** The grpc-js call type of the Process method. */
-export type ProcessCall = ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
+export type ProcessCall = ServerDuplexStream<ProcessingRequest, OutboundResponse>;
 
 /** What every stream of one server shares. */
 export interface StreamContext {
@@ -266,8 +266,8 @@ class ProcessStream {
     switch (this.responseMode) {
       case 'duplex': {
         const out = lifecycle === null ? chunk : lifecycle.responseBody(chunk, eos);
-        if (out !== null) this.sendAll(streamedBodyResponses('response', out, eos));
-        else if (eos) this.sendAll(streamedBodyResponses('response', EMPTY, true));
+        if (out !== null) this.sendAll(encodeStreamedBody('response', out, eos));
+        else if (eos) this.sendAll(encodeStreamedBody('response', EMPTY, true));
         break;
       }
       case 'buffered': {
@@ -297,7 +297,7 @@ class ProcessStream {
       // Trailers end the body: flush whatever the lifecycle still holds, without end_of_stream.
       const out = this.lifecycle?.responseBody(EMPTY, true) ?? null;
       if (out !== null && out.length > 0) {
-        if (this.responseMode === 'duplex') this.sendAll(streamedBodyResponses('response', out, false));
+        if (this.responseMode === 'duplex') this.sendAll(encodeStreamedBody('response', out, false));
       }
       this.responseBodyEnded = true;
     }
@@ -382,14 +382,14 @@ class ProcessStream {
       this.send(routeBufferedBodyResponse(route, rewritten ? (body ?? EMPTY) : null));
       return;
     }
-    this.send(routeHeadersResponse(route));
+    this.send(encodeRouteHeaders(route));
     if (headerOnly || this.requestMode !== 'duplex') return;
     const echo = body ?? EMPTY;
     if (this.requestTrailers) {
-      if (echo.length > 0) this.sendAll(streamedBodyResponses('request', echo, false));
+      if (echo.length > 0) this.sendAll(encodeStreamedBody('request', echo, false));
       this.send(trailersResponse('request'));
     } else {
-      this.sendAll(streamedBodyResponses('request', echo, true));
+      this.sendAll(encodeStreamedBody('request', echo, true));
     }
   }
 
@@ -467,12 +467,12 @@ class ProcessStream {
 
   // ---- outbound --------------------------------------------------------------------------------
 
-  private send(msg: ProcessingResponse): void {
+  private send(msg: OutboundResponse): void {
     if (this.ended) return;
     this.call.write(msg);
   }
 
-  private sendAll(msgs: ProcessingResponse[]): void {
+  private sendAll(msgs: OutboundResponse[]): void {
     for (let i = 0; i < msgs.length; i++) this.send(msgs[i]);
   }
 }
