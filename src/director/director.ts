@@ -93,7 +93,10 @@ export class RequestDirector implements Director {
         fairnessId: req.headers.get(FAIRNESS_ID_HEADER) || DEFAULT_FAIRNESS_ID,
         bytes: req.body.length,
         candidates: () => this.candidateSlots(subset),
-        signal: req.signal,
+        // A getter: front doors create the signal lazily, and most admissions never wait on it.
+        get signal() {
+          return req.signal;
+        },
       });
       if (verdict instanceof Promise) verdict = await verdict;
       if (verdict !== null) return this.reject(verdict, incoming, target);
