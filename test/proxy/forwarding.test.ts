@@ -93,6 +93,15 @@ describe('proxy forwarding', () => {
     expect(r.pods[0].stats.lastHeaders?.['x-request-id']).toBe('abc-123');
   });
 
+  it('gives the director the route path and the pod the client path with its query', async () => {
+    const r = await rig(1);
+    const res = await post(r, '/v1/chat/completions/?trace=1', JSON.stringify({ model: 'base-model', messages: [] }));
+    await res.body.dump();
+    expect(res.statusCode).toBe(200);
+    expect(r.director.requests[0].path).toBe('/v1/chat/completions');
+    expect(r.pods[0].stats.lastUrl).toBe('/v1/chat/completions?trace=1');
+  });
+
   it('passes an SSE stream through chunk by chunk with its content type', async () => {
     const r = await rig(1);
     r.pods[0].chunks = 20;

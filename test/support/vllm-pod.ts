@@ -31,6 +31,8 @@ export interface PodStats {
   lastHeaders: IncomingMessage['headers'] | null;
   /** Body of the latest inference request. */
   lastBody: Record<string, unknown> | null;
+  /** URL (path and query) of the latest inference request. */
+  lastUrl: string | null;
 }
 
 export class VllmPod {
@@ -43,7 +45,7 @@ export class VllmPod {
   dieAfterChunks = -1;
   /** When > 0, answers wait this long before sending headers. */
   headerDelayMs = 0;
-  readonly stats: PodStats = { requests: 0, inflight: 0, aborted: 0, completed: 0, lastHeaders: null, lastBody: null };
+  readonly stats: PodStats = { requests: 0, inflight: 0, aborted: 0, completed: 0, lastHeaders: null, lastBody: null, lastUrl: null };
   private server: Server | null = null;
   private portValue = 0;
 
@@ -100,6 +102,7 @@ export class VllmPod {
       this.stats.requests++;
       this.stats.lastHeaders = req.headers;
       this.stats.lastBody = body;
+      this.stats.lastUrl = req.url ?? null;
       const model = String(body.model ?? '');
       if (model !== this.model && !this.adapters.includes(model)) {
         return json(res, 404, vllmError(`The model \`${model}\` does not exist.`, 404));

@@ -83,9 +83,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     private readonly res: ServerResponse,
     private readonly request: InferenceRequest,
     private readonly admission: AbortController,
+    upstreamPath: string,
     upstreamHeaders: string[],
   ) {
-    this.dispatchOptions = { method: 'POST', path: request.path, headers: upstreamHeaders, body: null };
+    this.dispatchOptions = { method: 'POST', path: upstreamPath, headers: upstreamHeaders, body: null };
     (res as ServerResponse & { [kExchange]: ProxyExchange })[kExchange] = this;
     res.on('close', onResponseClose);
   }
@@ -107,7 +108,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.adopt(decision);
-    this.dispatchTo(this.candidates[0]);
+    this.dispatchFirst();
   }
 
   // --- undici dispatch handler ---
@@ -216,6 +217,12 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.explanation = decision.explanation === null ? null : explanationHeaderValue(decision.explanation);
   }
 
+  /** Sends the request to the decision's best endpoint. */
+  private dispatchFirst(): void {
+    if (this.candidates.length > 0) this.dispatchTo(this.candidates[0]);
+    else this.giveUp(sbError('SB_ERR_NO_CANDIDATES')); // a route decision without endpoints breaks the contract
+  }
+
   private dispatchTo(ep: Endpoint): void {
     this.state = CONNECTING;
     this.endpoint = ep;
@@ -262,7 +269,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
     this.ctx.metrics.retry('repick');
     this.adopt(decision);
-    this.dispatchTo(this.candidates[0]);
+    this.dispatchFirst();
   }
 
   /** No attempt left before the response started: answer the client with `err`. */

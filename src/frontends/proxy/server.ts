@@ -100,9 +100,13 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     }
     const body = request.body as Buffer | undefined;
     const admission = new AbortController();
+    // The director sees the route's path (API shape); the pod gets it with the client's query.
+    const path = request.routeOptions.url as string;
+    const url = request.url;
+    const q = url.length === path.length ? -1 : url.indexOf('?');
     const req: InferenceRequest = {
       requestId,
-      path: request.url,
+      path,
       headers: new NodeHeaderSource(headers),
       body: body !== undefined && body.length > 0 ? body : null,
       subset: null, // the proxy has no gateway: a client cannot narrow the pick
@@ -110,7 +114,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       signal: admission.signal,
     };
     active++;
-    const exchange = new ProxyExchange(ctx, res, req, admission, upstreamRequestHeaders(headers, requestId));
+    const exchange = new ProxyExchange(ctx, res, req, admission, q < 0 ? path : path + url.slice(q), upstreamRequestHeaders(headers, requestId));
     exchange.run().catch((err: unknown) => {
       ctx.logger.warn({ requestId, err }, 'proxy: exchange failed');
       res.destroy();
