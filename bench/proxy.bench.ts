@@ -8,11 +8,15 @@
  * Small JSON completions at 64 connections are driven by `wrk` (C, one thread, its own process,
  * so the load generator costs little of the 2 cores); streamed completions of 100 SSE chunks
  * are timed one at a time by `sse-client.js` in its own process. Pod and proxies each run in
- * their own process too. Rounds rotate the order of configurations; each result is the median
- * of the rounds with min/max as spread.
+ * their own process too. Where `taskset` exists the proxies are pinned to CPU 0 and pod, wrk and
+ * the SSE client to CPU 1, so a proxy's budget is one core whatever else runs. Besides req/s the
+ * bench reads each serving process's CPU time from /proc and reports CPU microseconds per
+ * request: on a shared machine that ratio is far steadier than throughput. Rounds rotate the
+ * order of configurations; comparisons are paired per round, then the median over rounds.
  *
  * Writes bench/results/proxy.json and the proxy section of bench/RESULTS.md.
- * Environment: ROUNDS (3), DURATION seconds per wrk run (5), SSE_STREAMS per round (30).
+ * Environment: ROUNDS (8), DURATION seconds per 64-connection wrk run (3), SSE_STREAMS per round (30),
+ * PIN=0 to run unpinned.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -24,8 +28,10 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
-const ROUNDS = Number(process.env.ROUNDS ?? 3);
-const DURATION = Number(process.env.DURATION ?? 5);
+const ROUNDS = Number(process.env.ROUNDS ?? 8);
+const DURATION = Number(process.env.DURATION ?? 3);
+/** Seconds of the one-connection run that shows latency without queueing. */
+const SINGLE_DURATION = 2;
 const SSE_STREAMS = Number(process.env.SSE_STREAMS ?? 30);
 const CONNECTIONS = 64;
 const CONFIGS = ['direct', 'bare', 'switchboard'] as const;
@@ -36,6 +42,9 @@ interface WrkResult {
   p50: number;
   p99: number;
   errors: number;
+  requests: number;
+  /** CPU time of the serving process (pod or proxy) per request, microseconds. */
+  cpuUsPerRequest: number;
 }
 interface SseResult {
   ttfcMedian: number;
@@ -52,6 +61,9 @@ interface JsonSummary {
   rps: Spread;
   p50Ms: Spread;
   p99Ms: Spread;
+  oneConnectionP50Ms: Spread;
+  oneConnectionP99Ms: Spread;
+  cpuUsPerRequest: Spread;
   errors: number;
   runs: WrkResult[];
 }
@@ -63,13 +75,32 @@ interface SseSummary {
 }
 
 const children: ChildProcess[] = [];
+/** `taskset -c <cpu>` prefix per role, or empty when not pinning. */
+let pinProxy: string[] = [];
+let pinLoad: string[] = [];
+
+/** Runs `cmd args` pinned with `pin` (a taskset prefix) when pinning. */
+function pinned(pin: string[], cmd: string, args: string[]): [string, string[]] {
+  return pin.length === 0 ? [cmd, args] : [pin[0], [...pin.slice(1), cmd, ...args]];
+}
+
+/** User + system CPU time of `pid` so far, in microseconds (from /proc; 0 where there is none). */
+function cpuTimeUs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime, stime in USER_HZ (100)
+  } catch {
+    return 0;
+  }
+}
 
 /** Starts `script` (compiled, beside this file) and resolves with what it printed as `key=value`. */
-function startProcess(script: string, args: string[]): Promise<Record<string, string>> {
+function startProcess(script: string, args: string[], pin: string[]): Promise<Record<string, string>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'support', script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [cmd, argv] = pinned(pin, process.execPath, [join(here, 'support', script), ...args]);
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(child);
-    const fields: Record<string, string> = {};
+    const fields: Record<string, string> = { pid: String(child.pid) };
     let buf = '';
     child.stdout.on('data', (c: Buffer) => {
       buf += c.toString();
@@ -99,16 +130,23 @@ export function parseWrk(out: string): WrkResult {
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const socketErrors = sock === null ? 0 : sock.slice(1).reduce((a, b) => a + Number(b), 0);
-  return { rps, p50: pct('50'), p99: pct('99'), errors: non2xx + socketErrors };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+  return { rps, p50: pct('50'), p99: pct('99'), errors: non2xx + socketErrors, requests, cpuUsPerRequest: NaN };
 }
 
-async function wrk(url: string, seconds: number, script: string): Promise<WrkResult> {
-  const { stdout } = await run('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-s', script, `${url}/v1/completions`]);
-  return parseWrk(stdout);
+/** One wrk run against `url`; `servingPid` is the process whose CPU per request is measured. */
+async function wrk(url: string, seconds: number, script: string, servingPid: number, connections = CONNECTIONS): Promise<WrkResult> {
+  const cpuBefore = cpuTimeUs(servingPid);
+  const [cmd, argv] = pinned(pinLoad, 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, `${url}/v1/completions`]);
+  const { stdout } = await run(cmd, argv);
+  const result = parseWrk(stdout);
+  result.cpuUsPerRequest = round((cpuTimeUs(servingPid) - cpuBefore) / result.requests);
+  return result;
 }
 
 async function sse(url: string, count: number): Promise<SseResult> {
-  const { stdout } = await run(process.execPath, [join(here, 'support', 'sse-client.js'), url, String(count)]);
+  const [cmd, argv] = pinned(pinLoad, process.execPath, [join(here, 'support', 'sse-client.js'), url, String(count)]);
+  const { stdout } = await run(cmd, argv);
   const { ttfc, ttlc } = JSON.parse(stdout) as { ttfc: number[]; ttlc: number[] };
   return { ttfcMedian: quantile(ttfc, 0.5), ttfcP99: quantile(ttfc, 0.99), ttlcMedian: quantile(ttlc, 0.5), ttlcP99: quantile(ttlc, 0.99) };
 }
@@ -122,6 +160,11 @@ function quantile(values: number[], q: number): number {
 function summary<T>(runs: T[], field: keyof T): Spread {
   const v = runs.map((r) => r[field] as number);
   return { median: round(quantile(v, 0.5)), min: round(Math.min(...v)), max: round(Math.max(...v)) };
+}
+
+/** `f` of each round's pair, summarized over the rounds. */
+function paired<T>(a: T[], b: T[], f: (x: T, y: T) => number): Spread {
+  return summary(a.map((x, i) => ({ v: f(x, b[i]) })), 'v');
 }
 
 function round(n: number): number {
@@ -138,9 +181,15 @@ async function main(): Promise<void> {
   const body = JSON.stringify({ model: 'bench-model', prompt: 'Say hello to the benchmark', max_tokens: 16 });
   writeFileSync(script, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\n`);
 
-  const pod = await startProcess('bench-pod.js', []);
-  const bare = await startProcess('bare-proxy.js', [pod.port]);
-  const sb = await startProcess('switchboard-proxy.js', [pod.port]);
+  const canPin = process.env.PIN !== '0' && cpus().length >= 2 && (await run('taskset', ['-c', '0', 'true']).then(() => true, () => false));
+  if (canPin) {
+    pinProxy = ['taskset', '-c', '0'];
+    pinLoad = ['taskset', '-c', '1'];
+  }
+  const pod = await startProcess('bench-pod.js', [], pinLoad);
+  const bare = await startProcess('bare-proxy.js', [pod.port], pinProxy);
+  const sb = await startProcess('switchboard-proxy.js', [pod.port], pinProxy);
+  const pids: Record<Config, number> = { direct: Number(pod.pid), bare: Number(bare.pid), switchboard: Number(sb.pid) };
   const urls: Record<Config, string> = {
     direct: `http://127.0.0.1:${pod.port}`,
     bare: `http://127.0.0.1:${bare.port}`,
@@ -148,16 +197,22 @@ async function main(): Promise<void> {
   };
   const started = new Date().toISOString();
   const load = loadavg();
-  for (const c of CONFIGS) await wrk(urls[c], 2, script); // warm-up: JIT, keep-alive pools
+  for (const c of CONFIGS) await wrk(urls[c], 2, script, pids[c]); // warm-up: JIT, keep-alive pools
 
   const json: Record<Config, WrkResult[]> = { direct: [], bare: [], switchboard: [] };
+  const single: Record<Config, WrkResult[]> = { direct: [], bare: [], switchboard: [] };
   const streams: Record<Config, SseResult[]> = { direct: [], bare: [], switchboard: [] };
   for (let r = 0; r < ROUNDS; r++) {
     const order = CONFIGS.map((_, i) => CONFIGS[(i + r) % CONFIGS.length]);
     for (const c of order) {
-      const res = await wrk(urls[c], DURATION, script);
+      const res = await wrk(urls[c], DURATION, script, pids[c]);
       json[c].push(res);
-      process.stderr.write(`round ${r + 1} ${c}: ${res.rps.toFixed(0)} req/s p50 ${res.p50}ms p99 ${res.p99}ms errors ${res.errors}\n`);
+      const one = await wrk(urls[c], SINGLE_DURATION, script, pids[c], 1);
+      single[c].push(one);
+      process.stderr.write(
+        `round ${r + 1} ${c}: ${res.rps.toFixed(0)} req/s p50 ${res.p50}ms p99 ${res.p99}ms errors ${res.errors} ` +
+          `cpu ${res.cpuUsPerRequest}us/req; 1 connection p50 ${one.p50}ms\n`,
+      );
     }
     for (const c of order) {
       const res = await sse(urls[c], SSE_STREAMS);
@@ -170,27 +225,43 @@ async function main(): Promise<void> {
   const sseSummary = {} as Record<Config, SseSummary>;
   for (const c of CONFIGS) {
     const errors = json[c].reduce((a, b) => a + b.errors, 0);
-    jsonSummary[c] = { rps: summary(json[c], 'rps'), p50Ms: summary(json[c], 'p50'), p99Ms: summary(json[c], 'p99'), errors, runs: json[c] };
+    jsonSummary[c] = {
+      rps: summary(json[c], 'rps'),
+      p50Ms: summary(json[c], 'p50'),
+      p99Ms: summary(json[c], 'p99'),
+      oneConnectionP50Ms: summary(single[c], 'p50'),
+      oneConnectionP99Ms: summary(single[c], 'p99'),
+      cpuUsPerRequest: summary(json[c], 'cpuUsPerRequest'),
+      errors,
+      runs: json[c],
+    };
     sseSummary[c] = { ttfcMs: summary(streams[c], 'ttfcMedian'), ttfcP99Ms: summary(streams[c], 'ttfcP99'), ttlcMs: summary(streams[c], 'ttlcMedian'), runs: streams[c] };
   }
 
   const j = jsonSummary;
   const s = sseSummary;
+  // Paired per round (the runs were seconds apart), then the median over rounds: the machine's
+  // drift between rounds cancels out of each pair.
+  const ratio = (a: WrkResult[], b: WrkResult[]) => paired(a, b, (x, y) => x.rps / y.rps);
+  const diff = <T>(a: T[], b: T[], f: keyof T) => paired(a, b, (x, y) => (x[f] as number) - (y[f] as number));
   const comparison = {
-    rpsRatioVsBare: round(j.switchboard.rps.median / j.bare.rps.median),
-    rpsRatioVsDirect: round(j.switchboard.rps.median / j.direct.rps.median),
-    bareRpsRatioVsDirect: round(j.bare.rps.median / j.direct.rps.median),
-    addedP50MsVsBare: round(j.switchboard.p50Ms.median - j.bare.p50Ms.median),
-    addedP99MsVsBare: round(j.switchboard.p99Ms.median - j.bare.p99Ms.median),
-    addedTtfcMsVsBare: round(s.switchboard.ttfcMs.median - s.bare.ttfcMs.median),
-    addedTtlcMsVsBare: round(s.switchboard.ttlcMs.median - s.bare.ttlcMs.median),
-    addedTtfcMsVsDirect: round(s.switchboard.ttfcMs.median - s.direct.ttfcMs.median),
-    addedTtlcMsVsDirect: round(s.switchboard.ttlcMs.median - s.direct.ttlcMs.median),
+    rpsRatioVsBare: ratio(json.switchboard, json.bare),
+    rpsRatioVsDirect: ratio(json.switchboard, json.direct),
+    bareRpsRatioVsDirect: ratio(json.bare, json.direct),
+    cpuPerRequestRatioVsBare: paired(json.switchboard, json.bare, (x, y) => x.cpuUsPerRequest / y.cpuUsPerRequest),
+    addedP50MsVsBare: diff(json.switchboard, json.bare, 'p50'),
+    addedP99MsVsBare: diff(json.switchboard, json.bare, 'p99'),
+    addedOneConnectionP50MsVsBare: diff(single.switchboard, single.bare, 'p50'),
+    addedOneConnectionP50MsVsDirect: diff(single.switchboard, single.direct, 'p50'),
+    addedTtfcMsVsBare: diff(streams.switchboard, streams.bare, 'ttfcMedian'),
+    addedTtlcMsVsBare: diff(streams.switchboard, streams.bare, 'ttlcMedian'),
+    addedTtfcMsVsDirect: diff(streams.switchboard, streams.direct, 'ttfcMedian'),
+    addedTtlcMsVsDirect: diff(streams.switchboard, streams.direct, 'ttlcMedian'),
   };
   const targets = {
-    rpsAtLeast85PctOfBare: comparison.rpsRatioVsBare >= 0.85,
-    addedP50AtMost03Ms: comparison.addedP50MsVsBare <= 0.3,
-    addedTtfcAtMost1Ms: comparison.addedTtfcMsVsBare <= 1,
+    rpsAtLeast85PctOfBare: comparison.rpsRatioVsBare.median >= 0.85,
+    addedP50AtMost03Ms: comparison.addedP50MsVsBare.median <= 0.3,
+    addedTtfcAtMost1Ms: comparison.addedTtfcMsVsBare.median <= 1,
   };
   const result = {
     benchmark: 'proxy',
@@ -200,9 +271,11 @@ async function main(): Promise<void> {
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version, loadAverageAtStart: load.map(round) },
     director: sb.director,
     method: {
-      json: `wrk -t1 -c${CONNECTIONS} -d${DURATION}s --latency, POST /v1/completions (${body.length}-byte body), ${ROUNDS} rounds, rotating order`,
+      json: `wrk -t1 -c${CONNECTIONS} -d${DURATION}s --latency, then -c1 -d${SINGLE_DURATION}s, POST /v1/completions (${body.length}-byte body), ${ROUNDS} rounds, rotating order`,
       sse: `${SSE_STREAMS} sequential streams of 100 chunks (1 ms apart) per round over one keep-alive connection, separate Node process`,
       processes: 'pod, bare proxy, Switchboard proxy, wrk and the SSE client each in their own process',
+      pinning: canPin ? 'proxies on CPU 0; pod, wrk and SSE client on CPU 1 (taskset)' : 'none',
+      cpuPerRequest: 'utime+stime of the serving process (pod for direct, else the proxy) from /proc over the 64-connection run, divided by requests',
     },
     json: jsonSummary,
     sse: sseSummary,
@@ -220,32 +293,40 @@ function writeResultsSection(
   director: string,
   j: Record<Config, JsonSummary>,
   s: Record<Config, SseSummary>,
-  c: Record<string, number>,
+  c: Record<string, Spread>,
   targets: Record<string, boolean>,
 ): void {
   const file = join(repo, 'bench', 'RESULTS.md');
   const begin = '<!-- proxy:begin -->';
   const end = '<!-- proxy:end -->';
   const rows = CONFIGS.map(
-    (k) => `| ${k} | ${j[k].rps.median.toFixed(0)} | ${j[k].p50Ms.median.toFixed(2)} | ${j[k].p99Ms.median.toFixed(2)} | ${s[k].ttfcMs.median.toFixed(3)} | ${s[k].ttlcMs.median.toFixed(2)} |`,
+    (k) =>
+      `| ${k} | ${j[k].rps.median.toFixed(0)} (${j[k].rps.min.toFixed(0)}-${j[k].rps.max.toFixed(0)}) | ${j[k].p50Ms.median.toFixed(2)} | ${j[k].p99Ms.median.toFixed(2)} | ` +
+      `${j[k].oneConnectionP50Ms.median.toFixed(3)} | ${j[k].cpuUsPerRequest.median.toFixed(0)} | ${s[k].ttfcMs.median.toFixed(3)} | ${s[k].ttlcMs.median.toFixed(2)} |`,
   );
   const mark = (ok: boolean) => (ok ? 'met' : 'NOT met');
   const signed = (n: number, digits: number) => `${n >= 0 ? '+' : ''}${n.toFixed(digits)}`;
+  const spread = (x: Spread, digits: number) => `${signed(x.median, digits)} (${signed(x.min, digits)} to ${signed(x.max, digits)})`;
+  const pct = (x: Spread) => `${(x.median * 100).toFixed(1)}% (${(x.min * 100).toFixed(0)}-${(x.max * 100).toFixed(0)}%)`;
   const section = [
     begin,
     '## Proxy round trip (`npm run bench:proxy`)',
     '',
-    `Preliminary: shared 2-core machine, other work running; ${cpus()[0]?.model ?? ''}, Node ${process.version}. Director: **${director}**.`,
-    'Medians of the rounds; spreads and per-round numbers in `bench/results/proxy.json`.',
+    `Preliminary: shared 2-core machine; ${cpus()[0]?.model ?? ''}, Node ${process.version}. Director: **${director}**.`,
+    `Load: wrk (one thread, own process) at ${CONNECTIONS} connections and at 1 connection; SSE: sequential streams of 100 chunks timed by a separate Node process. ` +
+      `Pod, bare proxy and Switchboard proxy each run in their own process${pinProxy.length > 0 ? ' (proxies pinned to CPU 0, pod and load to CPU 1)' : ''}. ` +
+      'Medians over rounds (min-max); per-round numbers in `bench/results/proxy.json`.',
     '',
-    '| config | req/s | p50 ms | p99 ms | SSE first chunk ms | SSE last chunk ms |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    `| config | req/s @${CONNECTIONS} | p50 ms @${CONNECTIONS} | p99 ms @${CONNECTIONS} | p50 ms @1 | CPU µs/req | SSE first chunk ms | SSE last chunk ms |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
-    `Switchboard vs bare proxy: ${(c.rpsRatioVsBare * 100).toFixed(1)}% of its req/s (target >= 85%: ${mark(targets.rpsAtLeast85PctOfBare)}), ` +
-      `p50 ${signed(c.addedP50MsVsBare, 3)} ms (target <= 0.3 ms: ${mark(targets.addedP50AtMost03Ms)}), ` +
-      `first SSE chunk ${signed(c.addedTtfcMsVsBare, 3)} ms (target <= 1 ms: ${mark(targets.addedTtfcAtMost1Ms)}), last chunk ${signed(c.addedTtlcMsVsBare, 3)} ms.`,
-    `Bare proxy vs direct: ${(c.bareRpsRatioVsDirect * 100).toFixed(1)}% of the direct req/s (two HTTP hops on the same 2 cores).`,
+    'Switchboard against the bare proxy, paired per round:',
+    `- req/s: ${pct(c.rpsRatioVsBare)} of the bare proxy (target >= 85%: ${mark(targets.rpsAtLeast85PctOfBare)}); ` +
+      `CPU per request: ${c.cpuPerRequestRatioVsBare.median.toFixed(2)}x the bare proxy's (${c.cpuPerRequestRatioVsBare.min.toFixed(2)}-${c.cpuPerRequestRatioVsBare.max.toFixed(2)}), the steadier estimate of the same cost`,
+    `- p50 @${CONNECTIONS}: ${spread(c.addedP50MsVsBare, 3)} ms (target <= 0.3 ms: ${mark(targets.addedP50AtMost03Ms)}); p50 @1: ${spread(c.addedOneConnectionP50MsVsBare, 3)} ms`,
+    `- first SSE chunk: ${spread(c.addedTtfcMsVsBare, 3)} ms (target <= 1 ms: ${mark(targets.addedTtfcAtMost1Ms)}); last chunk: ${spread(c.addedTtlcMsVsBare, 3)} ms`,
+    `- bare proxy vs direct: ${pct(c.bareRpsRatioVsDirect)} of the direct req/s (two HTTP hops on the same 2 cores)`,
     end,
   ].join('\n');
   const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';

@@ -51,3 +51,6 @@ app.post('/v1/completions', (req, reply) => {
 });
 await app.listen({ port: 0, host: '127.0.0.1' });
 process.stdout.write(`port=${(app.server.address() as AddressInfo).port}\n`);
+
+// Exit normally on SIGTERM so --cpu-prof and other exit hooks run.
+process.on('SIGTERM', () => process.exit(0));

@@ -67,3 +67,6 @@ server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`port=${(server.address() as AddressInfo).port}\n`);
 });
+
+// Exit normally on SIGTERM so --cpu-prof and other exit hooks run.
+process.on('SIGTERM', () => process.exit(0));

@@ -15,3 +15,6 @@ pool.markSynced();
 const { director, kind } = await benchDirector(pool);
 const proxy = await startProxyServer({ director, pool, port: 0, host: '127.0.0.1' });
 process.stdout.write(`port=${proxy.address.port}\ndirector=${kind}\n`);
+
+// Exit normally on SIGTERM so --cpu-prof and other exit hooks run.
+process.on('SIGTERM', () => process.exit(0));

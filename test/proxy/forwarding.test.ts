@@ -246,6 +246,20 @@ describe('proxy failure handling', () => {
     expect(r.pool.inflight[r.pool.get(pod.key)!.slot]).toBe(0);
   });
 
+  it('releases a request waiting in admission when its client goes away', async () => {
+    const r = await rig(1, { holdUntilAborted: true });
+    const ac = new AbortController();
+    const pending = request(`${r.proxy.url}/v1/completions`, { method: 'POST', body: completionBody(), signal: ac.signal }).catch(() => null);
+    await until(() => r.director.requests.length === 1);
+    expect(r.director.requests[0].signal?.aborted).toBe(false);
+    expect(r.proxy.activeRequests).toBe(1);
+    ac.abort();
+    expect(await pending).toBeNull();
+    await until(() => r.proxy.activeRequests === 0);
+    expect(r.director.requests[0].signal?.aborted).toBe(true);
+    expect(r.pods[0].stats.requests).toBe(0);
+  });
+
   it('pauses the pod while the client does not read (backpressure)', async () => {
     const r = await rig(1);
     const pod = r.pods[0];

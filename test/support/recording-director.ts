@@ -55,6 +55,8 @@ export interface RecordingDirectorOptions {
   reject?: SwitchboardError;
   /** Order of preference by endpoint key (default: pool order). */
   order?: () => string[];
+  /** Hold every request as if queued in admission until its signal aborts. */
+  holdUntilAborted?: boolean;
 }
 
 export class RecordingDirector implements Director {
@@ -68,6 +70,11 @@ export class RecordingDirector implements Director {
 
   async handleRequest(req: InferenceRequest): Promise<Decision> {
     this.requests.push(req);
+    if (this.options.holdUntilAborted === true) {
+      const signal = req.signal as AbortSignal;
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      return { kind: 'reject', error: sbError('SB_ERR_CLIENT_GONE') };
+    }
     if (this.options.reject !== undefined) return { kind: 'reject', error: this.options.reject };
     let model = '';
     try {

@@ -11,13 +11,14 @@
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { asRequestError, sbError, type SwitchboardError } from '../../errors.js';
-import type { Director, InferenceRequest, RequestLifecycle, RoutedDecision } from '../../director/types.js';
+import type { Director, RequestLifecycle, RoutedDecision } from '../../director/types.js';
 import type { Endpoint } from '../../pool/endpoint.js';
 import type { EndpointPool } from '../../pool/pool.js';
 import { SERVED_HEADER, EXPLANATION_HEADER, clientResponseHeaders, explanationHeaderValue } from './headers.js';
 import { openAIErrorEvent, writeOpenAIError } from './openai-error.js';
 import type { ProxySettings } from './options.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
+import type { ProxyRequest } from './proxy-request.js';
 import { classifyUpstreamError } from './upstream-failure.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
@@ -81,8 +82,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   constructor(
     private readonly ctx: ProxyContext,
     private readonly res: ServerResponse,
-    private readonly request: InferenceRequest,
-    private readonly admission: AbortController,
+    private readonly request: ProxyRequest,
     upstreamPath: string,
     upstreamHeaders: string[],
   ) {
@@ -190,7 +190,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.state === DONE || this.res.writableFinished) return;
     this.state = DONE;
     this.ctx.metrics.clientCancel();
-    this.admission.abort();
+    this.request.abort();
     const abort = this.abortUpstream;
     this.abortUpstream = null;
     if (abort !== null) abort(new ClientGoneError('client disconnected'));
@@ -255,7 +255,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.state = DECIDING;
     let decision;
     try {
-      decision = await this.ctx.director.handleRequest({ ...this.request, subset });
+      decision = await this.ctx.director.handleRequest(this.request.withSubset(subset));
     } catch {
       decision = null;
     }

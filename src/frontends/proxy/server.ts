@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { sbError, type SwitchboardError } from '../../errors.js';
-import type { Director, InferenceRequest } from '../../director/types.js';
+import type { Director } from '../../director/types.js';
 import type { EndpointPool } from '../../pool/pool.js';
 import { ProxyExchange, type ProxyContext, type ProxyLogger } from './exchange.js';
 import { NodeHeaderSource, requestIdOf, upstreamRequestHeaders, wantsExplanation } from './headers.js';
@@ -14,6 +14,7 @@ import { ModelCatalog } from './model-catalog.js';
 import { openAIErrorJson, writeOpenAIError } from './openai-error.js';
 import { resolveProxySettings, type ProxySettings, type ProxySettingsInput } from './options.js';
 import { ProxyMetrics } from './proxy-metrics.js';
+import { ProxyRequest } from './proxy-request.js';
 import { UpstreamPools } from './upstream-pools.js';
 
 /** The OpenAI endpoints that are scheduled and forwarded. */
@@ -99,22 +100,14 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       return;
     }
     const body = request.body as Buffer | undefined;
-    const admission = new AbortController();
     // The director sees the route's path (API shape); the pod gets it with the client's query.
     const path = request.routeOptions.url as string;
     const url = request.url;
     const q = url.length === path.length ? -1 : url.indexOf('?');
-    const req: InferenceRequest = {
-      requestId,
-      path,
-      headers: new NodeHeaderSource(headers),
-      body: body !== undefined && body.length > 0 ? body : null,
-      subset: null, // the proxy has no gateway: a client cannot narrow the pick
-      explain: wantsExplanation(headers),
-      signal: admission.signal,
-    };
+    // subset null: the proxy has no gateway, and a client cannot narrow the pick.
+    const req = new ProxyRequest(requestId, path, new NodeHeaderSource(headers), body !== undefined && body.length > 0 ? body : null, null, wantsExplanation(headers));
     active++;
-    const exchange = new ProxyExchange(ctx, res, req, admission, q < 0 ? path : path + url.slice(q), upstreamRequestHeaders(headers, requestId));
+    const exchange = new ProxyExchange(ctx, res, req, q < 0 ? path : path + url.slice(q), upstreamRequestHeaders(headers, requestId));
     exchange.run().catch((err: unknown) => {
       ctx.logger.warn({ requestId, err }, 'proxy: exchange failed');
       res.destroy();
