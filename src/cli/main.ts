@@ -1,20 +1,42 @@
 /** Subcommand dispatch for the `switchboard` CLI. */
-export async function main(argv: string[]): Promise<number | void> {
+import { isSwitchboardError } from '../errors.js';
+import { runServe } from './serve.js';
+import { VERSION } from './version.js';
+
+/** Subcommands by name, loaded on demand so `serve` does not load the simulator. */
+const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
+  serve: { help: 'run the endpoint picker (ext_proc, proxy, metrics)', run: runServe },
+};
+
+/** Runs the CLI with `argv` (without node and script); returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  switch (cmd) {
-    case undefined:
-    case '-h':
-    case '--help':
-    case 'help':
-      process.stdout.write(usage());
-      return 0;
-    default:
-      process.stderr.write(`unknown command "${cmd}"\n${usage()}`);
-      void rest;
+  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    process.stdout.write(usage());
+    return 0;
+  }
+  if (cmd === '--version' || cmd === 'version') {
+    process.stdout.write(`switchboard ${VERSION}\n`);
+    return 0;
+  }
+  const c = COMMANDS[cmd];
+  if (c === undefined) {
+    process.stderr.write(`switchboard: unknown command "${cmd}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await c.run(rest);
+  } catch (err) {
+    // Startup errors (flags, config) are ours and say what to fix; print them plainly.
+    if (isSwitchboardError(err)) {
+      process.stderr.write(`switchboard ${cmd}: ${err.message}\n`);
       return 2;
+    }
+    throw err;
   }
 }
 
 function usage(): string {
-  return 'usage: switchboard <command> [flags]\n\ncommands:\n  serve   run the endpoint picker\n';
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)}${c.help}`);
+  return `usage: switchboard <command> [flags]\n\ncommands:\n${rows.join('\n')}\n\nRun "switchboard <command> --help" for its flags.\n`;
 }

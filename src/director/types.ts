@@ -7,12 +7,10 @@
  */
 import type { SwitchboardError } from '../errors.js';
 import type { Endpoint } from '../pool/endpoint.js';
+import type { HeaderSource } from '../request/headers.js';
 import type { Explanation } from '../scheduling/framework/explain.js';
 
-/** Lower-cased header lookup; each front door adapts its own header representation. */
-export interface HeaderSource {
-  get(name: string): string | undefined;
-}
+export type { HeaderSource } from '../request/headers.js';
 
 /** One inference request as the core sees it, whatever door it came through. */
 export interface InferenceRequest {

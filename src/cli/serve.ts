@@ -1,0 +1,165 @@
+/**
+ * `switchboard serve`: the endpoint picker. Builds the core from flags and config, starts metrics
+ * collection, the front doors and the metrics endpoint, and shuts down cleanly on SIGTERM/SIGINT.
+ */
+import { defaultConfig, DEFAULT_CONFIG_YAML } from '../config/defaults.js';
+import { loadConfigFile, parseConfig, parseHostPort } from '../config/load.js';
+import type { EndpointPickerConfig } from '../config/types.js';
+import type { EngineConfig } from '../datalayer/engines.js';
+import { isSwitchboardError, sbError } from '../errors.js';
+import type { EndpointSpec } from '../pool/endpoint.js';
+import { createSwitchboard, type Switchboard } from '../switchboard.js';
+import { createLogger, levelFromVerbosity, LOG_LEVELS, type Logger, type LogLevel } from '../telemetry/logger.js';
+import { startMetricsServer } from '../telemetry/metrics-server.js';
+import { formatFlags, parseFlags, type ParsedFlags } from './flags.js';
+import { SERVE_FLAGS } from './serve-flags.js';
+import { VERSION } from './version.js';
+
+/** A started component that can be stopped. */
+export interface Closable {
+  name: string;
+  close(): Promise<void>;
+}
+
+/** Runs `switchboard serve` until a signal stops it. Returns the exit code. */
+export async function runServe(argv: string[]): Promise<number> {
+  const flags = parseFlags(SERVE_FLAGS, argv);
+  if (flags.help) {
+    process.stdout.write(`usage: switchboard serve [flags]\n\n${formatFlags(SERVE_FLAGS)}`);
+    return 0;
+  }
+  const config = loadConfig(flags);
+  if (flags.values['print-config'] === true) {
+    process.stdout.write(flags.given.has('config-file') || flags.given.has('config-text') ? JSON.stringify(config, null, 2) + '\n' : DEFAULT_CONFIG_YAML);
+    return 0;
+  }
+  const logger = createLogger(logLevel(flags), { pretty: prettyLogs(flags) });
+  const started = await startServe(flags, config, logger);
+  await waitForSignal(logger);
+  await stopAll(started.closables, logger);
+  return 0;
+}
+
+/** Starts everything `serve` runs; exported for end-to-end tests. */
+export async function startServe(
+  flags: ParsedFlags,
+  config: EndpointPickerConfig,
+  logger: Logger,
+): Promise<{ core: Switchboard; closables: Closable[]; metricsPort: number | null }> {
+  const v = flags.values;
+  const closables: Closable[] = [];
+  const endpoints = parseEndpointsFlag(String(v.endpoints));
+  const metricsPortOverride = Number(v['model-server-metrics-port']);
+  if (metricsPortOverride > 0) for (const e of [...endpoints, ...config.endpoints]) e.metricsPort ??= metricsPortOverride;
+
+  const core = createSwitchboard({
+    config,
+    endpoints,
+    poolName: String(v['pool-name']) || 'switchboard',
+    stalenessMs: Number(v['metrics-staleness-threshold']),
+    collector: {
+      intervalMs: Math.max(1, Number(v['refresh-metrics-interval'])),
+      timeoutMs: Math.max(1, Number(v['scrape-timeout'])),
+      ...(flags.given.has('model-server-metrics-path') ? { path: String(v['model-server-metrics-path']) } : {}),
+      ...(flags.given.has('model-server-metrics-scheme') ? { scheme: v['model-server-metrics-scheme'] === 'https' ? 'https' : 'http' } : {}),
+      ...(flags.given.has('model-server-metrics-https-insecure-skip-verify')
+        ? { insecureSkipVerify: v['model-server-metrics-https-insecure-skip-verify'] === true }
+        : {}),
+    },
+    engineOverrides: engineOverrides(flags),
+    pluginTiming: v['plugin-timing'] === true,
+    disableSubsetFilter: v['disable-endpoint-subset-filter'] === true,
+    logger,
+    version: VERSION,
+  });
+  closables.push({ name: 'metrics collection', close: () => core.close() });
+  for (const w of core.warnings) logger.warn(w);
+  core.pool.markSynced();
+
+  let metricsPort: number | null = null;
+  if (Number(v['metrics-port']) > 0 && core.telemetry !== null) {
+    const m = await startMetricsServer({ registry: core.telemetry.registry, port: Number(v['metrics-port']), host: String(v['bind-address']) });
+    metricsPort = m.port;
+    closables.push({ name: 'metrics server', close: () => m.close() });
+  }
+  logger.info(
+    { endpoints: core.pool.size, profile: core.built.profile.name, metricsPort, version: VERSION },
+    'switchboard started',
+  );
+  return { core, closables, metricsPort };
+}
+
+function loadConfig(flags: ParsedFlags): EndpointPickerConfig {
+  const file = String(flags.values['config-file']);
+  const text = String(flags.values['config-text']);
+  if (file !== '' && text !== '') throw sbError('SB_ERR_FLAG', 'config-text', 'use --config-file or --config-text, not both');
+  if (file !== '') return loadConfigFile(file);
+  if (text !== '') return parseConfig(text, '--config-text');
+  return defaultConfig();
+}
+
+/** Parses `--endpoints host:port,host:port`. */
+export function parseEndpointsFlag(value: string): EndpointSpec[] {
+  if (value.trim() === '') return [];
+  return value.split(',').map((s) => {
+    const hp = parseHostPort(s);
+    if (hp === null) throw sbError('SB_ERR_FLAG', 'endpoints', `"${s}" is not host:port`);
+    return hp;
+  });
+}
+
+function engineOverrides(flags: ParsedFlags): Partial<EngineConfig> {
+  const v = flags.values;
+  const out: Partial<EngineConfig> = {};
+  const set = (flag: string, apply: (s: string) => void) => {
+    if (flags.given.has(flag)) apply(String(v[flag]));
+  };
+  set('total-queued-requests-metric', (s) => (out.queuedRequestsSpec = s));
+  set('total-running-requests-metric', (s) => (out.runningRequestsSpec = s));
+  set('kv-cache-usage-percentage-metric', (s) => (out.kvUsageSpec = s));
+  set('lora-info-metric', (s) => (out.loraSpec = s));
+  set('cache-info-metric', (s) => (out.cacheInfoSpec = s));
+  return out;
+}
+
+function logLevel(flags: ParsedFlags): LogLevel {
+  const explicit = String(flags.values['log-level']);
+  if (explicit !== '') {
+    if (!(LOG_LEVELS as readonly string[]).includes(explicit)) throw sbError('SB_ERR_FLAG', 'log-level', `must be one of ${LOG_LEVELS.join(', ')}`);
+    return explicit as LogLevel;
+  }
+  return levelFromVerbosity(Number(flags.values.v));
+}
+
+function prettyLogs(flags: ParsedFlags): boolean | undefined {
+  const p = String(flags.values['log-pretty']);
+  if (p === 'auto') return undefined;
+  if (p === 'true' || p === 'false') return p === 'true';
+  throw sbError('SB_ERR_FLAG', 'log-pretty', 'must be auto, true or false');
+}
+
+function waitForSignal(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      logger.info({ signal: sig }, 'shutting down');
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+/** Stops components in reverse start order, logging failures instead of throwing. */
+export async function stopAll(closables: Closable[], logger: Logger): Promise<void> {
+  for (const c of [...closables].reverse()) {
+    try {
+      await c.close();
+    } catch (err) {
+      logger.warn({ component: c.name, err: isSwitchboardError(err) ? err.message : String(err) }, 'error while stopping');
+    }
+  }
+  logger.info('stopped');
+  logger.flush();
+}

@@ -1,0 +1,211 @@
+/**
+ * The director: turns one inference request into a routing decision, the same way for both
+ * front doors. In order: inspect the body (selective scan, no re-serialization), resolve the
+ * target model (rewrite header, then rewrite rules) and the priority (objective), admit, schedule
+ * over the candidates (subset hint, fresh metrics), rewrite the model value if needed, and open
+ * the request's accounting.
+ */
+import type { Admission } from '../admission/admission.js';
+import type { ModelRewriter, ObjectiveStore } from '../admission/objectives.js';
+import { asRequestError, sbError, type SwitchboardError } from '../errors.js';
+import type { Endpoint } from '../pool/endpoint.js';
+import type { EndpointPool } from '../pool/pool.js';
+import { MODEL_REWRITE_HEADER, OBJECTIVE_HEADER, FAIRNESS_ID_HEADER, DEFAULT_FAIRNESS_ID } from '../request/headers.js';
+import { inspectRequest, rewriteModel, type RequestView } from '../request/inspect.js';
+import type { SchedulingRequest } from '../scheduling/framework/cycle.js';
+import type { Scheduler } from '../scheduling/scheduler.js';
+import type { Telemetry } from '../telemetry/metrics.js';
+import { Lifecycle } from './lifecycle.js';
+import type { Decision, Director, InferenceRequest, RoutedDecision } from './types.js';
+
+/** Average bytes per token for load estimates (the Go EPP's estimator uses 4). */
+const BYTES_PER_TOKEN = 4;
+
+/** Minimal logger surface (pino-compatible). */
+export interface DirectorLogger {
+  isLevelEnabled(level: string): boolean;
+  debug(obj: object, msg?: string): void;
+}
+
+/** Everything the director works with. */
+export interface DirectorOptions {
+  pool: EndpointPool;
+  scheduler: Scheduler;
+  telemetry: Telemetry | null;
+  objectives: ObjectiveStore;
+  rewriter: ModelRewriter;
+  /** Null admits everything. */
+  admission: Admission | null;
+  /** `openai` inspects the JSON body; `passthrough` routes without reading it. */
+  parser: 'openai' | 'passthrough';
+  rng: () => number;
+  /** Ignore the gateway's subset hint (`--disable-endpoint-subset-filter`). */
+  disableSubsetFilter?: boolean;
+  logger?: DirectorLogger | null;
+}
+
+export class RequestDirector implements Director {
+  private readonly o: DirectorOptions;
+
+  constructor(opts: DirectorOptions) {
+    this.o = opts;
+  }
+
+  async handleRequest(req: InferenceRequest): Promise<Decision> {
+    try {
+      return await this.decide(req);
+    } catch (err) {
+      return this.reject(asRequestError(err), '', '');
+    }
+  }
+
+  private async decide(req: InferenceRequest): Promise<Decision> {
+    const o = this.o;
+    const pool = o.pool;
+    const startedAt = pool.clock.now();
+    const subset = o.disableSubsetFilter === true ? null : subsetAddresses(req.subset);
+
+    if (req.body === null) return this.headerOnly(req, subset, startedAt);
+
+    let view: RequestView | null = null;
+    let incoming = '';
+    if (o.parser === 'openai') {
+      const v = inspectRequest(req.body, req.path);
+      if (!('api' in v)) {
+        o.telemetry?.badInput.inc({ source: 'request_body', reason: v.code });
+        return this.reject(v, '', '');
+      }
+      view = v;
+      incoming = v.model;
+    }
+
+    // Target model: the rewrite header wins, then rewrite rules, then the model as asked.
+    const headerRewrite = req.headers.get(MODEL_REWRITE_HEADER);
+    let target = incoming;
+    if (headerRewrite !== undefined && headerRewrite !== '') target = headerRewrite;
+    else if (view !== null && !o.rewriter.empty) target = o.rewriter.rewrite(incoming, o.rng) ?? incoming;
+    const priority = o.objectives.priority(req.headers.get(OBJECTIVE_HEADER));
+
+    if (o.admission !== null) {
+      let verdict = o.admission.admit({
+        requestId: req.requestId,
+        priority,
+        fairnessId: req.headers.get(FAIRNESS_ID_HEADER) || DEFAULT_FAIRNESS_ID,
+        bytes: req.body.length,
+        candidates: () => this.candidateSlots(subset),
+        signal: req.signal,
+      });
+      if (verdict instanceof Promise) verdict = await verdict;
+      if (verdict !== null) return this.reject(verdict, incoming, target);
+    }
+
+    const promptBytes = view !== null ? view.promptEnd - view.promptStart : req.body.length;
+    const inputTokens = Math.max(1, Math.ceil(promptBytes / BYTES_PER_TOKEN));
+    const outputTokens = Math.ceil(Math.min(1.5 * inputTokens, view?.maxTokens ?? Infinity));
+    const sreq: SchedulingRequest = {
+      requestId: req.requestId,
+      targetModel: target,
+      body: view !== null ? req.body : null,
+      promptStart: view?.promptStart ?? 0,
+      promptEnd: view?.promptEnd ?? 0,
+      cacheSalt: view?.cacheSalt ?? '',
+      inputTokens,
+      outputTokens,
+      headers: req.headers,
+      priority,
+    };
+    const debug = o.logger?.isLevelEnabled('debug') === true;
+    const t0 = performance.now();
+    const result = o.scheduler.schedule(sreq, subset, req.explain === true || debug);
+    const schedSeconds = (performance.now() - t0) / 1000;
+    if (result.kind !== 'picked') {
+      o.telemetry?.scheduled(schedSeconds, false, target, null);
+      const err = result.kind === 'no-candidates' ? sbError('SB_ERR_NO_CANDIDATES') : sbError('SB_ERR_SCHEDULE_FAILED', result.reason);
+      if (debug) o.logger?.debug({ requestId: req.requestId, explanation: result.explanation }, 'scheduling failed');
+      return this.reject(err, incoming, target);
+    }
+    const primary = result.endpoints[0];
+    o.telemetry?.scheduled(schedSeconds, true, target, primary);
+    if (debug) o.logger?.debug({ requestId: req.requestId, explanation: result.explanation }, 'scheduled');
+
+    const rewritten = view !== null && target !== incoming;
+    const body = rewritten ? rewriteModel(req.body, view as RequestView, target) : req.body;
+    return this.route(req, result.endpoints, body, rewritten, incoming, target, priority, view?.stream ?? false, inputTokens + outputTokens, startedAt, req.explain === true ? result.explanation : null);
+  }
+
+  /** A request without a body: any candidate will do (the Go EPP picks at random). */
+  private headerOnly(req: InferenceRequest, subset: ReadonlySet<string> | null, startedAt: number): Decision {
+    const eps = this.o.pool.endpoints();
+    if (eps.length === 0) return this.reject(sbError('SB_ERR_DATASTORE_EMPTY'), '', '');
+    const cands = subset === null ? eps : eps.filter((e) => subset.has(e.address));
+    if (cands.length === 0) return this.reject(sbError('SB_ERR_NO_CANDIDATES'), '', '');
+    const ep = cands[Math.floor(this.o.rng() * cands.length)];
+    return this.route(req, [ep], null, false, '', '', 0, false, 0, startedAt, null);
+  }
+
+  private route(
+    req: InferenceRequest,
+    endpoints: Endpoint[],
+    body: Buffer | null,
+    bodyRewritten: boolean,
+    incomingModel: string,
+    targetModel: string,
+    priority: number,
+    stream: boolean,
+    tokens: number,
+    startedAt: number,
+    explanation: RoutedDecision['explanation'],
+  ): RoutedDecision {
+    const lifecycle = new Lifecycle({
+      pool: this.o.pool,
+      telemetry: this.o.telemetry,
+      endpoint: endpoints[0],
+      tokens,
+      incomingModel,
+      targetModel,
+      priority,
+      stream,
+      requestBytes: req.body?.length ?? 0,
+      startedAt,
+      onFinish: null,
+    });
+    return {
+      kind: 'route',
+      endpoints,
+      destination: endpoints.length === 1 ? endpoints[0].key : endpoints.map((e) => e.key).join(','),
+      body,
+      bodyRewritten,
+      incomingModel,
+      targetModel,
+      stream,
+      lifecycle,
+      explanation,
+    };
+  }
+
+  private reject(error: SwitchboardError, incoming: string, target: string): Decision {
+    this.o.telemetry?.requestRejected(incoming, target, error.code);
+    return { kind: 'reject', error };
+  }
+
+  /** Slots the request may run on, for saturation checks. */
+  private candidateSlots(subset: ReadonlySet<string> | null): number[] {
+    const out: number[] = [];
+    for (const ep of this.o.pool.endpoints()) if (subset === null || subset.has(ep.address)) out.push(ep.slot);
+    return out;
+  }
+}
+
+/** The subset hint's addresses with ports stripped (the Go EPP matches by IP); null without a hint. */
+export function subsetAddresses(subset: readonly string[] | null): ReadonlySet<string> | null {
+  if (subset === null) return null;
+  const out = new Set<string>();
+  for (const entry of subset) {
+    const e = entry.trim();
+    const v6 = /^\[([^\]]+)\](?::\d+)?$/.exec(e);
+    if (v6 !== null) out.add(v6[1]);
+    else if (e.split(':').length === 2) out.add(e.slice(0, e.lastIndexOf(':')));
+    else out.add(e);
+  }
+  return out;
+}

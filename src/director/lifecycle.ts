@@ -1,0 +1,99 @@
+/**
+ * Accounting for one routed request, from dispatch to the end of its response: in-flight
+ * counts on the endpoint that serves it, the response observer, and the exported metrics.
+ */
+import type { Endpoint } from '../pool/endpoint.js';
+import type { EndpointPool } from '../pool/pool.js';
+import { ResponseObserver } from '../request/response.js';
+import type { Telemetry } from '../telemetry/metrics.js';
+import type { Outcome, RequestLifecycle, Usage } from './types.js';
+
+/** What the lifecycle needs to know about the request. */
+export interface LifecycleInit {
+  pool: EndpointPool;
+  telemetry: Telemetry | null;
+  endpoint: Endpoint;
+  /** Estimated tokens added to the endpoint's in-flight load. */
+  tokens: number;
+  incomingModel: string;
+  targetModel: string;
+  priority: number;
+  stream: boolean;
+  requestBytes: number;
+  /** Clock time the request reached the director. */
+  startedAt: number;
+  /** Called once when the request finishes (admission release). */
+  onFinish: (() => void) | null;
+}
+
+export class Lifecycle implements RequestLifecycle {
+  private endpoint: Endpoint;
+  private readonly observer: ResponseObserver;
+  private finished = false;
+  private status = 0;
+
+  constructor(private readonly init: LifecycleInit) {
+    this.endpoint = init.endpoint;
+    const clock = init.pool.clock;
+    this.observer = new ResponseObserver(init.stream, init.incomingModel, init.targetModel, () => clock.now());
+    init.pool.dispatch(init.endpoint.slot, init.tokens);
+    init.telemetry?.requestStarted(init.incomingModel, init.targetModel, init.priority, init.requestBytes);
+  }
+
+  /** The endpoint currently charged with the request. */
+  get servedBy(): Endpoint {
+    return this.endpoint;
+  }
+
+  served(endpointKey: string): void {
+    if (this.finished || endpointKey === this.endpoint.key) return;
+    const pool = this.init.pool;
+    // Gateways may send several comma-separated values; the first is the one that served.
+    const key = endpointKey.split(',')[0].trim();
+    const ep = pool.get(key);
+    if (ep === undefined || ep === this.endpoint) return;
+    pool.complete(this.endpoint, this.init.tokens);
+    pool.dispatch(ep.slot, this.init.tokens);
+    this.endpoint = ep;
+  }
+
+  responseHeaders(status: number, contentType: string | undefined): void {
+    this.status = status;
+    this.observer.headers(contentType);
+  }
+
+  responseBody(chunk: Buffer, endOfStream: boolean): Buffer | null {
+    return this.observer.chunk(chunk, endOfStream);
+  }
+
+  usage(): Usage | null {
+    return this.observer.usage;
+  }
+
+  finish(outcome: Outcome, errorCode?: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    const init = this.init;
+    init.pool.complete(this.endpoint, init.tokens);
+    init.onFinish?.();
+    const t = init.telemetry;
+    if (t === null) return;
+    const now = init.pool.clock.now();
+    const o = this.observer;
+    const u = o.usage;
+    const failed = outcome === 'error' || this.status >= 500;
+    t.requestFinished({
+      incomingModel: init.incomingModel,
+      targetModel: init.targetModel,
+      priority: init.priority,
+      errorCode: failed ? (errorCode ?? (this.status >= 500 ? `upstream_${this.status}` : 'error')) : null,
+      durationSeconds: (now - init.startedAt) / 1000,
+      requestBytes: init.requestBytes,
+      responseBytes: o.bytes,
+      inputTokens: u?.promptTokens ?? -1,
+      outputTokens: u?.completionTokens ?? -1,
+      cachedTokens: u?.cachedTokens ?? 0,
+      ttftSeconds: o.isStreaming && o.firstByteAt >= 0 ? (o.firstByteAt - init.startedAt) / 1000 : -1,
+    });
+  }
+}

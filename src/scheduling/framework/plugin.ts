@@ -1,0 +1,93 @@
+/**
+ * Plugin contracts of the scheduler, after the Go EPP's seams: filters narrow the candidates,
+ * scorers give each candidate a score in [0,1] (weighted and summed by the profile), a picker
+ * chooses from the totals. Plugins are built by factories registered by type name.
+ *
+ * Candidates are slots of the endpoint pool, held in reusable typed arrays: scoring reads the
+ * pool's columns directly and allocates nothing per request.
+ */
+import type { EndpointPool } from '../../pool/pool.js';
+import type { Params } from '../params.js';
+import type { CycleState } from './cycle.js';
+
+/** The type (registry key) and the configured name of a plugin instance. */
+export interface TypedName {
+  readonly type: string;
+  readonly name: string;
+}
+
+/** What every plugin has in common. */
+export interface Plugin {
+  readonly typedName: TypedName;
+}
+
+/** A list of pool slots; `slots[0..length)` are valid. */
+export class Candidates {
+  slots: Int32Array;
+  length = 0;
+
+  constructor(capacity: number) {
+    this.slots = new Int32Array(capacity);
+  }
+
+  /** Grows the buffer to hold `capacity` slots (contents are not kept). */
+  ensure(capacity: number): void {
+    if (this.slots.length < capacity) this.slots = new Int32Array(capacity);
+  }
+
+  /** Appends a slot (the buffer must be large enough). */
+  push(slot: number): void {
+    this.slots[this.length++] = slot;
+  }
+}
+
+/** Narrows the candidate list. Writes survivors into `out`; must not add slots not in `input`. */
+export interface Filter extends Plugin {
+  filter(cycle: CycleState, input: Candidates, out: Candidates): void;
+}
+
+/** Scores every candidate: `out[k]` for `cands.slots[k]`, in [0,1] (the profile clamps). */
+export interface Scorer extends Plugin {
+  score(cycle: CycleState, cands: Candidates, out: Float64Array): void;
+}
+
+/** Chooses endpoints from scored candidates, best first. Writes slots into `out`; returns how many. */
+export interface Picker extends Plugin {
+  pick(cycle: CycleState, cands: Candidates, totals: Float64Array, out: Int32Array): number;
+  /** Most endpoints one pick returns (the fallback list length). */
+  readonly maxEndpoints: number;
+}
+
+/** Runs after a successful pick, e.g. to record the prefix the chosen endpoint now caches. */
+export interface PreRequest extends Plugin {
+  preRequest(cycle: CycleState, picked: Int32Array, count: number): void;
+}
+
+/** Anything else a plugin may be (config-only plugins such as data sources). */
+export type AnyPlugin = Plugin & Partial<Filter & Scorer & Picker & PreRequest>;
+
+/** Services a plugin factory may use. */
+export interface PluginHandle {
+  readonly pool: EndpointPool;
+  /** Random numbers in [0,1); seeded in the simulator so runs are reproducible. */
+  readonly rng: () => number;
+}
+
+/** Builds a plugin from its configured name and parameters; throws on bad parameters. */
+export type PluginFactory = (name: string, params: Params, handle: PluginHandle) => AnyPlugin;
+
+export function isFilter(p: AnyPlugin): p is AnyPlugin & Filter {
+  return typeof p.filter === 'function';
+}
+
+export function isScorer(p: AnyPlugin): p is AnyPlugin & Scorer {
+  return typeof p.score === 'function';
+}
+
+export function isPicker(p: AnyPlugin): p is AnyPlugin & Picker {
+  return typeof p.pick === 'function';
+}
+
+export function isPreRequest(p: AnyPlugin): p is AnyPlugin & PreRequest {
+  return typeof p.preRequest === 'function';
+}

@@ -1,0 +1,111 @@
+/**
+ * `prefix-cache-scorer`: prefers endpoints likely to hold the request's prompt prefix in their
+ * KV cache, from an approximate index of the prefixes this picker sent where. See README.md.
+ */
+import type { CycleState } from '../../framework/cycle.js';
+import type { PluginFactory, PreRequest, Scorer } from '../../framework/plugin.js';
+import { hashBlocks, seedHash } from '../../prefix/hash.js';
+import { PrefixIndexer } from '../../prefix/indexer.js';
+import { typed } from '../common.js';
+
+export const PREFIX_CACHE_SCORER = 'prefix-cache-scorer';
+/** Average characters per token, used to turn token block sizes into byte block sizes. */
+const CHARS_PER_TOKEN = 4;
+
+/** Counters the telemetry reads at scrape time. */
+export interface PrefixStats {
+  /** Entries in the index (all endpoints). */
+  indexSize: number;
+  /** Blocks looked up, and blocks matched on the best endpoint, since start. */
+  blocksLooked: number;
+  blocksMatched: number;
+  /** Bytes of prompt matched on the best endpoint since start. */
+  bytesMatched: number;
+}
+
+/** The prefix scorer exposes its index statistics. */
+export interface PrefixCacheScorer extends Scorer, PreRequest {
+  stats(): PrefixStats;
+}
+
+export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
+  const autoTune = p.boolean('autoTune', true);
+  const blockSizeTokens = p.number('blockSizeTokens', 16, { min: 1, integer: true });
+  const maxBlocksParam = p.number('maxPrefixBlocksToMatch', 256, { min: 1, integer: true });
+  const maxTokens = p.number('maxPrefixTokensToMatch', 0, { min: 0, integer: true });
+  const lruCapacity = p.number('lruCapacityPerServer', 31_250, { min: 1, integer: true });
+  // v1.0 used a fixed character block size; accept it so old configs load.
+  const legacyHashBlockSize = p.number('hashBlockSize', 0, { min: 0, integer: true });
+
+  const indexer = new PrefixIndexer();
+  pool.subscribe((e) => {
+    if (e.type === 'removed') indexer.removeSlot(e.endpoint.slot);
+  });
+
+  let hashes = new Float64Array(0);
+  let counts = new Float64Array(pool.capacity);
+  let touched = new Int32Array(pool.capacity);
+  let hashCount = 0;
+  let hashedFor: CycleState | null = null;
+  let blockBytes = 0;
+  const stats: PrefixStats = { indexSize: 0, blocksLooked: 0, blocksMatched: 0, bytesMatched: 0 };
+
+  function maxBlocksFor(tokensPerBlock: number): number {
+    return maxTokens > 0 ? Math.max(1, Math.floor(maxTokens / tokensPerBlock)) : maxBlocksParam;
+  }
+
+  const scorer: PrefixCacheScorer = {
+    typedName: typed(PREFIX_CACHE_SCORER, name),
+    score(cycle, cands, out) {
+      const req = cycle.request;
+      const n = cands.length;
+      const slots = cands.slots;
+      // Block size: the first candidate's KV block size when auto-tuning, else the parameter.
+      let tokensPerBlock = blockSizeTokens;
+      if (autoTune && n > 0) {
+        const bs = pool.cacheBlockSize[slots[0]];
+        if (bs > 0) tokensPerBlock = bs;
+      }
+      blockBytes = legacyHashBlockSize > 0 ? legacyHashBlockSize : tokensPerBlock * CHARS_PER_TOKEN;
+      const maxBlocks = maxBlocksFor(tokensPerBlock);
+      if (hashes.length < maxBlocks) hashes = new Float64Array(maxBlocks);
+      hashCount =
+        req.body === null
+          ? 0
+          : hashBlocks(req.body, req.promptStart, req.promptEnd, blockBytes, maxBlocks, seedHash(req.targetModel, req.cacheSalt), hashes);
+      hashedFor = cycle;
+      if (hashCount === 0) {
+        out.fill(0, 0, n);
+        return;
+      }
+      if (counts.length < pool.capacity) {
+        counts = new Float64Array(pool.capacity);
+        touched = new Int32Array(pool.capacity);
+      }
+      const touchedLen = indexer.match(hashes, hashCount, counts, touched, 0);
+      let best = 0;
+      for (let k = 0; k < n; k++) {
+        const c = counts[slots[k]];
+        if (c > best) best = c;
+        out[k] = c / hashCount;
+      }
+      for (let t = 0; t < touchedLen; t++) counts[touched[t]] = 0;
+      stats.blocksLooked += hashCount;
+      stats.blocksMatched += best;
+      stats.bytesMatched += Math.min(best * blockBytes, req.promptEnd - req.promptStart);
+    },
+    preRequest(cycle, picked, count) {
+      if (count === 0 || hashedFor !== cycle || hashCount === 0) return;
+      // The primary endpoint now caches this prompt's blocks.
+      const slot = picked[0];
+      const cap = autoTune && pool.cacheNumBlocks[slot] > 0 ? pool.cacheNumBlocks[slot] : lruCapacity;
+      indexer.add(slot, hashes, hashCount, cap);
+      hashedFor = null;
+    },
+    stats() {
+      stats.indexSize = indexer.size;
+      return { ...stats };
+    },
+  };
+  return scorer;
+};

@@ -1,0 +1,27 @@
+/** `queue-scorer`: prefers endpoints with shorter waiting queues. See README.md. */
+import type { PluginFactory, Scorer } from '../../framework/plugin.js';
+import { inverseMinMax, typed } from '../common.js';
+
+export const QUEUE_SCORER = 'queue-scorer';
+
+export const queueScorer: PluginFactory = (name, p, { pool }) => {
+  const countUnscraped = p.boolean('countUnscraped', true);
+  const scorer: Scorer = {
+    typedName: typed(QUEUE_SCORER, name),
+    score(_cycle, cands, out) {
+      const n = cands.length;
+      const slots = cands.slots;
+      const waiting = pool.waiting;
+      if (countUnscraped) {
+        const d = pool.dispatched;
+        const base = pool.dispatchedAtLastMetrics;
+        for (let k = 0; k < n; k++) {
+          const s = slots[k];
+          out[k] = waiting[s] + d[s] - base[s];
+        }
+      } else for (let k = 0; k < n; k++) out[k] = waiting[slots[k]];
+      inverseMinMax(out, n);
+    },
+  };
+  return scorer;
+};

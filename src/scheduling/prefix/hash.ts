@@ -1,0 +1,82 @@
+/**
+ * Chained block hashes over the prompt bytes, for the approximate prefix-cache index.
+ *
+ * Each block's hash is seeded with the previous block's hash (the first with a hash of the
+ * model and cache salt), so equal hashes mean equal prefixes up to and including that block,
+ * as in vLLM's own block hashing. The hash is 53 bits wide so it is an exact JS number and a
+ * cheap Map key: two 32-bit lanes with xxh32-style rounds over little-endian words.
+ *
+ * Why hand-written: the hashes are computed per block straight from the request Buffer, with
+ * no copy or decode and no per-block call across a WASM or N-API boundary; measured on this
+ * machine that boundary costs more per 64-byte block than the hashing itself (bench/RESULTS.md).
+ */
+
+const P1 = 0x9e3779b1;
+const P2 = 0x85ebca77;
+const P3 = 0xc2b2ae3d;
+const P4 = 0x27d4eb2f;
+const TWO32 = 4294967296;
+
+/** Hashes `b[start, end)` with a 53-bit `seed`; returns a 53-bit hash. */
+export function hashRange(b: Uint8Array, start: number, end: number, seed: number): number {
+  let h1 = (seed >>> 0) ^ P4;
+  let h2 = Math.floor(seed / TWO32) ^ P3;
+  let i = start;
+  const stop = end - 3;
+  while (i < stop) {
+    const w = b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
+    h1 = h1 + Math.imul(w, P2);
+    h1 = Math.imul((h1 << 13) | (h1 >>> 19), P1);
+    h2 = h2 + Math.imul(w, P3);
+    h2 = Math.imul((h2 << 17) | (h2 >>> 15), P4);
+    i += 4;
+  }
+  while (i < end) {
+    h1 = Math.imul(h1 ^ b[i], P1);
+    h2 = Math.imul(h2 ^ b[i], P2);
+    i++;
+  }
+  const len = end - start;
+  h1 ^= len;
+  h2 ^= len;
+  // Final avalanche, mixing each lane into the other.
+  h1 = Math.imul(h1 ^ (h1 >>> 16), P2);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), P3);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), P2);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), P3);
+  h1 ^= h1 >>> 16;
+  return (h2 & 0x1fffff) * TWO32 + (h1 >>> 0);
+}
+
+const encoder = new TextEncoder();
+
+/** The chain's seed: a hash of the target model and the cache salt. */
+export function seedHash(model: string, cacheSalt: string): number {
+  const bytes = encoder.encode(cacheSalt === '' ? model : `${model}\u0000${cacheSalt}`);
+  return hashRange(bytes, 0, bytes.length, 0);
+}
+
+/**
+ * Writes the chained hashes of `b[start, end)` in blocks of `blockBytes` into `out` (at most
+ * `maxBlocks`, and at most `out.length`) and returns how many were written. A trailing partial
+ * block is hashed too; input shorter than one block gives no hashes.
+ */
+export function hashBlocks(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  blockBytes: number,
+  maxBlocks: number,
+  seed: number,
+  out: Float64Array,
+): number {
+  if (end - start < blockBytes || blockBytes <= 0) return 0;
+  const limit = Math.min(maxBlocks, out.length);
+  let prev = seed;
+  let n = 0;
+  for (let pos = start; pos < end && n < limit; pos += blockBytes) {
+    prev = hashRange(b, pos, Math.min(end, pos + blockBytes), prev);
+    out[n++] = prev;
+  }
+  return n;
+}

@@ -1,0 +1,162 @@
+/**
+ * The composition root of the core: from a validated config and settings, builds the pool, the
+ * metrics collection, the scheduler, admission and the director. Front doors, discovery and the
+ * simulator take the parts they need from the returned object.
+ */
+import { LegacyAdmission, type Admission } from './admission/admission.js';
+import { ModelRewriter, ObjectiveStore } from './admission/objectives.js';
+import type { EndpointPickerConfig } from './config/types.js';
+import { MetricsCollector, type CollectorOptions } from './datalayer/collector.js';
+import { BUILTIN_ENGINES, EngineRegistry, type EngineConfig } from './datalayer/engines.js';
+import { RequestDirector, type DirectorLogger } from './director/director.js';
+import type { EndpointSpec } from './pool/endpoint.js';
+import { EndpointPool, systemClock, type Clock } from './pool/pool.js';
+import { buildScheduling, type BuiltScheduling } from './scheduling/build.js';
+import type { PrefixCacheScorer } from './scheduling/plugins/prefix-cache-scorer/index.js';
+import { utilizationDetector, type SaturationDetector } from './scheduling/plugins/utilization-detector/index.js';
+import { Params } from './scheduling/params.js';
+import { Scheduler } from './scheduling/scheduler.js';
+import { Telemetry } from './telemetry/metrics.js';
+
+/** Settings of the core (flags and config merged by the CLI). */
+export interface SwitchboardOptions {
+  config: EndpointPickerConfig;
+  /** Static endpoints (`--endpoints` plus the config's `endpoints:`). */
+  endpoints?: EndpointSpec[];
+  /** Pool name for metric labels (`--pool-name`). */
+  poolName?: string;
+  clock?: Clock;
+  /** Random numbers in [0,1); seed it for reproducible runs. */
+  rng?: () => number;
+  /** `--metrics-staleness-threshold`, ms. */
+  stalenessMs?: number;
+  /** Scrape settings; `metrics-data-source` parameters and flags merged. */
+  collector?: Partial<CollectorOptions>;
+  /** Start scrape loops (off for the virtual-time simulator, which feeds metrics itself). */
+  scrape?: boolean;
+  /** Metric-name overrides for the default engine (the Go EPP's deprecated metric flags). */
+  engineOverrides?: Partial<EngineConfig>;
+  /** Export Prometheus metrics (off in the simulator). */
+  telemetry?: boolean;
+  /** Record per-plugin latency histograms. */
+  pluginTiming?: boolean;
+  /** Ignore the gateway's subset hint. */
+  disableSubsetFilter?: boolean;
+  logger?: DirectorLogger | null;
+  version?: string;
+}
+
+/** The assembled core. */
+export interface Switchboard {
+  readonly pool: EndpointPool;
+  readonly director: RequestDirector;
+  readonly scheduler: Scheduler;
+  readonly telemetry: Telemetry | null;
+  readonly collector: MetricsCollector | null;
+  readonly engines: EngineRegistry;
+  readonly objectives: ObjectiveStore;
+  readonly rewriter: ModelRewriter;
+  readonly built: BuiltScheduling;
+  /** Config warnings (unknown plugin parameters). */
+  readonly warnings: string[];
+  /** Stops scrape loops. */
+  close(): Promise<void>;
+}
+
+/** Builds the core. Throws coded config errors. */
+export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
+  const clock = opts.clock ?? systemClock;
+  const rng = opts.rng ?? Math.random;
+  const stalenessMs = opts.stalenessMs ?? 2000;
+  const pool = new EndpointPool(clock);
+  const telemetry =
+    opts.telemetry === false ? null : new Telemetry({ poolName: opts.poolName ?? 'switchboard', pool, stalenessMs, version: opts.version });
+  const built = buildScheduling(opts.config, { pool, rng }, { timer: opts.pluginTiming === true ? telemetry : null });
+
+  const engines = engineRegistry(built.extractor, opts.engineOverrides);
+  const ds = new Params('metrics-data-source', built.dataSource);
+  const collectorOpts: Partial<CollectorOptions> = {
+    scheme: ds.string('scheme', 'http', ['http', 'https'] as const),
+    path: ds.string('path', '/metrics'),
+    insecureSkipVerify: ds.boolean('insecureSkipVerify', true),
+    ...opts.collector,
+  };
+
+  const scheduler = new Scheduler(pool, built.profile, { stalenessThresholdMs: stalenessMs, rng });
+  const objectives = new ObjectiveStore(opts.config.objectives);
+  const rewriter = new ModelRewriter(opts.config.modelRewrites);
+  const admission: Admission = new LegacyAdmission(pool, saturationDetector(built, pool, rng));
+  const director = new RequestDirector({
+    pool,
+    scheduler,
+    telemetry,
+    objectives,
+    rewriter,
+    admission,
+    parser: built.parser,
+    rng,
+    disableSubsetFilter: opts.disableSubsetFilter,
+    logger: opts.logger ?? null,
+  });
+
+  const prefix = [...built.plugins.values()].find((p) => typeof (p as Partial<PrefixCacheScorer>).stats === 'function') as PrefixCacheScorer | undefined;
+  telemetry?.setPrefixStats(prefix !== undefined ? () => prefix.stats() : null);
+
+  let collector: MetricsCollector | null = null;
+  if (opts.scrape !== false) {
+    collector = new MetricsCollector(pool, engines, collectorOpts, (ep, outcome, ms) => {
+      telemetry?.scrapes.inc({ outcome });
+      telemetry?.scrapeDuration.observe(ms / 1000);
+      void ep;
+    });
+    collector.start();
+  }
+  const endpoints = [...(opts.endpoints ?? []), ...opts.config.endpoints];
+  if (endpoints.length > 0) pool.setEndpoints(endpoints);
+
+  return {
+    pool,
+    director,
+    scheduler,
+    telemetry,
+    collector,
+    engines,
+    objectives,
+    rewriter,
+    built,
+    warnings: built.warnings,
+    async close() {
+      await collector?.stop();
+    },
+  };
+}
+
+/** The engine table from `core-metrics-extractor` parameters and the deprecated metric flags. */
+function engineRegistry(extractor: Record<string, unknown>, overrides: Partial<EngineConfig> | undefined): EngineRegistry {
+  const p = new Params('core-metrics-extractor', extractor);
+  const defaultEngine = p.string('defaultEngine', 'vllm');
+  const labelKey = p.string('engineLabelKey', 'inference.networking.k8s.io/engine-type');
+  const configs = p.value<unknown>('engineConfigs') ?? [];
+  if (!Array.isArray(configs)) p.fail('engineConfigs', 'must be a list');
+  const user = (configs as unknown[]).map((c, i) => {
+    if (typeof c !== 'object' || c === null || typeof (c as EngineConfig).name !== 'string')
+      p.fail(`engineConfigs[${i}]`, 'must be a mapping with a name');
+    return c as EngineConfig;
+  });
+  if (overrides !== undefined && Object.keys(overrides).length > 0) {
+    // Deprecated metric flags override the default engine's specs, on top of any user config.
+    const base = user.find((c) => c.name === defaultEngine) ?? BUILTIN_ENGINES.find((c) => c.name === defaultEngine) ?? { name: defaultEngine };
+    user.push({ ...base, ...overrides, name: defaultEngine });
+  }
+  try {
+    return new EngineRegistry(user, defaultEngine, labelKey);
+  } catch (err) {
+    return p.fail('engineConfigs', (err as Error).message);
+  }
+}
+
+function saturationDetector(built: BuiltScheduling, pool: EndpointPool, rng: () => number): SaturationDetector {
+  const d = built.saturationDetector as Partial<SaturationDetector> | null;
+  if (d !== null && typeof d.saturation === 'function') return d as SaturationDetector;
+  return utilizationDetector('utilization-detector', new Params('utilization-detector', {}), { pool, rng }) as unknown as SaturationDetector;
+}

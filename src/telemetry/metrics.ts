@@ -1,0 +1,337 @@
+/**
+ * Exported Prometheus metrics, with the Go EPP's names, types and labels so dashboards and
+ * autoscalers built for it work unchanged, plus Switchboard's own (`switchboard_*`).
+ *
+ * Per-request recording goes through cached label children, so the hot path does a Map lookup
+ * and an observe, not a label-object hash per metric. Pool gauges are computed at scrape time.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EndpointPool } from '../pool/pool.js';
+import type { PluginTimer } from '../scheduling/framework/profile.js';
+import type { Plugin } from '../scheduling/framework/plugin.js';
+import type { PrefixStats } from '../scheduling/plugins/prefix-cache-scorer/index.js';
+
+const DURATION_BUCKETS = [
+  0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60, 120, 180, 240, 300, 360,
+  480, 600, 900, 1200, 1800, 2700, 3600,
+];
+const REQUEST_SIZE_BUCKETS = Array.from({ length: 25 }, (_, i) => 64 * 2 ** i); // 64 B .. 1 GiB
+const RESPONSE_SIZE_BUCKETS = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32778, 65536];
+const INPUT_TOKEN_BUCKETS = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32778, 65536, 131072, 262144, 524288, 1048576];
+const OUTPUT_TOKEN_BUCKETS = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
+const TPOT_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10];
+const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+const SCHEDULER_BUCKETS = [0.00001, 0.00002, 0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1];
+const PLUGIN_BUCKETS = [0.000001, 0.000002, 0.000005, 0.00001, 0.00002, 0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.005, 0.01];
+
+/** Distinct model names reported as labels before the rest become `other`. */
+const MAX_MODEL_LABELS = 500;
+
+/** Per-(model, target) children of the per-request series. */
+interface ModelSeries {
+  duration: Histogram.Internal<string>;
+  requestSize: Histogram.Internal<string>;
+  responseSize: Histogram.Internal<string>;
+  inputTokens: Histogram.Internal<string>;
+  outputTokens: Histogram.Internal<string>;
+  cachedTokens: Histogram.Internal<string>;
+  ntpot: Histogram.Internal<string>;
+  ttft: Histogram.Internal<string>;
+  tpot: Histogram.Internal<string>;
+}
+
+/** What telemetry reports about one finished request. */
+export interface FinishedRequest {
+  incomingModel: string;
+  targetModel: string;
+  priority: number;
+  /** Error code (ours) when it failed, else null. */
+  errorCode: string | null;
+  durationSeconds: number;
+  requestBytes: number;
+  responseBytes: number;
+  /** Token counts from `usage`, or -1 when unknown. */
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+  /** Time to first token, or -1 when not measured. */
+  ttftSeconds: number;
+}
+
+/** All exported metrics of one process. */
+export class Telemetry implements PluginTimer {
+  readonly registry: Registry;
+  private readonly series = new Map<string, ModelSeries>();
+  private readonly requestTotal: Counter<string>;
+  private readonly requestErrors: Counter<string>;
+  private readonly duration: Histogram<string>;
+  private readonly requestSizes: Histogram<string>;
+  private readonly responseSizes: Histogram<string>;
+  private readonly inputTokens: Histogram<string>;
+  private readonly outputTokens: Histogram<string>;
+  private readonly cachedTokens: Histogram<string>;
+  private readonly ntpot: Histogram<string>;
+  private readonly ttft: Histogram<string>;
+  private readonly tpot: Histogram<string>;
+  private readonly running: Gauge<string>;
+  private readonly schedulerE2e: Histogram<string>;
+  private readonly schedulerAttempts: Counter<string>;
+  private readonly pluginDuration: Histogram<string>;
+  private readonly pluginChildren = new WeakMap<Plugin, Map<string, Histogram.Internal<string>>>();
+  readonly scrapes: Counter<string>;
+  readonly scrapeDuration: Histogram<string>;
+  readonly badInput: Counter<string>;
+  private prefixStats: (() => PrefixStats) | null = null;
+  private readonly modelLabels = new Set<string>();
+
+  constructor(opts: { poolName: string; pool: EndpointPool; stalenessMs: number; version?: string; defaultMetrics?: boolean }) {
+    const r = (this.registry = new Registry());
+    const reqLabels = ['model_name', 'target_model_name'];
+    this.requestTotal = new Counter({
+      name: 'inference_objective_request_total',
+      help: 'Counter of inference objective requests broken out for each model and target model.',
+      labelNames: [...reqLabels, 'priority'],
+      registers: [r],
+    });
+    this.requestErrors = new Counter({
+      name: 'inference_objective_request_error_total',
+      help: 'Counter of inference objective requests errors broken out for each model and target model.',
+      labelNames: [...reqLabels, 'error_code'],
+      registers: [r],
+    });
+    const hist = (name: string, help: string, buckets: number[], labelNames = reqLabels) =>
+      new Histogram({ name, help, buckets, labelNames, registers: [r] });
+    this.duration = hist('inference_objective_request_duration_seconds', 'Inference objective response latency distribution in seconds for each model and target model.', DURATION_BUCKETS);
+    this.requestSizes = hist('inference_objective_request_sizes', 'Inference objective requests size distribution in bytes for each model and target model.', REQUEST_SIZE_BUCKETS);
+    this.responseSizes = hist('inference_objective_response_sizes', 'Inference objective responses size distribution in bytes for each model and target model.', RESPONSE_SIZE_BUCKETS);
+    this.inputTokens = hist('inference_objective_input_tokens', 'Inference objective input token count distribution for requests in each model.', INPUT_TOKEN_BUCKETS);
+    this.outputTokens = hist('inference_objective_output_tokens', 'Inference objective output token count distribution for requests in each model.', OUTPUT_TOKEN_BUCKETS);
+    this.cachedTokens = hist('inference_objective_prompt_cached_tokens', 'Inference objective prompt cached token count distribution for requests in each model.', INPUT_TOKEN_BUCKETS);
+    this.ntpot = hist('inference_objective_normalized_time_per_output_token_seconds', 'Inference objective latency divided by number of output tokens in seconds for each model and target model.', TPOT_BUCKETS);
+    this.ttft = hist('inference_objective_request_ttft_seconds', 'Time to first token in seconds, measured from the response stream, for each model and target model.', TTFT_BUCKETS);
+    this.tpot = hist('inference_objective_request_tpot_seconds', 'Time per output token after the first, in seconds, measured from the response stream, for each model and target model.', TPOT_BUCKETS);
+    this.running = new Gauge({
+      name: 'inference_objective_running_requests',
+      help: 'Inference objective number of running requests in each model.',
+      labelNames: ['model_name'],
+      registers: [r],
+    });
+
+    const pool = opts.pool;
+    const poolName = opts.poolName;
+    const freshSlots = (): number[] => {
+      const now = pool.clock.now();
+      return pool
+        .endpoints()
+        .map((e) => e.slot)
+        .filter((s) => pool.isFresh(s, now, opts.stalenessMs));
+    };
+    const avg = (col: Float64Array) => (slots: number[]) => (slots.length === 0 ? 0 : slots.reduce((a, s) => a + col[s], 0) / slots.length);
+    const poolGauge = (name: string, help: string, value: (slots: number[]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['name'],
+        registers: [r],
+        collect() {
+          this.set({ name: poolName }, value(freshSlots()));
+        },
+      });
+    poolGauge('inference_pool_average_kv_cache_utilization', 'The average kv cache utilization for an inference server pool.', (s) => avg(pool.kvUsage)(s));
+    poolGauge('inference_pool_average_queue_size', 'The average number of requests pending in the model server queue.', (s) => avg(pool.waiting)(s));
+    poolGauge('inference_pool_average_running_requests', 'The average number of requests currently being processed in the model server.', (s) => avg(pool.running)(s));
+    poolGauge('inference_pool_ready_pods', 'The number of ready pods in the inference server pool.', (s) => s.length);
+    new Gauge({
+      name: 'inference_pool_per_pod_queue_size',
+      help: 'The total number of requests pending in the model server queue for each underlying pod.',
+      labelNames: ['name', 'model_server_pod'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const ep of pool.endpoints()) this.set({ name: poolName, model_server_pod: ep.name }, pool.waiting[ep.slot]);
+      },
+    });
+    new Gauge({
+      name: 'switchboard_endpoint_inflight_requests',
+      help: 'Requests Switchboard sent to each endpoint and has not seen finish.',
+      labelNames: ['name', 'endpoint'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const ep of pool.endpoints()) this.set({ name: poolName, endpoint: ep.key }, pool.inflight[ep.slot]);
+      },
+    });
+
+    this.schedulerE2e = new Histogram({
+      name: 'inference_extension_scheduler_e2e_duration_seconds',
+      help: 'End-to-end scheduling latency distribution in seconds.',
+      buckets: SCHEDULER_BUCKETS,
+      registers: [r],
+    });
+    this.schedulerAttempts = new Counter({
+      name: 'inference_extension_scheduler_attempts_total',
+      help: 'Total number of scheduling attempts.',
+      labelNames: ['status', 'target_model_name', 'pod_name', 'namespace', 'port'],
+      registers: [r],
+    });
+    this.pluginDuration = new Histogram({
+      name: 'inference_extension_plugin_duration_seconds',
+      help: 'Plugin processing latency distribution in seconds for each extension point, plugin type and plugin name.',
+      labelNames: ['extension_point', 'plugin_type', 'plugin_name'],
+      buckets: PLUGIN_BUCKETS,
+      registers: [r],
+    });
+    const self = this;
+    new Gauge({
+      name: 'inference_extension_prefix_indexer_size',
+      help: 'Size of the prefix indexer.',
+      registers: [r],
+      collect() {
+        this.set(self.prefixStats?.().indexSize ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'inference_extension_prefix_indexer_hit_ratio',
+      help: 'Ratio of prefix blocks matched on the best endpoint to blocks looked up, since start.',
+      registers: [r],
+      collect() {
+        const s = self.prefixStats?.();
+        this.set(s === undefined || s.blocksLooked === 0 ? 0 : s.blocksMatched / s.blocksLooked);
+      },
+    });
+    new Gauge({
+      name: 'inference_extension_prefix_indexer_hit_bytes',
+      help: 'Prompt bytes matched in the prefix index on the best endpoint, since start.',
+      registers: [r],
+      collect() {
+        this.set(self.prefixStats?.().bytesMatched ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'inference_extension_info',
+      help: 'General information of the current build of Inference Extension.',
+      labelNames: ['commit', 'build_ref'],
+      registers: [r],
+    }).set({ commit: process.env.SWITCHBOARD_COMMIT ?? 'unknown', build_ref: `switchboard-${opts.version ?? 'dev'}` }, 1);
+
+    this.scrapes = new Counter({
+      name: 'switchboard_metrics_scrapes_total',
+      help: 'Model-server metrics scrapes by outcome.',
+      labelNames: ['outcome'],
+      registers: [r],
+    });
+    this.scrapeDuration = new Histogram({
+      name: 'switchboard_metrics_scrape_duration_seconds',
+      help: 'Duration of model-server metrics scrapes.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [r],
+    });
+    this.badInput = new Counter({
+      name: 'switchboard_rejected_input_total',
+      help: 'Inputs rejected as malformed or over limits, by source and reason.',
+      labelNames: ['source', 'reason'],
+      registers: [r],
+    });
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: r });
+  }
+
+  /** Reads prefix-index statistics at scrape time. */
+  setPrefixStats(fn: (() => PrefixStats) | null): void {
+    this.prefixStats = fn;
+  }
+
+  /** PluginTimer: one plugin call's latency. */
+  observe(extensionPoint: string, plugin: Plugin, seconds: number): void {
+    let byPoint = this.pluginChildren.get(plugin);
+    if (byPoint === undefined) this.pluginChildren.set(plugin, (byPoint = new Map()));
+    let child = byPoint.get(extensionPoint);
+    if (child === undefined) {
+      child = this.pluginDuration.labels(extensionPoint, plugin.typedName.type, plugin.typedName.name);
+      byPoint.set(extensionPoint, child);
+    }
+    child.observe(seconds);
+  }
+
+  /** One scheduling cycle's latency and outcome. */
+  scheduled(seconds: number, ok: boolean, targetModel: string, pod: { name: string; port: number } | null): void {
+    this.schedulerE2e.observe(seconds);
+    this.schedulerAttempts.inc({
+      status: ok ? 'success' : 'failure',
+      target_model_name: targetModel,
+      pod_name: pod?.name ?? '',
+      namespace: '',
+      port: pod === null ? '' : String(pod.port),
+    });
+  }
+
+  /** A request was routed: counts it and its size, and raises the running gauge. */
+  requestStarted(incoming: string, target: string, priority: number, bytes: number): void {
+    incoming = this.label(incoming);
+    target = this.label(target);
+    const s = this.seriesFor(incoming, target);
+    this.requestTotal.inc({ model_name: incoming, target_model_name: target, priority: String(priority) });
+    s.requestSize.observe(bytes);
+    this.running.inc({ model_name: incoming });
+  }
+
+  /** A request was rejected before routing. */
+  requestRejected(incoming: string, target: string, errorCode: string): void {
+    incoming = this.label(incoming);
+    target = this.label(target);
+    this.requestErrors.inc({ model_name: incoming, target_model_name: target, error_code: errorCode });
+  }
+
+  /** A routed request finished. */
+  requestFinished(f: FinishedRequest): void {
+    const incoming = this.label(f.incomingModel);
+    const target = this.label(f.targetModel);
+    const s = this.seriesFor(incoming, target);
+    this.running.dec({ model_name: incoming });
+    if (f.errorCode !== null) {
+      this.requestErrors.inc({ model_name: incoming, target_model_name: target, error_code: f.errorCode });
+      return;
+    }
+    s.duration.observe(f.durationSeconds);
+    s.responseSize.observe(f.responseBytes);
+    if (f.inputTokens >= 0) s.inputTokens.observe(f.inputTokens);
+    if (f.cachedTokens > 0) s.cachedTokens.observe(f.cachedTokens);
+    if (f.outputTokens > 0) {
+      s.outputTokens.observe(f.outputTokens);
+      s.ntpot.observe(f.durationSeconds / f.outputTokens);
+      if (f.ttftSeconds >= 0 && f.outputTokens > 1) s.tpot.observe((f.durationSeconds - f.ttftSeconds) / (f.outputTokens - 1));
+    }
+    if (f.ttftSeconds >= 0) s.ttft.observe(f.ttftSeconds);
+  }
+
+  /**
+   * Model names come from clients: past MAX_MODEL_LABELS distinct names, new ones are reported
+   * as `other`, so a client cannot grow the series without bound.
+   */
+  private label(model: string): string {
+    if (this.modelLabels.has(model)) return model;
+    if (this.modelLabels.size >= MAX_MODEL_LABELS) return 'other';
+    this.modelLabels.add(model);
+    return model;
+  }
+
+  private seriesFor(incoming: string, target: string): ModelSeries {
+    const key = `${incoming}\u0000${target}`;
+    let s = this.series.get(key);
+    if (s === undefined) {
+      const l = [incoming, target];
+      s = {
+        duration: this.duration.labels(...l),
+        requestSize: this.requestSizes.labels(...l),
+        responseSize: this.responseSizes.labels(...l),
+        inputTokens: this.inputTokens.labels(...l),
+        outputTokens: this.outputTokens.labels(...l),
+        cachedTokens: this.cachedTokens.labels(...l),
+        ntpot: this.ntpot.labels(...l),
+        ttft: this.ttft.labels(...l),
+        tpot: this.tpot.labels(...l),
+      };
+      this.series.set(key, s);
+    }
+    return s;
+  }
+}

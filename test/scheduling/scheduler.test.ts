@@ -1,0 +1,160 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { buildScheduling } from '../../src/scheduling/build.js';
+import { Scheduler } from '../../src/scheduling/scheduler.js';
+import { Candidates } from '../../src/scheduling/framework/plugin.js';
+import { CycleState } from '../../src/scheduling/framework/cycle.js';
+import { ManualClock, makePool, seeded, snapshot } from '../support/pool.js';
+import { HERMETIC_CONFIG, request, schedulerFor } from '../support/scheduling.js';
+import { DEFAULT_CONFIG_YAML } from '../../src/config/defaults.js';
+import { EndpointPool } from '../../src/pool/pool.js';
+
+describe('scheduler', () => {
+  it('does not pick endpoints with stale metrics while fresh ones exist', () => {
+    const clock = new ManualClock();
+    const pool = makePool([{ q: 0, kv: 0 }, { q: 50, kv: 0.9 }], clock);
+    clock.advance(3000); // both stale
+    pool.recordMetrics(pool.endpoints()[1], snapshot({ q: 50, kv: 0.9 })); // only the busy one is fresh
+    const r = schedulerFor(pool).schedule(request('m'), null, true);
+    expect(r.kind === 'picked' && r.endpoints[0].name).toBe('pod-1');
+    if (r.kind === 'picked') {
+      expect(r.explanation!.endpoints[0].metrics.fresh).toBe(false);
+      expect(r.explanation!.endpoints[0].filteredBy).toBe('metrics-staleness');
+    }
+  });
+
+  it('falls back to least in-flight when every endpoint is stale', () => {
+    const clock = new ManualClock();
+    const pool = makePool([{}, {}, {}], clock);
+    clock.advance(10_000);
+    const [a, b] = pool.endpoints();
+    pool.dispatch(a.slot, 1);
+    pool.dispatch(b.slot, 1);
+    const r = schedulerFor(pool).schedule(request('m'), null, true);
+    expect(r.kind).toBe('picked');
+    if (r.kind !== 'picked') return;
+    expect(r.stale).toBe(true);
+    expect(r.endpoints[0].name).toBe('pod-2');
+    expect(r.explanation!.fallback).toMatch(/stale/);
+  });
+
+  it('treats never-scraped endpoints as stale, and a zero threshold disables staleness', () => {
+    const pool = makePool([{ q: 100 }]);
+    pool.upsert({ address: '10.0.0.9', port: 8000 });
+    const r = schedulerFor(pool).schedule(request('m'), null, false);
+    expect(r.kind === 'picked' && r.endpoints[0].name).toBe('pod-0');
+    const r2 = schedulerFor(pool, HERMETIC_CONFIG, 0).schedule(request('m'), null, false);
+    expect(r2.kind === 'picked' && r2.endpoints[0].key).toBe('10.0.0.9:8000');
+  });
+
+  it('restricts candidates to the subset, and an empty subset leaves none', () => {
+    const pool = makePool([{ q: 0 }, { q: 5 }, { q: 10 }]);
+    const s = schedulerFor(pool);
+    const r = s.schedule(request('m'), new Set(['192.168.1.3']), false);
+    expect(r.kind === 'picked' && r.endpoints[0].name).toBe('pod-2');
+    expect(s.schedule(request('m'), new Set(), false).kind).toBe('no-candidates');
+    expect(s.schedule(request('m'), new Set(['192.168.1.99']), false).kind).toBe('no-candidates');
+  });
+
+  it('reports the filter that left no endpoints', () => {
+    const pool = makePool([{ q: 500 }]);
+    const cfg = `plugins: [{type: low-queue-filter, parameters: {threshold: 1}}, {type: max-score-picker}]
+schedulingProfiles: [{name: p, plugins: [{pluginRef: low-queue-filter}, {pluginRef: max-score-picker}]}]`;
+    const r = schedulerFor(pool, cfg).schedule(request('m'), null, true);
+    expect(r.kind).toBe('failed');
+    if (r.kind === 'failed') expect(r.reason).toMatch(/low-queue-filter/);
+  });
+
+  it('explains every endpoint with its per-scorer scores, weights and the filter that removed it', () => {
+    const pool = makePool([{ q: 1, kv: 0.1 }, { q: 9, kv: 0.1 }]);
+    const cfg = `plugins: [{type: utilization-detector}, {type: queue-scorer}, {type: kv-cache-utilization-scorer}, {type: max-score-picker}]
+schedulingProfiles: [{name: p, plugins: [{pluginRef: utilization-detector}, {pluginRef: queue-scorer, weight: 2}, {pluginRef: kv-cache-utilization-scorer}, {pluginRef: max-score-picker}]}]`;
+    const r = schedulerFor(pool, cfg).schedule(request('m'), null, true);
+    expect(r.kind).toBe('picked');
+    if (r.kind !== 'picked') return;
+    const e = r.explanation!;
+    expect(e.weights).toEqual({ 'queue-scorer': 2, 'kv-cache-utilization-scorer': 1 });
+    expect(e.picked).toEqual(['192.168.1.1:8000']);
+    expect(e.endpoints[1].filteredBy).toBe('utilization-detector');
+    expect(e.endpoints[0].scores['kv-cache-utilization-scorer']).toBeCloseTo(0.9, 10);
+    expect(e.endpoints[0].total).toBeCloseTo(2.9, 10);
+  });
+
+  it('records the picked endpoint in the prefix index so the same prompt returns there', () => {
+    const pool = makePool([{}, {}, {}, {}]);
+    const s = schedulerFor(pool, DEFAULT_CONFIG_YAML);
+    const prompt = 'You are a helpful assistant. '.repeat(40);
+    const first = s.schedule(request('m', prompt), null, false);
+    for (let i = 0; i < 5; i++) {
+      const again = s.schedule(request('m', prompt), null, false);
+      expect(again.kind === 'picked' && first.kind === 'picked' && again.endpoints[0]).toBe(first.kind === 'picked' && first.endpoints[0]);
+    }
+  });
+});
+
+describe('scheduler properties', () => {
+  const pods = fc.array(
+    fc.record({
+      q: fc.nat(200),
+      running: fc.nat(200),
+      kv: fc.double({ min: 0, max: 1, noNaN: true }),
+      maxLora: fc.nat(4),
+      active: fc.subarray(['a', 'b', 'c']),
+      waiting: fc.subarray(['a', 'b', 'c']),
+      age: fc.nat(4000),
+    }),
+    { minLength: 0, maxLength: 40 },
+  );
+  const configs = [HERMETIC_CONFIG, DEFAULT_CONFIG_YAML,
+    `plugins: [{type: weighted-random-picker, parameters: {maxNumOfEndpoints: 3}}, {type: queue-scorer}, {type: token-load-scorer}, {type: running-requests-size-scorer}, {type: utilization-detector}]`];
+
+  it('a pick is always one of the candidates (subset and freshness respected), scores stay in range', () => {
+    fc.assert(
+      fc.property(pods, fc.constantFrom(...configs), fc.option(fc.subarray([1, 2, 3, 4, 5, 6]), { nil: null }), fc.constantFrom('a', 'b', 'z'), (ps, cfg, subsetIdx, model) => {
+        const clock = new ManualClock();
+        const pool = new EndpointPool(clock);
+        ps.forEach((p, i) => {
+          const ep = pool.upsert({ address: `10.0.0.${i + 1}`, port: 8000 });
+          clock.t = 1_000_000 - p.age;
+          pool.recordMetrics(ep, snapshot(p));
+        });
+        clock.t = 1_000_000;
+        const rng = seeded(11);
+        const built = buildScheduling(parseConfig(cfg), { pool, rng });
+        const s = new Scheduler(pool, built.profile, { stalenessThresholdMs: 2000, rng });
+        const subset = subsetIdx === null ? null : new Set(subsetIdx.map((i) => `10.0.0.${i}`));
+        const r = s.schedule(request(model, 'prompt '.repeat(30)), subset, true);
+        const candidates = pool.endpoints().filter((e) => subset === null || subset.has(e.address));
+        if (candidates.length === 0) return r.kind === 'no-candidates';
+        if (r.kind !== 'picked') return false;
+        const fresh = candidates.filter((e) => pool.isFresh(e.slot, clock.now(), 2000));
+        const allowed = fresh.length > 0 ? fresh : candidates;
+        const keys = r.endpoints.map((e) => e.key);
+        if (new Set(keys).size !== keys.length) return false;
+        if (!keys.every((k) => allowed.some((e) => e.key === k))) return false;
+        for (const ex of r.explanation!.endpoints) for (const v of Object.values(ex.scores)) if (!(v >= 0 && v <= 1)) return false;
+        return true;
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('filters never return endpoints they were not given', () => {
+    fc.assert(
+      fc.property(pods, fc.constantFrom('utilization-detector', 'low-queue-filter', 'least-queue-filter', 'header-based-testing-filter'), (ps, type) => {
+        const pool = makePool(ps);
+        const built = buildScheduling(parseConfig(`plugins: [{type: ${type}}]`), { pool, rng: seeded(1) });
+        const f = built.profile.filters[0];
+        const input = pool.endpoints().filter((_, i) => i % 2 === 0).map((e) => e.slot);
+        const cands = new Candidates(pool.capacity);
+        for (const sl of input) cands.push(sl);
+        const out = new Candidates(pool.capacity);
+        const c = new CycleState(request('m', 'x', { 'test-epp-endpoint-selection': '10.0.0.1' }), pool, pool.clock.now(), seeded(2), null);
+        f.filter(c, cands, out);
+        return [...out.slots.subarray(0, out.length)].every((s) => input.includes(s));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
