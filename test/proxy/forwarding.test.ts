@@ -105,7 +105,7 @@ describe('proxy forwarding', () => {
   it('passes an SSE stream through chunk by chunk with its content type', async () => {
     const r = await rig(1);
     r.pods[0].chunks = 20;
-    const res = await post(r, '/v1/completions', completionBody({ stream: true, stream_options: { include_usage: true } }));
+    const res = await post(r, '/v1/completions', completionBody({ max_tokens: 20, stream: true, stream_options: { include_usage: true } }));
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     const events = await readSse(res.body);
@@ -226,7 +226,7 @@ describe('proxy failure handling', () => {
     const pod = r.pods[0];
     pod.chunks = 1000;
     pod.chunkDelayMs = 10;
-    const res = await post(r, '/v1/completions', completionBody({ stream: true }));
+    const res = await post(r, '/v1/completions', completionBody({ max_tokens: 1000, stream: true }));
     // Read two events, then drop the connection.
     let seen = 0;
     res.body.on('error', () => undefined); // our own destroy
@@ -265,7 +265,7 @@ describe('proxy failure handling', () => {
     const pod = r.pods[0];
     pod.chunks = 800;
     pod.chunkPadding = 64 * 1024; // 50 MiB in all: far more than the sockets on the way can hold
-    const res = await post(r, '/v1/completions', completionBody({ stream: true }));
+    const res = await post(r, '/v1/completions', completionBody({ max_tokens: 800, stream: true }));
     res.body.pause();
     // Wait until the pod stops being able to send: its own socket is full because the proxy stopped reading.
     await until(() => pod.stats.requests === 1);
@@ -328,7 +328,7 @@ describe('proxy service routes', () => {
     const r = await rig(1);
     r.pods[0].chunks = 20;
     r.pods[0].chunkDelayMs = 10;
-    const res = await post(r, '/v1/completions', completionBody({ stream: true }));
+    const res = await post(r, '/v1/completions', completionBody({ max_tokens: 20, stream: true }));
     const eventsP = readSse(res.body);
     const drained = r.proxy.drain();
     // A new request either finds the listener closed or gets 503; it is never forwarded.

@@ -7,6 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 export interface PodOptions {
+  /** Loopback address to listen on (127.0.0.x gives each pod its own IP). */
+  address?: string;
   /** Base model served. */
   model?: string;
   /** LoRA adapters served on top of the base model. */
@@ -17,6 +19,8 @@ export interface PodOptions {
   chunkDelayMs?: number;
   /** Extra text per streamed chunk, to make chunks this many bytes bigger. */
   chunkPadding?: number;
+  /** `max_lora` reported in /metrics (default: the adapter count, i.e. no free slot). */
+  maxLora?: number;
 }
 
 /** What the pod saw. */
@@ -36,6 +40,12 @@ export interface PodStats {
 }
 
 export class VllmPod {
+  readonly address: string;
+  readonly maxLora: number;
+  /** Waiting-queue size reported in /metrics, to make the pod look busy or idle. */
+  waiting = 0;
+  /** When >= 0, the next streamed answer crashes the pod after this many chunks: every connection is cut and the port refuses from then on. */
+  crashAfterChunks = -1;
   readonly model: string;
   readonly adapters: string[];
   chunks: number;
@@ -50,8 +60,10 @@ export class VllmPod {
   private portValue = 0;
 
   constructor(options: PodOptions = {}) {
+    this.address = options.address ?? '127.0.0.1';
     this.model = options.model ?? 'base-model';
     this.adapters = options.adapters ?? [];
+    this.maxLora = options.maxLora ?? this.adapters.length;
     this.chunks = options.chunks ?? 5;
     this.chunkDelayMs = options.chunkDelayMs ?? 0;
     this.chunkPadding = options.chunkPadding ?? 0;
@@ -60,7 +72,7 @@ export class VllmPod {
   /** Listens on 127.0.0.1 (a fresh port, or `port` to come back on the same one). */
   async start(port = 0): Promise<this> {
     const server = createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(port, this.address, resolve));
     this.server = server;
     this.portValue = (server.address() as AddressInfo).port;
     return this;
@@ -72,7 +84,12 @@ export class VllmPod {
 
   /** `ip:port`, the endpoint key. */
   get key(): string {
-    return `127.0.0.1:${this.portValue}`;
+    return `${this.address}:${this.portValue}`;
+  }
+
+  /** The pod as an endpoint spec for the pool. */
+  get spec(): { address: string; port: number } {
+    return { address: this.address, port: this.portValue };
   }
 
   /** Stops listening and cuts every open connection: from now on connections are refused. */
@@ -121,7 +138,7 @@ export class VllmPod {
       const answer = () => {
         if (path === '/v1/embeddings') return json(res, 200, embedding(model));
         if (body.stream === true) return this.stream(res, path, model, body);
-        json(res, 200, completion(path, model, this.chunks));
+        json(res, 200, completion(path, model, this.tokensFor(body)));
       };
       if (this.headerDelayMs > 0) setTimeout(answer, this.headerDelayMs);
       else answer();
@@ -132,8 +149,11 @@ export class VllmPod {
     const chat = path.endsWith('/chat/completions');
     const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
     const dieAfter = this.dieAfterChunks;
-    const pad = ' '.repeat(this.chunkPadding);
     this.dieAfterChunks = -1;
+    const crashAfter = this.crashAfterChunks;
+    this.crashAfterChunks = -1;
+    const pad = ' '.repeat(this.chunkPadding);
+    const tokens = this.tokensFor(body);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     let i = 0;
     const next = () => {
@@ -142,8 +162,12 @@ export class VllmPod {
         res.socket?.destroy();
         return;
       }
-      if (i < this.chunks) {
-        const chunk = streamChunk(chat, model, i, i === this.chunks - 1, pad);
+      if (i === crashAfter) {
+        void this.stop();
+        return;
+      }
+      if (i < tokens) {
+        const chunk = streamChunk(chat, model, i, i === tokens - 1, pad);
         i++;
         // Respect the proxy's backpressure like a real server does.
         if (res.write(`data: ${JSON.stringify(chunk)}\n\n`)) setTimeout(next, this.chunkDelayMs);
@@ -151,13 +175,19 @@ export class VllmPod {
         return;
       }
       if (includeUsage) {
-        const usage = { prompt_tokens: 7, total_tokens: 7 + this.chunks, completion_tokens: this.chunks };
+        const usage = { prompt_tokens: 7, total_tokens: 7 + tokens, completion_tokens: tokens };
         const obj = chat ? 'chat.completion.chunk' : 'text_completion';
         res.write(`data: ${JSON.stringify({ id: 'cmpl-1', object: obj, created: 1, model, choices: [], usage })}\n\n`);
       }
       res.end('data: [DONE]\n\n');
     };
     next();
+  }
+
+  /** Tokens in an answer: `chunks`, or fewer when the request's max_tokens says so. */
+  private tokensFor(body: Record<string, unknown>): number {
+    const max = body.max_tokens ?? body.max_completion_tokens;
+    return typeof max === 'number' && max > 0 ? Math.min(max, this.chunks) : this.chunks;
   }
 
   private modelList(): unknown {
@@ -178,9 +208,9 @@ export class VllmPod {
     const m = `model_name="${this.model}"`;
     const text = [
       `vllm:num_requests_running{${m}} ${this.stats.inflight}`,
-      `vllm:num_requests_waiting{${m}} 0`,
+      `vllm:num_requests_waiting{${m}} ${this.waiting}`,
       `vllm:kv_cache_usage_perc{${m}} 0.1`,
-      `vllm:lora_requests_info{max_lora="4",running_lora_adapters="${this.adapters.join(',')}",waiting_lora_adapters=""} 1.7e9`,
+      `vllm:lora_requests_info{max_lora="${this.maxLora}",running_lora_adapters="${this.adapters.join(',')}",waiting_lora_adapters=""} 1.7e9`,
       '',
     ].join('\n');
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });

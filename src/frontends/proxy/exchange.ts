@@ -210,17 +210,22 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   private adopt(decision: RoutedDecision): void {
     this.lifecycle = decision.lifecycle;
     this.candidates = decision.endpoints;
-    this.candidateIndex = 0;
     this.dispatchOptions.body = decision.body;
     // A rewritten request gets its model name mapped back in the answer, which changes its length.
     this.dropLength = decision.bodyRewritten;
     this.explanation = decision.explanation === null ? null : explanationHeaderValue(decision.explanation);
   }
 
-  /** Sends the request to the decision's best endpoint. */
+  /**
+   * Sends the request to the decision's best endpoint that has not failed it. After a new pick
+   * the director may name a failed pod again (its subset filter matches by IP, so it cannot
+   * exclude one port of a multi-port pod); then only its fallbacks are left.
+   */
   private dispatchFirst(): void {
-    if (this.candidates.length > 0) this.dispatchTo(this.candidates[0]);
-    else this.giveUp(sbError('SB_ERR_NO_CANDIDATES')); // a route decision without endpoints breaks the contract
+    this.candidateIndex = -1;
+    const ep = this.nextCandidate();
+    if (ep !== null) this.dispatchTo(ep);
+    else this.giveUp(this.lastError ?? sbError('SB_ERR_NO_CANDIDATES'));
   }
 
   private dispatchTo(ep: Endpoint): void {

@@ -4,10 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { HeaderSource } from '../../director/types.js';
+import { DESTINATION_ENDPOINT_SERVED, REQUEST_ID_HEADER, isSystemOwnedHeader, type HeaderSource } from '../../request/headers.js';
 
 /** Response header naming the pod that served the request. */
-export const SERVED_HEADER = 'x-gateway-destination-endpoint-served';
+export const SERVED_HEADER = DESTINATION_ENDPOINT_SERVED;
 /** Request header asking for debug output; `explain` returns the scheduling explanation. */
 export const DEBUG_HEADER = 'x-switchboard-debug';
 /** Response header carrying the scheduling explanation as JSON. */
@@ -27,7 +27,7 @@ export class NodeHeaderSource implements HeaderSource {
 
 /** The client's `x-request-id` when it is usable, else a fresh UUID. */
 export function requestIdOf(headers: IncomingHttpHeaders): string {
-  const v = headers['x-request-id'];
+  const v = headers[REQUEST_ID_HEADER];
   return typeof v === 'string' && v.length > 0 && v.length <= 256 ? v : randomUUID();
 }
 
@@ -55,24 +55,22 @@ const DROPPED_REQUEST_HEADERS = new Set([
   'expect',
   'content-length',
   'accept-encoding',
-  'x-request-id',
+  REQUEST_ID_HEADER,
   DEBUG_HEADER,
 ]);
-
-/** Routing headers are ours to set: a client's copies are dropped, never honoured. */
-const ROUTING_PREFIX = 'x-gateway-destination-endpoint';
 
 /** The flat `[name, value, ...]` header list sent to the pod. */
 export function upstreamRequestHeaders(headers: IncomingHttpHeaders, requestId: string): string[] {
   const out: string[] = [];
   for (const name in headers) {
-    if (DROPPED_REQUEST_HEADERS.has(name) || name.startsWith(ROUTING_PREFIX)) continue;
+    // Routing headers are ours to set: a client's copies are dropped, never honoured.
+    if (DROPPED_REQUEST_HEADERS.has(name) || isSystemOwnedHeader(name)) continue;
     const v = headers[name];
     if (v === undefined) continue;
     if (typeof v === 'string') out.push(name, v);
     else for (const item of v) out.push(name, item);
   }
-  out.push('x-request-id', requestId);
+  out.push(REQUEST_ID_HEADER, requestId);
   return out;
 }
 
@@ -84,7 +82,7 @@ const DROPPED_RESPONSE_HEADERS = new Set([
   'transfer-encoding',
   'trailer',
   'upgrade',
-  'x-request-id',
+  REQUEST_ID_HEADER,
   SERVED_HEADER,
   EXPLANATION_HEADER,
 ]);
