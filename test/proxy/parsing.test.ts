@@ -1,44 +1,41 @@
 import { describe, expect, it } from 'vitest';
 import { isSwitchboardError } from '../../src/errors.js';
-import { DEFAULT_PROXY_SETTINGS } from '../../src/frontends/proxy/options.js';
-import { PROXY_FLAGS, parseDurationMs, proxyFlagValues } from '../../src/frontends/proxy/flags.js';
+import { parseFlags, type FlagSpec } from '../../src/cli/flags.js';
+import { SERVE_FLAGS } from '../../src/cli/serve-flags.js';
+import { DEFAULT_PROXY_SETTINGS, resolveProxySettings } from '../../src/frontends/proxy/options.js';
+import { PROXY_FLAGS, proxyFlagValues } from '../../src/frontends/proxy/flags.js';
 import { classifyUpstreamError } from '../../src/frontends/proxy/upstream-failure.js';
 import { parseModelList } from '../../src/frontends/proxy/model-catalog.js';
 import { explanationHeaderValue, upstreamRequestHeaders } from '../../src/frontends/proxy/headers.js';
 
 describe('proxy flags', () => {
-  it('has unique names, all prefixed proxy-', () => {
-    const names = PROXY_FLAGS.map((f) => f.name);
+  const parse = (argv: string[]) => proxyFlagValues(parseFlags([...SERVE_FLAGS, ...PROXY_FLAGS], argv).values);
+
+  it('merge into the serve flags without clashing', () => {
+    const merged: FlagSpec[] = [...SERVE_FLAGS, ...PROXY_FLAGS]; // also a compile-time shape check
+    const names = merged.map((f) => f.name);
     expect(new Set(names).size).toBe(names.length);
-    for (const n of names) expect(n.startsWith('proxy-')).toBe(true);
+    for (const f of PROXY_FLAGS) expect(f.name.startsWith('proxy-')).toBe(true);
   });
 
-  it('gives the defaults when no flag is set', () => {
-    const v = proxyFlagValues({});
+  it('gives the defaults when no flag is set: proxy off', () => {
+    const v = parse([]);
+    expect(v.port).toBe(0);
+    expect(resolveProxySettings(v.settings)).toEqual(DEFAULT_PROXY_SETTINGS);
+  });
+
+  it('reads set flags, Go style', () => {
+    const v = parse([
+      '--proxy-port=8080',
+      '--proxy-retries', '0',
+      '--proxy-repick=false',
+      '--proxy-connect-timeout', '250ms',
+      '--proxy-first-byte-timeout=1m30s',
+      '-proxy-idle-stream-timeout=45s',
+      '--proxy-max-body-bytes=1024',
+      '--proxy-max-connections-per-endpoint=8',
+    ]);
     expect(v.port).toBe(8080);
-    expect(v.host).toBe('0.0.0.0');
-    expect(v.settings).toEqual({
-      maxBodyBytes: DEFAULT_PROXY_SETTINGS.maxBodyBytes,
-      timeouts: DEFAULT_PROXY_SETTINGS.timeouts,
-      pool: DEFAULT_PROXY_SETTINGS.pool,
-      retries: DEFAULT_PROXY_SETTINGS.retries,
-      modelsRefreshMs: DEFAULT_PROXY_SETTINGS.modelsRefreshMs,
-      drainTimeoutMs: DEFAULT_PROXY_SETTINGS.drainTimeoutMs,
-    });
-  });
-
-  it('reads set flags', () => {
-    const v = proxyFlagValues({
-      'proxy-port': '9000',
-      'proxy-retries': '0',
-      'proxy-repick': 'false',
-      'proxy-connect-timeout': '250ms',
-      'proxy-first-byte-timeout': '1m30s',
-      'proxy-idle-stream-timeout': '45s',
-      'proxy-max-body-bytes': '1024',
-      'proxy-max-connections-per-endpoint': '8',
-    });
-    expect(v.port).toBe(9000);
     expect(v.settings.retries).toEqual({ max: 0, repick: false });
     expect(v.settings.timeouts).toEqual({ connectMs: 250, firstByteMs: 90_000, idleStreamMs: 45_000 });
     expect(v.settings.maxBodyBytes).toBe(1024);
@@ -49,31 +46,20 @@ describe('proxy flags', () => {
     ['proxy-port', '-1'],
     ['proxy-port', '70000'],
     ['proxy-retries', 'two'],
+    ['proxy-retries', '-3'],
     ['proxy-repick', 'yes'],
     ['proxy-connect-timeout', '5 seconds'],
-    ['proxy-max-body-bytes', '1e9'],
+    ['proxy-connect-timeout', '0'],
+    ['proxy-max-body-bytes', '0'],
   ];
   it.each(bad)('rejects --%s=%s with a coded flag error', (name, value) => {
     let err: unknown;
     try {
-      proxyFlagValues({ [name]: value });
+      parse([`--${name}=${value}`]);
     } catch (e) {
       err = e;
     }
     expect(isSwitchboardError(err) && err.code === 'SB_ERR_FLAG' && err.message.includes(name)).toBe(true);
-  });
-
-  it.each([
-    ['500', 500],
-    ['500ms', 500],
-    ['2s', 2000],
-    ['1.5s', 1500],
-    ['1h2m', 3_720_000],
-    ['', null],
-    ['5x', null],
-    ['s', null],
-  ] as Array<[string, number | null]>)('parses duration %j', (text, ms) => {
-    expect(parseDurationMs(text)).toBe(ms);
   });
 });
 

@@ -89,7 +89,8 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   registerBodyParser(app);
   registerErrorHandlers(app, settings, metrics);
 
-  const inference = (request: FastifyRequest, reply: FastifyReply): void => {
+  /** One inference request; `path` is the route's (what the director sees as the API shape). */
+  const inference = (path: string, request: FastifyRequest, reply: FastifyReply): void => {
     reply.hijack();
     const res = reply.raw;
     const headers = request.headers;
@@ -100,8 +101,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       return;
     }
     const body = request.body as Buffer | undefined;
-    // The director sees the route's path (API shape); the pod gets it with the client's query.
-    const path = request.routeOptions.url as string;
+    // The pod gets the route's path with the client's query (a trailing slash is dropped).
     const url = request.url;
     const q = url.length === path.length ? -1 : url.indexOf('?');
     // subset null: the proxy has no gateway, and a client cannot narrow the pick.
@@ -113,7 +113,8 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       res.destroy();
     });
   };
-  for (const path of INFERENCE_PATHS) app.post(path, inference);
+  // A closure per route hands over its path: fastify's `request.routeOptions` builds an object per call.
+  for (const path of INFERENCE_PATHS) app.post(path, (request, reply) => inference(path, request, reply));
 
   app.get('/v1/models', async (_req, reply) => {
     if (catalog.models().length === 0) await catalog.refresh();

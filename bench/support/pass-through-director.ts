@@ -1,11 +1,8 @@
 /**
- * The director the proxy benchmark runs with.
- *
- * STAND-IN until the real director (`src/director/director.ts`) lands on main: it parses the
- * body (as any director must, to read `model` and `stream`), routes to the pool's first
- * endpoint and counts in-flight requests, but does no filtering, scoring, usage parsing or
- * metrics. Numbers taken with it measure the proxy's own forwarding cost only; the results
- * file records which director ran.
+ * A director that does the least any director must: parse the body (to read `model` and
+ * `stream`), route to the pool's first endpoint and count it in flight. No filtering, scoring,
+ * admission, usage parsing or metrics. The benchmark runs Switchboard's proxy with it as a
+ * fourth configuration, `proxy-layer`, to split the front door's own cost from the core's.
  */
 import type { Decision, Director, InferenceRequest, RequestLifecycle } from '../../src/director/types.js';
 import type { Endpoint } from '../../src/pool/endpoint.js';
@@ -29,8 +26,9 @@ class PassThroughLifecycle implements RequestLifecycle {
   }
 }
 
-class StandInDirector implements Director {
+export class PassThroughDirector implements Director {
   constructor(private readonly pool: EndpointPool) {}
+
   async handleRequest(req: InferenceRequest): Promise<Decision> {
     const parsed = JSON.parse((req.body as Buffer).toString('utf8')) as { model: string; stream?: boolean };
     const ep = this.pool.endpoints()[0];
@@ -48,9 +46,4 @@ class StandInDirector implements Director {
       explanation: null,
     };
   }
-}
-
-/** The director for the benchmark and what it is (`stand-in` or `real`). */
-export async function benchDirector(pool: EndpointPool): Promise<{ director: Director; kind: string }> {
-  return { director: new StandInDirector(pool), kind: 'stand-in' };
 }
