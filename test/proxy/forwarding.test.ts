@@ -221,6 +221,19 @@ describe('proxy failure handling', () => {
     expect(r.director.lifecycles[0].finishes).toEqual([['error', 'SB_ERR_UPSTREAM_BROKEN']]);
   });
 
+  it('ends a stream that stalls longer than the idle-stream timeout', async () => {
+    const r = await rig(1, {}, { timeouts: { idleStreamMs: 150 } });
+    r.pods[0].chunks = 3;
+    r.pods[0].chunkDelayMs = 5000;
+    const res = await post(r, '/v1/completions', completionBody({ stream: true }));
+    const events = await readSse(res.body);
+    expect(events.length).toBe(2);
+    expect(JSON.parse(events[1])).toMatchObject({ error: { code: 'SB_ERR_UPSTREAM_BROKEN' } });
+    expect(JSON.parse(events[1]).error.message).toContain('stalled');
+    expect(r.director.lifecycles[0].finishes).toEqual([['error', 'SB_ERR_UPSTREAM_BROKEN']]);
+    await until(() => r.pods[0].stats.aborted === 1); // the stalled upstream request was closed
+  });
+
   it('aborts the upstream request at once when the client goes away mid-stream', async () => {
     const r = await rig(1);
     const pod = r.pods[0];

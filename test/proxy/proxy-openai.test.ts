@@ -131,6 +131,35 @@ describe('proxy with the openai client', () => {
     expect(text).toBe('hello hello hello hello hello');
   });
 
+  it('forwards embeddings', async () => {
+    const res = await client.embeddings.create({ model: 'base-model', input: 'embed me', encoding_format: 'float' });
+    expect(res.data[0].embedding).toEqual([0.1, 0.2, 0.3]);
+    expect(res.usage.prompt_tokens).toBe(3);
+  });
+
+  it('rewrites the model for the pod and maps it back for the client, streamed or not', async () => {
+    const opts = { headers: { 'x-gateway-model-name-rewrite': 'base-model' } };
+    const { data, response } = await client.completions.create({ model: 'my-alias', prompt: 'alias', max_tokens: 3 }, opts).withResponse();
+    expect(data.model).toBe('my-alias');
+    expect(data.choices[0].text).toBe('hello hello hello');
+    const pod = pods.find((p) => p.key === response.headers.get(SERVED)) as VllmPod;
+    expect(pod.stats.lastBody?.model).toBe('base-model');
+
+    const stream = await client.chat.completions.create({ model: 'my-alias', messages: [{ role: 'user', content: 'x' }], stream: true }, opts);
+    const models = new Set<string>();
+    for await (const chunk of stream) models.add(chunk.model);
+    expect([...models]).toEqual(['my-alias']);
+  });
+
+  it('rejects a malformed body with a 400 OpenAI error and counts it', async () => {
+    const before = await metricValue('switchboard_rejected_input_total');
+    const err = await client.post('/completions', { body: 'not json{' as unknown as Record<string, unknown>, headers: { 'content-type': 'application/json' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(APIError);
+    expect(err).toMatchObject({ status: 400, type: 'invalid_request_error' });
+    expect((err as APIError).code).toMatch(/^SB_ERR_/);
+    expect(await metricValue('switchboard_rejected_input_total')).toBeGreaterThan(before);
+  });
+
   it('sends LoRA adapter requests to the pods that hold the adapter', async () => {
     for (let i = 0; i < 6; i++) {
       const model = i % 2 === 0 ? 'sql-lora' : 'chat-lora';
