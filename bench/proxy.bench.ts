@@ -23,11 +23,12 @@
  * PIN=0 to run unpinned.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { machine, median, percentile, writeJson, writeResultsSection } from './lib/stats.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -152,18 +153,15 @@ async function sse(url: string, count: number): Promise<SseResult> {
   const [cmd, argv] = pinned(pinLoad, process.execPath, [join(here, 'support', 'sse-client.js'), url, String(count)]);
   const { stdout } = await run(cmd, argv);
   const { ttfc, ttlc } = JSON.parse(stdout) as { ttfc: number[]; ttlc: number[] };
-  return { ttfcMedian: quantile(ttfc, 0.5), ttfcP99: quantile(ttfc, 0.99), ttlcMedian: quantile(ttlc, 0.5), ttlcP99: quantile(ttlc, 0.99) };
-}
-
-function quantile(values: number[], q: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+  ttfc.sort((a, b) => a - b);
+  ttlc.sort((a, b) => a - b);
+  return { ttfcMedian: median(ttfc), ttfcP99: percentile(ttfc, 99), ttlcMedian: median(ttlc), ttlcP99: percentile(ttlc, 99) };
 }
 
 /** Median and min/max of one field over the rounds. */
 function summary<T>(runs: T[], field: keyof T): Spread {
   const v = runs.map((r) => r[field] as number);
-  return { median: round(quantile(v, 0.5)), min: round(Math.min(...v)), max: round(Math.max(...v)) };
+  return { median: round(median(v)), min: round(Math.min(...v)), max: round(Math.max(...v)) };
 }
 
 /** `f` of each round's pair, summarized over the rounds. */
@@ -279,7 +277,8 @@ async function main(): Promise<void> {
     command: 'npm run bench:proxy',
     started,
     preliminary: 'shared 2-core machine with other work running; the lead reruns final numbers on a quiet machine',
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version, loadAverageAtStart: load.map(round) },
+    machine: machine(),
+    loadAverageAtStart: load.map(round),
     director: sb.director,
     method: {
       json: `wrk -t1 -c${CONNECTIONS} -d${DURATION}s --latency, then -c1 -d${SINGLE_DURATION}s, POST /v1/completions (${body.length}-byte body), ${ROUNDS} rounds, rotating order`,
@@ -293,23 +292,19 @@ async function main(): Promise<void> {
     comparison,
     targets,
   };
-  mkdirSync(join(repo, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(repo, 'bench', 'results', 'proxy.json'), `${JSON.stringify(result, null, 2)}\n`);
-  writeResultsSection(result.director, j, s, comparison, targets);
+  writeJson(join(repo, 'bench', 'results', 'proxy.json'), result);
+  writeResultsSection(join(repo, 'bench', 'RESULTS.md'), 'proxy', resultsMarkdown(result.director, j, s, comparison, targets));
   process.stdout.write(`${JSON.stringify({ comparison, targets, director: result.director }, null, 2)}\n`);
 }
 
-/** Replaces the proxy section of bench/RESULTS.md (between its markers) with this run's table. */
-function writeResultsSection(
+/** This run's section of bench/RESULTS.md. */
+function resultsMarkdown(
   director: string,
   j: Record<Config, JsonSummary>,
   s: Record<Config, SseSummary>,
   c: Record<string, Spread>,
   targets: Record<string, boolean>,
-): void {
-  const file = join(repo, 'bench', 'RESULTS.md');
-  const begin = '<!-- proxy:begin -->';
-  const end = '<!-- proxy:end -->';
+): string {
   const rows = CONFIGS.map(
     (k) =>
       `| ${k} | ${j[k].rps.median.toFixed(0)} (${j[k].rps.min.toFixed(0)}-${j[k].rps.max.toFixed(0)}) | ${j[k].p50Ms.median.toFixed(2)} | ${j[k].p99Ms.median.toFixed(2)} | ` +
@@ -319,13 +314,12 @@ function writeResultsSection(
   const signed = (n: number, digits: number) => `${n >= 0 ? '+' : ''}${n.toFixed(digits)}`;
   const spread = (x: Spread, digits: number) => `${signed(x.median, digits)} (${signed(x.min, digits)} to ${signed(x.max, digits)})`;
   const pct = (x: Spread) => `${(x.median * 100).toFixed(1)}% (${(x.min * 100).toFixed(0)}-${(x.max * 100).toFixed(0)}%)`;
-  const section = [
-    begin,
+  return [
     '## Proxy round trip (`npm run bench:proxy`)',
     '',
-    `Preliminary: shared 2-core machine; ${cpus()[0]?.model ?? ''}, Node ${process.version}. Director: **${director}**.`,
+    `Preliminary: shared 2-core machine with other work running (${machine()}). Director: **${director}**.`,
     `Load: wrk (one thread, own process) at ${CONNECTIONS} connections and at 1 connection; SSE: sequential streams of 100 chunks timed by a separate Node process. ` +
-      `Pod, bare proxy and Switchboard proxy each run in their own process${pinProxy.length > 0 ? ' (proxies pinned to CPU 0, pod and load to CPU 1)' : ''}. ` +
+      `Pod, bare proxy and the two Switchboard proxies each run in their own process${pinProxy.length > 0 ? ' (proxies pinned to CPU 0, pod and load to CPU 1)' : ''}. ` +
       'Medians over rounds (min-max); per-round numbers in `bench/results/proxy.json`.',
     '',
     `| config | req/s @${CONNECTIONS} | p50 ms @${CONNECTIONS} | p99 ms @${CONNECTIONS} | p50 ms @1 | CPU µs/req | SSE first chunk ms | SSE last chunk ms |`,
@@ -340,11 +334,7 @@ function writeResultsSection(
     `- split: the front door alone (\`proxy-layer\`, pass-through director) reaches ${pct(c.proxyLayerRpsRatioVsBare)} of the bare proxy's req/s at ` +
       `${c.proxyLayerCpuPerRequestRatioVsBare.median.toFixed(2)}x its CPU per request; the core (scheduling, accounting, telemetry) adds ${c.addedCpuUsPerRequestOfCore.median.toFixed(0)} µs of CPU per request`,
     `- bare proxy vs direct: ${pct(c.bareRpsRatioVsDirect)} of the direct req/s (two HTTP hops on the same 2 cores)`,
-    end,
   ].join('\n');
-  const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
-  const next = old.includes(begin) ? old.slice(0, old.indexOf(begin)) + section + old.slice(old.indexOf(end) + end.length) : `${old.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, next);
 }
 
 try {

@@ -6,9 +6,9 @@ import type { FlagSpec } from './flags.js';
 
 export const SERVE_FLAGS: FlagSpec[] = [
   // Ports.
-  { name: 'grpc-port', type: 'int', default: 9002, help: 'gRPC port of the Envoy ext_proc server (0 disables it)' },
+  { name: 'grpc-port', type: 'int', default: 9002, help: 'gRPC port of the Envoy ext_proc server (0: any free port, -1: off)' },
   { name: 'grpc-health-port', type: 'int', default: 9003, help: 'gRPC health-checking port' },
-  { name: 'metrics-port', type: 'int', default: 9090, help: 'Prometheus metrics port (0 disables it)' },
+  { name: 'metrics-port', type: 'int', default: 9090, help: 'Prometheus metrics port (0: any free port, -1: off)' },
   { name: 'bind-address', type: 'string', default: '0.0.0.0', help: 'address the servers listen on' },
   // Config.
   { name: 'config-file', type: 'string', default: '', help: 'EndpointPickerConfig YAML/JSON file' },

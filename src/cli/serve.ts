@@ -77,7 +77,7 @@ export async function startServe(
   core.pool.markSynced();
 
   let metricsPort: number | null = null;
-  if (Number(v['metrics-port']) > 0 && core.telemetry !== null) {
+  if (Number(v['metrics-port']) >= 0 && core.telemetry !== null) {
     const m = await startMetricsServer({ registry: core.telemetry.registry, port: Number(v['metrics-port']), host: String(v['bind-address']) });
     metricsPort = m.port;
     closables.push({ name: 'metrics server', close: () => m.close() });

@@ -53,9 +53,34 @@ const SUFFIXES: ReadonlyArray<readonly [string, SampleRole]> = [
   ['_sum', 'sum'],
 ];
 
+/** Precomputed lookups for a name filter: lengths to reject lines without slicing, and families. */
+interface Filter {
+  lengths: Uint8Array;
+  families: Set<string>;
+}
+
+const filters = new WeakMap<ReadonlySet<string>, Filter>();
+
+function filterFor(names: ReadonlySet<string>): Filter {
+  let f = filters.get(names);
+  if (f === undefined) {
+    const lengths = new Uint8Array(1024);
+    const families = new Set<string>();
+    for (const n of names) {
+      if (n.length < lengths.length) lengths[n.length] = 1;
+      families.add(n);
+      for (const [suffix] of SUFFIXES) if (n.endsWith(suffix)) families.add(n.slice(0, -suffix.length));
+    }
+    f = { lengths, families };
+    filters.set(names, f);
+  }
+  return f;
+}
+
 /** Parses `text`, keeping the samples named in `opts.names` (all when omitted). */
 export function parsePrometheusText(text: string, opts: ParseOptions = {}): ParsedPage {
   const names = opts.names;
+  const filter = names === undefined ? null : filterFor(names);
   const samples: Sample[] = [];
   const types = new Map<string, MetricType>();
   let malformed = 0;
@@ -69,13 +94,16 @@ export function parsePrometheusText(text: string, opts: ParseOptions = {}): Pars
     if (end > pos && text.charCodeAt(end - 1) === 13) end--; // CRLF
     const first = text.charCodeAt(pos);
     if (first === 35 /* # */) {
-      parseComment(text, pos, end, types);
+      parseComment(text, pos, end, types, filter);
     } else if (end > pos && !isBlank(text, pos, end)) {
       const nameEnd = scanName(text, pos, end);
       if (nameEnd === pos) {
-        malformed++;
-        firstError ??= `line does not start with a metric name: ${preview(text, pos, end)}`;
-      } else {
+        if (filter === null) {
+          malformed++;
+          firstError ??= `line does not start with a metric name: ${preview(text, pos, end)}`;
+        }
+      } else if (filter === null || (nameEnd - pos < 1024 && filter.lengths[nameEnd - pos] === 1)) {
+        // Lines of other lengths cannot be wanted: rejected without slicing the name.
         const name = text.slice(pos, nameEnd);
         if (names === undefined || names.has(name)) {
           const r = parseSample(text, name, nameEnd, end, types);
@@ -93,7 +121,7 @@ export function parsePrometheusText(text: string, opts: ParseOptions = {}): Pars
   return { samples, types, malformed, firstError };
 }
 
-function parseComment(text: string, pos: number, end: number, types: Map<string, MetricType>): void {
+function parseComment(text: string, pos: number, end: number, types: Map<string, MetricType>, filter: Filter | null): void {
   // "# TYPE <name> <type>"; HELP and free comments are ignored.
   let i = pos + 1;
   while (i < end && text.charCodeAt(i) === 32) i++;
@@ -104,6 +132,7 @@ function parseComment(text: string, pos: number, end: number, types: Map<string,
   const nameEnd = scanName(text, i, end);
   if (nameEnd === i) return;
   const name = text.slice(i, nameEnd);
+  if (filter !== null && !filter.families.has(name)) return;
   const t = text.slice(nameEnd, end).trim();
   if (t === 'counter' || t === 'gauge' || t === 'histogram' || t === 'summary' || t === 'untyped') types.set(name, t);
 }

@@ -42,7 +42,8 @@ export interface InspectOptions {
   maxDepth: number;
 }
 
-const DEFAULTS: InspectOptions = { maxDepth: 128 };
+const DEFAULTS_MAX_DEPTH = 128;
+const DEFAULTS: InspectOptions = { maxDepth: DEFAULTS_MAX_DEPTH };
 
 // Container kinds on the nesting stack.
 const OBJ = 1;
@@ -50,6 +51,12 @@ const ARR = 2;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+
+/**
+ * Nesting stack shared by every scan: scans are synchronous, and allocating a typed array per
+ * request measured ~1 µs here, a quarter of a whole 4 KB inspection.
+ */
+let sharedStack = new Uint8Array(DEFAULTS_MAX_DEPTH + 1);
 
 /** Keys of the top-level object that we read. */
 const enum Key {
@@ -156,7 +163,8 @@ class Scan {
   run(): string | null {
     const b = this.body;
     const n = b.length;
-    const stack = new Uint8Array(this.maxDepth + 1);
+    if (sharedStack.length <= this.maxDepth) sharedStack = new Uint8Array(this.maxDepth + 1);
+    const stack = sharedStack;
     let depth = 0;
     let i = ws(b, 0);
     if (b[i] !== 0x7b /* { */) return 'request body must be a JSON object';
@@ -223,7 +231,7 @@ class Scan {
         const end = skipString(b, i);
         if (end < 0) return 'unterminated string';
         if (depth === 1) {
-          key = KEYS.get(decodeString(b, i, end)) ?? Key.Other;
+          key = keyOf(b, i, end);
           if (key !== Key.Other && key !== Key.MaxTokens) {
             if (this.seen.has(key)) return `duplicate key "${decodeString(b, i, end)}"`;
             this.seen.add(key);
@@ -305,6 +313,29 @@ class Scan {
         return null;
     }
   }
+}
+
+/** Byte patterns of the known keys, grouped by length, for matching without decoding. */
+const KEYS_BY_LENGTH = new Map<number, Array<readonly [Uint8Array, Key]>>();
+for (const [k, v] of KEYS) {
+  const list = KEYS_BY_LENGTH.get(k.length) ?? [];
+  list.push([Buffer.from(k), v]);
+  KEYS_BY_LENGTH.set(k.length, list);
+}
+
+/** The key of the string token `b[start, end)` (quotes included). Plain JS compares: a native call per key costs more than the bytes. */
+function keyOf(b: Buffer, start: number, end: number): Key {
+  const len = end - start - 2;
+  const list = KEYS_BY_LENGTH.get(len);
+  if (list !== undefined) {
+    outer: for (const [bytes, key] of list) {
+      for (let k = 0; k < len; k++) if (b[start + 1 + k] !== bytes[k]) continue outer;
+      return key;
+    }
+  }
+  // Escaped spellings ("m\u006fdel") decode to a known key too: that is how parsers read them.
+  for (let k = start + 1; k < end - 1; k++) if (b[k] === BACKSLASH) return KEYS.get(decodeString(b, start, end)) ?? Key.Other;
+  return Key.Other;
 }
 
 function ws(b: Buffer, i: number): number {

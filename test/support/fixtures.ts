@@ -1,8 +1,17 @@
 /** Reads the real /metrics pages in ../shared/fixtures/metrics (never copied into the repo). */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const FIXTURES_DIR = fileURLToPath(new URL('../../../shared/fixtures/metrics/', import.meta.url));
+/** The checkout's root: the nearest folder above this file holding package.json (works from dist-bench too). */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+/** `../shared/fixtures/metrics/` beside the checkout (CI has it too). */
+export const FIXTURES_DIR = join(repoRoot(), '..', 'shared', 'fixtures', 'metrics') + '/';
 
 /** Text of fixture `name`. */
 export function fixture(name: string): string {

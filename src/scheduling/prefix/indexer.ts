@@ -1,21 +1,65 @@
 /**
  * Approximate prefix-cache index: which endpoints were recently sent which prompt blocks.
  *
- * One LRU per endpoint (lru-cache), sized to the endpoint's KV block count when known, plus a
- * reverse map from block hash to the endpoints holding it. Evicting a block from an endpoint's
- * LRU removes that endpoint from the reverse entry, so lookups never see blocks the endpoint's
- * own cache would have dropped long ago.
+ * Per endpoint, a ring of the block hashes it was sent, in order, sized to the endpoint's KV
+ * block count; a shared table (block-table.ts) from block hash to its holders. Each holder
+ * records the ring position of the endpoint's latest copy of the block, packed with the slot in
+ * one number (slot * 2^24 + position), so the index allocates no object per block.
+ *
+ * Recency is approximate LRU: a block sent again moves to the ring's head only when its latest
+ * copy has aged past half the ring (a block used that recently is safe anyway), so a hot system
+ * prompt costs a lookup, not a write. When the ring wraps, the overwritten position evicts its
+ * block from the endpoint only if that position is still the block's latest copy.
+ *
+ * Why not lru-cache with a reverse map (the first version): every insert and eviction went
+ * through a second structure and a dispose callback, and the reverse Map boxed every hash; with
+ * unique prompt tails (~100 new blocks per request) that measured several times slower per pick
+ * (bench/RESULTS.md).
  */
-import { LRUCache } from 'lru-cache';
+
+import { BlockTable, NO_HOLDER, WAYS } from './block-table.js';
+
+/** Most ring positions representable in a holder entry (2^24 blocks per endpoint). */
+export const MAX_RING = 1 << 24;
+const POS_SPAN = MAX_RING;
+
+/** One endpoint's ring of block hashes. */
+class Ring {
+  hashes: Float64Array;
+  /** Blocks written so far (monotonic); the next position is `written % capacity`. */
+  written = 0;
+  /** Blocks this endpoint holds (latest copies). */
+  live = 0;
+
+  constructor(readonly capacity: number) {
+    this.hashes = new Float64Array(Math.min(capacity, 1024));
+  }
+
+  /** Position of the next write, growing the backing array until it reaches the capacity. */
+  nextPosition(): number {
+    const pos = this.written % this.capacity;
+    if (pos >= this.hashes.length) {
+      const next = new Float64Array(Math.min(this.capacity, this.hashes.length * 2));
+      next.set(this.hashes);
+      this.hashes = next;
+    }
+    return pos;
+  }
+
+  /** How many writes ago position `pos` was written, 1..capacity (for positions in the ring). */
+  age(pos: number): number {
+    const head = this.written % this.capacity;
+    return ((head - pos - 1 + this.capacity) % this.capacity) + 1;
+  }
+}
 
 /** Block-hash index per pool slot. */
 export class PrefixIndexer {
-  private readonly perSlot: Array<LRUCache<number, 1> | undefined> = [];
-  /** Hash -> one slot (number) or several (array). */
-  private readonly owners = new Map<number, number | number[]>();
+  private readonly rings: Array<Ring | undefined> = [];
+  private readonly table = new BlockTable();
   private entries = 0;
 
-  /** Entries across all endpoints (`inference_extension_prefix_indexer_size`). */
+  /** Block copies across all endpoints (`inference_extension_prefix_indexer_size`). */
   get size(): number {
     return this.entries;
   }
@@ -26,66 +70,124 @@ export class PrefixIndexer {
    * appended to `touched`; returns the new touched length.
    */
   match(hashes: Float64Array, count: number, counts: Float64Array, touched: Int32Array, touchedLen: number): number {
-    const owners = this.owners;
+    const table = this.table;
     for (let i = 0; i < count; i++) {
-      const o = owners.get(hashes[i]);
-      if (o === undefined) break;
-      if (typeof o === 'number') {
-        if (counts[o]++ === 0) touched[touchedLen++] = o;
-      } else {
-        for (let k = 0; k < o.length; k++) {
-          const s = o[k];
-          if (counts[s]++ === 0) touched[touchedLen++] = s;
-        }
+      const e = table.find(hashes[i]);
+      if (e < 0) break;
+      const holders = table.holders;
+      const base = e * WAYS;
+      for (let w = 0; w < WAYS; w++) {
+        const v = holders[base + w];
+        if (v === NO_HOLDER) continue;
+        const s = Math.floor(v / POS_SPAN);
+        if (counts[s]++ === 0) touched[touchedLen++] = s;
       }
     }
     return touchedLen;
   }
 
-  /** Records that `slot` now caches `hashes[0..count)`; `capacity` sizes a new endpoint's LRU. */
+  /** Records that `slot` now caches `hashes[0..count)`; `capacity` sizes a new endpoint's ring. */
   add(slot: number, hashes: Float64Array, count: number, capacity: number): void {
-    let lru = this.perSlot[slot];
-    if (lru === undefined) {
-      lru = new LRUCache<number, 1>({
-        max: Math.max(1, capacity),
-        dispose: (_v, hash, reason) => {
-          if (reason !== 'set') this.release(hash, slot);
-        },
-      });
-      this.perSlot[slot] = lru;
+    let ring = this.rings[slot];
+    if (ring === undefined) {
+      ring = new Ring(Math.max(1, Math.min(MAX_RING, Math.floor(capacity))));
+      this.rings[slot] = ring;
     }
+    const refreshAge = Math.max(1, ring.capacity >> 1);
     for (let i = 0; i < count; i++) {
       const h = hashes[i];
-      if (lru.get(h) !== undefined) continue; // present: get() refreshed its recency
-      lru.set(h, 1);
-      this.entries++;
-      const o = this.owners.get(h);
-      if (o === undefined) this.owners.set(h, slot);
-      else if (typeof o === 'number') {
-        if (o !== slot) this.owners.set(h, [o, slot]);
-      } else if (!o.includes(slot)) o.push(slot);
+      const pos = this.positionOf(h, slot);
+      if (pos >= 0 && ring.age(pos) < refreshAge) continue; // recent enough: no write
+      this.write(ring, slot, h, pos >= 0);
     }
   }
 
   /** Forgets everything about `slot` (the endpoint left the pool). */
   removeSlot(slot: number): void {
-    const lru = this.perSlot[slot];
-    if (lru === undefined) return;
-    this.perSlot[slot] = undefined;
-    lru.clear(); // dispose runs with reason 'delete' and releases every hash
+    const ring = this.rings[slot];
+    if (ring === undefined) return;
+    const n = Math.min(ring.written, ring.capacity);
+    for (let pos = 0; pos < n; pos++) this.evict(ring.hashes[pos], slot, pos);
+    this.rings[slot] = undefined;
   }
 
-  private release(hash: number, slot: number): void {
+  /** Ring position of `slot`'s copy of `h`, or -1. */
+  private positionOf(h: number, slot: number): number {
+    const e = this.table.find(h);
+    if (e < 0) return -1;
+    const holders = this.table.holders;
+    for (let w = 0; w < WAYS; w++) {
+      const v = holders[e * WAYS + w];
+      if (v !== NO_HOLDER && Math.floor(v / POS_SPAN) === slot) return v % POS_SPAN;
+    }
+    return -1;
+  }
+
+  /** Writes `h` at the ring head for `slot`, evicting what the head overwrites. */
+  private write(ring: Ring, slot: number, h: number, refresh: boolean): void {
+    const pos = ring.nextPosition();
+    if (ring.written >= ring.capacity) {
+      // The ring is full: the position's old block leaves unless it is the block being refreshed.
+      const old = ring.hashes[pos];
+      if (!(refresh && old === h)) this.evict(old, slot, pos);
+    }
+    ring.hashes[pos] = h;
+    ring.written++;
+    const holder = slot * POS_SPAN + pos;
+    const e = this.table.insert(h); // may rehash: take the index only now
+    const holders = this.table.holders;
+    const base = e * WAYS;
+    let free = -1;
+    for (let w = 0; w < WAYS; w++) {
+      const v = holders[base + w];
+      if (v === NO_HOLDER) {
+        if (free < 0) free = w;
+      } else if (Math.floor(v / POS_SPAN) === slot) {
+        holders[base + w] = holder; // refresh: move this endpoint's copy to the head
+        return;
+      }
+    }
+    if (free < 0) free = this.dropOldestHolder(base);
+    holders[base + free] = holder;
+    ring.live++;
+    this.entries++;
+  }
+
+  /** Frees the way whose copy is oldest in its own ring; returns the way. */
+  private dropOldestHolder(base: number): number {
+    const holders = this.table.holders;
+    let way = 0;
+    let oldest = -1;
+    for (let w = 0; w < WAYS; w++) {
+      const v = holders[base + w];
+      const r = this.rings[Math.floor(v / POS_SPAN)];
+      const age = r === undefined ? Infinity : r.age(v % POS_SPAN);
+      if (age > oldest) {
+        oldest = age;
+        way = w;
+      }
+    }
+    const r = this.rings[Math.floor(holders[base + way] / POS_SPAN)];
+    if (r !== undefined) r.live--;
     this.entries--;
-    const o = this.owners.get(hash);
-    if (o === undefined) return;
-    if (typeof o === 'number') {
-      if (o === slot) this.owners.delete(hash);
+    holders[base + way] = NO_HOLDER;
+    return way;
+  }
+
+  /** Removes `slot`'s copy of `h` if its latest copy is at `pos`. */
+  private evict(h: number, slot: number, pos: number): void {
+    const e = this.table.find(h);
+    if (e < 0) return;
+    const holders = this.table.holders;
+    const holder = slot * POS_SPAN + pos;
+    for (let w = 0; w < WAYS; w++) {
+      if (holders[e * WAYS + w] !== holder) continue;
+      holders[e * WAYS + w] = NO_HOLDER;
+      this.entries--;
+      const ring = this.rings[slot];
+      if (ring !== undefined) ring.live--;
+      if (this.table.isEmpty(e)) this.table.remove(e);
       return;
     }
-    const i = o.indexOf(slot);
-    if (i >= 0) o.splice(i, 1);
-    if (o.length === 1) this.owners.set(hash, o[0]);
-    else if (o.length === 0) this.owners.delete(hash);
   }
 }
