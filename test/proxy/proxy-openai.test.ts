@@ -105,6 +105,8 @@ describe('proxy with the openai client', () => {
 
   it('streams a completion chunk by chunk, with the usage chunk counted in the exported metrics', async () => {
     const before = await metricValue('inference_objective_input_tokens_count{model_name="base-model"');
+    const ttftBefore = await metricValue('inference_objective_request_ttft_seconds_count{model_name="base-model"');
+    const tpotBefore = await metricValue('inference_objective_request_tpot_seconds_count{model_name="base-model"');
     const stream = await client.completions.create({
       model: 'base-model',
       prompt: 'Stream me',
@@ -122,6 +124,9 @@ describe('proxy with the openai client', () => {
     expect(usage).toMatchObject({ prompt_tokens: 7, completion_tokens: 5 });
     await until(() => proxy.activeRequests === 0);
     expect(await metricValue('inference_objective_input_tokens_count{model_name="base-model"')).toBe(before + 1);
+    // Time to first token and per output token, measured at the proxy from the stream.
+    expect(await metricValue('inference_objective_request_ttft_seconds_count{model_name="base-model"')).toBe(ttftBefore + 1);
+    expect(await metricValue('inference_objective_request_tpot_seconds_count{model_name="base-model"')).toBe(tpotBefore + 1);
   });
 
   it('streams a chat completion', async () => {

@@ -163,7 +163,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const failure = classifyUpstreamError(err, key);
     this.ctx.metrics.upstreamFailure(failure.reason);
     if (this.state === STREAMING) {
-      this.breakOff(key, failure.error.message);
+      this.breakOff(key, failure.detail);
       return;
     }
     this.failed.push(key);

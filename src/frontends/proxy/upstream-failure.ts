@@ -12,6 +12,8 @@ export interface UpstreamFailure {
   retryable: boolean;
   /** What the client gets when no retry is left. */
   error: SwitchboardError;
+  /** What went wrong, in a few words (for a stream broken off after it started). */
+  detail: string;
 }
 
 /** Errors where the request never reached a model server. */
@@ -23,26 +25,26 @@ const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_C
 export function classifyUpstreamError(err: unknown, endpointKey: string): UpstreamFailure {
   const code = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : String(err);
+  const failure = (reason: UpstreamFailureReason, retryable: boolean, error: SwitchboardError, detail: string): UpstreamFailure => ({
+    reason,
+    retryable,
+    error,
+    detail,
+  });
   if (typeof code === 'string') {
-    if (CONNECT_CODES.has(code)) {
-      return { reason: 'connect', retryable: true, error: sbError('SB_ERR_UPSTREAM_CONNECT', endpointKey, code) };
-    }
+    if (CONNECT_CODES.has(code)) return failure('connect', true, sbError('SB_ERR_UPSTREAM_CONNECT', endpointKey, code), code);
     if (code === 'UND_ERR_CONNECT_TIMEOUT') {
-      return { reason: 'connect_timeout', retryable: true, error: sbError('SB_ERR_UPSTREAM_TIMEOUT', endpointKey, 'connect timeout') };
+      return failure('connect_timeout', true, sbError('SB_ERR_UPSTREAM_TIMEOUT', endpointKey, 'connect timeout'), 'connect timeout');
     }
     if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-      return {
-        reason: 'first_byte_timeout',
-        retryable: true,
-        error: sbError('SB_ERR_UPSTREAM_TIMEOUT', endpointKey, 'no response headers in time'),
-      };
+      const detail = 'no response headers in time';
+      return failure('first_byte_timeout', true, sbError('SB_ERR_UPSTREAM_TIMEOUT', endpointKey, detail), detail);
     }
     if (code === 'UND_ERR_BODY_TIMEOUT') {
-      return { reason: 'idle_timeout', retryable: false, error: sbError('SB_ERR_UPSTREAM_TIMEOUT', endpointKey, 'response body stalled') };
+      const detail = 'response body stalled';
+      return failure('idle_timeout', false, sbError('SB_ERR_UPSTREAM_TIMEOUT', endpointKey, detail), detail);
     }
-    if (RESET_CODES.has(code)) {
-      return { reason: 'reset', retryable: true, error: sbError('SB_ERR_UPSTREAM_UNAVAILABLE', endpointKey, message) };
-    }
+    if (RESET_CODES.has(code)) return failure('reset', true, sbError('SB_ERR_UPSTREAM_UNAVAILABLE', endpointKey, message), message);
   }
-  return { reason: 'protocol', retryable: false, error: sbError('SB_ERR_UPSTREAM_UNAVAILABLE', endpointKey, message) };
+  return failure('protocol', false, sbError('SB_ERR_UPSTREAM_UNAVAILABLE', endpointKey, message), message);
 }
