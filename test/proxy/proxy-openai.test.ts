@@ -97,6 +97,15 @@ describe('proxy with the openai client', () => {
     expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('returns the scheduler explanation when the debug header asks for it', async () => {
+    const { response } = await client.completions
+      .create({ model: 'base-model', prompt: 'why', max_tokens: 1 }, { headers: { 'x-switchboard-debug': 'explain' } })
+      .withResponse();
+    const explanation = JSON.parse(response.headers.get('x-switchboard-explanation') ?? 'null') as { picked: string[]; endpoints: unknown[] };
+    expect(explanation.picked).toEqual([response.headers.get(SERVED)]);
+    expect(explanation.endpoints.length).toBe(3);
+  });
+
   it('serves a chat completion', async () => {
     const chat = await client.chat.completions.create({ model: 'base-model', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 3 });
     expect(chat.object).toBe('chat.completion');

@@ -19,30 +19,17 @@ export class ProxyMetrics {
       this.errors = this.failures = this.retries = this.cancels = null;
       return;
     }
-    const registers = [registry];
-    this.errors = new Counter({
-      name: 'switchboard_proxy_errors_total',
-      help: 'Error responses the proxy answered itself, by error code.',
-      labelNames: ['code'],
-      registers,
-    });
-    this.failures = new Counter({
-      name: 'switchboard_proxy_upstream_failures_total',
-      help: 'Failed attempts to get a response from a pod, by reason.',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.retries = new Counter({
-      name: 'switchboard_proxy_retries_total',
-      help: 'Requests sent to another pod after a failure: the next fallback endpoint or a new pick.',
-      labelNames: ['kind'],
-      registers,
-    });
-    this.cancels = new Counter({
-      name: 'switchboard_proxy_client_cancels_total',
-      help: 'Requests the client abandoned before their response ended.',
-      registers,
-    });
+    // Reuse counters already registered (a proxy restarted in the same process).
+    const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
+      (registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] });
+    this.errors = counter('switchboard_proxy_errors_total', 'Error responses the proxy answered itself, by error code.', ['code']);
+    this.failures = counter('switchboard_proxy_upstream_failures_total', 'Failed attempts to get a response from a pod, by reason.', ['reason']);
+    this.retries = counter(
+      'switchboard_proxy_retries_total',
+      'Requests sent to another pod after a failure: the next fallback endpoint or a new pick.',
+      ['kind'],
+    );
+    this.cancels = counter('switchboard_proxy_client_cancels_total', 'Requests the client abandoned before their response ended.', []);
   }
 
   /** The proxy answered an error with `code`. */

@@ -1,4 +1,6 @@
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { ProxyMetrics } from '../../src/frontends/proxy/proxy-metrics.js';
 import { isSwitchboardError } from '../../src/errors.js';
 import { parseFlags, type FlagSpec } from '../../src/cli/flags.js';
 import { SERVE_FLAGS } from '../../src/cli/serve-flags.js';
@@ -132,5 +134,19 @@ describe('headers', () => {
     expect(value.length).toBeLessThan(16 * 1024);
     expect(JSON.parse(value)).toMatchObject({ omittedEndpoints: 499, endpoints: [{ endpoint: '10.0.0.7:8000' }] });
     expect(explanationHeaderValue({ picked: [], endpoints: [{ endpoint: 'é' }] })).toBe('{"picked":[],"endpoints":[{"endpoint":"\\u00e9"}]}');
+  });
+});
+
+describe('proxy metrics', () => {
+  it('share counters when a second proxy registers on the same registry', async () => {
+    const registry = new Registry();
+    const a = new ProxyMetrics(registry);
+    const b = new ProxyMetrics(registry);
+    a.retry('repick');
+    b.retry('repick');
+    b.upstreamFailure('connect');
+    const text = await registry.metrics();
+    expect(text).toContain('switchboard_proxy_retries_total{kind="repick"} 2');
+    expect(text).toContain('switchboard_proxy_upstream_failures_total{reason="connect"} 1');
   });
 });
