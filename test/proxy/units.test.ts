@@ -22,7 +22,7 @@ describe('proxy flags', () => {
 
   it('gives the defaults when no flag is set: proxy off', () => {
     const v = parse([]);
-    expect(v.port).toBe(0);
+    expect(v.port).toBe(-1);
     expect(resolveProxySettings(v.settings)).toEqual(DEFAULT_PROXY_SETTINGS);
   });
 
@@ -45,7 +45,7 @@ describe('proxy flags', () => {
   });
 
   const bad: Array<[string, string]> = [
-    ['proxy-port', '-1'],
+    ['proxy-port', '-2'],
     ['proxy-port', '70000'],
     ['proxy-retries', 'two'],
     ['proxy-retries', '-3'],

@@ -16,9 +16,9 @@ export interface ProxyFlagSpec {
 
 const d = DEFAULT_PROXY_SETTINGS;
 
-/** Every proxy flag, in help order. `--proxy-port=0` leaves the proxy off. */
+/** Every proxy flag, in help order. The proxy is off unless `--proxy-port` is given. */
 export const PROXY_FLAGS: readonly ProxyFlagSpec[] = [
-  { name: 'proxy-port', type: 'int', default: 0, help: 'port of the OpenAI-compatible proxy, e.g. 8080 (0: no proxy)' },
+  { name: 'proxy-port', type: 'int', default: -1, help: 'port of the OpenAI-compatible proxy, e.g. 8080 (0: any free port, -1: off)' },
   { name: 'proxy-retries', type: 'int', default: d.retries.max, help: 'extra attempts on other endpoints when a request fails before its response started' },
   { name: 'proxy-repick', type: 'bool', default: d.retries.repick, help: 'when fallback endpoints are used up, ask the scheduler for another pick' },
   { name: 'proxy-connect-timeout', type: 'duration', default: d.timeouts.connectMs, help: 'timeout of a TCP connect to a pod' },
@@ -33,7 +33,7 @@ export const PROXY_FLAGS: readonly ProxyFlagSpec[] = [
 
 /** The proxy part of the parsed command line. */
 export interface ProxyFlagValues {
-  /** 0 when the proxy is off. */
+  /** -1 when the proxy is off; 0 for any free port. */
   port: number;
   settings: ProxySettingsInput;
 }
@@ -56,7 +56,7 @@ export function proxyFlagValues(values: Readonly<Record<string, string | number 
     return v;
   };
   return {
-    port: num('proxy-port', 0, 65535),
+    port: num('proxy-port', -1, 65535),
     settings: {
       maxBodyBytes: num('proxy-max-body-bytes', 1),
       timeouts: {
