@@ -83,7 +83,8 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     logger: false,
     bodyLimit: settings.maxBodyBytes,
     routerOptions: { ignoreTrailingSlash: true },
-    requestTimeout: 0,
+    // Bound the time to receive a whole request (slow uploads); answers may stream far longer.
+    requestTimeout: 120_000,
     return503OnClosing: true,
   });
   registerBodyParser(app);
