@@ -325,6 +325,14 @@ describe('proxy service routes', () => {
     expect(after.data.map((m) => m.id)).toEqual(['base-model', 'sql-lora']);
   });
 
+  it('fails to start on a taken port without leaving pool listeners behind', async () => {
+    const r = await rig(1);
+    const pool = r.pool as unknown as { listeners: Set<unknown> };
+    const before = pool.listeners.size;
+    await expect(startProxyServer({ director: r.director, pool: r.pool, port: r.proxy.address.port, host: '127.0.0.1' })).rejects.toThrow(/EADDRINUSE/);
+    expect(pool.listeners.size).toBe(before);
+  });
+
   it('answers /health, and /ready only while it can route', async () => {
     const r = await rig(1);
     expect((await request(`${r.proxy.url}/health`)).statusCode).toBe(200);

@@ -133,7 +133,14 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : draining ? 'draining' : 'not ready', endpoints: pool.size });
   });
 
-  await app.listen({ port: options.port ?? 8080, host: options.host ?? '0.0.0.0' });
+  try {
+    await app.listen({ port: options.port ?? 8080, host: options.host ?? '0.0.0.0' });
+  } catch (err) {
+    // Port taken, say: drop the pool subscriptions made above before failing.
+    catalog.stop();
+    await upstreams.close(true);
+    throw err;
+  }
   void catalog.start();
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
