@@ -11,6 +11,8 @@ import type { EndpointSpec } from '../pool/endpoint.js';
 import { createSwitchboard, type Switchboard } from '../switchboard.js';
 import { createLogger, levelFromVerbosity, LOG_LEVELS, type Logger, type LogLevel } from '../telemetry/logger.js';
 import { startMetricsServer } from '../telemetry/metrics-server.js';
+import { extProcOptionsFromFlags } from '../frontends/extproc/flags.js';
+import { startExtProcServer } from '../frontends/extproc/server.js';
 import { formatFlags, parseFlags, type ParsedFlags } from './flags.js';
 import { SERVE_FLAGS } from './serve-flags.js';
 import { VERSION } from './version.js';
@@ -45,7 +47,7 @@ export async function startServe(
   flags: ParsedFlags,
   config: EndpointPickerConfig,
   logger: Logger,
-): Promise<{ core: Switchboard; closables: Closable[]; metricsPort: number | null }> {
+): Promise<{ core: Switchboard; closables: Closable[]; metricsPort: number | null; grpcPort: number | null }> {
   const v = flags.values;
   const closables: Closable[] = [];
   const endpoints = parseEndpointsFlag(String(v.endpoints));
@@ -82,11 +84,23 @@ export async function startServe(
     metricsPort = m.port;
     closables.push({ name: 'metrics server', close: () => m.close() });
   }
+  let grpcPort: number | null = null;
+  if (Number(v['grpc-port']) >= 0) {
+    const server = await startExtProcServer({
+      ...extProcOptionsFromFlags(v),
+      director: core.director,
+      readiness: { ready: () => core.pool.synced },
+      logger,
+      registry: core.telemetry?.registry,
+    });
+    grpcPort = server.port;
+    closables.push({ name: 'ext_proc server', close: () => server.drain(30_000) });
+  }
   logger.info(
-    { endpoints: core.pool.size, profile: core.built.profile.name, metricsPort, version: VERSION },
+    { endpoints: core.pool.size, profile: core.built.profile.name, grpcPort, metricsPort, version: VERSION },
     'switchboard started',
   );
-  return { core, closables, metricsPort };
+  return { core, closables, metricsPort, grpcPort };
 }
 
 function loadConfig(flags: ParsedFlags): EndpointPickerConfig {
