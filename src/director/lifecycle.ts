@@ -24,6 +24,8 @@ export interface LifecycleInit {
   requestBytes: number;
   /** Clock time the request reached the director. */
   startedAt: number;
+  /** A front door's new pick for a request already counted: do not count it again. */
+  retry: boolean;
   /** Called once when the request finishes (admission release). */
   onFinish: (() => void) | null;
 }
@@ -42,7 +44,7 @@ export class Lifecycle implements RequestLifecycle {
     init.pool.dispatch(init.endpoint.slot, init.tokens);
     init.pool.addPrefill(init.endpoint.slot, init.prefillTokens);
     this.prefillPending = init.prefillTokens > 0;
-    init.telemetry?.requestStarted(init.incomingModel, init.targetModel, init.priority, init.requestBytes);
+    init.telemetry?.requestStarted(init.incomingModel, init.targetModel, init.priority, init.requestBytes, init.retry);
   }
 
   /** The endpoint currently charged with the request. */
@@ -95,6 +97,11 @@ export class Lifecycle implements RequestLifecycle {
     init.onFinish?.();
     const t = init.telemetry;
     if (t === null) return;
+    if (outcome === 'retried') {
+      // Another attempt carries on; it records the request's metrics when it ends.
+      t.requestAbandoned(init.incomingModel, init.targetModel);
+      return;
+    }
     const now = init.pool.clock.now();
     const o = this.observer;
     const u = o.usage;

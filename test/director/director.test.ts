@@ -159,6 +159,23 @@ describe('director', () => {
     expect(d.incomingModel).toBe('');
   });
 
+  it('never picks excluded endpoints, and a retry attempt is not counted twice', async () => {
+    const sb = core([{ q: 0 }, { q: 9 }]);
+    const body = { model: 'm', prompt: 'x' };
+    const first = routed(await sb.director.handleRequest(req(body)));
+    expect(first.destination).toBe('192.168.1.1:8000');
+    first.lifecycle.finish('retried');
+    const again = routed(await sb.director.handleRequest({ ...req(body), exclude: new Set(['192.168.1.1:8000']), retry: true }));
+    expect(again.destination).toBe('192.168.1.2:8000');
+    again.lifecycle.finish('ok');
+    expect(await metric(sb, 'inference_objective_request_total')).toContain(
+      'inference_objective_request_total{model_name="m",target_model_name="m",priority="0"} 1',
+    );
+    expect(await metric(sb, 'inference_objective_running_requests')).toContain('inference_objective_running_requests{model_name="m"} 0');
+    expect(await metric(sb, 'inference_objective_request_error_total')).toEqual([]);
+    expect(rejected(await sb.director.handleRequest({ ...req(body), exclude: new Set(['192.168.1.1:8000', '192.168.1.2:8000']) }))).toMatch(/^503/);
+  });
+
   it('explains the decision when asked', async () => {
     const sb = core([{ q: 1 }, { q: 2 }]);
     const d = routed(await sb.director.handleRequest({ ...req({ model: 'm', prompt: 'x' }), explain: true }));

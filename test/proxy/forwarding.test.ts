@@ -180,9 +180,12 @@ describe('proxy failure handling', () => {
     await res.body.dump();
     expect(res.statusCode).toBe(200);
     expect(res.headers['x-gateway-destination-endpoint-served']).toBe(r.pods[1].key);
-    expect(r.director.requests.map((q) => q.subset)).toEqual([null, [r.pods[1].key]]);
+    expect(r.director.requests.map((q) => [q.subset, q.exclude === undefined || q.exclude === null ? null : [...q.exclude], q.retry === true])).toEqual([
+      [null, null, false],
+      [null, [r.pods[0].key], true],
+    ]);
     const [first, second] = r.director.lifecycles;
-    expect(first.finishes).toEqual([['error', 'SB_ERR_UPSTREAM_CONNECT']]);
+    expect(first.finishes).toEqual([['retried', undefined]]);
     expect(second.finishes).toEqual([['ok', undefined]]);
     for (const ep of r.pool.endpoints()) expect(r.pool.inflight[ep.slot]).toBe(0);
   });

@@ -85,6 +85,7 @@ export class RecordingDirector implements Director {
     const order = this.options.order?.() ?? this.pool.endpoints().map((e) => e.key);
     let eps = order.map((k) => this.pool.get(k)).filter((e): e is Endpoint => e !== undefined);
     if (req.subset !== null) eps = eps.filter((e) => req.subset?.includes(e.key));
+    if (req.exclude != null) eps = eps.filter((e) => !req.exclude?.has(e.key));
     if (eps.length === 0) return { kind: 'reject', error: sbError('SB_ERR_NO_CANDIDATES') };
     const picked = eps.slice(0, this.options.fallbacks ?? 1);
     const lifecycle = new RecordingLifecycle(this.pool, picked[0]);

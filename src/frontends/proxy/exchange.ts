@@ -11,7 +11,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { asRequestError, sbError, type SwitchboardError } from '../../errors.js';
-import type { Director, RequestLifecycle, RoutedDecision } from '../../director/types.js';
+import type { Director, Outcome, RequestLifecycle, RoutedDecision } from '../../director/types.js';
 import type { Endpoint } from '../../pool/endpoint.js';
 import type { EndpointPool } from '../../pool/pool.js';
 import { SERVED_HEADER, EXPLANATION_HEADER, clientResponseHeaders, explanationHeaderValue } from './headers.js';
@@ -216,11 +216,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.explanation = decision.explanation === null ? null : explanationHeaderValue(decision.explanation);
   }
 
-  /**
-   * Sends the request to the decision's best endpoint that has not failed it. After a new pick
-   * the director may name a failed pod again (its subset filter matches by IP, so it cannot
-   * exclude one port of a multi-port pod); then only its fallbacks are left.
-   */
+  /** Sends the request to the decision's best endpoint that has not failed it. */
   private dispatchFirst(): void {
     this.candidateIndex = -1;
     const ep = this.nextCandidate();
@@ -246,21 +242,19 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   }
 
   /**
-   * Fallbacks are used up: the failed attempt's accounting ends (freeing its in-flight slot) and
-   * the director picks again among the pods that have not failed this request.
+   * Fallbacks are used up: the failed attempt's accounting ends (freeing its in-flight slot,
+   * without counting the request twice) and the director picks again, never a pod that failed.
    */
   private async repick(cause: SwitchboardError): Promise<void> {
-    const subset: string[] = [];
-    for (const ep of this.ctx.endpoints.endpoints()) if (!this.failed.includes(ep.key)) subset.push(ep.key);
-    if (subset.length === 0) {
+    if (this.ctx.endpoints.endpoints().every((ep) => this.failed.includes(ep.key))) {
       this.giveUp(cause);
       return;
     }
-    this.finishLifecycle('error', cause.code);
+    this.finishLifecycle('retried');
     this.state = DECIDING;
     let decision;
     try {
-      decision = await this.ctx.director.handleRequest(this.request.withSubset(subset));
+      decision = await this.ctx.director.handleRequest(this.request.retryExcluding(this.failed));
     } catch {
       decision = null;
     }
@@ -308,7 +302,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.ctx.onExchangeDone();
   }
 
-  private finishLifecycle(outcome: 'ok' | 'error' | 'cancelled', code?: string): void {
+  private finishLifecycle(outcome: Outcome, code?: string): void {
     const lc = this.lifecycle;
     if (lc === null) return;
     this.lifecycle = null;

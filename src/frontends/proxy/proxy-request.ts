@@ -14,6 +14,8 @@ export class ProxyRequest implements InferenceRequest {
     readonly subset: readonly string[] | null,
     readonly explain: boolean,
     private controller: AbortController | null = null,
+    readonly exclude: ReadonlySet<string> | null = null,
+    readonly retry: boolean = false,
   ) {}
 
   /** Aborted when the client goes away. */
@@ -27,9 +29,9 @@ export class ProxyRequest implements InferenceRequest {
     this.controller?.abort();
   }
 
-  /** The same request restricted to `subset` (a new pick after failures), sharing the signal. */
-  withSubset(subset: readonly string[]): ProxyRequest {
+  /** The same request for a new pick that avoids the `failed` endpoints, sharing the signal. */
+  retryExcluding(failed: Iterable<string>): ProxyRequest {
     this.controller ??= new AbortController();
-    return new ProxyRequest(this.requestId, this.path, this.headers, this.body, subset, this.explain, this.controller);
+    return new ProxyRequest(this.requestId, this.path, this.headers, this.body, this.subset, this.explain, this.controller, new Set(failed), true);
   }
 }
