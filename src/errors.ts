@@ -22,6 +22,7 @@ export type ErrorKind =
   | 'ServiceUnavailable'
   | 'BadGateway'
   | 'GatewayTimeout'
+  | 'RequestTimeout'
   | 'BadConfiguration';
 
 interface ErrorSpec {
@@ -54,6 +55,8 @@ export const errorTable = {
   SB_ERR_CLIENT_GONE: { status: 503, kind: 'ServiceUnavailable', message: 'client disconnected while queued' },
   SB_ERR_RATE_LIMITED: { status: 429, kind: 'ResourceExhausted', message: 'token budget exceeded for flow %s' },
   SB_ERR_SHUTTING_DOWN: { status: 503, kind: 'ServiceUnavailable', message: 'switchboard is shutting down' },
+  SB_ERR_REQUEST_TIMEOUT: { status: 408, kind: 'RequestTimeout', message: 'request not received in time: %s' },
+  SB_ERR_OVERLOADED: { status: 503, kind: 'ServiceUnavailable', message: 'switchboard overloaded: %s' },
   SB_ERR_UPSTREAM_UNAVAILABLE: { status: 502, kind: 'BadGateway', message: 'upstream %s failed: %s' },
   SB_ERR_UPSTREAM_TIMEOUT: { status: 504, kind: 'GatewayTimeout', message: 'upstream %s timed out: %s' },
   SB_ERR_UPSTREAM_CONNECT: { status: 503, kind: 'ServiceUnavailable', message: 'no connection to upstream %s: %s' },

@@ -4,6 +4,7 @@ import { parseFlags, type FlagSpec } from '../../src/cli/flags.js';
 import { SERVE_FLAGS } from '../../src/cli/serve-flags.js';
 import { DEFAULT_MAX_BODY_BYTES, extProcFlagSpecs, extProcOptionsFromFlags, parseBodyMode } from '../../src/frontends/extproc/flags.js';
 import { BodySendMode } from '../../src/frontends/extproc/messages.js';
+import { DEFAULT_STREAM_LIMITS } from '../../src/frontends/extproc/stream-limits.js';
 
 describe('ext_proc flags', () => {
   it('defaults match the Go EPP (9002, 9003, secure serving on)', () => {
@@ -15,8 +16,20 @@ describe('ext_proc flags', () => {
       certPath: null,
       defaultBodyMode: BodySendMode.FULL_DUPLEX_STREAMED,
       maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+      limits: DEFAULT_STREAM_LIMITS,
+      maxConcurrentStreamsPerConnection: 1000,
     });
-    expect(extProcFlagSpecs.map((f) => f.name)).toEqual(['secure-serving', 'cert-path', 'default-body-mode', 'max-body-bytes']);
+    expect(extProcFlagSpecs.map((f) => f.name)).toEqual([
+      'secure-serving',
+      'cert-path',
+      'default-body-mode',
+      'max-body-bytes',
+      'extproc-request-timeout',
+      'extproc-idle-timeout',
+      'max-active-streams',
+      'grpc-max-concurrent-streams',
+      'max-buffered-request-bytes',
+    ]);
   });
 
   it('is part of the serve flag table, which declares every name once', () => {
@@ -38,6 +51,11 @@ describe('ext_proc flags', () => {
         'cert-path': '/etc/tls',
         'default-body-mode': 'buffered',
         'max-body-bytes': '1024',
+        'extproc-request-timeout': '30s',
+        'extproc-idle-timeout': 0,
+        'max-active-streams': '50',
+        'grpc-max-concurrent-streams': 0,
+        'max-buffered-request-bytes': 4096,
       }),
     ).toEqual({
       host: '127.0.0.1',
@@ -47,12 +65,16 @@ describe('ext_proc flags', () => {
       certPath: '/etc/tls',
       defaultBodyMode: BodySendMode.BUFFERED,
       maxBodyBytes: 1024,
+      limits: { requestTimeoutMs: 30_000, idleTimeoutMs: 0, maxActiveStreams: 50, maxBufferedBytes: 4096 },
+      maxConcurrentStreamsPerConnection: 0,
     });
   });
 
   it('rejects bad values with a coded flag error', () => {
     expect(() => extProcOptionsFromFlags({ 'grpc-port': '70000' })).toThrow(/invalid flag --grpc-port/);
     expect(() => extProcOptionsFromFlags({ 'max-body-bytes': '0' })).toThrow(/invalid flag --max-body-bytes/);
+    expect(() => extProcOptionsFromFlags({ 'extproc-request-timeout': 'soon' })).toThrow(/invalid flag --extproc-request-timeout/);
+    expect(() => extProcOptionsFromFlags({ 'max-active-streams': -1 })).toThrow(/invalid flag --max-active-streams/);
     expect(() => parseBodyMode('STREAMED')).toThrow(/invalid flag --default-body-mode/);
     expect(parseBodyMode('full-duplex-streamed')).toBe(BodySendMode.FULL_DUPLEX_STREAMED);
   });

@@ -52,6 +52,22 @@ export function decodeProcessingResponse(bytes: Buffer): ProcessingResponse {
   return responseType.decode(bytes) as unknown as ProcessingResponse;
 }
 
+/**
+ * The service definition with a decoder that reports undecodable messages to `onDecodeError`
+ * before grpc-js ends the stream with INTERNAL (which the handler never sees).
+ */
+export function extProcServiceDefinitionWith(onDecodeError: () => void): typeof extProcServiceDefinition {
+  const decode = (bytes: Buffer): ProcessingRequest => {
+    try {
+      return decodeProcessingRequest(bytes);
+    } catch (err) {
+      onDecodeError();
+      throw err;
+    }
+  };
+  return { Process: { ...extProcServiceDefinition.Process, requestDeserialize: decode } };
+}
+
 /** grpc-js service definition of `envoy.service.ext_proc.v3.ExternalProcessor`. */
 export const extProcServiceDefinition = {
   Process: {

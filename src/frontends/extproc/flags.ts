@@ -4,7 +4,9 @@
  * into `ExtProcServerOptions`.
  */
 import { sbError } from '../../errors.js';
+import { parseDurationMs } from '../../scheduling/params.js';
 import { BodySendMode, type BodySendModeValue } from './messages.js';
+import { DEFAULT_STREAM_LIMITS, type StreamLimitOptions } from './stream-limits.js';
 
 /**
  * One flag, shaped like `FlagSpec` in src/cli/flags.ts so the CLI can spread this table into
@@ -12,7 +14,7 @@ import { BodySendMode, type BodySendModeValue } from './messages.js';
  */
 export interface ExtProcFlagSpec {
   name: string;
-  type: 'int' | 'bool' | 'string';
+  type: 'int' | 'bool' | 'string' | 'duration';
   default: number | boolean | string;
   help: string;
 }
@@ -50,6 +52,36 @@ export const extProcFlagSpecs: readonly ExtProcFlagSpec[] = [
     default: DEFAULT_MAX_BODY_BYTES,
     help: 'largest request body accepted over ext_proc; larger bodies get 413',
   },
+  {
+    name: 'extproc-request-timeout',
+    type: 'duration',
+    default: DEFAULT_STREAM_LIMITS.requestTimeoutMs,
+    help: 'time a gateway has to deliver a whole request (headers and body) on a Process stream; then 408 (0: none)',
+  },
+  {
+    name: 'extproc-idle-timeout',
+    type: 'duration',
+    default: DEFAULT_STREAM_LIMITS.idleTimeoutMs,
+    help: 'longest silence of the gateway on a routed Process stream before it is ended (0: none)',
+  },
+  {
+    name: 'max-active-streams',
+    type: 'int',
+    default: DEFAULT_STREAM_LIMITS.maxActiveStreams,
+    help: 'most ext_proc streams open at once over all connections; more are answered 503 (0: no limit)',
+  },
+  {
+    name: 'grpc-max-concurrent-streams',
+    type: 'int',
+    default: 1000,
+    help: 'HTTP/2 max concurrent streams per gateway connection on the ext_proc port (0: no limit)',
+  },
+  {
+    name: 'max-buffered-request-bytes',
+    type: 'int',
+    default: DEFAULT_STREAM_LIMITS.maxBufferedBytes,
+    help: 'most request-body bytes all ext_proc streams together hold before end_of_stream; beyond it 503 (0: no limit)',
+  },
 ];
 
 /** Defaults of the flags read here but declared by the CLI. */
@@ -75,6 +107,8 @@ export function extProcOptionsFromFlags(values: Readonly<Record<string, unknown>
   certPath: string | null;
   defaultBodyMode: BodySendModeValue;
   maxBodyBytes: number;
+  limits: StreamLimitOptions;
+  maxConcurrentStreamsPerConnection: number;
 } {
   const get = (name: string): unknown => values[name] ?? SHARED_DEFAULTS[name] ?? extProcFlagSpecs.find((f) => f.name === name)?.default;
   const port = (name: string): number => {
@@ -86,6 +120,18 @@ export function extProcOptionsFromFlags(values: Readonly<Record<string, unknown>
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes <= 0) {
     throw sbError('SB_ERR_FLAG', 'max-body-bytes', `"${String(get('max-body-bytes'))}" is not a positive integer`);
   }
+  const count = (name: string): number => {
+    const n = Number(get(name));
+    if (!Number.isInteger(n) || n < 0) throw sbError('SB_ERR_FLAG', name, `"${String(get(name))}" is not a count >= 0`);
+    return n;
+  };
+  const duration = (name: string): number => {
+    const v = get(name);
+    // The CLI parser yields milliseconds; text (`30s`) comes from programmatic callers.
+    const ms = typeof v === 'number' ? v : parseDurationMs(String(v));
+    if (ms === null || !Number.isFinite(ms) || ms < 0) throw sbError('SB_ERR_FLAG', name, `"${String(v)}" is not a duration`);
+    return ms;
+  };
   const certPath = String(get('cert-path'));
   return {
     host: String(get('bind-address')),
@@ -95,5 +141,12 @@ export function extProcOptionsFromFlags(values: Readonly<Record<string, unknown>
     certPath: certPath === '' ? null : certPath,
     defaultBodyMode: parseBodyMode(String(get('default-body-mode'))),
     maxBodyBytes,
+    limits: {
+      requestTimeoutMs: duration('extproc-request-timeout'),
+      idleTimeoutMs: duration('extproc-idle-timeout'),
+      maxActiveStreams: count('max-active-streams'),
+      maxBufferedBytes: count('max-buffered-request-bytes'),
+    },
+    maxConcurrentStreamsPerConnection: count('grpc-max-concurrent-streams'),
   };
 }

@@ -14,10 +14,12 @@ export interface ExtProcMetrics {
   protocolError(reason: string): void;
   /** A request answered by the front door itself with `code` (e.g. SB_ERR_BODY_TOO_LARGE). */
   localRejection(code: string): void;
+  /** A stream waited too long for the gateway: for the whole request, or idle once routed. */
+  timeout(kind: 'request' | 'idle'): void;
 }
 
-/** prom-client implementation registered on `registry`. */
-export function createExtProcMetrics(registry: Registry): ExtProcMetrics {
+/** prom-client implementation registered on `registry`; `bufferedBytes` is read at scrape time. */
+export function createExtProcMetrics(registry: Registry, bufferedBytes: () => number = () => 0): ExtProcMetrics {
   const active = new Gauge({
     name: 'switchboard_extproc_active_streams',
     help: 'ext_proc Process streams currently open.',
@@ -40,6 +42,20 @@ export function createExtProcMetrics(registry: Registry): ExtProcMetrics {
     labelNames: ['code'],
     registers: [registry],
   });
+  const timeouts = new Counter({
+    name: 'switchboard_extproc_stream_timeouts_total',
+    help: 'ext_proc streams ended because the gateway kept Switchboard waiting: kind="request" (no complete request in time, answered 408) or "idle" (silent after routing).',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'switchboard_extproc_buffered_request_bytes',
+    help: 'Request-body bytes ext_proc streams hold while waiting for end_of_stream.',
+    registers: [registry],
+    collect() {
+      this.set(bufferedBytes());
+    },
+  });
   return {
     streamOpened() {
       streams.inc();
@@ -53,6 +69,9 @@ export function createExtProcMetrics(registry: Registry): ExtProcMetrics {
     },
     localRejection(code) {
       localRejections.inc({ code });
+    },
+    timeout(kind) {
+      timeouts.inc({ kind });
     },
   };
 }

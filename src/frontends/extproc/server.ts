@@ -11,11 +11,12 @@ import type { Director } from '../../director/types.js';
 import { servingCredentials, type ReloadableServerCredentials } from '../grpc/tls-credentials.js';
 import { healthServiceDefinition } from '../health/health-codec.js';
 import { HealthService, type Readiness } from '../health/health-service.js';
-import { extProcServiceDefinition } from './codec.js';
+import { extProcServiceDefinitionWith } from './codec.js';
 import { DEFAULT_MAX_BODY_BYTES } from './flags.js';
 import { BodySendMode, type BodySendModeValue } from './messages.js';
 import { createExtProcMetrics } from './metrics.js';
 import { handleProcessStream, type ProcessCall, type StreamContext } from './stream-handler.js';
+import { StreamLimits, type StreamLimitOptions } from './stream-limits.js';
 
 export interface ExtProcServerOptions {
   /** Picks endpoints for each request. */
@@ -46,6 +47,10 @@ export interface ExtProcServerOptions {
   registry?: Registry;
   /** How often health Watch streams re-read readiness, in ms (default 1000). */
   healthPollIntervalMs?: number;
+  /** Stream count, buffered-bytes and timeout limits (defaults: DEFAULT_STREAM_LIMITS). */
+  limits?: Partial<StreamLimitOptions>;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per gateway connection (default 1000; 0: unlimited). */
+  maxConcurrentStreamsPerConnection?: number;
   /** Extra grpc-js server options. */
   grpcOptions?: ChannelOptions;
 }
@@ -102,14 +107,18 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const registry = options.registry ?? new Registry();
   const health = new HealthService({ readiness: options.readiness, pollIntervalMs: options.healthPollIntervalMs });
+  const limits = new StreamLimits(options.limits);
+  const metrics = createExtProcMetrics(registry, () => limits.bufferedBytes);
   const ctx: StreamContext = {
     director: options.director,
     defaultBodyMode: options.defaultBodyMode ?? BodySendMode.FULL_DUPLEX_STREAMED,
     maxBodyBytes,
     honorSubsetHint: options.honorSubsetHint ?? true,
-    metrics: createExtProcMetrics(registry),
+    metrics,
+    limits,
     logger,
   };
+  const perConnection = options.maxConcurrentStreamsPerConnection ?? 1000;
 
   const serving = servingCredentials({
     secure: options.secure ?? true,
@@ -128,9 +137,14 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     'grpc.max_send_message_length': -1,
     // Nothing reads channelz here; it costs bookkeeping on every call.
     'grpc.enable_channelz': 0,
+    // Envoy opens another connection when one is full; a single client cannot open unbounded streams.
+    ...(perConnection > 0 ? { 'grpc.max_concurrent_streams': perConnection } : {}),
+    // Find dead gateway connections (half-open TCP) so their streams are released.
+    'grpc.keepalive_time_ms': 60_000,
+    'grpc.keepalive_timeout_ms': 20_000,
     ...options.grpcOptions,
   });
-  extProc.addService(extProcServiceDefinition, {
+  extProc.addService(extProcServiceDefinitionWith(() => metrics.protocolError('undecodable')), {
     Process: (call: ProcessCall) => handleProcessStream(call, ctx),
   });
   extProc.addService(healthServiceDefinition, health.implementation());
@@ -160,6 +174,7 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     serving.reloader?.stop();
     stopped = (async () => {
       await (graceMs > 0 ? tryShutdown(extProc, graceMs) : (extProc.forceShutdown(), Promise.resolve()));
+      limits.stop();
       health.close();
       healthServer?.forceShutdown();
     })();

@@ -30,6 +30,7 @@ import type { OutboundResponse } from './codec.js';
 import { encodeRouteHeaders, encodeStreamedBody } from './fast-encode.js';
 import { servedEndpoint, subsetHint } from './metadata.js';
 import type { ExtProcMetrics } from './metrics.js';
+import type { StreamLimits, Watched } from './stream-limits.js';
 import { REQUEST_ID_HEADER } from '../../request/headers.js';
 import {
   continueBody,
@@ -55,6 +56,8 @@ export interface StreamContext {
   /** Whether to honour the gateway's subset hint (the Go EPP's --disable-endpoint-subset-filter inverts it). */
   honorSubsetHint: boolean;
   metrics: ExtProcMetrics;
+  /** Stream count, buffered bytes and deadlines shared by all streams of the server. */
+  limits: StreamLimits;
   logger: Logger;
 }
 
@@ -101,7 +104,7 @@ export function handleProcessStream(call: ProcessCall, ctx: StreamContext): void
   new ProcessStream(call, ctx).start();
 }
 
-class ProcessStream {
+class ProcessStream implements Watched {
   private readonly call: ProcessCall;
   private readonly ctx: StreamContext;
   private phase: Phase = 'request-headers';
@@ -124,6 +127,12 @@ class ProcessStream {
   private halfClosed = false;
   private ended = false;
   private abort: AbortController | null = null;
+  /** Body bytes reserved in the shared buffer budget. */
+  private charged = 0;
+  /** Counted in the shared stream limit. */
+  private registered = false;
+  /** When the current wait for the gateway times out (see StreamLimits). */
+  deadlineAt = Infinity;
 
   constructor(call: ProcessCall, ctx: StreamContext) {
     this.call = call;
@@ -131,12 +140,35 @@ class ProcessStream {
   }
 
   start(): void {
-    this.ctx.metrics.streamOpened();
+    const ctx = this.ctx;
+    ctx.metrics.streamOpened();
     this.call.on('data', (msg: ProcessingRequest) => this.onMessage(msg));
     this.call.on('end', () => this.onHalfClose());
     this.call.on('cancelled', () => this.onReset());
     this.call.on('error', () => this.onReset());
     this.call.on('close', () => this.release());
+    if (!ctx.limits.open(this)) {
+      this.rejectLocally(sbError('SB_ERR_OVERLOADED', `${ctx.limits.options.maxActiveStreams} ext_proc streams already open`));
+      return;
+    }
+    this.registered = true;
+    this.deadlineAt = ctx.limits.deadline(ctx.limits.options.requestTimeoutMs);
+  }
+
+  /** The gateway kept us waiting past the deadline (called by the shared sweep). */
+  expire(): void {
+    this.deadlineAt = Infinity;
+    if (this.ended || this.busy || this.phase === 'done') return;
+    const o = this.ctx.limits.options;
+    if (this.phase === 'request-headers' || this.phase === 'request-body') {
+      // A gateway (or client) that never finishes its request must not hold a stream and its body.
+      this.ctx.metrics.timeout('request');
+      this.dropBody();
+      this.rejectLocally(sbError('SB_ERR_REQUEST_TIMEOUT', `no complete request within ${o.requestTimeoutMs} ms`));
+      return;
+    }
+    this.ctx.metrics.timeout('idle');
+    this.fail(GrpcStatus.DEADLINE_EXCEEDED, `no message from the gateway for ${o.idleTimeoutMs} ms`, null);
   }
 
   // ---- inbound ---------------------------------------------------------------------------------
@@ -145,6 +177,10 @@ class ProcessStream {
     if (this.phase === 'done') return; // Envoy ignores us after an immediate response; we ignore it too.
     try {
       this.dispatch(msg);
+      // Once routed, the gateway may only be silent for the idle timeout.
+      if (!this.busy && (this.phase === 'routed' || this.phase === 'response-body')) {
+        this.deadlineAt = this.ctx.limits.deadline(this.ctx.limits.options.idleTimeoutMs);
+      }
     } catch (err) {
       // A bug on our side must not take the process down; end this stream only.
       this.ctx.logger.error({ err }, 'ext_proc stream handler failed');
@@ -210,10 +246,18 @@ class ProcessStream {
     const chunk = bytesOf(b.body);
     this.bodyBytes += chunk.length;
     if (this.bodyBytes > this.ctx.maxBodyBytes) {
-      this.chunks = [];
+      this.dropBody();
       return this.rejectLocally(sbError('SB_ERR_BODY_TOO_LARGE', this.ctx.maxBodyBytes));
     }
-    if (chunk.length > 0) this.chunks.push(chunk);
+    if (chunk.length > 0) {
+      // All streams together may hold only so much body: many slow uploads must not exhaust memory.
+      if (!this.ctx.limits.reserve(chunk.length)) {
+        this.dropBody();
+        return this.rejectLocally(sbError('SB_ERR_OVERLOADED', `request bodies held by all streams exceed ${this.ctx.limits.options.maxBufferedBytes} bytes`));
+      }
+      this.charged += chunk.length;
+      this.chunks.push(chunk);
+    }
     // BUFFERED sends the whole body in one message (end_of_stream is false only when trailers follow).
     if (this.requestMode === 'buffered' || b.endOfStream) this.decide(this.takeBody());
   }
@@ -320,6 +364,7 @@ class ProcessStream {
     const headers = this.headers;
     if (headers === null) return this.outOfOrder('body_before_headers');
     this.busy = true;
+    this.deadlineAt = Infinity; // the director bounds its own waits (admission queue TTL)
     this.call.pause();
     const req = new ExtProcRequest(this, this.requestId, headers.requestPath(), headers, body, this.subset);
     let pending: Promise<Decision>;
@@ -344,6 +389,7 @@ class ProcessStream {
   private onDecision(decision: Decision, body: Buffer | null): void {
     this.busy = false;
     this.abort = null;
+    this.releaseBody();
     if (this.phase === 'done' || this.ended) {
       // The gateway went away while we were picking: release what the pick reserved.
       if (decision.kind === 'route') decision.lifecycle.finish('cancelled');
@@ -358,6 +404,7 @@ class ProcessStream {
       } else {
         this.lifecycle = decision.lifecycle;
         this.phase = 'routed';
+        this.deadlineAt = this.ctx.limits.deadline(this.ctx.limits.options.idleTimeoutMs);
         this.answerRoute(decision.destination, decision.body ?? body, decision.bodyRewritten, body === null);
       }
     } catch (err) {
@@ -426,10 +473,28 @@ class ProcessStream {
     this.fail(GrpcStatus.FAILED_PRECONDITION, `unexpected ${what} in phase ${this.phase}`, 'out_of_order');
   }
 
-  /** Ends the stream with a gRPC error: Envoy answers the client 500 (or fails open if configured). */
-  private fail(code: GrpcStatus, details: string, reason: string): void {
-    this.ctx.metrics.protocolError(reason);
-    this.ctx.logger.warn({ requestId: this.requestId, reason, details }, 'ext_proc stream failed');
+  /** Forgets the request body collected so far. */
+  private dropBody(): void {
+    this.chunks = [];
+    this.releaseBody();
+  }
+
+  /** Returns the body's bytes to the shared budget (the body itself may live on in the decision). */
+  private releaseBody(): void {
+    if (this.charged === 0) return;
+    this.ctx.limits.release(this.charged);
+    this.charged = 0;
+  }
+
+  /**
+   * Ends the stream with a gRPC error: Envoy answers the client 500 (or fails open if configured).
+   * `reason` labels a protocol violation by the gateway; null for other causes (timeouts).
+   */
+  private fail(code: GrpcStatus, details: string, reason: string | null): void {
+    if (reason !== null) this.ctx.metrics.protocolError(reason);
+    this.ctx.logger.warn({ requestId: this.requestId, reason: reason ?? 'timeout', details }, 'ext_proc stream failed');
+    this.dropBody();
+    this.deadlineAt = Infinity;
     this.phase = 'done';
     this.finish('error');
     if (this.ended) return;
@@ -445,6 +510,8 @@ class ProcessStream {
   /** RST_STREAM or transport error: a normal way for Envoy to end a stream. */
   private onReset(): void {
     this.ended = true;
+    this.dropBody();
+    this.deadlineAt = Infinity;
     this.abort?.abort();
     this.finish(this.responseBodyEnded ? 'ok' : 'cancelled');
     this.phase = 'done';
@@ -453,6 +520,7 @@ class ProcessStream {
   private endCall(): void {
     this.finish(this.responseBodyEnded ? 'ok' : 'cancelled');
     this.phase = 'done';
+    this.deadlineAt = Infinity;
     if (this.ended) return;
     this.ended = true;
     // Drain whatever the client still sends so the stream can close and be released.
@@ -462,6 +530,11 @@ class ProcessStream {
 
   private release(): void {
     if (!this.ended) this.onReset();
+    this.dropBody();
+    if (this.registered) {
+      this.registered = false;
+      this.ctx.limits.close(this);
+    }
     this.ctx.metrics.streamClosed();
   }
 

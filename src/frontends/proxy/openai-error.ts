@@ -17,6 +17,7 @@ const TYPE_BY_KIND: Record<ErrorKind, string> = {
   ServiceUnavailable: 'service_unavailable_error',
   BadGateway: 'upstream_error',
   GatewayTimeout: 'timeout_error',
+  RequestTimeout: 'timeout_error',
   BadConfiguration: 'server_error',
 };
 
