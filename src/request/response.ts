@@ -11,6 +11,8 @@ import type { Usage } from '../director/types.js';
 
 /** Largest non-streamed body parsed for usage; larger ones are passed through unparsed. */
 const MAX_PARSED_BODY = 4 * 1024 * 1024;
+/** Longest unfinished SSE line carried to the next chunk; a longer one is passed on as it is. */
+const MAX_SSE_LINE = 1024 * 1024;
 const NEWLINE = 0x0a;
 
 /** Reads a `usage` object in either the completions or the responses vocabulary. */
@@ -109,7 +111,9 @@ export class ResponseObserver {
       if (this.from === null) this.carry = null;
     }
     const data = this.carry !== null ? Buffer.concat([this.carry, buf]) : buf;
-    const lastNl = eos ? data.length - 1 : data.lastIndexOf(NEWLINE);
+    let lastNl = eos ? data.length - 1 : data.lastIndexOf(NEWLINE);
+    // A pod that never ends its line must not make us hold (and re-copy) an ever-growing buffer.
+    if (data.length - lastNl - 1 > MAX_SSE_LINE) lastNl = data.length - 1;
     const complete = lastNl >= 0 ? data.subarray(0, lastNl + 1) : data.subarray(0, 0);
     this.carry = lastNl + 1 < data.length ? Buffer.from(data.subarray(lastNl + 1)) : null;
     this.scanSse(complete);

@@ -3,6 +3,10 @@
  * stream the answer back, retry elsewhere while nothing reached the client, and report every
  * step to the decision's lifecycle.
  *
+ * "Nothing reached the client" lasts until the first body bytes: the pod's status and headers are
+ * held until then, so a pod that answers 5xx, or dies or stalls right after its headers, is
+ * retried on another pod instead of failing the request.
+ *
  * The exchange is itself the undici dispatch handler (legacy `onConnect/onHeaders/onData/...`
  * hooks, which undici's client calls directly: no wrapper object and no parsing of the
  * response headers into an object). `Pool.dispatch` with such a handler measured 11.6k req/s
@@ -19,7 +23,7 @@ import { openAIErrorEvent, writeOpenAIError } from './openai-error.js';
 import type { ProxySettings } from './options.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 import type { ProxyRequest } from './proxy-request.js';
-import { classifyUpstreamError } from './upstream-failure.js';
+import { classifyUpstreamError, UpstreamStatusError } from './upstream-failure.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
 /** The little logging the proxy does (pino's signature); warnings only, off the hot path. */
@@ -41,8 +45,10 @@ export interface ProxyContext {
 
 const DECIDING = 0;
 const CONNECTING = 1;
-const STREAMING = 2;
-const DONE = 3;
+/** The pod's headers arrived; nothing has been sent to the client yet. */
+const RECEIVING = 2;
+const STREAMING = 3;
+const DONE = 4;
 
 const EMPTY = Buffer.alloc(0);
 const kExchange = Symbol('switchboard.exchange');
@@ -77,6 +83,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   private sse = false;
   private dropLength = false;
   private explanation: string | null = null;
+  /** Status and headers for the client, held until the first body bytes (RECEIVING). */
+  private headStatus = 0;
+  private head: string[] | null = null;
   private readonly dispatchOptions: Dispatcher.DispatchOptions;
 
   constructor(
@@ -120,8 +129,13 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     const ep = this.endpoint as Endpoint;
+    if (statusCode >= 500 && this.abortUpstream !== null && this.hasAnotherAttempt(ep.key)) {
+      // The pod failed and the client has seen nothing: drop this answer, try elsewhere (onError).
+      this.abortUpstream(new UpstreamStatusError(statusCode));
+      return false;
+    }
     const lc = this.lifecycle as RequestLifecycle;
-    this.state = STREAMING;
+    this.state = RECEIVING;
     this.resume = resume;
     lc.served(ep.key);
     const info = clientResponseHeaders(rawHeaders, this.dropLength);
@@ -130,13 +144,17 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const h = info.headers;
     h.push('x-request-id', this.request.requestId, SERVED_HEADER, ep.key);
     if (this.explanation !== null) h.push(EXPLANATION_HEADER, this.explanation);
-    this.res.writeHead(statusCode, h);
+    this.headStatus = statusCode;
+    this.head = h;
     return true;
   }
 
   onData(chunk: Buffer): boolean {
+    // From the first body chunk on the response belongs to the client: no retry any more.
+    this.state = STREAMING;
     const out = (this.lifecycle as RequestLifecycle).responseBody(chunk, false);
     if (out === null || out.length === 0) return true;
+    this.flushHead();
     if (this.res.write(out)) return true;
     // Client socket full: pause the pod until it drains (backpressure end to end).
     this.paused = true;
@@ -150,6 +168,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const tail = lc.responseBody(EMPTY, true);
     this.state = DONE;
     this.abortUpstream = null;
+    this.flushHead();
     if (tail !== null && tail.length > 0) this.res.end(tail);
     else this.res.end();
     this.finishLifecycle('ok');
@@ -168,7 +187,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
     this.failed.push(key);
     this.lastError = failure.error;
-    if (failure.retryable && this.attempts <= this.ctx.settings.retries.max) {
+    // A pod that stalls after its headers, before any body, may be retried like one that never answered.
+    const retryable = failure.retryable || (this.state === RECEIVING && failure.reason === 'idle_timeout');
+    this.head = null;
+    if (retryable && this.attempts <= this.ctx.settings.retries.max) {
       const next = this.nextCandidate();
       if (next !== null) {
         this.ctx.metrics.retry('fallback');
@@ -229,6 +251,23 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.endpoint = ep;
     this.attempts++;
     this.ctx.upstreams.for(ep).dispatch(this.dispatchOptions, this);
+  }
+
+  /** Whether a failure of the attempt on `current` would be retried: the budget and a pod remain. */
+  private hasAnotherAttempt(current: string): boolean {
+    const retries = this.ctx.settings.retries;
+    if (this.attempts > retries.max) return false;
+    const usable = (ep: Endpoint): boolean => ep.key !== current && !this.failed.includes(ep.key);
+    for (let i = this.candidateIndex + 1; i < this.candidates.length; i++) if (usable(this.candidates[i])) return true;
+    return retries.repick && this.ctx.endpoints.endpoints().some(usable);
+  }
+
+  /** Sends the held status and headers to the client (once). */
+  private flushHead(): void {
+    const h = this.head;
+    if (h === null) return;
+    this.head = null;
+    this.res.writeHead(this.headStatus, h);
   }
 
   /** The next fallback endpoint of the decision that has not failed, or null. */

@@ -5,7 +5,7 @@
 import { Counter, type Registry } from 'prom-client';
 
 /** Why an attempt on a pod failed. */
-export type UpstreamFailureReason = 'connect' | 'connect_timeout' | 'first_byte_timeout' | 'reset' | 'idle_timeout' | 'protocol';
+export type UpstreamFailureReason = 'connect' | 'connect_timeout' | 'first_byte_timeout' | 'reset' | 'idle_timeout' | 'protocol' | 'status_5xx';
 
 export class ProxyMetrics {
   private readonly errors: Counter<'code'> | null;

@@ -16,6 +16,14 @@ export interface UpstreamFailure {
   detail: string;
 }
 
+/** A pod answered 5xx before any body reached the client; raised to retry on another pod. */
+export class UpstreamStatusError extends Error {
+  readonly code = 'SB_UPSTREAM_STATUS';
+  constructor(readonly status: number) {
+    super(`answered HTTP ${status}`);
+  }
+}
+
 /** Errors where the request never reached a model server. */
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 /** The connection broke before a response: the pod crashed, restarted or closed a stale keep-alive. */
@@ -31,6 +39,9 @@ export function classifyUpstreamError(err: unknown, endpointKey: string): Upstre
     error,
     detail,
   });
+  if (err instanceof UpstreamStatusError) {
+    return failure('status_5xx', true, sbError('SB_ERR_UPSTREAM_UNAVAILABLE', endpointKey, message), message);
+  }
   if (typeof code === 'string') {
     if (CONNECT_CODES.has(code)) return failure('connect', true, sbError('SB_ERR_UPSTREAM_CONNECT', endpointKey, code), code);
     if (code === 'UND_ERR_CONNECT_TIMEOUT') {
