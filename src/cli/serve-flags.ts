@@ -51,7 +51,11 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'enable-pprof', type: 'bool', default: true, help: 'Go profiling', compat: 'ignored; use node --inspect' },
   { name: 'tracing', type: 'bool', default: false, help: 'OpenTelemetry tracing', compat: 'ignored' },
   { name: 'ha-enable-leader-election', type: 'bool', default: false, help: 'active-passive HA via a Lease' },
-  { name: 'metrics-endpoint-auth', type: 'bool', default: false, help: 'require a bearer token on /metrics (see --metrics-token-file)' },
+  { name: 'metrics-endpoint-auth', type: 'bool', default: false, help: 'require a bearer token on /metrics and /debug/* (the token is read from --metrics-token-file)' },
+  { name: 'metrics-token-file', type: 'string', default: '', help: 'file holding the bearer token of --metrics-endpoint-auth; re-read when it changes' },
+  { name: 'enable-debug-endpoints', type: 'bool', default: false, help: 'serve /debug/endpoints and /debug/config on the metrics port (behind the token when auth is on)' },
+  // Shutdown.
+  { name: 'shutdown-grace-period', type: 'duration', default: 30_000, help: 'on SIGTERM, how long open ext_proc streams may finish after readiness turns NOT_SERVING' },
   // Front doors.
   ...extProcFlagSpecs,
   ...PROXY_FLAGS,

@@ -10,7 +10,9 @@ import { isSwitchboardError, sbError } from '../errors.js';
 import type { EndpointSpec } from '../pool/endpoint.js';
 import { createSwitchboard, type Switchboard } from '../switchboard.js';
 import { createLogger, levelFromVerbosity, LOG_LEVELS, type Logger, type LogLevel } from '../telemetry/logger.js';
+import { debugRoutes } from '../telemetry/debug-routes.js';
 import { startMetricsServer } from '../telemetry/metrics-server.js';
+import { tokenFromFile } from '../telemetry/token-file.js';
 import { extProcOptionsFromFlags } from '../frontends/extproc/flags.js';
 import { startExtProcServer } from '../frontends/extproc/server.js';
 import { proxyFlagValues } from '../frontends/proxy/flags.js';
@@ -30,7 +32,15 @@ const DEMO_ADAPTERS = [{ name: 'sql-lora' }, { name: 'chat-lora' }];
 export interface Closable {
   name: string;
   close(): Promise<void>;
+  /**
+   * A front door: its close() turns readiness off and refuses new work at once, then drains.
+   * Front doors are stopped first and together, so both stop taking work at the same moment.
+   */
+  frontDoor?: boolean;
 }
+
+/** After the graceful stop, how long leftover handles may keep the process alive before it exits anyway. */
+const EXIT_BACKSTOP_MS = 5000;
 
 /** Runs `switchboard serve` until a signal stops it. Returns the exit code. */
 export async function runServe(argv: string[]): Promise<number> {
@@ -47,7 +57,17 @@ export async function runServe(argv: string[]): Promise<number> {
   const logger = createLogger(logLevel(flags), { pretty: prettyLogs(flags) });
   const started = await startServe(flags, config, logger);
   await waitForSignal(logger);
+  // A second signal while draining means "now": exit without waiting for open streams.
+  const force = (sig: NodeJS.Signals) => {
+    logger.warn({ signal: sig }, 'second signal: exiting without draining');
+    logger.flush();
+    process.exit(1);
+  };
+  process.once('SIGTERM', force);
+  process.once('SIGINT', force);
   await stopAll(started.closables, logger);
+  // Everything is closed; should a stray handle keep the event loop alive, exit anyway.
+  setTimeout(() => process.exit(0), EXIT_BACKSTOP_MS).unref();
   return 0;
 }
 
@@ -96,9 +116,18 @@ export async function startServe(
 
   let metricsPort: number | null = null;
   if (Number(v['metrics-port']) >= 0 && core.telemetry !== null) {
-    const m = await startMetricsServer({ registry: core.telemetry.registry, port: Number(v['metrics-port']), host: String(v['bind-address']) });
+    const m = await startMetricsServer({
+      registry: core.telemetry.registry,
+      port: Number(v['metrics-port']),
+      host: String(v['bind-address']),
+      bearerToken: metricsToken(flags),
+      debugRoutes: v['enable-debug-endpoints'] === true ? debugRoutes({ pool: core.pool, config, settings: v, version: VERSION }) : null,
+    });
     metricsPort = m.port;
     closables.push({ name: 'metrics server', close: () => m.close() });
+    if (v['enable-debug-endpoints'] === true && v['metrics-endpoint-auth'] !== true) {
+      logger.warn('debug endpoints are enabled without --metrics-endpoint-auth: anyone who reaches the metrics port can read them');
+    }
   }
   let grpcPort: number | null = null;
   if (Number(v['grpc-port']) >= 0) {
@@ -110,7 +139,7 @@ export async function startServe(
       registry: core.telemetry?.registry,
     });
     grpcPort = server.port;
-    closables.push({ name: 'ext_proc server', close: () => server.drain(30_000) });
+    closables.push({ name: 'ext_proc server', frontDoor: true, close: () => server.drain(Math.max(0, Number(v['shutdown-grace-period']))) });
   }
   // The proxy is off unless asked for; the demo turns it on at 8080 so `npm start` can be curled.
   const proxy = proxyFlagValues(v);
@@ -127,7 +156,7 @@ export async function startServe(
       registry: core.telemetry?.registry ?? null,
     });
     proxyUrl = server.url;
-    closables.push({ name: 'proxy', close: () => server.drain() });
+    closables.push({ name: 'proxy', frontDoor: true, close: () => server.drain() });
   }
   logger.info(
     { endpoints: core.pool.size, profile: core.built.profile.name, grpcPort, proxyUrl, metricsPort, version: VERSION },
@@ -143,6 +172,17 @@ export async function startServe(
     );
   }
   return { core, closables, metricsPort, grpcPort, proxyUrl };
+}
+
+/** The bearer token of the metrics port, when `--metrics-endpoint-auth` asks for one. */
+function metricsToken(flags: ParsedFlags): (() => string) | null {
+  const file = String(flags.values['metrics-token-file']);
+  if (flags.values['metrics-endpoint-auth'] !== true) {
+    if (file !== '') throw sbError('SB_ERR_FLAG', 'metrics-token-file', 'only used with --metrics-endpoint-auth');
+    return null;
+  }
+  if (file === '') throw sbError('SB_ERR_FLAG', 'metrics-endpoint-auth', 'needs --metrics-token-file with the bearer token');
+  return tokenFromFile(file, 'metrics-token-file');
 }
 
 function loadConfig(flags: ParsedFlags): EndpointPickerConfig {
@@ -207,15 +247,27 @@ function waitForSignal(logger: Logger): Promise<void> {
   });
 }
 
-/** Stops components in reverse start order, logging failures instead of throwing. */
+/**
+ * Stops everything in order: all front doors at once (each turns readiness NOT_SERVING and refuses
+ * new work as its close() begins, then lets open requests finish within its drain deadline), then
+ * the rest in reverse start order (metrics, scrape loops, demo fleet). Failures are logged, not thrown.
+ */
 export async function stopAll(closables: Closable[], logger: Logger): Promise<void> {
-  for (const c of [...closables].reverse()) {
+  const stop = async (c: Closable): Promise<void> => {
     try {
       await c.close();
     } catch (err) {
       logger.warn({ component: c.name, err: isSwitchboardError(err) ? err.message : String(err) }, 'error while stopping');
     }
+  };
+  const reversed = [...closables].reverse();
+  const doors = reversed.filter((c) => c.frontDoor === true);
+  if (doors.length > 0) {
+    logger.info({ components: doors.map((c) => c.name) }, 'draining: readiness NOT_SERVING, new requests refused');
+    await Promise.all(doors.map(stop));
+    logger.info('drained');
   }
+  for (const c of reversed) if (c.frontDoor !== true) await stop(c);
   logger.info('stopped');
   logger.flush();
 }
