@@ -10,7 +10,7 @@ import type { ModelRewriter, ObjectiveStore } from '../admission/objectives.js';
 import { asRequestError, sbError, type SwitchboardError } from '../errors.js';
 import type { Endpoint } from '../pool/endpoint.js';
 import type { EndpointPool } from '../pool/pool.js';
-import { MODEL_REWRITE_HEADER, OBJECTIVE_HEADER, FAIRNESS_ID_HEADER, DEFAULT_FAIRNESS_ID } from '../request/headers.js';
+import { MODEL_REWRITE_HEADER, OBJECTIVE_HEADER, FAIRNESS_ID_HEADER, DEFAULT_FAIRNESS_ID, contentTypeProblem } from '../request/headers.js';
 import { inspectRequest, rewriteModel, type RequestView } from '../request/inspect.js';
 import type { SchedulingRequest } from '../scheduling/framework/cycle.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
@@ -70,7 +70,9 @@ export class RequestDirector implements Director {
     let view: RequestView | null = null;
     let incoming = '';
     if (o.parser === 'openai') {
-      const v = inspectRequest(req.body, req.path);
+      // A form or text body is not an OpenAI request, whatever its bytes (vLLM refuses it too).
+      const ctProblem = contentTypeProblem(req.headers.get('content-type'));
+      const v = ctProblem === null ? inspectRequest(req.body, req.path) : sbError('SB_ERR_BAD_REQUEST_SHAPE', ctProblem);
       if (!('api' in v)) {
         o.telemetry?.badInput.inc({ source: 'request_body', reason: v.code });
         return this.reject(v, '', '');

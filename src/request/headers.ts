@@ -40,3 +40,15 @@ export const SYSTEM_OWNED_HEADERS: ReadonlySet<string> = new Set([
 export function isSystemOwnedHeader(name: string): boolean {
   return name.startsWith(DESTINATION_ENDPOINT);
 }
+
+/**
+ * Why a request's content type cannot carry an OpenAI JSON body, or null when it can: absent,
+ * `application/json` or any `+json` type (parameters such as charset are ignored).
+ */
+export function contentTypeProblem(value: string | undefined): string | null {
+  if (value === undefined || value === '') return null;
+  const semi = value.indexOf(';');
+  const type = (semi < 0 ? value : value.slice(0, semi)).trim().toLowerCase();
+  if (type === 'application/json' || type.endsWith('+json')) return null;
+  return `content-type must be application/json, got ${JSON.stringify(value.slice(0, 100))}`;
+}

@@ -27,6 +27,8 @@ const PLUGIN_BUCKETS = [0.000001, 0.000002, 0.000005, 0.00001, 0.00002, 0.00005,
 
 /** Distinct model names reported as labels before the rest become `other`. */
 const MAX_MODEL_LABELS = 500;
+/** Longer model names are reported as `other`: a label value must not carry a client's megabyte. */
+const MAX_MODEL_LABEL_LENGTH = 256;
 
 /** Per-(model, target) children of the per-request series. */
 interface ModelSeries {
@@ -316,7 +318,7 @@ export class Telemetry implements PluginTimer {
    */
   private label(model: string): string {
     if (this.modelLabels.has(model)) return model;
-    if (this.modelLabels.size >= MAX_MODEL_LABELS) return 'other';
+    if (this.modelLabels.size >= MAX_MODEL_LABELS || model.length > MAX_MODEL_LABEL_LENGTH) return 'other';
     this.modelLabels.add(model);
     return model;
   }

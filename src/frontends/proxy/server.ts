@@ -53,6 +53,7 @@ export interface ProxyServer {
 }
 
 const noopLogger: ProxyLogger = { warn: () => undefined };
+const EMPTY_BODY = Buffer.alloc(0);
 
 /** Starts the proxy and resolves once it listens. */
 export async function startProxyServer(options: ProxyServerOptions): Promise<ProxyServer> {
@@ -101,12 +102,13 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       writeOpenAIError(res, sbError('SB_ERR_SHUTTING_DOWN'), ['x-request-id', requestId, 'connection', 'close']);
       return;
     }
-    const body = request.body as Buffer | undefined;
+    // Every inference route is a POST with a JSON body: an empty one is inspected (and refused), not routed as header-only.
+    const body = (request.body as Buffer | undefined) ?? EMPTY_BODY;
     // The pod gets the route's path with the client's query (a trailing slash is dropped).
     const url = request.url;
     const q = url.length === path.length ? -1 : url.indexOf('?');
     // subset null: the proxy has no gateway, and a client cannot narrow the pick.
-    const req = new ProxyRequest(requestId, path, new NodeHeaderSource(headers), body !== undefined && body.length > 0 ? body : null, null, wantsExplanation(headers));
+    const req = new ProxyRequest(requestId, path, new NodeHeaderSource(headers), body, null, wantsExplanation(headers));
     active++;
     const exchange = new ProxyExchange(ctx, res, req, q < 0 ? path : path + url.slice(q), upstreamRequestHeaders(headers, requestId));
     exchange.run().catch((err: unknown) => {

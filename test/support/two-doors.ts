@@ -1,0 +1,104 @@
+/**
+ * Both front doors in front of the real core, with real pods: recording vLLM-like pods (real
+ * HTTP, /metrics scraped by the real collector), `createSwitchboard`, the ext_proc server driven
+ * by an Envoy emulator (ext_proc frames plus the real upstream HTTP request), and the OpenAI
+ * proxy. Everything on loopback with ephemeral ports; the metric registry is the core's.
+ */
+import { pino, type Logger } from 'pino';
+import { parseConfig } from '../../src/config/load.js';
+import { defaultConfig } from '../../src/config/defaults.js';
+import { startExtProcServer, type ExtProcServer, type ExtProcServerOptions } from '../../src/frontends/extproc/server.js';
+import { startProxyServer, type ProxyServer } from '../../src/frontends/proxy/server.js';
+import type { ProxySettingsInput } from '../../src/frontends/proxy/options.js';
+import { seededRandom } from '../../src/scheduling/rng.js';
+import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
+import { EnvoyExtProcClient } from './envoy-client.js';
+import { EnvoyEmulator } from './envoy-emulator.js';
+import { eventually } from './extproc-harness.js';
+import { VllmPod, type PodOptions } from './vllm-pod.js';
+
+export interface TwoDoorsOptions {
+  pods?: number;
+  pod?: PodOptions;
+  /** EndpointPickerConfig YAML (default: the built-in default config). */
+  config?: string;
+  extproc?: Partial<ExtProcServerOptions>;
+  proxy?: ProxySettingsInput;
+  /** Logger for the core and both doors (default silent). */
+  logger?: Logger;
+  /** Metrics older than this are stale (default 2000 ms). */
+  stalenessMs?: number;
+}
+
+export interface TwoDoors {
+  core: Switchboard;
+  pods: VllmPod[];
+  extproc: ExtProcServer;
+  envoy: EnvoyExtProcClient;
+  emulator: EnvoyEmulator;
+  proxy: ProxyServer;
+  /** `http://127.0.0.1:port` of the proxy. */
+  proxyUrl: string;
+  /** Sum of a metric's values on the core's registry over the series matching `labels`. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Starts pods, the core scraping them, and both front doors. */
+export async function startTwoDoors(opts: TwoDoorsOptions = {}): Promise<TwoDoors> {
+  const logger = opts.logger ?? pino({ level: 'silent' });
+  const pods = await Promise.all(Array.from({ length: opts.pods ?? 2 }, () => new VllmPod(opts.pod).start()));
+  const core = createSwitchboard({
+    config: opts.config !== undefined ? parseConfig(opts.config, 'test config') : defaultConfig(),
+    endpoints: pods.map((p, i) => ({ name: `pod-${i}`, ...p.spec })),
+    poolName: 'test-pool',
+    stalenessMs: opts.stalenessMs,
+    collector: { intervalMs: 20, timeoutMs: 500 },
+    rng: seededRandom(7),
+    logger,
+    version: 'test',
+  });
+  await eventually(() => core.pool.endpoints().every((e) => e.metrics !== null), 5000);
+  core.pool.markSynced();
+  const registry = core.telemetry!.registry;
+  const extproc = await startExtProcServer({
+    director: core.director,
+    readiness: { ready: () => core.pool.synced },
+    host: '127.0.0.1',
+    port: 0,
+    healthPort: 0,
+    secure: false,
+    logger,
+    registry,
+    ...opts.extproc,
+  });
+  const proxy = await startProxyServer({ director: core.director, pool: core.pool, port: 0, host: '127.0.0.1', settings: opts.proxy, logger, registry });
+  const envoy = new EnvoyExtProcClient({ address: `127.0.0.1:${extproc.port}`, waitLimitMs: 10_000 });
+  const emulator = new EnvoyEmulator(envoy);
+  return {
+    core,
+    pods,
+    extproc,
+    envoy,
+    emulator,
+    proxy,
+    proxyUrl: proxy.url,
+    async metric(name, labels = {}) {
+      const m = registry.getSingleMetric(name);
+      if (m === undefined) return 0;
+      let total = 0;
+      for (const v of (await m.get()).values) {
+        const l = v.labels as Record<string, string | number>;
+        if (Object.entries(labels).every(([k, want]) => String(l[k]) === want)) total += v.value;
+      }
+      return total;
+    },
+    async close() {
+      envoy.close();
+      await emulator.close();
+      await Promise.all([extproc.close(), proxy.close()]);
+      await core.close();
+      await Promise.all(pods.map((p) => p.stop()));
+    },
+  };
+}
