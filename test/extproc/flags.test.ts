@@ -18,6 +18,7 @@ describe('ext_proc flags', () => {
       maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
       limits: DEFAULT_STREAM_LIMITS,
       maxConcurrentStreamsPerConnection: 1000,
+      keepaliveTimeMs: 60_000,
     });
     expect(extProcFlagSpecs.map((f) => f.name)).toEqual([
       'secure-serving',
@@ -28,6 +29,7 @@ describe('ext_proc flags', () => {
       'extproc-idle-timeout',
       'max-active-streams',
       'grpc-max-concurrent-streams',
+      'grpc-keepalive-time',
       'max-buffered-request-bytes',
     ]);
   });
@@ -56,6 +58,7 @@ describe('ext_proc flags', () => {
         'max-active-streams': '50',
         'grpc-max-concurrent-streams': 0,
         'max-buffered-request-bytes': 4096,
+        'grpc-keepalive-time': '10s',
       }),
     ).toEqual({
       host: '127.0.0.1',
@@ -67,6 +70,7 @@ describe('ext_proc flags', () => {
       maxBodyBytes: 1024,
       limits: { requestTimeoutMs: 30_000, idleTimeoutMs: 0, maxActiveStreams: 50, maxBufferedBytes: 4096 },
       maxConcurrentStreamsPerConnection: 0,
+      keepaliveTimeMs: 10_000,
     });
   });
 

@@ -77,6 +77,12 @@ export const extProcFlagSpecs: readonly ExtProcFlagSpec[] = [
     help: 'HTTP/2 max concurrent streams per gateway connection on the ext_proc port (0: no limit)',
   },
   {
+    name: 'grpc-keepalive-time',
+    type: 'duration',
+    default: 60_000,
+    help: 'interval of HTTP/2 pings to gateway connections on the ext_proc port; one unanswered for 20s is closed with its streams (0: off)',
+  },
+  {
     name: 'max-buffered-request-bytes',
     type: 'int',
     default: DEFAULT_STREAM_LIMITS.maxBufferedBytes,
@@ -109,6 +115,7 @@ export function extProcOptionsFromFlags(values: Readonly<Record<string, unknown>
   maxBodyBytes: number;
   limits: StreamLimitOptions;
   maxConcurrentStreamsPerConnection: number;
+  keepaliveTimeMs: number;
 } {
   const get = (name: string): unknown => values[name] ?? SHARED_DEFAULTS[name] ?? extProcFlagSpecs.find((f) => f.name === name)?.default;
   const port = (name: string): number => {
@@ -148,5 +155,6 @@ export function extProcOptionsFromFlags(values: Readonly<Record<string, unknown>
       maxBufferedBytes: count('max-buffered-request-bytes'),
     },
     maxConcurrentStreamsPerConnection: count('grpc-max-concurrent-streams'),
+    keepaliveTimeMs: duration('grpc-keepalive-time'),
   };
 }

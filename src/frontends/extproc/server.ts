@@ -51,6 +51,13 @@ export interface ExtProcServerOptions {
   limits?: Partial<StreamLimitOptions>;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per gateway connection (default 1000; 0: unlimited). */
   maxConcurrentStreamsPerConnection?: number;
+  /**
+   * Interval of HTTP/2 PINGs to each gateway connection, ms (default 60 s; 0: off). A connection
+   * that does not answer within `keepaliveTimeoutMs` (default 20 s) is closed with its streams:
+   * this is what frees a dead peer's connection, or one left open after a protocol error.
+   */
+  keepaliveTimeMs?: number;
+  keepaliveTimeoutMs?: number;
   /** Extra grpc-js server options. */
   grpcOptions?: ChannelOptions;
 }
@@ -119,6 +126,7 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     logger,
   };
   const perConnection = options.maxConcurrentStreamsPerConnection ?? 1000;
+  const keepalive = options.keepaliveTimeMs ?? 60_000;
 
   const serving = servingCredentials({
     secure: options.secure ?? true,
@@ -139,9 +147,8 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     'grpc.enable_channelz': 0,
     // Envoy opens another connection when one is full; a single client cannot open unbounded streams.
     ...(perConnection > 0 ? { 'grpc.max_concurrent_streams': perConnection } : {}),
-    // Find dead gateway connections (half-open TCP) so their streams are released.
-    'grpc.keepalive_time_ms': 60_000,
-    'grpc.keepalive_timeout_ms': 20_000,
+    // Find dead gateway connections (half-open TCP, or a peer that went silent after a GOAWAY).
+    ...(keepalive > 0 ? { 'grpc.keepalive_time_ms': keepalive, 'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs ?? 20_000 } : {}),
     ...options.grpcOptions,
   });
   extProc.addService(extProcServiceDefinitionWith(() => metrics.protocolError('undecodable')), {
