@@ -107,6 +107,8 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
     collector = new MetricsCollector(pool, engines, collectorOpts, (ep, outcome, ms) => {
       telemetry?.scrapes.inc({ outcome });
       telemetry?.scrapeDuration.observe(ms / 1000);
+      // Pages that arrived but could not be used are rejected input, like a malformed request.
+      if (outcome === 'parse_error' || outcome === 'too_large' || outcome === 'truncated') telemetry?.badInput.inc({ source: 'metrics_page', reason: outcome });
       void ep;
     });
     collector.start();

@@ -41,7 +41,7 @@ export const DEFAULT_COLLECTOR_OPTIONS: CollectorOptions = {
 };
 
 /** Outcome classes of one scrape, used as a metric label. */
-export type ScrapeOutcome = 'success' | 'http_error' | 'timeout' | 'too_large' | 'connect_error' | 'parse_error';
+export type ScrapeOutcome = 'success' | 'http_error' | 'timeout' | 'too_large' | 'truncated' | 'connect_error' | 'parse_error';
 
 /** Receives every scrape's outcome (telemetry). */
 export type ScrapeObserver = (ep: Endpoint, outcome: ScrapeOutcome, durationMs: number, error: string | null) => void;
@@ -198,6 +198,9 @@ class PageTooLarge extends Error {}
 
 class HttpStatusError extends Error {}
 
+/** The connection broke while the page was being read. */
+class TruncatedPage extends Error {}
+
 async function fetchPage(agent: Agent, opts: CollectorOptions, ep: Endpoint, signal: AbortSignal): Promise<string> {
   const host = ep.address.includes(':') ? `[${ep.address}]` : ep.address;
   const res = await agent.request({
@@ -220,13 +223,18 @@ async function fetchPage(agent: Agent, opts: CollectorOptions, ep: Endpoint, sig
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of res.body) {
-    size += (chunk as Buffer).length;
-    if (size > opts.maxPageBytes) {
-      res.body.destroy();
-      throw new PageTooLarge(`metrics page exceeds ${opts.maxPageBytes} bytes`);
+  try {
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length;
+      if (size > opts.maxPageBytes) {
+        res.body.destroy();
+        throw new PageTooLarge(`metrics page exceeds ${opts.maxPageBytes} bytes`);
+      }
+      chunks.push(chunk as Buffer);
     }
-    chunks.push(chunk as Buffer);
+  } catch (err) {
+    if (err instanceof PageTooLarge || signal.aborted) throw err;
+    throw new TruncatedPage(`metrics page broke off after ${size} bytes: ${(err as Error).message}`);
   }
   return Buffer.concat(chunks, size).toString('utf8');
 }
@@ -235,6 +243,7 @@ function classifyError(err: unknown, signal: AbortSignal): [ScrapeOutcome, strin
   if (signal.aborted && signal.reason instanceof ScrapeTimeout) return ['timeout', 'scrape timed out'];
   if (err instanceof PageTooLarge) return ['too_large', err.message];
   if (err instanceof HttpStatusError) return ['http_error', err.message];
+  if (err instanceof TruncatedPage) return ['truncated', err.message];
   const e = err as { code?: string; message?: string };
   if (e.code === 'UND_ERR_CONNECT_TIMEOUT' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT')
     return ['timeout', e.message ?? 'timeout'];

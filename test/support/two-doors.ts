@@ -10,6 +10,7 @@ import { defaultConfig } from '../../src/config/defaults.js';
 import { startExtProcServer, type ExtProcServer, type ExtProcServerOptions } from '../../src/frontends/extproc/server.js';
 import { startProxyServer, type ProxyServer } from '../../src/frontends/proxy/server.js';
 import type { ProxySettingsInput } from '../../src/frontends/proxy/options.js';
+import type { EndpointSpec } from '../../src/pool/endpoint.js';
 import { seededRandom } from '../../src/scheduling/rng.js';
 import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
 import { EnvoyExtProcClient } from './envoy-client.js';
@@ -28,6 +29,10 @@ export interface TwoDoorsOptions {
   logger?: Logger;
   /** Metrics older than this are stale (default 2000 ms). */
   stalenessMs?: number;
+  /** Changes to pod i's endpoint (e.g. a separate metrics port). */
+  endpoint?: (i: number) => Partial<EndpointSpec>;
+  /** Scrape interval and deadline, ms (default 20 / 500). */
+  scrape?: { intervalMs: number; timeoutMs: number };
 }
 
 export interface TwoDoors {
@@ -50,10 +55,10 @@ export async function startTwoDoors(opts: TwoDoorsOptions = {}): Promise<TwoDoor
   const pods = await Promise.all(Array.from({ length: opts.pods ?? 2 }, () => new VllmPod(opts.pod).start()));
   const core = createSwitchboard({
     config: opts.config !== undefined ? parseConfig(opts.config, 'test config') : defaultConfig(),
-    endpoints: pods.map((p, i) => ({ name: `pod-${i}`, ...p.spec })),
+    endpoints: pods.map((p, i) => ({ name: `pod-${i}`, ...p.spec, ...opts.endpoint?.(i) })),
     poolName: 'test-pool',
     stalenessMs: opts.stalenessMs,
-    collector: { intervalMs: 20, timeoutMs: 500 },
+    collector: opts.scrape ?? { intervalMs: 20, timeoutMs: 500 },
     rng: seededRandom(7),
     logger,
     version: 'test',
