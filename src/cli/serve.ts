@@ -51,6 +51,8 @@ export async function runServe(argv: string[]): Promise<number> {
   }
   const config = loadConfig(flags);
   if (flags.values['print-config'] === true) {
+    // Build the scheduling too: unknown plugins and bad parameters fail here, as they would at start.
+    void createSwitchboard({ config, scrape: false, telemetry: false }).close();
     process.stdout.write(flags.given.has('config-file') || flags.given.has('config-text') ? JSON.stringify(config, null, 2) + '\n' : DEFAULT_CONFIG_YAML);
     return 0;
   }
@@ -77,8 +79,24 @@ export async function startServe(
   config: EndpointPickerConfig,
   logger: Logger,
 ): Promise<{ core: Switchboard; closables: Closable[]; metricsPort: number | null; grpcPort: number | null; proxyUrl: string | null }> {
-  const v = flags.values;
   const closables: Closable[] = [];
+  try {
+    return await startParts(flags, config, logger, closables);
+  } catch (err) {
+    // A bad config or a taken port: stop what already runs (the demo fleet, a listener) so the
+    // process can exit with the error instead of hanging on open handles.
+    await stopAll(closables, logger);
+    throw err;
+  }
+}
+
+async function startParts(
+  flags: ParsedFlags,
+  config: EndpointPickerConfig,
+  logger: Logger,
+  closables: Closable[],
+): Promise<{ core: Switchboard; closables: Closable[]; metricsPort: number | null; grpcPort: number | null; proxyUrl: string | null }> {
+  const v = flags.values;
   const endpoints = parseEndpointsFlag(String(v.endpoints));
   if (v.demo === true) {
     // The embedded fleet: simulated vLLM pods on loopback, so `npm start` does something real.
