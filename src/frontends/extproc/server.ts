@@ -93,10 +93,26 @@ function hostPort(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/**
+ * grpc-js `forceShutdown()`, plus closing the connections it forgets: with channelz off (as here)
+ * grpc-js 1.14 does not track sessions where forceShutdown looks for them, so open streams would
+ * outlive a forced stop. The private map is read defensively; if it changes, this is a no-op.
+ */
+function forceShutdown(server: Server): void {
+  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  if (servers instanceof Map) {
+    for (const info of servers.values() as Iterable<{ sessions?: unknown }>) {
+      if (!(info?.sessions instanceof Set)) continue;
+      for (const session of info.sessions as Set<{ destroy?: () => void }>) session.destroy?.();
+    }
+  }
+  server.forceShutdown();
+}
+
 function tryShutdown(server: Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
-      server.forceShutdown();
+      forceShutdown(server);
       resolve();
     }, graceMs);
     timer.unref();
@@ -167,8 +183,8 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
       healthPort = await bind(healthServer, hostPort(host, options.healthPort ?? 9003), ServerCredentials.createInsecure());
     }
   } catch (err) {
-    extProc.forceShutdown();
-    healthServer?.forceShutdown();
+    forceShutdown(extProc);
+    if (healthServer !== null) forceShutdown(healthServer);
     throw err;
   }
   serving.reloader?.start(options.certReloadIntervalMs ?? 10_000);
@@ -180,10 +196,10 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     health.setDraining();
     serving.reloader?.stop();
     stopped = (async () => {
-      await (graceMs > 0 ? tryShutdown(extProc, graceMs) : (extProc.forceShutdown(), Promise.resolve()));
+      await (graceMs > 0 ? tryShutdown(extProc, graceMs) : (forceShutdown(extProc), Promise.resolve()));
       limits.stop();
       health.close();
-      healthServer?.forceShutdown();
+      if (healthServer !== null) forceShutdown(healthServer);
     })();
     return stopped;
   };
