@@ -52,11 +52,18 @@ export class RequestDirector implements Director {
   }
 
   async handleRequest(req: InferenceRequest): Promise<Decision> {
+    let decision: Decision;
     try {
-      return await this.decide(req);
+      decision = await this.decide(req);
     } catch (err) {
-      return this.reject(asRequestError(err), '', '');
+      decision = this.reject(asRequestError(err), '', '');
     }
+    // Why a request was refused, for operators; the message never quotes the body.
+    if (decision.kind === 'reject' && this.o.logger?.isLevelEnabled('debug') === true) {
+      const e = decision.error;
+      this.o.logger.debug({ requestId: req.requestId, code: e.code, status: e.status, error: e.message }, 'request rejected');
+    }
+    return decision;
   }
 
   private async decide(req: InferenceRequest): Promise<Decision> {

@@ -19,10 +19,12 @@ describe('ext_proc flags', () => {
       limits: DEFAULT_STREAM_LIMITS,
       maxConcurrentStreamsPerConnection: 1000,
       keepaliveTimeMs: 60_000,
+      certReloadIntervalMs: 10_000,
     });
     expect(extProcFlagSpecs.map((f) => f.name)).toEqual([
       'secure-serving',
       'cert-path',
+      'cert-reload-interval',
       'default-body-mode',
       'max-body-bytes',
       'extproc-request-timeout',
@@ -71,6 +73,7 @@ describe('ext_proc flags', () => {
       limits: { requestTimeoutMs: 30_000, idleTimeoutMs: 0, maxActiveStreams: 50, maxBufferedBytes: 4096 },
       maxConcurrentStreamsPerConnection: 0,
       keepaliveTimeMs: 10_000,
+      certReloadIntervalMs: 10_000,
     });
   });
 

@@ -20,7 +20,8 @@ import { VllmPod, type PodOptions } from './vllm-pod.js';
 
 export interface TwoDoorsOptions {
   pods?: number;
-  pod?: PodOptions;
+  /** Options of every pod, or of pod i. */
+  pod?: PodOptions | ((i: number) => PodOptions);
   /** EndpointPickerConfig YAML (default: the built-in default config). */
   config?: string;
   extproc?: Partial<ExtProcServerOptions>;
@@ -52,7 +53,8 @@ export interface TwoDoors {
 /** Starts pods, the core scraping them, and both front doors. */
 export async function startTwoDoors(opts: TwoDoorsOptions = {}): Promise<TwoDoors> {
   const logger = opts.logger ?? pino({ level: 'silent' });
-  const pods = await Promise.all(Array.from({ length: opts.pods ?? 2 }, () => new VllmPod(opts.pod).start()));
+  const podOptions = (i: number): PodOptions | undefined => (typeof opts.pod === 'function' ? opts.pod(i) : opts.pod);
+  const pods = await Promise.all(Array.from({ length: opts.pods ?? 2 }, (_, i) => new VllmPod(podOptions(i)).start()));
   const core = createSwitchboard({
     config: opts.config !== undefined ? parseConfig(opts.config, 'test config') : defaultConfig(),
     endpoints: pods.map((p, i) => ({ name: `pod-${i}`, ...p.spec, ...opts.endpoint?.(i) })),

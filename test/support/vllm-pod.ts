@@ -21,6 +21,8 @@ export interface PodOptions {
   chunkPadding?: number;
   /** `max_lora` reported in /metrics (default: the adapter count, i.e. no free slot). */
   maxLora?: number;
+  /** The word every generated token is (default `hello`). */
+  word?: string;
 }
 
 /** What the pod saw. */
@@ -55,6 +57,8 @@ export class VllmPod {
   dieAfterChunks = -1;
   /** When > 0, answers wait this long before sending headers. */
   headerDelayMs = 0;
+  /** The word every generated token is. */
+  readonly word: string;
   readonly stats: PodStats = { requests: 0, inflight: 0, aborted: 0, completed: 0, lastHeaders: null, lastBody: null, lastUrl: null };
   private server: Server | null = null;
   private portValue = 0;
@@ -67,6 +71,7 @@ export class VllmPod {
     this.chunks = options.chunks ?? 5;
     this.chunkDelayMs = options.chunkDelayMs ?? 0;
     this.chunkPadding = options.chunkPadding ?? 0;
+    this.word = options.word ?? 'hello';
   }
 
   /** Listens on 127.0.0.1 (a fresh port, or `port` to come back on the same one). */
@@ -138,7 +143,7 @@ export class VllmPod {
       const answer = () => {
         if (path === '/v1/embeddings') return json(res, 200, embedding(model));
         if (body.stream === true) return this.stream(res, path, model, body);
-        json(res, 200, completion(path, model, this.tokensFor(body)));
+        json(res, 200, completion(path, model, this.tokensFor(body), this.word));
       };
       if (this.headerDelayMs > 0) setTimeout(answer, this.headerDelayMs);
       else answer();
@@ -167,7 +172,7 @@ export class VllmPod {
         return;
       }
       if (i < tokens) {
-        const chunk = streamChunk(chat, model, i, i === tokens - 1, pad);
+        const chunk = streamChunk(chat, model, i, i === tokens - 1, pad, this.word);
         i++;
         // Respect the proxy's backpressure like a real server does.
         if (res.write(`data: ${JSON.stringify(chunk)}\n\n`)) setTimeout(next, this.chunkDelayMs);
@@ -228,7 +233,7 @@ function vllmError(message: string, code: number): unknown {
   return { error: { message, type: code === 404 ? 'NotFoundError' : 'BadRequestError', param: null, code } };
 }
 
-function completion(path: string, model: string, tokens: number): unknown {
+function completion(path: string, model: string, tokens: number, word: string): unknown {
   const usage = { prompt_tokens: 7, total_tokens: 7 + tokens, completion_tokens: tokens };
   if (path.endsWith('/chat/completions')) {
     return {
@@ -236,7 +241,7 @@ function completion(path: string, model: string, tokens: number): unknown {
       object: 'chat.completion',
       created: 1,
       model,
-      choices: [{ index: 0, message: { role: 'assistant', content: 'hello '.repeat(tokens).trim() }, logprobs: null, finish_reason: 'length' }],
+      choices: [{ index: 0, message: { role: 'assistant', content: `${word} `.repeat(tokens).trim() }, logprobs: null, finish_reason: 'length' }],
       usage,
     };
   }
@@ -245,12 +250,12 @@ function completion(path: string, model: string, tokens: number): unknown {
     object: 'text_completion',
     created: 1,
     model,
-    choices: [{ index: 0, text: 'hello '.repeat(tokens).trim(), logprobs: null, finish_reason: 'length', stop_reason: null }],
+    choices: [{ index: 0, text: `${word} `.repeat(tokens).trim(), logprobs: null, finish_reason: 'length', stop_reason: null }],
     usage,
   };
 }
 
-function streamChunk(chat: boolean, model: string, i: number, last: boolean, pad: string): unknown {
+function streamChunk(chat: boolean, model: string, i: number, last: boolean, pad: string, word: string): unknown {
   const finish = last ? 'length' : null;
   if (chat) {
     return {
@@ -258,10 +263,10 @@ function streamChunk(chat: boolean, model: string, i: number, last: boolean, pad
       object: 'chat.completion.chunk',
       created: 1,
       model,
-      choices: [{ index: 0, delta: i === 0 ? { role: 'assistant', content: 'hello' + pad } : { content: ' hello' + pad }, logprobs: null, finish_reason: finish }],
+      choices: [{ index: 0, delta: i === 0 ? { role: 'assistant', content: word + pad } : { content: ` ${word}` + pad }, logprobs: null, finish_reason: finish }],
     };
   }
-  return { id: 'cmpl-1', object: 'text_completion', created: 1, model, choices: [{ index: 0, text: ' hello' + pad, logprobs: null, finish_reason: finish }] };
+  return { id: 'cmpl-1', object: 'text_completion', created: 1, model, choices: [{ index: 0, text: ` ${word}` + pad, logprobs: null, finish_reason: finish }] };
 }
 
 function embedding(model: string): unknown {

@@ -41,6 +41,12 @@ export const extProcFlagSpecs: readonly ExtProcFlagSpec[] = [
     help: 'folder with tls.crt and tls.key for ext_proc TLS, reloaded when the files change',
   },
   {
+    name: 'cert-reload-interval',
+    type: 'duration',
+    default: 10_000,
+    help: 'how often the --cert-path files are checked for a new certificate',
+  },
+  {
     name: 'default-body-mode',
     type: 'string',
     default: 'FULL_DUPLEX_STREAMED',
@@ -116,6 +122,7 @@ export function extProcOptionsFromFlags(values: Readonly<Record<string, unknown>
   limits: StreamLimitOptions;
   maxConcurrentStreamsPerConnection: number;
   keepaliveTimeMs: number;
+  certReloadIntervalMs: number;
 } {
   const get = (name: string): unknown => values[name] ?? SHARED_DEFAULTS[name] ?? extProcFlagSpecs.find((f) => f.name === name)?.default;
   const port = (name: string): number => {
@@ -156,5 +163,6 @@ export function extProcOptionsFromFlags(values: Readonly<Record<string, unknown>
     },
     maxConcurrentStreamsPerConnection: count('grpc-max-concurrent-streams'),
     keepaliveTimeMs: duration('grpc-keepalive-time'),
+    certReloadIntervalMs: Math.max(100, duration('cert-reload-interval')),
   };
 }
