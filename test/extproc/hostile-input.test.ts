@@ -6,9 +6,9 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeProcessingResponse, encodeProcessingRequest, PROCESS_PATH } from '../../src/frontends/extproc/codec.js';
+import { encodeProcessingRequest } from '../../src/frontends/extproc/codec.js';
 import type { ProcessingRequest } from '../../src/frontends/extproc/messages.js';
-import { eventually, metricValue, startHarness, type Harness } from '../support/extproc-harness.js';
+import { eventually, metricValue, rawStream as rawFrames, startHarness, type Harness } from '../support/extproc-harness.js';
 import { sbError } from '../../src/errors.js';
 import { routeAll, ScriptedDirector } from '../support/scripted-director.js';
 
@@ -27,14 +27,7 @@ async function stillServes(harness: Harness): Promise<void> {
 
 /** Sends raw frames on the Process method and returns the final gRPC status. */
 function rawStream(harness: Harness, frames: Buffer[]): Promise<{ code: number; details: string }> {
-  const call = harness.envoy.client.makeBidiStreamRequest(PROCESS_PATH, (b: Buffer) => b, decodeProcessingResponse);
-  return new Promise((resolve) => {
-    call.on('data', () => {});
-    call.on('error', () => {});
-    call.on('status', (s) => resolve({ code: s.code, details: s.details }));
-    for (const f of frames) call.write(f);
-    call.end();
-  });
+  return rawFrames(harness.envoy, frames);
 }
 
 describe('hostile input', () => {

@@ -13,7 +13,7 @@ import { defaultConfig } from '../../src/config/defaults.js';
 import { startProxyServer, type ProxyServer } from '../../src/frontends/proxy/index.js';
 import { startSimFleet, type SimFleet } from '../../src/sim/pod/fleet.js';
 import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
-import { eventually } from '../support/extproc-harness.js';
+import { eventually, registryValue } from '../support/extproc-harness.js';
 import { vllmPage } from '../support/metrics-server.js';
 import { seeded } from '../support/pool.js';
 import { VllmPod } from '../support/vllm-pod.js';
@@ -117,12 +117,8 @@ async function proxyFor(endpoints: Array<{ address: string; port: number; metric
   return { core, proxy, client };
 }
 
-async function counter(core: Switchboard, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = core.telemetry!.registry.getSingleMetric(name);
-  if (m === undefined) return 0;
-  let total = 0;
-  for (const v of (await m.get()).values) if (Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want)) total += v.value;
-  return total;
+function counter(core: Switchboard, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return registryValue(core.telemetry!.registry, name, labels);
 }
 
 describe('proxy: requests that never started streaming are never lost', () => {

@@ -15,7 +15,7 @@ import { ServingStatus } from '../../src/frontends/health/health-codec.js';
 import { BodySendMode, type ProcessingRequest } from '../../src/frontends/extproc/messages.js';
 import type { ExtProcServerOptions } from '../../src/frontends/extproc/server.js';
 import { EnvoyExtProcClient, type EnvoyExchange } from '../support/envoy-client.js';
-import { eventually, metricValue, startHarness, upstreamOf, type Harness } from '../support/extproc-harness.js';
+import { eventually, metricValue, rawStream as rawFrames, startHarness, upstreamOf, type Harness } from '../support/extproc-harness.js';
 import { grpcHealth } from '../support/health-probe.js';
 import { routeAll } from '../support/scripted-director.js';
 
@@ -57,14 +57,7 @@ async function healthy(harness: Harness): Promise<void> {
 
 /** Writes raw frames on a Process stream; resolves with the final gRPC status. */
 function rawStream(harness: Harness, frames: Buffer[], halfClose = true): Promise<{ code: number; details: string }> {
-  const call = harness.envoy.client.makeBidiStreamRequest(PROCESS_PATH, (b: Buffer) => b, decodeProcessingResponse);
-  return new Promise((resolve) => {
-    call.on('data', () => {});
-    call.on('error', () => {});
-    call.on('status', (s) => resolve({ code: s.code, details: s.details }));
-    for (const f of frames) call.write(f);
-    if (halfClose) call.end();
-  });
+  return rawFrames(harness.envoy, frames, halfClose);
 }
 
 /** Protobuf tag bytes: field number and wire type. */

@@ -1,5 +1,7 @@
 /** Starts a real ext_proc server on loopback and an Envoy-like client against it. */
 import { pino } from 'pino';
+import type { Registry } from 'prom-client';
+import { decodeProcessingResponse, PROCESS_PATH } from '../../src/frontends/extproc/codec.js';
 import type { Director } from '../../src/director/types.js';
 import { startExtProcServer, type ExtProcServer, type ExtProcServerOptions } from '../../src/frontends/extproc/server.js';
 import { EnvoyExtProcClient, type EnvoyClientOptions, type RequestOutcome } from './envoy-client.js';
@@ -47,8 +49,13 @@ export async function startHarness(
 }
 
 /** Reads one metric's value from the server's registry (sum over label sets matching `labels`). */
-export async function metricValue(server: ExtProcServer, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const metric = server.metricsRegistry.getSingleMetric(name);
+export function metricValue(server: ExtProcServer, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return registryValue(server.metricsRegistry, name, labels);
+}
+
+/** Sum of a metric's values in `registry` over the series whose labels match `labels`; 0 if absent. */
+export async function registryValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = registry.getSingleMetric(name);
   if (!metric) return 0;
   const data = await metric.get();
   let total = 0;
@@ -57,6 +64,18 @@ export async function metricValue(server: ExtProcServer, name: string, labels: R
     if (Object.entries(labels).every(([k, want]) => String(l[k]) === want)) total += v.value;
   }
   return total;
+}
+
+/** Writes raw frames on a Process stream (half-closing after them unless told not to); resolves with the final status. */
+export function rawStream(envoy: EnvoyExtProcClient, frames: Buffer[], halfClose = true): Promise<{ code: number; details: string }> {
+  const call = envoy.client.makeBidiStreamRequest(PROCESS_PATH, (b: Buffer) => b, decodeProcessingResponse);
+  return new Promise((resolve) => {
+    call.on('data', () => {});
+    call.on('error', () => {});
+    call.on('status', (s) => resolve({ code: s.code, details: s.details }));
+    for (const f of frames) call.write(f);
+    if (halfClose) call.end();
+  });
 }
 
 /** Polls `check` every 10 ms until it holds or `timeoutMs` passes (bounded, for async effects). */

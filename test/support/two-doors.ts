@@ -15,7 +15,7 @@ import { seededRandom } from '../../src/scheduling/rng.js';
 import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
 import { EnvoyExtProcClient } from './envoy-client.js';
 import { EnvoyEmulator } from './envoy-emulator.js';
-import { eventually } from './extproc-harness.js';
+import { eventually, registryValue } from './extproc-harness.js';
 import { VllmPod, type PodOptions } from './vllm-pod.js';
 
 export interface TwoDoorsOptions {
@@ -90,16 +90,7 @@ export async function startTwoDoors(opts: TwoDoorsOptions = {}): Promise<TwoDoor
     emulator,
     proxy,
     proxyUrl: proxy.url,
-    async metric(name, labels = {}) {
-      const m = registry.getSingleMetric(name);
-      if (m === undefined) return 0;
-      let total = 0;
-      for (const v of (await m.get()).values) {
-        const l = v.labels as Record<string, string | number>;
-        if (Object.entries(labels).every(([k, want]) => String(l[k]) === want)) total += v.value;
-      }
-      return total;
-    },
+    metric: (name, labels = {}) => registryValue(registry, name, labels),
     async close() {
       envoy.close();
       await emulator.close();
