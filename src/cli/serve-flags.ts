@@ -2,6 +2,7 @@
  * Flags of `switchboard serve`. Names and defaults follow the Go EPP where it has the flag, so
  * its command lines work unchanged; flags it has that do nothing here say so in `compat`.
  */
+import { DISCOVERY_FLAGS } from './discovery-flags.js';
 import type { FlagSpec } from './flags.js';
 
 export const SERVE_FLAGS: FlagSpec[] = [
@@ -50,4 +51,5 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'tracing', type: 'bool', default: false, help: 'OpenTelemetry tracing', compat: 'ignored' },
   { name: 'ha-enable-leader-election', type: 'bool', default: false, help: 'active-passive HA via a Lease' },
   { name: 'metrics-endpoint-auth', type: 'bool', default: false, help: 'require a bearer token on /metrics (see --metrics-token-file)' },
+  ...DISCOVERY_FLAGS,
 ];

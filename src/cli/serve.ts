@@ -8,10 +8,12 @@ import type { EndpointPickerConfig } from '../config/types.js';
 import type { EngineConfig } from '../datalayer/engines.js';
 import { isSwitchboardError, sbError } from '../errors.js';
 import type { EndpointSpec } from '../pool/endpoint.js';
+import type { Leadership } from '../ha/leadership.js';
 import { createSwitchboard, type Switchboard } from '../switchboard.js';
 import { createLogger, levelFromVerbosity, LOG_LEVELS, type Logger, type LogLevel } from '../telemetry/logger.js';
 import { startMetricsServer } from '../telemetry/metrics-server.js';
 import { formatFlags, parseFlags, type ParsedFlags } from './flags.js';
+import { startDiscovery } from './serve-discovery.js';
 import { SERVE_FLAGS } from './serve-flags.js';
 import { VERSION } from './version.js';
 
@@ -45,7 +47,7 @@ export async function startServe(
   flags: ParsedFlags,
   config: EndpointPickerConfig,
   logger: Logger,
-): Promise<{ core: Switchboard; closables: Closable[]; metricsPort: number | null }> {
+): Promise<{ core: Switchboard; closables: Closable[]; metricsPort: number | null; leadership: Leadership }> {
   const v = flags.values;
   const closables: Closable[] = [];
   const endpoints = parseEndpointsFlag(String(v.endpoints));
@@ -74,7 +76,8 @@ export async function startServe(
   });
   closables.push({ name: 'metrics collection', close: () => core.close() });
   for (const w of core.warnings) logger.warn(w);
-  core.pool.markSynced();
+  const discovery = await startDiscovery(flags, config, core, logger);
+  closables.push(...discovery.closables);
 
   let metricsPort: number | null = null;
   if (Number(v['metrics-port']) >= 0 && core.telemetry !== null) {
@@ -86,7 +89,7 @@ export async function startServe(
     { endpoints: core.pool.size, profile: core.built.profile.name, metricsPort, version: VERSION },
     'switchboard started',
   );
-  return { core, closables, metricsPort };
+  return { core, closables, metricsPort, leadership: discovery.leadership };
 }
 
 function loadConfig(flags: ParsedFlags): EndpointPickerConfig {

@@ -9,6 +9,7 @@ import { KubernetesDiscovery, type KubernetesMode } from '../../src/discovery/ku
 import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
 import { FakeApiServer, podObject } from '../support/fake-apiserver.js';
 import { FAST, recordingHooks, testConnection } from '../support/kube.js';
+import { routeCompletion } from '../support/requests.js';
 
 const NS = 'default';
 const PODS = `/api/v1/namespaces/${NS}/pods`;
@@ -252,18 +253,9 @@ describe('kubernetes discovery: objectives and rewrites', () => {
     // Through the director: the body's model is rewritten before scheduling.
     api.put(PODS, podObject('a', { ip: '10.0.0.1' }));
     await vi.waitFor(() => expect(core.pool.size).toBe(1));
-    const d = await core.director.handleRequest({
-      requestId: 'r',
-      path: '/v1/completions',
-      headers: { get: () => undefined },
-      body: Buffer.from('{"model":"chat","prompt":"hi"}'),
-      subset: null,
-    });
-    expect(d.kind).toBe('route');
-    if (d.kind === 'route') {
-      expect(JSON.parse(d.body!.toString()).model).toBe('chat-v2');
-      d.lifecycle.finish('ok');
-    }
+    const d = await routeCompletion(core, 'chat', 'hi');
+    expect(JSON.parse(d.body!.toString()).model).toBe('chat-v2');
+    d.lifecycle.finish('ok');
   });
 
   it('becomes ready without the optional CRDs, and picks them up once installed', async () => {

@@ -14,6 +14,7 @@
  *   tokens, unserved collections (404) and forbidden ones (403).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 
 type Obj = Record<string, unknown> & { metadata: Record<string, unknown> };
@@ -44,6 +45,8 @@ export interface RecordedRequest {
   body: unknown;
   /** performance.now() when it arrived. */
   at: number;
+  /** Common name of the TLS client certificate, if one was presented. */
+  clientCertCN: string | null;
 }
 
 export class FakeApiServer {
@@ -75,9 +78,18 @@ export class FakeApiServer {
   /** Watches end as soon as they have replayed history. */
   closeWatchesImmediately = false;
 
-  /** Starts listening on 127.0.0.1. */
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => this.handle(req, res));
+  private scheme = 'http';
+
+  /** Starts listening on 127.0.0.1; with `tls`, over HTTPS (optionally asking for a client certificate). */
+  async start(tls?: { cert: string; key: string; clientCa?: string }): Promise<this> {
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    if (tls !== undefined) {
+      this.scheme = 'https';
+      this.server = createTlsServer(
+        { cert: tls.cert, key: tls.key, ...(tls.clientCa !== undefined ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}) },
+        handler,
+      );
+    } else this.server = createServer(handler);
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
@@ -88,7 +100,7 @@ export class FakeApiServer {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.scheme}://127.0.0.1:${this.port}`;
   }
 
   async close(): Promise<void> {
@@ -252,7 +264,16 @@ export class FakeApiServer {
           body = null;
         }
       }
-      const r: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, authorization: req.headers.authorization, body, at: performance.now() };
+      const peer = (req.socket as { getPeerCertificate?: () => { subject?: { CN?: string } } }).getPeerCertificate?.();
+      const r: RecordedRequest = {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: url.searchParams,
+        authorization: req.headers.authorization,
+        body,
+        at: performance.now(),
+        clientCertCN: peer?.subject?.CN ?? null,
+      };
       this.requests.push(r);
       this.route(r, res);
     });

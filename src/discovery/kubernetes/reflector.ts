@@ -18,6 +18,7 @@
  * not parse are counted and skipped.
  */
 import type { KubeClient } from './client.js';
+import { Sleeper } from './sleeper.js';
 
 /** What a reflector reports outside (logs and counters), injectable for tests. */
 export interface ReflectorHooks {
@@ -89,7 +90,7 @@ export class Reflector<T> {
   private stopped = false;
   private running: Promise<void> | null = null;
   private abort: AbortController | null = null;
-  private wake: (() => void) | null = null;
+  private readonly sleeper = new Sleeper();
   private failures = 0;
   private readonly backoff: BackoffOptions;
   private readonly rng: () => number;
@@ -115,7 +116,7 @@ export class Reflector<T> {
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort?.abort();
-    this.wake?.();
+    this.sleeper.close();
     await this.running;
   }
 
@@ -140,11 +141,11 @@ export class Reflector<T> {
           break;
         case 'backoff':
           // Keep the resume point: the next attempt repeats what failed.
-          await this.sleep(this.nextDelay());
+          await this.sleeper.sleep(this.nextDelay());
           break;
         case 'unavailable':
           needList = true;
-          await this.sleep(this.opts.unavailableRetryMs ?? 30_000);
+          await this.sleeper.sleep(this.opts.unavailableRetryMs ?? 30_000);
           break;
         case 'stopped':
           return;
@@ -340,25 +341,10 @@ export class Reflector<T> {
     if (this.opts.fieldSelector !== undefined && this.opts.fieldSelector !== '') query.fieldSelector = this.opts.fieldSelector;
   }
 
-  /** Full-jitter exponential backoff: uniform in [base/2, base], base doubling per failure. */
+  /** Jittered exponential backoff: uniform in [base/2, base], base doubling per failure. */
   private nextDelay(): number {
     const base = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(this.failures, 30));
     this.failures++;
     return base / 2 + (this.rng() * base) / 2;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wake = () => {
-        this.wake = null;
-        done();
-      };
-    });
   }
 }
