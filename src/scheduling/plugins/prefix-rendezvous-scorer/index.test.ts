@@ -119,6 +119,27 @@ describe('prefix-rendezvous-scorer', () => {
     expect(choose(make(pool), pool, prompt)).not.toBe(`pod-${home}`);
   });
 
+  it('gives a LoRA adapter a home of its own, whatever the prompt, on every replica', () => {
+    const withAdapter = (i: number) => ({ active: i === 1 ? ['sql-lora'] : [], maxLora: 2 });
+    const a = poolOf([0, 1, 2, 3], withAdapter);
+    const b = poolOf([3, 2, 1, 0], withAdapter);
+    const sa = make(a);
+    const homes = new Set(Array.from({ length: 20 }, (_, i) => scores(sa, a, request('sql-lora', text(`q${i}`))).indexOf(1)).map((k) => a.endpoints()[k].name));
+    expect(homes.size).toBe(1);
+    const home = [...homes][0];
+    expect(a.endpoints().map((e) => e.name)).toContain(home);
+    const sb = make(b);
+    const hb = scores(sb, b, request('sql-lora', text('other question'))).indexOf(1);
+    expect(b.endpoints()[hb].name).toBe(home);
+    expect(sa.stats().adapter).toBe(20);
+    // The base model (no pod lists it as an adapter) keys on the prompt as usual.
+    const base = new Set(Array.from({ length: 20 }, (_, i) => scores(sa, a, request('base', text(`q${i}`))).indexOf(1)));
+    expect(base.size).toBeGreaterThan(1);
+    // Off by parameter.
+    const off = make(a, { adapterHome: false });
+    expect(new Set(Array.from({ length: 20 }, (_, i) => scores(off, a, request('sql-lora', text(`q${i}`))).indexOf(1))).size).toBeGreaterThan(1);
+  });
+
   it('scores 0 everywhere for a prompt shorter than one block', () => {
     const pool = makePool([{}, {}]);
     const scorer = make(pool);

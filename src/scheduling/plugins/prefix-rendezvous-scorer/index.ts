@@ -18,6 +18,8 @@ const TWO32 = 4294967296;
 export interface RendezvousStats {
   /** Requests too short to have a prefix key (scored 0 everywhere). */
   unkeyed: number;
+  /** Requests for a LoRA adapter placed on the adapter's own home. */
+  adapter: number;
   /** Requests placed at checkpoint level i (0 = shallowest); the last entry counts fallbacks. */
   levels: number[];
 }
@@ -53,6 +55,7 @@ export const prefixRendezvousScorer: PluginFactory = (name, p, { pool }) => {
   const loadSlack = p.number('loadSlack', 2, { min: 0 });
   const kvThreshold = p.number('kvThreshold', 0.95, { min: 0, max: 1 });
   const countUnscraped = p.boolean('countUnscraped', true);
+  const adapterHome = p.boolean('adapterHome', true);
 
   const blockBytes = blockSizeTokens * CHARS_PER_TOKEN;
   const maxBlocks = Math.max(1, Math.ceil(maxKeyTokens / blockSizeTokens));
@@ -85,7 +88,16 @@ export const prefixRendezvousScorer: PluginFactory = (name, p, { pool }) => {
 
   let load = new Float64Array(pool.capacity);
   let open = new Uint8Array(pool.capacity);
-  const stats: RendezvousStats = { unkeyed: 0, levels: new Array<number>(checkpoints.length + 2).fill(0) };
+  const stats: RendezvousStats = { unkeyed: 0, adapter: 0, levels: new Array<number>(checkpoints.length + 2).fill(0) };
+
+  /** Whether `model` is a LoRA adapter some candidate runs or queues (from the scraped metrics). */
+  function isAdapter(model: string, slots: Int32Array, n: number): boolean {
+    for (let k = 0; k < n; k++) {
+      const m = pool.atSlot(slots[k])?.metrics;
+      if (m !== null && m !== undefined && (m.activeAdapters.has(model) || m.waitingAdapters.has(model))) return true;
+    }
+    return false;
+  }
 
   /** The candidate index with the highest weight for `key`, among open ones when `onlyOpen`. */
   function home(key: number, slots: Int32Array, n: number, onlyOpen: boolean): number {
@@ -144,6 +156,16 @@ export const prefixRendezvousScorer: PluginFactory = (name, p, { pool }) => {
       // requests sharing that longer prefix (a session's turns) still land together.
       let chosen = -1;
       let level = 0;
+      // A LoRA adapter first gets a home of its own, so replicas keep each adapter on few pods
+      // (adapter slots are scarcer than prefix cache); its prompt prefixes are the spill path.
+      if (adapterHome && isAdapter(req.targetModel, slots, n)) {
+        const h = home(seedHash(req.targetModel, ''), slots, n, false);
+        if (open[h] === 1) {
+          stats.adapter++;
+          out[h] = 1;
+          return;
+        }
+      }
       for (; level < checkpoints.length && checkpoints[level] <= nb; level++) {
         const h = home(hashes[checkpoints[level] - 1], slots, n, false);
         if (open[h] === 1) {
@@ -165,7 +187,7 @@ export const prefixRendezvousScorer: PluginFactory = (name, p, { pool }) => {
       out[chosen] = 1;
     },
     stats() {
-      return { unkeyed: stats.unkeyed, levels: [...stats.levels] };
+      return { unkeyed: stats.unkeyed, adapter: stats.adapter, levels: [...stats.levels] };
     },
   };
   return scorer;
