@@ -8,10 +8,12 @@ import type { EndpointPickerConfig } from '../config/types.js';
 import type { EngineConfig } from '../datalayer/engines.js';
 import { isSwitchboardError, sbError } from '../errors.js';
 import type { EndpointSpec } from '../pool/endpoint.js';
-import type { Leadership } from '../ha/leadership.js';
+import { readiness, type Leadership } from '../ha/leadership.js';
 import { createSwitchboard, type Switchboard } from '../switchboard.js';
 import { createLogger, levelFromVerbosity, LOG_LEVELS, type Logger, type LogLevel } from '../telemetry/logger.js';
 import { startMetricsServer } from '../telemetry/metrics-server.js';
+import { extProcOptionsFromFlags } from '../frontends/extproc/flags.js';
+import { startExtProcServer } from '../frontends/extproc/server.js';
 import { formatFlags, parseFlags, type ParsedFlags } from './flags.js';
 import { startDiscovery } from './serve-discovery.js';
 import { SERVE_FLAGS } from './serve-flags.js';
@@ -47,7 +49,7 @@ export async function startServe(
   flags: ParsedFlags,
   config: EndpointPickerConfig,
   logger: Logger,
-): Promise<{ core: Switchboard; closables: Closable[]; metricsPort: number | null; leadership: Leadership }> {
+): Promise<{ core: Switchboard; closables: Closable[]; metricsPort: number | null; grpcPort: number | null; leadership: Leadership }> {
   const v = flags.values;
   const closables: Closable[] = [];
   const endpoints = parseEndpointsFlag(String(v.endpoints));
@@ -85,11 +87,23 @@ export async function startServe(
     metricsPort = m.port;
     closables.push({ name: 'metrics server', close: () => m.close() });
   }
+  let grpcPort: number | null = null;
+  if (Number(v['grpc-port']) >= 0) {
+    const server = await startExtProcServer({
+      ...extProcOptionsFromFlags(v),
+      director: core.director,
+      readiness: readiness(core.pool, discovery.leadership),
+      logger,
+      registry: core.telemetry?.registry,
+    });
+    grpcPort = server.port;
+    closables.push({ name: 'ext_proc server', close: () => server.drain(30_000) });
+  }
   logger.info(
-    { endpoints: core.pool.size, profile: core.built.profile.name, metricsPort, version: VERSION },
+    { endpoints: core.pool.size, profile: core.built.profile.name, grpcPort, metricsPort, version: VERSION },
     'switchboard started',
   );
-  return { core, closables, metricsPort, leadership: discovery.leadership };
+  return { core, closables, metricsPort, grpcPort, leadership: discovery.leadership };
 }
 
 function loadConfig(flags: ParsedFlags): EndpointPickerConfig {

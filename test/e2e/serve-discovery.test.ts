@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client, credentials } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { parseFlags } from '../../src/cli/flags.js';
@@ -13,6 +14,7 @@ import { selectorMode } from '../../src/cli/serve-discovery.js';
 import { SERVE_FLAGS } from '../../src/cli/serve-flags.js';
 import { startServe, stopAll, type Closable } from '../../src/cli/serve.js';
 import { defaultConfig } from '../../src/config/defaults.js';
+import { healthServiceDefinition, ServingStatus, type HealthCheckRequest, type HealthCheckResponse } from '../../src/frontends/health/health-codec.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { FakeApiServer, podObject } from '../support/fake-apiserver.js';
 import { MetricsServer, vllmPage } from '../support/metrics-server.js';
@@ -34,9 +36,43 @@ function tempDir(): string {
 
 async function serve(args: string[]) {
   const logger = createLogger('silent');
-  const started = await startServe(parseFlags(SERVE_FLAGS, ['--metrics-port=0', '--grpc-port=0', '--bind-address=127.0.0.1', '--refresh-metrics-interval=10ms', ...args]), defaultConfig(), logger);
-  cleanup.push(() => stopAll(started.closables as Closable[], logger));
-  return started;
+  const base = ['--metrics-port=0', '--grpc-port=0', '--grpc-health-port=0', '--secure-serving=false', '--bind-address=127.0.0.1', '--refresh-metrics-interval=10ms'];
+  const started = await startServe(parseFlags(SERVE_FLAGS, [...base, ...args]), defaultConfig(), logger);
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await stopAll(started.closables as Closable[], logger);
+  };
+  cleanup.push(stop);
+  return { ...started, stop };
+}
+
+/** Readiness as the gateway and kubelet see it: gRPC health `readiness` on the ext_proc port. */
+function readinessOf(port: number): Promise<number> {
+  const c = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+  const def = healthServiceDefinition.Check;
+  return new Promise<number>((resolve, reject) => {
+    c.makeUnaryRequest<HealthCheckRequest, HealthCheckResponse>(def.path, def.requestSerialize, def.responseDeserialize, { service: 'readiness' }, (err, res) => {
+      c.close();
+      if (err) reject(err);
+      else resolve(res!.status ?? ServingStatus.UNKNOWN);
+    });
+  });
+}
+
+function kubeconfigFor(api: FakeApiServer): string {
+  const path = join(tempDir(), 'kubeconfig');
+  writeFileSync(
+    path,
+    stringify({
+      'current-context': 'fake',
+      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'me' } }],
+      clusters: [{ name: 'fake', cluster: { server: api.url } }],
+      users: [{ name: 'me', user: { token: 'secret' } }],
+    }),
+  );
+  return path;
 }
 
 describe('serve with Kubernetes discovery', () => {
@@ -51,17 +87,7 @@ describe('serve with Kubernetes discovery', () => {
     // One pod, two ranks: each target port is its own endpoint (both on loopback here).
     api.put(POOLS, { metadata: { name: 'llm' }, spec: { selector: { matchLabels: { app: 'vllm' } }, targetPorts: pods.map((p) => ({ number: p.port })) } });
     api.put(PODS, podObject('vllm-0', { ip: '127.0.0.1' }));
-    const dir = tempDir();
-    const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      stringify({
-        'current-context': 'fake',
-        contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'me' } }],
-        clusters: [{ name: 'fake', cluster: { server: api.url } }],
-        users: [{ name: 'me', user: { token: 'secret' } }],
-      }),
-    );
+    const kubeconfig = kubeconfigFor(api);
 
     const { core, metricsPort, leadership } = await serve([
       '--pool-name=llm',
@@ -90,6 +116,36 @@ describe('serve with Kubernetes discovery', () => {
     // A pod going away leaves the pool through the watch.
     api.remove(PODS, 'vllm-0');
     await vi.waitFor(() => expect(core.pool.size).toBe(0));
+  });
+
+  it('reports readiness SERVING on the leader only, and hands over when it stops', async () => {
+    const api = await new FakeApiServer().start();
+    cleanup.push(() => api.close());
+    api.serve(POOLS, 'InferencePoolList', 'inference.networking.k8s.io/v1').serve(PODS, 'PodList', 'v1').serve(LEASES, 'LeaseList', 'coordination.k8s.io/v1');
+    api.put(POOLS, { metadata: { name: 'llm' }, spec: { selector: { matchLabels: { app: 'vllm' } }, targetPorts: [{ number: 8000 }] } });
+    api.put(PODS, podObject('vllm-0', { ip: '10.1.0.1' }));
+    const args = ['--pool-name=llm', '--pool-namespace=serving', `--kubeconfig=${kubeconfigFor(api)}`, '--ha-enable-leader-election', '--ha-lease-duration=3s', '--ha-renew-deadline=2s', '--ha-retry-period=100ms'];
+    const a = await serve(args);
+    await vi.waitFor(() => expect(a.leadership.isLeader()).toBe(true));
+    const b = await serve(args);
+    await vi.waitFor(() => expect(b.core.pool.synced).toBe(true));
+    // Both are synced; only the leader is ready.
+    expect(await readinessOf(a.grpcPort!)).toBe(ServingStatus.SERVING);
+    expect(await readinessOf(b.grpcPort!)).toBe(ServingStatus.NOT_SERVING);
+    await a.stop();
+    await vi.waitFor(() => expect(b.leadership.isLeader()).toBe(true), { timeout: 5000 });
+    expect(await readinessOf(b.grpcPort!)).toBe(ServingStatus.SERVING);
+  });
+
+  it('is not ready until the pool has synced', async () => {
+    const api = await new FakeApiServer().start();
+    cleanup.push(() => api.close());
+    api.serve(POOLS, 'InferencePoolList', 'inference.networking.k8s.io/v1').serve(PODS, 'PodList', 'v1');
+    const s = await serve(['--pool-name=llm', '--pool-namespace=serving', `--kubeconfig=${kubeconfigFor(api)}`]);
+    expect(await readinessOf(s.grpcPort!)).toBe(ServingStatus.NOT_SERVING);
+    api.put(POOLS, { metadata: { name: 'llm' }, spec: { selector: { matchLabels: { app: 'vllm' } }, targetPorts: [{ number: 8000 }] } });
+    await vi.waitFor(() => expect(s.core.pool.synced).toBe(true));
+    expect(await readinessOf(s.grpcPort!)).toBe(ServingStatus.SERVING);
   });
 
   it('reads an endpoints file', async () => {
