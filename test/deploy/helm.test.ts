@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { at, CrdValidator, DEPLOY } from '../support/deploy.js';
+import { parseConfig } from '../../src/config/load.js';
+import { at, CrdValidator, DEPLOY, ROOT } from '../support/deploy.js';
 import { checkPickerConfig, checkRole, checkSwitchboardDeployment, checkSwitchboardService } from '../support/deploy-checks.js';
 import { HelmRenderer } from '../support/helm-template.js';
 
@@ -60,6 +61,7 @@ describe('helm chart', () => {
     const aa = cfg(render({ ha: { mode: 'active-active' } }));
     checkPickerConfig(aa, 'active-active');
     expect(aa).toContain('pluginRef: prefix-rendezvous-scorer');
+    expect(parseConfig(aa)).toEqual(parseConfig(readFileSync(join(ROOT, 'bench', 'configs', 'active-active.yaml'), 'utf8')));
     const own = 'apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\nplugins:\n- type: random-picker\n';
     const custom = cfg(render({ ha: { mode: 'active-active' }, config: own }));
     expect(custom.trim()).toBe(own.trim());

@@ -8,10 +8,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { parseConfig } from '../../src/config/load.js';
 import { parseInferencePool, parseObjective, parseRewrite } from '../../src/discovery/kubernetes/resources.js';
 import { EndpointPool } from '../../src/pool/pool.js';
 import { Telemetry } from '../../src/telemetry/metrics.js';
-import { at, CEL_RULES, CrdValidator, DEPLOY, isKubeObject, readDocs, yamlFiles, type Doc } from '../support/deploy.js';
+import { at, CEL_RULES, CrdValidator, DEPLOY, isKubeObject, readDocs, ROOT, yamlFiles, type Doc } from '../support/deploy.js';
 import { checkPickerConfig, checkRole, checkSwitchboardDeployment, checkSwitchboardService } from '../support/deploy-checks.js';
 
 type Json = Record<string, unknown>;
@@ -145,6 +146,8 @@ describe('the Switchboard manifests', () => {
     expect(patch[0].path).toBe('/data/config.yaml');
     checkPickerConfig(patch[0].value, 'active-active config');
     expect(patch[0].value).toContain('prefix-rendezvous-scorer');
+    // The config the replicas benchmark measured is the one the overlay ships.
+    expect(parseConfig(patch[0].value)).toEqual(parseConfig(readFileSync(join(ROOT, 'bench', 'configs', 'active-active.yaml'), 'utf8')));
   });
 
   it('grant least privilege, with the Lease named as serve names it', () => {
