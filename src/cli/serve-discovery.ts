@@ -34,6 +34,11 @@ export interface StartedDiscovery {
   leadership: Leadership;
   /** Stop functions, in start order. */
   closables: Array<{ name: string; close(): Promise<void> }>;
+  /**
+   * Releases the Lease (active-passive only). Serve pushes it after its front doors so it runs
+   * first on shutdown: a standby takes over while this replica drains its streams.
+   */
+  leaderElection: { name: string; close(): Promise<void> } | null;
 }
 
 /** Starts discovery and HA from the flags; throws SB_ERR_FLAG on contradictory flags. */
@@ -95,6 +100,7 @@ export async function startDiscovery(flags: ParsedFlags, config: EndpointPickerC
   }
 
   let leadership: Leadership = ALWAYS_LEADER;
+  let leaderElection: StartedDiscovery['leaderElection'] = null;
   if (v['ha-enable-leader-election'] === true) {
     const name = String(v['ha-lease-name']) || `switchboard-${poolName || 'default'}`;
     const elector = new LeaseElector({
@@ -110,15 +116,14 @@ export async function startDiscovery(flags: ParsedFlags, config: EndpointPickerC
     elector.start();
     leadership = elector;
     logger.info({ lease: name, namespace, identity: elector.identity }, 'leader election on (active-passive)');
-    // Pushed last so it stops first: a standby can take over while this replica drains.
-    closables.push({ name: 'leader election', close: () => elector.stop() });
+    leaderElection = { name: 'leader election', close: () => elector.stop() };
   }
   if (client !== null) {
     const c: KubeClient = client;
     closables.unshift({ name: 'kubernetes client', close: () => c.close() });
   }
   logger.info({ discovery: discovery?.kind ?? 'static', namespace: discovery?.kind.startsWith('kubernetes') ? namespace : undefined }, 'discovery started');
-  return { kind: discovery?.kind ?? 'static', leadership, closables };
+  return { kind: discovery?.kind ?? 'static', leadership, closables, leaderElection };
 }
 
 function poolMode(name: string, group: string): KubernetesMode {

@@ -99,6 +99,7 @@ export async function startServe(
     grpcPort = server.port;
     closables.push({ name: 'ext_proc server', close: () => server.drain(30_000) });
   }
+  if (discovery.leaderElection !== null) closables.push(discovery.leaderElection);
   logger.info(
     { endpoints: core.pool.size, profile: core.built.profile.name, grpcPort, metricsPort, version: VERSION },
     'switchboard started',
