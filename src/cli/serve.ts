@@ -18,6 +18,10 @@ import { formatFlags, parseFlags, type ParsedFlags } from './flags.js';
 import { startDiscovery } from './serve-discovery.js';
 import { SERVE_FLAGS } from './serve-flags.js';
 import { VERSION } from './version.js';
+import { startSimFleet } from '../sim/pod/fleet.js';
+
+/** LoRA adapters every demo pod serves. */
+const DEMO_ADAPTERS = [{ name: 'sql-lora' }, { name: 'chat-lora' }];
 
 /** A started component that can be stopped. */
 export interface Closable {
@@ -53,6 +57,13 @@ export async function startServe(
   const v = flags.values;
   const closables: Closable[] = [];
   const endpoints = parseEndpointsFlag(String(v.endpoints));
+  if (v.demo === true) {
+    // The embedded fleet: simulated vLLM pods on loopback, so `npm start` does something real.
+    const fleet = await startSimFleet({ pods: Math.max(1, Number(v['demo-pods'])), loraModules: DEMO_ADAPTERS });
+    closables.push({ name: 'demo fleet', close: () => fleet.close() });
+    for (const pod of fleet.pods) endpoints.push({ address: pod.address, port: pod.port, name: `demo-pod-${pod.index}` });
+    logger.info({ pods: fleet.pods.map((p) => `${p.address}:${p.port}`), model: fleet.modelName, adapters: DEMO_ADAPTERS.map((a) => a.name) }, 'demo fleet started');
+  }
   const metricsPortOverride = Number(v['model-server-metrics-port']);
   if (metricsPortOverride > 0) for (const e of [...endpoints, ...config.endpoints]) e.metricsPort ??= metricsPortOverride;
 

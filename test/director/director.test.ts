@@ -123,9 +123,13 @@ describe('director', () => {
     d.lifecycle.served(other.key);
     expect(sb.pool.inflight[picked.slot]).toBe(0);
     expect(sb.pool.inflight[other.slot]).toBe(1);
+    expect(sb.pool.pendingPrefill[other.slot]).toBeGreaterThan(0);
     d.lifecycle.responseHeaders(200, 'text/event-stream');
+    d.lifecycle.responseBody(Buffer.alloc(0), false);
+    expect(sb.pool.pendingPrefill[other.slot]).toBeGreaterThan(0);
     for (const chunk of ['data: {}', 'data: {"usage":{"prompt_tokens":7,"total_tokens":17,"completion_tokens":10}}\ndata: [DONE]', ''])
       expect(d.lifecycle.responseBody(Buffer.from(chunk), chunk === '')?.toString()).toBe(chunk);
+    expect(sb.pool.pendingPrefill[other.slot]).toBe(0); // the first bytes ended its prefill
     sb.clock.advance(500);
     d.lifecycle.finish('ok');
     d.lifecycle.finish('ok');
