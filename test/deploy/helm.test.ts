@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { defaultConfig } from '../../src/config/defaults.js';
 import { parseConfig } from '../../src/config/load.js';
 import { at, CrdValidator, DEPLOY, ROOT } from '../support/deploy.js';
 import { checkPickerConfig, checkRole, checkSwitchboardDeployment, checkSwitchboardService } from '../support/deploy-checks.js';
@@ -38,6 +39,7 @@ describe('helm chart', () => {
     expect((get(objs, 'Role').rules as Json[]).some((r) => (r.apiGroups as string[]).includes('coordination.k8s.io'))).toBe(false);
     const cfg = String((get(objs, 'ConfigMap').data as Json)['config.yaml']);
     checkPickerConfig(cfg, 'chart config');
+    expect(parseConfig(cfg)).toEqual(defaultConfig());
     expect(cfg).not.toContain('prefix-rendezvous-scorer');
     const pool = get(objs, 'InferencePool');
     expect(crds.errors(pool)).toEqual([]);

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { defaultConfig } from '../../src/config/defaults.js';
 import { parseConfig } from '../../src/config/load.js';
 import { parseInferencePool, parseObjective, parseRewrite } from '../../src/discovery/kubernetes/resources.js';
 import { EndpointPool } from '../../src/pool/pool.js';
@@ -140,7 +141,10 @@ describe('the Switchboard manifests', () => {
   });
 
   it('mount a config that loads, in the base and in the active-active overlay', () => {
-    checkPickerConfig(String(at(one('ConfigMap', 'manifests/switchboard/config.yaml'), 'data')!['config.yaml' as never]), 'config.yaml');
+    const base = String((at(one('ConfigMap', 'manifests/switchboard/config.yaml'), 'data') as Json)['config.yaml']);
+    checkPickerConfig(base, 'config.yaml');
+    // The base is serve's built-in default, written out: it must not drift from it.
+    expect(parseConfig(base)).toEqual(defaultConfig());
     const overlay = readDocs('manifests/switchboard-active-active/kustomization.yaml')[0].obj;
     const patch = parseYaml(String((overlay.patches as Json[])[1].patch)) as Array<{ path: string; value: string }>;
     expect(patch[0].path).toBe('/data/config.yaml');
