@@ -16,7 +16,7 @@ import { loadScenario } from '../src/loadgen/scenario.js';
 import { fmt } from '../src/loadgen/table.js';
 import { configPolicy } from '../src/sim/scorecard/director-router.js';
 import { registerPolicy } from '../src/sim/scorecard/policies.js';
-import { machine, writeJson, writeResultsSection } from './lib/stats.js';
+import { machine, scenarioArgs, writeJson, writeResultsSection } from './lib/stats.js';
 
 const SCENARIOS = ['shared-prefix-kv-pressure', 'multi-turn-sessions', 'multi-lora-zipf', 'mixed-lengths-bursts'];
 const REPLICAS = [1, 2, 4];
@@ -43,12 +43,7 @@ function cell(report: Report, policy: string, h: Headline): string {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  let seeds = [1, 2, 3];
-  const files: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--seeds') seeds = args[++i].split(',').map(Number);
-    else files.push(args[i]);
-  }
+  const { files, seeds } = scenarioArgs(args);
   if (files.length === 0) files.push(...SCENARIOS.map((s) => join('bench', 'scenarios', `${s}.yaml`)));
   const aa = loadConfigFile(join('bench', 'configs', 'active-active.yaml'));
   registerPolicy('active-active', configPolicy('active-active', () => aa));
