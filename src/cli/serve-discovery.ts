@@ -3,7 +3,7 @@
  *
  * | flags                                         | source                                   |
  * |-----------------------------------------------|------------------------------------------|
- * | `--endpoints` and/or config `endpoints:`      | static (synced at once)                  |
+ * | `--endpoints`, config `endpoints:` or `--demo`  | static (synced at once)                  |
  * | `--endpoints-file`                            | file, reloaded on change                 |
  * | `--endpoint-selector` + `--endpoint-target-ports` | Kubernetes pods, no CRDs             |
  * | `--pool-name` (and none of the above)         | Kubernetes InferencePool + pods + CRDs   |
@@ -47,7 +47,8 @@ export async function startDiscovery(flags: ParsedFlags, config: EndpointPickerC
   const file = String(v['endpoints-file']);
   const selector = String(v['endpoint-selector']);
   const poolName = String(v['pool-name']);
-  const hasStatic = String(v.endpoints).trim() !== '' || config.endpoints.length > 0;
+  // Static: --endpoints, the config's endpoints:, or the --demo fleet (added to the pool already).
+  const hasStatic = String(v.endpoints).trim() !== '' || config.endpoints.length > 0 || v.demo === true;
   const namespace = String(v['pool-namespace']) || process.env.NAMESPACE || 'default';
   const metricsPortOverride = Math.max(0, Number(v['model-server-metrics-port']));
   const closables: StartedDiscovery['closables'] = [];
