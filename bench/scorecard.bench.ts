@@ -16,7 +16,7 @@ import type { Headline, PolicyAggregate, Report } from '../src/loadgen/report.js
 import { loadScenario } from '../src/loadgen/scenario.js';
 import { fmt } from '../src/loadgen/table.js';
 import { defaultPolicies } from '../src/sim/scorecard/policies.js';
-import { machine, writeJson, writeResultsSection } from './lib/stats.js';
+import { machine, scenarioArgs, writeJson, writeResultsSection } from './lib/stats.js';
 
 const INTRO = `## Routing-quality scorecard (\`npm run bench:scorecard\`)
 
@@ -103,12 +103,7 @@ function markdown(report: Report, wallMs: number, goals: Array<{ text: string; v
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  let seeds = [1, 2, 3];
-  const files: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--seeds') seeds = args[++i].split(',').map(Number);
-    else files.push(args[i]);
-  }
+  const { files, seeds } = scenarioArgs(args);
   if (files.length === 0) {
     const dir = join('bench', 'scenarios');
     for (const f of readdirSync(dir).sort()) if (f.endsWith('.yaml')) files.push(join(dir, f));

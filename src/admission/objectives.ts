@@ -34,30 +34,35 @@ export class ObjectiveStore {
   }
 }
 
-/** Weighted model rewrites matched by exact model name. */
+/** Weighted model rewrites matched by exact model name, with an optional catch-all. */
 export class ModelRewriter {
   private byModel = new Map<string, ModelRewriteSpec['targets']>();
+  private generic: ModelRewriteSpec['targets'] | null = null;
 
   constructor(rules: readonly ModelRewriteSpec[] = []) {
     this.replace(rules);
   }
 
-  /** Replaces every rule; for a model named twice, the first rule wins (oldest first). */
-  replace(rules: readonly ModelRewriteSpec[]): void {
+  /**
+   * Replaces every rule; for a model named twice, the first rule wins (oldest first).
+   * `generic` applies to models no exact rule names (InferenceModelRewrite rules without matches).
+   */
+  replace(rules: readonly ModelRewriteSpec[], generic: ModelRewriteSpec['targets'] | null = null): void {
     const m = new Map<string, ModelRewriteSpec['targets']>();
     for (const r of rules) if (!m.has(r.model)) m.set(r.model, r.targets);
     this.byModel = m;
+    this.generic = generic !== null && generic.length > 0 ? generic : null;
   }
 
   /** Whether any rule exists (lets the hot path skip the lookup). */
   get empty(): boolean {
-    return this.byModel.size === 0;
+    return this.byModel.size === 0 && this.generic === null;
   }
 
   /** The rewritten model for `model`, or null; `rng` picks among weighted targets. */
   rewrite(model: string, rng: () => number): string | null {
-    const targets = this.byModel.get(model);
-    if (targets === undefined || targets.length === 0) return null;
+    const targets = this.byModel.get(model) ?? this.generic;
+    if (targets === null || targets.length === 0) return null;
     let total = 0;
     for (const t of targets) total += t.weight;
     // A total weight of 0 means a uniform choice.
