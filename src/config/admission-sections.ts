@@ -26,6 +26,18 @@ const DEFAULT_RECHECK_MS = 100;
 
 const BAND_FIELDS = ['priority', 'maxBytes', 'maxRequests', 'fairnessPolicyRef', 'orderingPolicyRef'];
 
+/** Flow-control settings when the feature gate is on and the section is absent. */
+export function defaultFlowControlSpec(): FlowControlSpec {
+  const band: PriorityBandSpec = {
+    priority: 0,
+    maxBytes: DEFAULT_BAND_MAX_BYTES,
+    maxRequests: 0,
+    fairness: FAIRNESS[0],
+    ordering: ORDERING[0],
+  };
+  return { maxBytes: 0, maxRequests: 0, defaultRequestTTLMs: DEFAULT_TTL_MS, priorityBands: [], defaultPriorityBand: band, sheddable: 'reject', recheckIntervalMs: DEFAULT_RECHECK_MS };
+}
+
 /** Parses `flowControl:`; `plugins` resolves policy references by plugin name. */
 export function parseFlowControl(raw: unknown, plugins: readonly PluginSpec[], v: Validator): FlowControlSpec | null {
   if (raw === undefined || raw === null) return null;

@@ -5,12 +5,12 @@
  * over the candidates (subset hint, fresh metrics), rewrite the model value if needed, and open
  * the request's accounting.
  */
-import type { Admission } from '../admission/admission.js';
+import { flowId, type Admission, type AdmissionRequest } from '../admission/admission.js';
 import type { ModelRewriter, ObjectiveStore } from '../admission/objectives.js';
 import { asRequestError, sbError, type SwitchboardError } from '../errors.js';
 import type { Endpoint } from '../pool/endpoint.js';
 import type { EndpointPool } from '../pool/pool.js';
-import { MODEL_REWRITE_HEADER, OBJECTIVE_HEADER, FAIRNESS_ID_HEADER, DEFAULT_FAIRNESS_ID } from '../request/headers.js';
+import { MODEL_REWRITE_HEADER, OBJECTIVE_HEADER, FAIRNESS_ID_HEADER } from '../request/headers.js';
 import { inspectRequest, rewriteModel, type RequestView } from '../request/inspect.js';
 import type { SchedulingRequest } from '../scheduling/framework/cycle.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
@@ -83,25 +83,42 @@ export class RequestDirector implements Director {
     const headerRewrite = req.headers.get(MODEL_REWRITE_HEADER);
     let target = incoming;
     if (headerRewrite !== undefined && headerRewrite !== '') target = headerRewrite;
-    else if (view !== null && !o.rewriter.empty) target = o.rewriter.rewrite(incoming, o.rng) ?? incoming;
-    const priority = o.objectives.priority(req.headers.get(OBJECTIVE_HEADER));
-
-    if (o.admission !== null) {
-      let verdict = o.admission.admit({
-        requestId: req.requestId,
-        priority,
-        fairnessId: req.headers.get(FAIRNESS_ID_HEADER) || DEFAULT_FAIRNESS_ID,
-        bytes: req.body.length,
-        candidates: () => this.candidateSlots(subset),
-        signal: req.signal,
-      });
-      if (verdict instanceof Promise) verdict = await verdict;
-      if (verdict !== null) return this.reject(verdict, incoming, target);
+    else if (view !== null && !o.rewriter.empty) {
+      const rule = o.rewriter.rule(incoming);
+      if (rule !== undefined) {
+        target = rule.pick(o.rng);
+        o.telemetry?.modelRewritten(rule.name, incoming, target);
+      }
     }
+    const objective = req.headers.get(OBJECTIVE_HEADER) ?? '';
+    const priority = o.objectives.priority(objective);
 
     const promptBytes = view !== null ? view.promptEnd - view.promptStart : req.body.length;
     const inputTokens = Math.max(1, Math.ceil(promptBytes / BYTES_PER_TOKEN));
     const outputTokens = Math.ceil(Math.min(1.5 * inputTokens, view?.maxTokens ?? Infinity));
+
+    let areq: AdmissionRequest | null = null;
+    if (o.admission !== null) {
+      areq = {
+        requestId: req.requestId,
+        priority,
+        fairnessId: flowId(req.headers.get(FAIRNESS_ID_HEADER)),
+        objective,
+        incomingModel: incoming,
+        targetModel: target,
+        bytes: req.body.length,
+        tokens: inputTokens + outputTokens,
+        body: view !== null ? req.body : null,
+        promptStart: view?.promptStart ?? 0,
+        promptEnd: view?.promptEnd ?? 0,
+        candidates: () => this.candidateSlots(subset),
+        signal: req.signal,
+      };
+      let verdict = o.admission.admit(areq);
+      if (verdict instanceof Promise) verdict = await verdict;
+      if (verdict !== null) return this.reject(verdict, incoming, target);
+    }
+
     const sreq: SchedulingRequest = {
       requestId: req.requestId,
       targetModel: target,
@@ -130,7 +147,7 @@ export class RequestDirector implements Director {
 
     const rewritten = view !== null && target !== incoming;
     const body = rewritten ? rewriteModel(req.body, view as RequestView, target) : req.body;
-    return this.route(req, result.endpoints, body, rewritten, incoming, target, priority, view?.stream ?? false, inputTokens + outputTokens, startedAt, req.explain === true ? result.explanation : null);
+    return this.route(req, result.endpoints, body, rewritten, incoming, target, priority, view?.stream ?? false, inputTokens + outputTokens, startedAt, req.explain === true ? result.explanation : null, areq);
   }
 
   /** A request without a body: any candidate will do (the Go EPP picks at random). */
@@ -140,7 +157,7 @@ export class RequestDirector implements Director {
     const cands = subset === null ? eps : eps.filter((e) => subset.has(e.address));
     if (cands.length === 0) return this.reject(sbError('SB_ERR_NO_CANDIDATES'), '', '');
     const ep = cands[Math.floor(this.o.rng() * cands.length)];
-    return this.route(req, [ep], null, false, '', '', 0, false, 0, startedAt, null);
+    return this.route(req, [ep], null, false, '', '', 0, false, 0, startedAt, null, null);
   }
 
   private route(
@@ -155,7 +172,9 @@ export class RequestDirector implements Director {
     tokens: number,
     startedAt: number,
     explanation: RoutedDecision['explanation'],
+    areq: AdmissionRequest | null,
   ): RoutedDecision {
+    const admission = this.o.admission;
     const lifecycle = new Lifecycle({
       pool: this.o.pool,
       telemetry: this.o.telemetry,
@@ -167,7 +186,8 @@ export class RequestDirector implements Director {
       stream,
       requestBytes: req.body?.length ?? 0,
       startedAt,
-      onFinish: null,
+      // Admission hears every finish: flow control re-checks dispatch, budgets charge usage.
+      onFinish: areq !== null && admission?.finished !== undefined ? (usage) => admission.finished?.(areq, usage) : null,
     });
     return {
       kind: 'route',

@@ -22,8 +22,8 @@ export interface LifecycleInit {
   requestBytes: number;
   /** Clock time the request reached the director. */
   startedAt: number;
-  /** Called once when the request finishes (admission release). */
-  onFinish: (() => void) | null;
+  /** Called once when the request finishes, with the response's usage when known (admission). */
+  onFinish: ((usage: Usage | null) => void) | null;
 }
 
 export class Lifecycle implements RequestLifecycle {
@@ -75,7 +75,7 @@ export class Lifecycle implements RequestLifecycle {
     this.finished = true;
     const init = this.init;
     init.pool.complete(this.endpoint, init.tokens);
-    init.onFinish?.();
+    init.onFinish?.(this.observer.usage);
     const t = init.telemetry;
     if (t === null) return;
     const now = init.pool.clock.now();
