@@ -227,11 +227,13 @@ export class FlowController implements Admission {
     if (this.pendingReset) return;
     this.pendingReset = true;
     // By the next macrotask the director has scheduled every released request (pure microtasks
-    // follow the release), and the pool counts them itself.
+    // follow the release), and the pool counts them itself. A check made meanwhile may have
+    // counted them twice and held a request back: look again.
     setImmediate(() => {
       this.pendingReset = false;
       this.pendingRequests = 0;
       this.pendingTokens = 0;
+      this.poke();
     });
   }
 
