@@ -41,6 +41,8 @@ export type AdmissionVerdict = SwitchboardError | null | Promise<SwitchboardErro
 export interface Admission {
   /** Null admits; an error rejects. May wait (flow control, external screening). */
   admit(req: AdmissionRequest): AdmissionVerdict;
+  /** An admitted request is on the pool's books now (routed), or will never be (scheduling failed). */
+  placed?(req: AdmissionRequest): void;
   /** An admitted and routed request finished; `usage` is from its response when it had one. */
   finished?(req: AdmissionRequest, usage: Usage | null): void;
 }

@@ -12,9 +12,9 @@
  *   when an endpoint's metrics are recorded, and by one timer (the earliest TTL or the re-check
  *   interval, whichever is sooner) while anything is queued.
  *
- * Requests released in one dispatch cycle are not yet on any endpoint (the director schedules
- * them in the microtasks that follow), so the saturation check counts them as pending until the
- * next macrotask; otherwise one cycle would flush the whole queue onto pods that looked idle.
+ * Requests released from the queue are not yet on any endpoint (the director schedules them in
+ * the microtasks that follow), so the saturation check counts them as pending until the director
+ * reports them placed; otherwise one cycle would flush the whole queue onto pods that looked idle.
  */
 import type { FlowControlSpec, PriorityBandSpec } from '../config/types.js';
 import { sbError, type SwitchboardError } from '../errors.js';
@@ -62,7 +62,8 @@ export class FlowController implements Admission {
   /** Queued requests in arrival order, for TTL expiry (one TTL for all, so deadlines ascend). */
   private expiry: QueuedRequest[] = [];
   private expiryHead = 0;
-  /** Released in this macrotask, not yet scheduled. */
+  /** Released from the queue, not yet placed by the director. */
+  private readonly released = new Set<AdmissionRequest>();
   private pendingRequests = 0;
   private pendingTokens = 0;
   private pendingReset = false;
@@ -127,6 +128,13 @@ export class FlowController implements Admission {
     this.observer?.queueChanged(req, 1, req.bytes);
     this.dispatch();
     return verdict;
+  }
+
+  /** The director placed (or failed to place) a request: it no longer counts as pending. */
+  placed(req: AdmissionRequest): void {
+    if (!this.released.delete(req)) return;
+    this.pendingRequests--;
+    this.pendingTokens -= req.tokens;
   }
 
   /** A routed request finished: capacity may have returned. */
@@ -222,15 +230,17 @@ export class FlowController implements Admission {
   }
 
   private markPending(req: AdmissionRequest): void {
+    this.released.add(req);
     this.pendingRequests++;
     this.pendingTokens += req.tokens;
     if (this.pendingReset) return;
     this.pendingReset = true;
-    // By the next macrotask the director has scheduled every released request (pure microtasks
-    // follow the release), and the pool counts them itself. A check made meanwhile may have
-    // counted them twice and held a request back: look again.
+    // Safety net: by the next macrotask the director has placed every released request (only
+    // microtasks follow a release), so whatever still counts as pending was never reported.
     setImmediate(() => {
       this.pendingReset = false;
+      if (this.released.size === 0) return;
+      this.released.clear();
       this.pendingRequests = 0;
       this.pendingTokens = 0;
       this.poke();

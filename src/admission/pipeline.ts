@@ -24,6 +24,10 @@ export class AdmissionPipeline implements Admission {
     return this.afterGuards(req);
   }
 
+  placed(req: AdmissionRequest): void {
+    this.gate.placed?.(req);
+  }
+
   finished(req: AdmissionRequest, usage: Usage | null): void {
     this.budgets?.charge(req, usage);
     this.gate.finished?.(req, usage);

@@ -139,6 +139,7 @@ export class RequestDirector implements Director {
       o.telemetry?.scheduled(schedSeconds, false, target, null);
       const err = result.kind === 'no-candidates' ? sbError('SB_ERR_NO_CANDIDATES') : sbError('SB_ERR_SCHEDULE_FAILED', result.reason);
       if (debug) o.logger?.debug({ requestId: req.requestId, explanation: result.explanation }, 'scheduling failed');
+      if (areq !== null) o.admission?.placed?.(areq);
       return this.reject(err, incoming, target);
     }
     const primary = result.endpoints[0];
@@ -189,6 +190,7 @@ export class RequestDirector implements Director {
       // Admission hears every finish: flow control re-checks dispatch, budgets charge usage.
       onFinish: areq !== null && admission?.finished !== undefined ? (usage) => admission.finished?.(areq, usage) : null,
     });
+    if (areq !== null) admission?.placed?.(areq);
     return {
       kind: 'route',
       endpoints,

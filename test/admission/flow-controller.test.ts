@@ -33,10 +33,14 @@ function setup(flowControl = '{}', capacity = 1) {
   /** Completion order: the id, or `id:code` for a rejection. */
   const order: string[] = [];
   /** Admits like the director: an admitted request is placed on the pool (busy) when the verdict arrives. */
-  const submit = (requestId: string, o: Partial<AdmissionRequest> = {}) => {
-    const v = fc.admit(admissionRequest({ requestId, ...o }));
+  const submit = (requestId: string, o: Partial<AdmissionRequest> = {}, reportPlaced = true) => {
+    const r = admissionRequest({ requestId, ...o });
+    const v = fc.admit(r);
     const note = (e: SwitchboardError | null) => {
-      if (e === null) detector.busy++;
+      if (e === null) {
+        detector.busy++;
+        if (reportPlaced) fc.placed(r);
+      }
       order.push(e === null ? requestId : `${requestId}:${e.code}`);
     };
     if (v instanceof Promise) void v.then(note);
@@ -100,16 +104,28 @@ describe('flow control', () => {
     expect(t.order).toEqual(['a', 'b', 'c']);
   });
 
-  it('looks again on the next tick when a check in the same tick counted released requests twice', async () => {
+  it('a released request stops counting as pending once placed: a finish in the same tick releases the next', async () => {
     const t = setup();
     t.submit('a');
     t.submit('b');
     t.detector.busy = 0;
-    t.fc.poke(); // releases a; it counts as pending until the next tick
+    t.fc.poke(); // releases a
     await Promise.resolve();
+    expect(t.order).toEqual(['a']); // placed: busy is 1 again, pending 0
+    t.detector.busy--; // a finishes in the same tick
+    t.fc.poke();
     await Promise.resolve();
-    expect(t.order).toEqual(['a']); // placed: busy is 1 again
-    t.detector.busy--; // a finishes in the same tick: there is room, but the pending count says no
+    expect(t.order).toEqual(['a', 'b']);
+  });
+
+  it('safety net: a released request never reported placed stops counting on the next tick, and dispatch looks again', async () => {
+    const t = setup();
+    t.submit('a', {}, false);
+    t.submit('b', {}, false);
+    t.detector.busy = 0;
+    t.fc.poke(); // releases a; not reported placed
+    await Promise.resolve();
+    t.detector.busy--; // a finishes in the same tick: room, but a still counts as pending
     t.fc.poke();
     await Promise.resolve();
     expect(t.order).toEqual(['a']);

@@ -28,9 +28,10 @@ describe('utilization-detector', () => {
 });
 
 describe('utilization-detector: requests not yet in the metrics', () => {
-  it('counts requests sent since the last scrape as waiting, unless countUnscraped is false', () => {
+  it('counts requests sent since the last scrape and still in flight as waiting, unless countUnscraped is false', () => {
     const pool = makePool([{ q: 2, kv: 0.1 }]);
-    for (let i = 0; i < 3; i++) pool.dispatch(0, 1);
+    for (let i = 0; i < 4; i++) pool.dispatch(0, 1);
+    pool.complete(pool.atSlot(0)!, 1);
     const now = pool.clock.now();
     expect(plugin<UtilizationDetector>('utilization-detector', pool).saturation(pool, [0], 1, now)).toBeCloseTo(1, 10);
     expect(plugin<UtilizationDetector>('utilization-detector', pool, { countUnscraped: false }).saturation(pool, [0], 1, now)).toBeCloseTo(0.4, 10);

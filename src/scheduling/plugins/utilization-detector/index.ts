@@ -25,7 +25,7 @@ export const utilizationDetector: PluginFactory = (name, p, { pool }) => {
   const kvT = p.number('kvCacheUtilThreshold', 0.8, { min: 0, max: 1 });
   const staleMs = p.durationMs('metricsStalenessThreshold', 200);
   const headroom = p.number('headroom', 0, { min: 0 });
-  // Requests sent after the last scrape are not in its queue depth; count them as queued.
+  // Requests sent after the last scrape are not in its queue depth; count those still in flight as queued.
   const countUnscraped = p.boolean('countUnscraped', true);
   const qLimit = queueT * (1 + headroom);
   const kvLimit = kvT * (1 + headroom);
@@ -43,7 +43,9 @@ export const utilizationDetector: PluginFactory = (name, p, { pool }) => {
           sum += 1; // stale or missing metrics count as saturated
           continue;
         }
-        const waiting = countUnscraped ? pl.waiting[s] + sent[s] - base[s] : pl.waiting[s];
+        // Of the requests sent since the scrape, those still in flight may be queued.
+        const unscraped = sent[s] - base[s];
+        const waiting = countUnscraped ? pl.waiting[s] + (unscraped < pl.inflight[s] ? unscraped : pl.inflight[s]) : pl.waiting[s];
         const q = queueT > 0 ? waiting / queueT : 0;
         const kv = kvT > 0 ? pl.kvUsage[s] / kvT : 0;
         sum += q > kv ? q : kv;
