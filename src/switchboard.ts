@@ -96,9 +96,14 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
   const rewriter = new ModelRewriter(opts.config.modelRewrites);
   const detector = saturationDetector(built, pool, rng);
   const admission = buildAdmission(opts.config, { pool, detector, timers: opts.timers ?? systemTimers, observer: telemetry?.admission ?? null });
-  // Fresh metrics may mean capacity: queued requests are re-checked on every recorded scrape.
+  // Fresh metrics or a new endpoint may mean capacity: queued requests are re-checked then.
   const flow = admission.flowControl;
-  if (flow !== null) pool.onMetrics(() => flow.poke());
+  if (flow !== null) {
+    pool.onMetrics(() => flow.poke());
+    pool.subscribe((e) => {
+      if (e.type === 'added') flow.poke();
+    });
+  }
   telemetry?.admission.setSaturation(() => {
     const slots = pool.endpoints().map((e) => e.slot);
     return detector.saturation(pool, slots, slots.length, clock.now());

@@ -24,7 +24,7 @@ export interface AdmissionRequest {
   bytes: number;
   /** Estimated tokens (prompt plus expected output), as charged to the endpoint's load. */
   tokens: number;
-  /** The request body (null for passthrough parsing) and the prompt value's byte range in it. */
+  /** The request body and the prompt value's byte range in it (the whole body when it was not parsed). */
   body: Buffer | null;
   promptStart: number;
   promptEnd: number;
@@ -43,8 +43,11 @@ export interface Admission {
   admit(req: AdmissionRequest): AdmissionVerdict;
   /** An admitted request is on the pool's books now (routed), or will never be (scheduling failed). */
   placed?(req: AdmissionRequest): void;
-  /** An admitted and routed request finished; `usage` is from its response when it had one. */
-  finished?(req: AdmissionRequest, usage: Usage | null): void;
+  /**
+   * An admitted and routed request finished; `usage` is from its response when it had one,
+   * `failed` when the upstream answered an error or the exchange broke.
+   */
+  finished?(req: AdmissionRequest, usage: Usage | null, failed: boolean): void;
 }
 
 /** Longest fairness id kept; longer client-sent ids are cut (they key maps and metric labels). */

@@ -28,9 +28,10 @@ export class AdmissionPipeline implements Admission {
     this.gate.placed?.(req);
   }
 
-  finished(req: AdmissionRequest, usage: Usage | null): void {
-    this.budgets?.charge(req, usage);
-    this.gate.finished?.(req, usage);
+  finished(req: AdmissionRequest, usage: Usage | null, failed: boolean): void {
+    // Usage is what the engine reports; without it, a failed upstream call is not charged.
+    if (this.budgets !== null && (usage !== null || !failed)) this.budgets.charge(req, usage);
+    this.gate.finished?.(req, usage, failed);
   }
 
   private afterGuards(req: AdmissionRequest): AdmissionVerdict {

@@ -108,9 +108,10 @@ export class RequestDirector implements Director {
         targetModel: target,
         bytes: req.body.length,
         tokens: inputTokens + outputTokens,
-        body: view !== null ? req.body : null,
+        // Unparsed (passthrough) bodies are the prompt as a whole for guards and budgets.
+        body: req.body,
         promptStart: view?.promptStart ?? 0,
-        promptEnd: view?.promptEnd ?? 0,
+        promptEnd: view?.promptEnd ?? req.body.length,
         candidates: () => this.candidateSlots(subset),
         signal: req.signal,
       };
@@ -188,7 +189,7 @@ export class RequestDirector implements Director {
       requestBytes: req.body?.length ?? 0,
       startedAt,
       // Admission hears every finish: flow control re-checks dispatch, budgets charge usage.
-      onFinish: areq !== null && admission?.finished !== undefined ? (usage) => admission.finished?.(areq, usage) : null,
+      onFinish: areq !== null && admission?.finished !== undefined ? (usage, failed) => admission.finished?.(areq, usage, failed) : null,
     });
     if (areq !== null) admission?.placed?.(areq);
     return {

@@ -22,8 +22,11 @@ export interface LifecycleInit {
   requestBytes: number;
   /** Clock time the request reached the director. */
   startedAt: number;
-  /** Called once when the request finishes, with the response's usage when known (admission). */
-  onFinish: ((usage: Usage | null) => void) | null;
+  /**
+   * Called once when the request finishes (admission), with the response's usage when known and
+   * whether the upstream failed (an error outcome or a status >= 400).
+   */
+  onFinish: ((usage: Usage | null, failed: boolean) => void) | null;
 }
 
 export class Lifecycle implements RequestLifecycle {
@@ -75,7 +78,7 @@ export class Lifecycle implements RequestLifecycle {
     this.finished = true;
     const init = this.init;
     init.pool.complete(this.endpoint, init.tokens);
-    init.onFinish?.(this.observer.usage);
+    init.onFinish?.(this.observer.usage, outcome === 'error' || this.status >= 400);
     const t = init.telemetry;
     if (t === null) return;
     const now = init.pool.clock.now();

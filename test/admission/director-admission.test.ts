@@ -149,6 +149,31 @@ flowControl: {recheckInterval: 1h}
     expect(sb.pool.inflight[d.endpoints[0].slot]).toBe(1);
   });
 
+  it('scale from zero: requests wait while the pool is empty and go when the first endpoint appears', async () => {
+    const sb = core(
+      `
+featureGates: [flowControl]
+plugins: [{type: queue-scorer}, {type: concurrency-detector, parameters: {maxConcurrency: 4}}]
+saturationDetector: {pluginRef: concurrency-detector}
+flowControl: {recheckInterval: 1h}
+`,
+      0,
+    );
+    const waiting = sb.director.handleRequest(req(chat()));
+    expect(await settled(waiting)).toBe(false);
+    sb.pool.upsert({ name: 'cold-start', address: '10.0.0.9', port: 8000 });
+    expect(routed(await within(waiting, 1000, 'dispatch on the new endpoint')).destination).toBe('10.0.0.9:8000');
+  });
+
+  it('token budget: a failed upstream call without usage is not charged', async () => {
+    const sb = core('tokenBudgets: {default: {inputTokensPerMinute: 1}}');
+    const d = routed(await sb.director.handleRequest(req(chat('x'.repeat(400)))));
+    d.lifecycle.responseHeaders(503, 'text/plain');
+    d.lifecycle.finish('error', 'upstream_503');
+    routed(await sb.director.handleRequest(req(chat())));
+    expect(await metric(sb, 'switchboard_token_budget_charged_tokens_total{')).toEqual([]);
+  });
+
   it('token budget: usage charged at finish; the next request of that flow gets 429 with retryAfterSeconds, others pass', async () => {
     const sb = core('tokenBudgets: {default: {inputTokensPerMinute: 100}}');
     const tenant = { 'x-gateway-inference-fairness-id': 'tenant-a' };
