@@ -105,7 +105,7 @@ export class FlowController implements Admission {
       return null;
     }
     const band = this.band(req.priority);
-    const full = this.overLimit(req.bytes) ?? band.overLimit(req.bytes);
+    const full = this.overLimit(req.bytes) ?? band.overLimit(req.bytes, req.fairnessId);
     if (full !== null) {
       this.observer?.left(req, 'RejectedCapacity', 0);
       return sbError('SB_ERR_QUEUE_FULL', full);

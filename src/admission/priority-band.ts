@@ -31,10 +31,12 @@ export class PriorityBand {
     return this.spec.priority;
   }
 
-  /** Why `bytes` more would exceed this band's limits, or null. */
-  overLimit(bytes: number): string | null {
+  /** Why one more request of `bytes` from flow `flowId` would exceed this band's limits, or null. */
+  overLimit(bytes: number, flowId: string): string | null {
     const s = this.spec;
     if (s.maxRequests > 0 && this.live + 1 > s.maxRequests) return `priority band ${s.priority} holds ${s.maxRequests} requests`;
+    if (s.maxRequestsPerFlow > 0 && (this.flows.get(flowId)?.live ?? 0) + 1 > s.maxRequestsPerFlow)
+      return `flow ${flowId} holds ${s.maxRequestsPerFlow} requests in priority band ${s.priority}`;
     if (bytes > 0 && this.bytes + bytes > s.maxBytes) return `priority band ${s.priority} holds ${s.maxBytes} bytes`;
     return null;
   }

@@ -24,7 +24,7 @@ const DEFAULT_BAND_MAX_BYTES = 1_000_000_000;
 const DEFAULT_TTL_MS = 30_000;
 const DEFAULT_RECHECK_MS = 100;
 
-const BAND_FIELDS = ['priority', 'maxBytes', 'maxRequests', 'fairnessPolicyRef', 'orderingPolicyRef'];
+const BAND_FIELDS = ['priority', 'maxBytes', 'maxRequests', 'maxRequestsPerFlow', 'fairnessPolicyRef', 'orderingPolicyRef'];
 
 /** Flow-control settings when the feature gate is on and the section is absent. */
 export function defaultFlowControlSpec(): FlowControlSpec {
@@ -32,6 +32,7 @@ export function defaultFlowControlSpec(): FlowControlSpec {
     priority: 0,
     maxBytes: DEFAULT_BAND_MAX_BYTES,
     maxRequests: 0,
+    maxRequestsPerFlow: 0,
     fairness: FAIRNESS[0],
     ordering: ORDERING[0],
   };
@@ -52,6 +53,7 @@ export function parseFlowControl(raw: unknown, plugins: readonly PluginSpec[], v
       priority,
       maxBytes: v.bytes(bo.maxBytes, `${at}.maxBytes`, 0) || (template?.maxBytes ?? DEFAULT_BAND_MAX_BYTES),
       maxRequests: v.number(bo.maxRequests, `${at}.maxRequests`, template?.maxRequests ?? 0, { min: 0, integer: true }),
+      maxRequestsPerFlow: v.number(bo.maxRequestsPerFlow, `${at}.maxRequestsPerFlow`, template?.maxRequestsPerFlow ?? 0, { min: 0, integer: true }),
       fairness: policyRef(bo.fairnessPolicyRef, `${at}.fairnessPolicyRef`, FAIRNESS, template?.fairness ?? FAIRNESS[0], plugins, v),
       ordering: policyRef(bo.orderingPolicyRef, `${at}.orderingPolicyRef`, ORDERING, template?.ordering ?? ORDERING[0], plugins, v),
     };

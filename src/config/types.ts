@@ -90,6 +90,8 @@ export interface PriorityBandSpec {
   maxBytes: number;
   /** Most queued requests; 0 = no limit. */
   maxRequests: number;
+  /** Extension: most queued requests of one flow in this band, so one tenant cannot fill it; 0 = no limit. */
+  maxRequestsPerFlow: number;
   fairness: FairnessPolicyType;
   ordering: OrderingPolicyType;
 }

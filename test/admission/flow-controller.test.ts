@@ -176,6 +176,14 @@ describe('flow control', () => {
     expect(t.outcomes).toEqual(['b:RejectedCapacity', 'e:RejectedCapacity']);
   });
 
+  it('rejects a flow over its per-flow limit while other flows of the band still get in', () => {
+    const t = setup('{priorityBands: [{priority: 0, maxRequestsPerFlow: 2}]}');
+    t.submit('n1', { fairnessId: 'noisy' });
+    t.submit('n2', { fairnessId: 'noisy' });
+    expect((t.submit('n3', { fairnessId: 'noisy' }) as SwitchboardError).message).toBe('flow control queue full: flow noisy holds 2 requests in priority band 0');
+    expect(t.submit('q1', { fairnessId: 'quiet' })).toBeInstanceOf(Promise);
+  });
+
   it('rejects with 429 over the byte limits (Kubernetes quantities accepted)', () => {
     const t = setup('{maxBytes: 100, defaultPriorityBand: {maxBytes: 1Ki}}');
     const bytes = admissionRequest().bytes; // 33

@@ -30,10 +30,10 @@ flowControl:
       maxRequests: 5000,
       defaultRequestTTLMs: 30_000,
       priorityBands: [
-        { priority: 100, maxBytes: 2e9, maxRequests: 10, fairness: 'global-strict-fairness-policy', ordering: 'edf-ordering-policy' },
-        { priority: 0, maxBytes: 5e8, maxRequests: 50, fairness: 'round-robin-fairness-policy', ordering: 'fcfs-ordering-policy' },
+        { priority: 100, maxBytes: 2e9, maxRequests: 10, maxRequestsPerFlow: 0, fairness: 'global-strict-fairness-policy', ordering: 'edf-ordering-policy' },
+        { priority: 0, maxBytes: 5e8, maxRequests: 50, maxRequestsPerFlow: 0, fairness: 'round-robin-fairness-policy', ordering: 'fcfs-ordering-policy' },
       ],
-      defaultPriorityBand: { priority: 0, maxBytes: 2e9, maxRequests: 50, fairness: 'global-strict-fairness-policy', ordering: 'fcfs-ordering-policy' },
+      defaultPriorityBand: { priority: 0, maxBytes: 2e9, maxRequests: 50, maxRequestsPerFlow: 0, fairness: 'global-strict-fairness-policy', ordering: 'fcfs-ordering-policy' },
       sheddable: 'reject',
       recheckIntervalMs: 100,
     });
