@@ -6,6 +6,9 @@ import { VERSION } from './version.js';
 /** Subcommands by name, loaded on demand so `serve` does not load the simulator. */
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
   serve: { help: 'run the endpoint picker (ext_proc, proxy, metrics)', run: runServe },
+  sim: { help: 'run simulated vLLM pods', run: async (a) => (await import('./sim.js')).runSim(a) },
+  load: { help: 'send a scenario to an OpenAI-compatible URL', run: async (a) => (await import('./load.js')).runLoad(a) },
+  bench: { help: 'compare routing policies in virtual time', run: async (a) => (await import('./bench.js')).runBench(a) },
 };
 
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */

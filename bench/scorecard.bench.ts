@@ -1,0 +1,149 @@
+/**
+ * The routing-quality scorecard: every shipped scenario (or the ones named on the command line)
+ * with every policy and three seeds, in virtual time. Writes each scenario's report under
+ * bench/out/<scenario>/, the aggregates to bench/results/scorecard.json, and prints the Markdown
+ * section for bench/RESULTS.md (replaced there on a full run) with the issue's goals checked
+ * against the medians.
+ *
+ *   npm run bench:scorecard [-- bench/scenarios/x.yaml ...] [-- --seeds 1,2,3]
+ */
+import { readdirSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { benchScenario } from '../src/cli/bench.js';
+import { writeReport } from '../src/loadgen/output.js';
+import { ProgressBar } from '../src/loadgen/progress.js';
+import type { Headline, PolicyAggregate, Report } from '../src/loadgen/report.js';
+import { loadScenario } from '../src/loadgen/scenario.js';
+import { fmt } from '../src/loadgen/table.js';
+import { defaultPolicies } from '../src/sim/scorecard/policies.js';
+import { machine, writeJson, writeResultsSection } from './lib/stats.js';
+
+const INTRO = `## Routing-quality scorecard (\`npm run bench:scorecard\`)
+
+Preliminary: measured on a shared machine while other work ran. The latency and throughput
+numbers come from virtual time, so only the wall-clock figures depend on the machine.
+
+Per-scenario reports: \`bench/out/<scenario>/report.html\` (not committed); aggregates:
+\`bench/results/scorecard.json\`.
+
+- Fleet: simulated pods with profile \`llama-3.1-8b-h100\` (see \`src/sim/README.md\`), metrics
+  refreshed every scrape interval (50 ms) from engine state.
+- \`go-epp\` is the Go EPP's default blend (queue 2, KV utilisation 2, prefix 3, max-score picker)
+  and \`switchboard\` is \`switchboard serve\`'s default config at the time of the run, both through
+  the real director and scheduler on a virtual clock; the other three are simple baselines.
+- Cells are medians over the seeds with (min–max); latencies in ms, throughput in output tokens/s;
+  warm-up stages excluded. \`preemptions\` and \`loraLoads\` are engine counters summed over the
+  fleet for the measured stages.
+- Scenario rates come from least-request calibration runs following the reference recipes; they
+  were not tuned toward any goal.
+`;
+
+interface Goal {
+  text: string;
+  /** Measured value (a ratio) and whether it meets the goal. */
+  measure(by: (policy: string, h: Headline) => number): { value: number; pass: boolean };
+}
+
+/** The issue's goals, by scenario name. */
+const GOALS: Record<string, Goal[]> = {
+  'shared-prefix-kv-pressure': [
+    {
+      text: 'switchboard p90 TTFT >= 10x lower than round-robin',
+      measure: (m) => ratio(m('round-robin', 'ttftP90'), m('switchboard', 'ttftP90'), 10),
+    },
+    {
+      text: 'switchboard p90 TTFT >= 25% lower than go-epp (ratio go-epp/switchboard >= 1.33)',
+      measure: (m) => ratio(m('go-epp', 'ttftP90'), m('switchboard', 'ttftP90'), 1 / 0.75),
+    },
+    {
+      text: 'switchboard output tok/s >= 1.5x round-robin',
+      measure: (m) => ratio(m('switchboard', 'outputTps'), m('round-robin', 'outputTps'), 1.5),
+    },
+  ],
+  'multi-lora-zipf': [
+    {
+      text: 'switchboard p90 TTFT >= 3x lower than round-robin',
+      measure: (m) => ratio(m('round-robin', 'ttftP90'), m('switchboard', 'ttftP90'), 3),
+    },
+  ],
+  'mixed-lengths-bursts': [
+    {
+      text: 'switchboard p90 TTFT within 5% of least-request or better (ratio switchboard/least-request <= 1.05)',
+      measure: (m) => {
+        const v = m('switchboard', 'ttftP90') / m('least-request', 'ttftP90');
+        return { value: v, pass: v <= 1.05 };
+      },
+    },
+  ],
+};
+
+function ratio(a: number, b: number, min: number): { value: number; pass: boolean } {
+  const v = a / b;
+  return { value: v, pass: v >= min };
+}
+
+const COLUMNS: Headline[] = ['ttftP50', 'ttftP90', 'ttftP99', 'tpotP50', 'ntpotP90', 'outputTps', 'successPct', 'goodputPct', 'hitPct', 'preemptions', 'loraLoads'];
+
+function spreadCell(a: PolicyAggregate, h: Headline): string {
+  const s = a.headlines[h];
+  if (Number.isNaN(s.median)) return '-';
+  return s.values.length > 1 ? `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})` : fmt(s.median);
+}
+
+function markdown(report: Report, wallMs: number, goals: Array<{ text: string; value: number; pass: boolean }>): string {
+  const lines = [`### ${report.scenario.name}`, '', `Seeds ${report.aggregates[0]?.seeds.join(', ')}; median (min–max); warm-up excluded; ${fmt(wallMs / 1000)} s wall for all runs.`, ''];
+  lines.push(`| policy | ${COLUMNS.map((c) => c).join(' | ')} |`, `|---|${COLUMNS.map(() => '---:').join('|')}|`);
+  for (const a of report.aggregates) lines.push(`| ${a.policy} | ${COLUMNS.map((c) => spreadCell(a, c)).join(' | ')} |`);
+  if (goals.length > 0) {
+    lines.push('', '| goal | measured (ratio of medians) | met |', '|---|---:|:---:|');
+    for (const g of goals) lines.push(`| ${g.text} | ${fmt(g.value)} | ${g.pass ? 'yes' : 'no'} |`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  let seeds = [1, 2, 3];
+  const files: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--seeds') seeds = args[++i].split(',').map(Number);
+    else files.push(args[i]);
+  }
+  if (files.length === 0) {
+    const dir = join('bench', 'scenarios');
+    for (const f of readdirSync(dir).sort()) if (f.endsWith('.yaml')) files.push(join(dir, f));
+  }
+  const bar = new ProgressBar();
+  const results: Record<string, unknown> = {};
+  let md = '';
+  for (const file of files) {
+    const scenario = loadScenario(file);
+    const t0 = performance.now();
+    const report = await benchScenario(scenario, defaultPolicies(), seeds, bar);
+    const wallMs = performance.now() - t0;
+    writeReport(join('bench', 'out', basename(file, extname(file))), report);
+    const by = (policy: string, h: Headline): number => report.aggregates.find((a) => a.policy === policy)?.headlines[h].median ?? NaN;
+    const goals = (GOALS[scenario.name] ?? []).map((g) => ({ text: g.text, ...g.measure(by) }));
+    results[scenario.name] = {
+      wallMs,
+      seeds,
+      policies: Object.fromEntries(report.aggregates.map((a) => [a.policy, a.headlines])),
+      goals,
+    };
+    md += markdown(report, wallMs, goals) + '\n';
+  }
+  const command = `npm run bench:scorecard${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`;
+  const date = new Date().toISOString();
+  // NaN (undefined metrics) becomes null in JSON.
+  writeJson(join('bench', 'results', 'scorecard.json'), JSON.parse(JSON.stringify({ command, date, machine: machine(), preliminary: true, scenarios: results }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))));
+  const section = `${INTRO}\nMachine: ${machine()}. Run: ${date.slice(0, 10)}. Command: \`${command}\`.\n\n${md}`;
+  if (files.length === readdirSync(join('bench', 'scenarios')).filter((f) => f.endsWith('.yaml')).length) {
+    writeResultsSection(join('bench', 'RESULTS.md'), 'scorecard', section);
+  }
+  process.stdout.write(`\n${md}wrote bench/results/scorecard.json\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,117 @@
+/**
+ * `switchboard bench`: the virtual-time scorecard. Runs a scenario once per policy and seed on
+ * simulated pods, then prints the summary and writes report.json and report.html.
+ */
+import { basename, extname, join } from 'node:path';
+import { sbError } from '../errors.js';
+import { writeReport } from '../loadgen/output.js';
+import { ProgressBar } from '../loadgen/progress.js';
+import { buildReport, buildRunReport, type Report, type RunReport } from '../loadgen/report.js';
+import { loadScenario, type Scenario } from '../loadgen/scenario.js';
+import { renderTable } from '../loadgen/table.js';
+import { configFilePolicy } from '../sim/scorecard/director-router.js';
+import { defaultPolicies, policyFactory, registerPolicy } from '../sim/scorecard/policies.js';
+import { runScorecard } from '../sim/scorecard/runner.js';
+import { listFlag, parseSubcommandFlags } from './subcommand-flags.js';
+
+const USAGE = `usage: switchboard bench --scenario FILE [flags]
+
+Runs a scenario in virtual time on simulated vLLM pods, once per policy and seed.
+
+flags:
+  --scenario FILE     scenario YAML (see bench/scenarios/README.md)
+  --policies LIST     comma-separated policy names (default: the scenario's list, else all):
+                      round-robin, random, least-request, go-epp, switchboard
+  --config LIST       extra policies from EndpointPickerConfig files, "name=path,..."
+                      (added to the comparison)
+  --seeds LIST        comma-separated seeds (default: the scenario's seed)
+  --out DIR           where report.json and report.html go (default bench/out/<scenario>)
+  --quiet             no progress bar
+`;
+
+/** Parsed `switchboard bench` flags. */
+export interface BenchFlags {
+  scenario: string;
+  policies: string[] | null;
+  /** Extra policies from config files: name -> path. */
+  configs: Array<{ name: string; path: string }>;
+  seeds: number[] | null;
+  out: string | null;
+  quiet: boolean;
+}
+
+/** Parses `switchboard bench` flags; throws SB_ERR_FLAG on bad input. */
+export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
+  const values = parseSubcommandFlags('bench', argv, ['scenario', 'policies', 'config', 'seeds', 'out'], ['quiet']);
+  if (values.help === true) return 'help';
+  if (typeof values.scenario !== 'string' || values.scenario === '') throw sbError('SB_ERR_FLAG', 'scenario', 'is required');
+  return {
+    scenario: values.scenario,
+    policies: listFlag(values, 'policies'),
+    configs: (listFlag(values, 'config') ?? []).map((entry) => {
+      const eq = entry.indexOf('=');
+      const path = eq < 0 ? entry : entry.slice(eq + 1);
+      const name = eq < 0 ? basename(entry, extname(entry)) : entry.slice(0, eq);
+      if (name === '' || path === '') throw sbError('SB_ERR_FLAG', 'config', `expected name=path, got "${entry}"`);
+      return { name, path };
+    }),
+    seeds: seedList(listFlag(values, 'seeds')),
+    out: typeof values.out === 'string' ? values.out : null,
+    quiet: values.quiet === true,
+  };
+}
+
+function seedList(l: string[] | null): number[] | null {
+  if (l === null) return null;
+  return l.map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 0 || n >= 2 ** 32) throw sbError('SB_ERR_FLAG', 'seeds', `not a seed: "${s}"`);
+    return n;
+  });
+}
+
+/** Runs every (policy, seed) of `scenario` and builds the report. */
+export async function benchScenario(
+  scenario: Scenario,
+  policies: readonly string[],
+  seeds: readonly number[],
+  progress: ProgressBar | null,
+): Promise<Report> {
+  const factories = policies.map((p) => [p, policyFactory(p)] as const);
+  const runs: RunReport[] = [];
+  for (const seed of seeds) {
+    for (const [name, factory] of factories) {
+      const label = `${scenario.name} · ${name} · seed ${seed}`;
+      const t0 = performance.now();
+      const run = await runScorecard(scenario, factory, {
+        seed,
+        onProgress: progress === null ? undefined : (f) => progress.update(label, f),
+      });
+      const wallMs = performance.now() - t0;
+      progress?.done(label, `${run.records.length} requests, ${(wallMs / 1000).toFixed(1)} s`);
+      runs.push(buildRunReport(scenario, name, seed, run.records, run.stageCounters, scenario.fleet.pods, wallMs));
+    }
+  }
+  return buildReport('bench', scenario, runs, null, true);
+}
+
+/** Entry point of `switchboard bench`; returns the exit code. */
+export async function runBench(argv: string[]): Promise<number> {
+  const flags = parseBenchFlags(argv);
+  if (flags === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const scenario = loadScenario(flags.scenario);
+  const policies = [...(flags.policies ?? (scenario.policies.length > 0 ? scenario.policies : defaultPolicies()))];
+  for (const c of flags.configs) {
+    registerPolicy(c.name, configFilePolicy(c.name, c.path));
+    if (!policies.includes(c.name)) policies.push(c.name);
+  }
+  const seeds = flags.seeds ?? [scenario.seed];
+  const report = await benchScenario(scenario, policies, seeds, flags.quiet ? null : new ProgressBar());
+  const out = flags.out ?? join('bench', 'out', basename(flags.scenario, extname(flags.scenario)));
+  const files = writeReport(out, report);
+  process.stdout.write(`${renderTable(report)}\nwrote ${files.json}\nwrote ${files.html}\n`);
+  return 0;
+}

@@ -1,0 +1,177 @@
+/**
+ * The self-contained `report.html`: charts of latency percentiles and throughput per policy and
+ * per stage, then the numbers behind them. One file, no scripts, no network.
+ */
+import { HEADLINES, type Headline, type Report } from './report.js';
+import { barChart, esc, lineChart } from './svg-charts.js';
+import { fmt } from './table.js';
+
+const TABLE_COLUMNS: Headline[] = [
+  'ttftP50',
+  'ttftP90',
+  'ttftP99',
+  'tpotP50',
+  'tpotP90',
+  'ntpotP90',
+  'itlP99',
+  'e2eP90',
+  'outputTps',
+  'totalTps',
+  'rps',
+  'successPct',
+  'goodputPct',
+  'hitPct',
+  'preemptions',
+  'loraLoads',
+  'podCv',
+];
+
+/** Renders the report page. */
+export function renderHtml(report: Report): string {
+  const ag = report.aggregates;
+  const policies = ag.map((a) => a.policy);
+  const med = (k: Headline): number[] => ag.map((a) => a.headlines[k].median);
+  const stageNames = report.scenario.stages.map((s) => `${s.name}${s.warmup ? '*' : ''}`);
+  const charts = [
+    barChart({
+      title: 'TTFT percentiles (warm-up excluded)',
+      categories: policies,
+      series: [
+        { name: 'p50', values: med('ttftP50') },
+        { name: 'p90', values: med('ttftP90') },
+        { name: 'p99', values: med('ttftP99') },
+      ],
+      unit: 'ms',
+      log: true,
+    }),
+    lineChart({
+      title: 'TTFT p90 per stage',
+      categories: stageNames,
+      series: ag.map((a) => ({ name: a.policy, values: a.stageTtftP90 })),
+      unit: 'ms',
+      log: true,
+    }),
+    lineChart({
+      title: 'Output tokens/s per stage',
+      categories: stageNames,
+      series: ag.map((a) => ({ name: a.policy, values: a.stageOutputTps })),
+      unit: 'tokens/s',
+    }),
+    barChart({
+      title: 'Per-token latency: TPOT p50 and NTPOT p90',
+      categories: policies,
+      series: [
+        { name: 'TPOT p50', values: med('tpotP50') },
+        { name: 'NTPOT p90', values: med('ntpotP90') },
+      ],
+      unit: 'ms',
+    }),
+    barChart({
+      title: 'Prefix-cache hit, goodput and success',
+      categories: policies,
+      series: [
+        { name: 'prefix hit %', values: med('hitPct') },
+        { name: 'goodput %', values: med('goodputPct') },
+        { name: 'success %', values: med('successPct') },
+      ],
+      unit: '%',
+    }),
+  ];
+
+  const headRow = `<tr><th>policy</th>${TABLE_COLUMNS.map((c) => `<th>${esc(HEADLINES[c])}</th>`).join('')}</tr>`;
+  const rows = ag
+    .map((a) => {
+      const cells = TABLE_COLUMNS.map((c) => {
+        const s = a.headlines[c];
+        const range = s.values.length > 1 && Number.isFinite(s.min) ? `<small>${fmt(s.min)}–${fmt(s.max)}</small>` : '';
+        return `<td>${fmt(s.median)}${range}</td>`;
+      }).join('');
+      return `<tr><th>${esc(a.policy)}</th>${cells}</tr>`;
+    })
+    .join('');
+
+  const stageTables = report.runs
+    .map((r) => {
+      const body = r.stages
+        .map((s) => {
+          const x = s.summary;
+          const cells = [
+            `${s.name}${s.warmup ? ' (warm-up)' : ''}`,
+            fmt(s.rate),
+            String(x.requests),
+            fmt(100 * x.successRate),
+            fmt(x.ttft?.p50 ?? NaN),
+            fmt(x.ttft?.p90 ?? NaN),
+            fmt(x.ttft?.p99 ?? NaN),
+            fmt(x.tpot?.p50 ?? NaN),
+            fmt(x.ntpot?.p90 ?? NaN),
+            fmt(x.e2e?.p90 ?? NaN),
+            fmt(x.outputTokensPerS),
+            fmt(x.prefixHitRate === null ? NaN : 100 * x.prefixHitRate),
+            fmt(s.engine?.preemptions ?? NaN),
+            fmt(s.engine?.loraLoads ?? NaN),
+            fmt(x.imbalance?.cvPromptTokens ?? NaN),
+          ];
+          return `<tr>${cells.map((c, i) => (i === 0 ? `<th>${esc(c)}</th>` : `<td>${c}</td>`)).join('')}</tr>`;
+        })
+        .join('');
+      return (
+        `<details><summary>${esc(r.policy)} · seed ${r.seed} · ${fmt(r.wallMs)} ms wall</summary><table>` +
+        '<tr><th>stage</th><th>rate/s</th><th>requests</th><th>success %</th><th>TTFT p50</th><th>TTFT p90</th><th>TTFT p99</th>' +
+        '<th>TPOT p50</th><th>NTPOT p90</th><th>E2E p90</th><th>out tok/s</th><th>hit %</th><th>preempt</th><th>LoRA loads</th><th>pod CV</th></tr>' +
+        `${body}</table></details>`
+      );
+    })
+    .join('');
+
+  const breakdowns = report.runs
+    .filter((r) => r.breakdowns.byAdapter.length > 0 || r.breakdowns.byTurn.length > 0)
+    .map((r) => {
+      const rows = [...r.breakdowns.byAdapter, ...r.breakdowns.byTurn]
+        .map(
+          (b) =>
+            `<tr><th>${esc(b.key)}</th><td>${b.requests}</td><td>${fmt(100 * b.successRate)}</td><td>${fmt(b.ttftP50)}</td>` +
+            `<td>${fmt(b.ttftP90)}</td><td>${fmt(b.prefixHitRate === null ? NaN : 100 * b.prefixHitRate)}</td></tr>`,
+        )
+        .join('');
+      return (
+        `<details><summary>${esc(r.policy)} · seed ${r.seed}: by adapter / turn</summary><table>` +
+        `<tr><th>slice</th><th>requests</th><th>success %</th><th>TTFT p50</th><th>TTFT p90</th><th>hit %</th></tr>${rows}</table></details>`
+      );
+    })
+    .join('');
+
+  const s = report.scenario;
+  const slo = Object.entries(report.slo)
+    .map(([k, v]) => `${k} ≤ ${v}`)
+    .join(', ');
+  const meta = [
+    s.pods !== null ? `${s.pods} simulated pods (${esc(s.profile ?? '')})` : `target ${esc(report.target ?? '')}`,
+    `${s.stages.length} stages`,
+    slo === '' ? 'no SLO' : `goodput SLO: ${esc(slo)}`,
+    `generated ${esc(report.generatedAt)}`,
+  ].join(' · ');
+
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(s.name)} — Switchboard ${report.kind} report</title>
+<style>
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:24px auto;max-width:1400px;color:#222;padding:0 16px}
+h1{font-size:22px;margin:0 0 4px}p.meta{color:#666;margin:0 0 16px}
+.charts{display:flex;flex-wrap:wrap;gap:12px}.charts svg{border:1px solid #eee;border-radius:6px;background:#fff;max-width:100%;height:auto}
+table{border-collapse:collapse;margin:8px 0 16px;font-variant-numeric:tabular-nums}
+th,td{border-bottom:1px solid #eee;padding:4px 8px;text-align:right;white-space:nowrap}th:first-child{text-align:left}
+td small{display:block;color:#888;font-size:11px}details{margin:6px 0}summary{cursor:pointer;font-weight:600}
+</style></head><body>
+<h1>${esc(s.name)}</h1>
+<p class="meta">${meta}</p>
+${s.description !== '' ? `<p>${esc(s.description)}</p>` : ''}
+<div class="charts">${charts.join('\n')}</div>
+<h2>Summary (median over seeds; small: min–max)</h2>
+<table>${headRow}${rows}</table>
+<h2>Per stage, per run</h2>
+${stageTables}
+${breakdowns === '' ? '' : `<h2>By LoRA adapter and session turn (warm-up excluded)</h2>\n${breakdowns}`}
+<p class="meta">TTFT = first token − start; TPOT = (last token − first token)/(output tokens − 1); NTPOT = E2E/output tokens; ITL pooled over tokens; throughput = successful tokens ÷ (last end − first start); prefix hit = Σ cached ÷ Σ prompt tokens; pod CV = coefficient of variation of prompt tokens per pod. * = warm-up stage.</p>
+</body></html>
+`;
+}

@@ -1,0 +1,252 @@
+/**
+ * Report data: per-stage and overall summaries of each run (policy × seed), and per-policy
+ * aggregates across seeds (median and spread of the headline numbers). Written as
+ * `report.json`; the table and the HTML page render from it.
+ */
+import { summarize, type RequestRecord, type Slo, type StageSummary } from './metrics.js';
+import type { Scenario } from './scenario.js';
+
+/** Engine-side counters of a stage (simulated fleets only). */
+export interface EngineCounterSummary {
+  preemptions: number;
+  loraLoads: number;
+  prefixQueries: number;
+  prefixHits: number;
+}
+
+export interface StageReport {
+  index: number;
+  name: string;
+  /** Arrival rate, per second. */
+  rate: number;
+  durationS: number;
+  warmup: boolean;
+  summary: StageSummary;
+  /** Null when the server side is not observable (real endpoints). */
+  engine: EngineCounterSummary | null;
+}
+
+export interface RunReport {
+  policy: string;
+  seed: number;
+  stages: StageReport[];
+  /** All non-warm-up requests together. */
+  overall: StageSummary;
+  engine: EngineCounterSummary | null;
+  /** Wall-clock time the run took, ms. */
+  wallMs: number;
+  /** Measured requests broken down by LoRA adapter and by session turn (empty when not used). */
+  breakdowns: { byAdapter: Breakdown[]; byTurn: Breakdown[] };
+}
+
+/** TTFT and prefix hits of one slice of the measured requests (an adapter, a turn index). */
+export interface Breakdown {
+  key: string;
+  requests: number;
+  successRate: number;
+  ttftP50: number;
+  ttftP90: number;
+  prefixHitRate: number | null;
+}
+
+/** Median and spread of one headline number across seeds. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  values: number[];
+}
+
+/** Headline numbers of a run, in the units the report uses (ms, tokens/s, %). */
+export const HEADLINES = {
+  ttftP50: 'TTFT p50 (ms)',
+  ttftP90: 'TTFT p90 (ms)',
+  ttftP99: 'TTFT p99 (ms)',
+  tpotP50: 'TPOT p50 (ms)',
+  tpotP90: 'TPOT p90 (ms)',
+  ntpotP90: 'NTPOT p90 (ms)',
+  itlP99: 'ITL p99 (ms)',
+  e2eP90: 'E2E p90 (ms)',
+  outputTps: 'output tok/s',
+  totalTps: 'total tok/s',
+  rps: 'req/s',
+  successPct: 'success %',
+  goodputPct: 'goodput %',
+  hitPct: 'prefix hit %',
+  preemptions: 'preemptions',
+  loraLoads: 'LoRA loads',
+  podCv: 'pod load CV',
+} as const;
+export type Headline = keyof typeof HEADLINES;
+
+export interface PolicyAggregate {
+  policy: string;
+  seeds: number[];
+  headlines: Record<Headline, Spread>;
+  /** TTFT p90 per stage (median over seeds), for charts. */
+  stageTtftP90: number[];
+  stageOutputTps: number[];
+}
+
+export interface Report {
+  kind: 'bench' | 'load';
+  scenario: { name: string; description: string; pods: number | null; profile: string | null; stages: Array<{ name: string; rate: number; durationS: number; warmup: boolean }> };
+  slo: Slo;
+  target: string | null;
+  generatedAt: string;
+  runs: RunReport[];
+  aggregates: PolicyAggregate[];
+}
+
+/** Summarises one run's records per stage and overall. */
+export function buildRunReport(
+  scenario: Scenario,
+  policy: string,
+  seed: number,
+  records: readonly RequestRecord[],
+  stageEngine: readonly EngineCounterSummary[] | null,
+  pods: number,
+  wallMs: number,
+): RunReport {
+  const byStage: RequestRecord[][] = scenario.arrivals.stages.map(() => []);
+  for (const r of records) if (r.stage >= 0 && r.stage < byStage.length) byStage[r.stage].push(r);
+  const stages = scenario.arrivals.stages.map((st, i) => ({
+    index: i,
+    name: st.name,
+    rate: st.rate,
+    durationS: st.duration,
+    warmup: st.warmup,
+    summary: summarize(byStage[i], scenario.slo, pods),
+    engine: stageEngine === null ? null : pick(stageEngine[i]),
+  }));
+  const measured = records.filter((r) => r.stage >= 0 && !scenario.arrivals.stages[r.stage]?.warmup);
+  let engine: EngineCounterSummary | null = null;
+  if (stageEngine !== null) {
+    engine = { preemptions: 0, loraLoads: 0, prefixQueries: 0, prefixHits: 0 };
+    stages.forEach((s) => {
+      if (s.warmup || s.engine === null || engine === null) return;
+      engine.preemptions += s.engine.preemptions;
+      engine.loraLoads += s.engine.loraLoads;
+      engine.prefixQueries += s.engine.prefixQueries;
+      engine.prefixHits += s.engine.prefixHits;
+    });
+  }
+  const breakdowns = {
+    byAdapter: breakdown(measured, (r) => r.lora),
+    byTurn: breakdown(measured, (r) => (r.turn >= 0 ? `turn ${r.turn + 1}` : null)),
+  };
+  return { policy, seed, stages, overall: summarize(measured, scenario.slo, pods), engine, wallMs, breakdowns };
+}
+
+/** Groups `records` by `keyOf` (null = not part of any group), most requests first. */
+function breakdown(records: readonly RequestRecord[], keyOf: (r: RequestRecord) => string | null): Breakdown[] {
+  const groups = new Map<string, RequestRecord[]>();
+  for (const r of records) {
+    const k = keyOf(r);
+    if (k === null) continue;
+    const g = groups.get(k);
+    if (g === undefined) groups.set(k, [r]);
+    else g.push(r);
+  }
+  return [...groups]
+    .map(([key, rs]) => {
+      const s = summarize(rs);
+      return {
+        key,
+        requests: s.requests,
+        successRate: s.successRate,
+        ttftP50: s.ttft?.p50 ?? NaN,
+        ttftP90: s.ttft?.p90 ?? NaN,
+        prefixHitRate: s.prefixHitRate,
+      };
+    })
+    .sort((a, b) => b.requests - a.requests || (a.key < b.key ? -1 : 1));
+}
+
+function pick(c: EngineCounterSummary): EngineCounterSummary {
+  return { preemptions: c.preemptions, loraLoads: c.loraLoads, prefixQueries: c.prefixQueries, prefixHits: c.prefixHits };
+}
+
+/** The headline numbers of a run. NaN where a metric is undefined. */
+export function headlines(r: RunReport): Record<Headline, number> {
+  const o = r.overall;
+  const n = (v: number | undefined | null): number => (v === undefined || v === null ? NaN : v);
+  return {
+    ttftP50: n(o.ttft?.p50),
+    ttftP90: n(o.ttft?.p90),
+    ttftP99: n(o.ttft?.p99),
+    tpotP50: n(o.tpot?.p50),
+    tpotP90: n(o.tpot?.p90),
+    ntpotP90: n(o.ntpot?.p90),
+    itlP99: n(o.itl?.p99),
+    e2eP90: n(o.e2e?.p90),
+    outputTps: o.outputTokensPerS,
+    totalTps: o.totalTokensPerS,
+    rps: o.requestsPerS,
+    successPct: 100 * o.successRate,
+    goodputPct: n(o.goodput?.percent),
+    hitPct: o.prefixHitRate === null ? NaN : 100 * o.prefixHitRate,
+    preemptions: n(r.engine?.preemptions),
+    loraLoads: n(r.engine?.loraLoads),
+    podCv: n(o.imbalance?.cvPromptTokens),
+  };
+}
+
+/** Median (and min/max) of `values`, ignoring NaN. */
+export function spread(values: number[]): Spread {
+  const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (v.length === 0) return { median: NaN, min: NaN, max: NaN, values };
+  const mid = v.length >> 1;
+  const median = v.length % 2 === 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+  return { median, min: v[0], max: v[v.length - 1], values };
+}
+
+/** Groups runs by policy (in first-seen order) and aggregates them across seeds. */
+export function aggregate(runs: readonly RunReport[]): PolicyAggregate[] {
+  const byPolicy = new Map<string, RunReport[]>();
+  for (const r of runs) {
+    const list = byPolicy.get(r.policy) ?? [];
+    list.push(r);
+    byPolicy.set(r.policy, list);
+  }
+  const out: PolicyAggregate[] = [];
+  for (const [policy, list] of byPolicy) {
+    const hs = list.map(headlines);
+    const h = {} as Record<Headline, Spread>;
+    for (const k of Object.keys(HEADLINES) as Headline[]) h[k] = spread(hs.map((x) => x[k]));
+    const nStages = list[0].stages.length;
+    const stageTtftP90: number[] = [];
+    const stageOutputTps: number[] = [];
+    for (let i = 0; i < nStages; i++) {
+      stageTtftP90.push(spread(list.map((r) => r.stages[i].summary.ttft?.p90 ?? NaN)).median);
+      stageOutputTps.push(spread(list.map((r) => r.stages[i].summary.outputTokensPerS)).median);
+    }
+    out.push({ policy, seeds: list.map((r) => r.seed), headlines: h, stageTtftP90, stageOutputTps });
+  }
+  return out;
+}
+
+/** Assembles the whole report. */
+export function buildReport(
+  kind: Report['kind'],
+  scenario: Scenario,
+  runs: RunReport[],
+  target: string | null,
+  simulated: boolean,
+): Report {
+  return {
+    kind,
+    scenario: {
+      name: scenario.name,
+      description: scenario.description,
+      pods: simulated ? scenario.fleet.pods : null,
+      profile: simulated ? scenario.fleet.profile.name : null,
+      stages: scenario.arrivals.stages.map((s) => ({ name: s.name, rate: s.rate, durationS: s.duration, warmup: s.warmup })),
+    },
+    slo: scenario.slo,
+    target,
+    generatedAt: new Date().toISOString(),
+    runs,
+    aggregates: aggregate(runs),
+  };
+}

@@ -1,0 +1,301 @@
+/**
+ * Scenario files: the fleet, the workload, the arrival stages, SLOs and policies of one run.
+ * The schema is documented in `bench/scenarios/README.md`; every field is checked here and a
+ * bad one stops the run with SB_ERR_CONFIG naming its path.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { sbError } from '../errors.js';
+import { resolveProfile, type EngineProfile } from '../sim/engine/profile.js';
+import type { Rng } from '../sim/engine/random.js';
+import { compileCount, compileDist, weightedPicker, zipfWeights, type Sampler } from './distributions.js';
+import type { Slo } from './metrics.js';
+
+/** The simulated fleet (ignored by `switchboard load`, which targets a real URL). */
+export interface FleetSpec {
+  pods: number;
+  /** Resolved engine profile with the scenario's overrides. */
+  profile: EngineProfile;
+  /** Scrape interval of the picker's metrics, ms (GIE default 50). */
+  scrapeIntervalMs: number;
+  /** Extra age of scraped metrics, ms. */
+  metricsLagMs: number;
+}
+
+/** Shared system prompts (inference-perf `shared_prefix`). */
+export interface SharedPrefixSpec {
+  groups: number;
+  systemTokens: Sampler;
+  /** Picks a group index. */
+  pickGroup: (rng: Rng) => number;
+}
+
+/** Multi-turn sessions: each arrival starts a session; later turns follow each answer. */
+export interface SessionSpec {
+  turns: Sampler;
+  followUp: Sampler;
+  /** Think time between an answer and the next turn, s. */
+  thinkTimeS: Sampler;
+}
+
+/** Multi-LoRA traffic. */
+export interface LoraSpec {
+  adapters: string[];
+  /** Popularity weight per adapter. */
+  weights: number[];
+  /** Fraction of requests that go to the base model instead. */
+  baseFraction: number;
+}
+
+export interface WorkloadSpec {
+  api: 'completions' | 'chat';
+  /** Question (or whole prompt) tokens. */
+  input: Sampler;
+  output: Sampler;
+  sharedPrefix: SharedPrefixSpec | null;
+  sessions: SessionSpec | null;
+  lora: LoraSpec | null;
+}
+
+export interface StageSpec {
+  name: string;
+  /** Arrivals per second (requests, or sessions for multi-turn workloads). */
+  rate: number;
+  /** Seconds. */
+  duration: number;
+  /** Excluded from the summary. */
+  warmup: boolean;
+}
+
+export interface ArrivalsSpec {
+  process: 'poisson' | 'gamma' | 'constant';
+  /** Gamma shape; CV of gaps = 1/sqrt(burstiness). 1 = Poisson. */
+  burstiness: number;
+  stages: StageSpec[];
+}
+
+export interface Scenario {
+  name: string;
+  description: string;
+  seed: number;
+  fleet: FleetSpec;
+  workload: WorkloadSpec;
+  arrivals: ArrivalsSpec;
+  /** Seconds to wait for requests in flight after the last arrival. */
+  drainS: number;
+  /** Hard cap on requests sent. */
+  maxRequests: number;
+  slo: Slo;
+  /** Policy names to compare (bench), or [] for the default set. */
+  policies: string[];
+  /** The raw document, for reports. */
+  source: unknown;
+}
+
+type Obj = Record<string, unknown>;
+
+function fail(path: string, msg: string): never {
+  throw sbError('SB_ERR_CONFIG', path, msg);
+}
+
+function obj(v: unknown, path: string, optional = false): Obj {
+  if (v === undefined || v === null) {
+    if (optional) return {};
+    fail(path, 'is required');
+  }
+  if (typeof v !== 'object' || Array.isArray(v)) fail(path, 'must be a mapping');
+  return v as Obj;
+}
+
+function known(o: Obj, path: string, keys: readonly string[]): void {
+  for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`${path}.${k}`, `unknown field (known: ${keys.join(', ')})`);
+}
+
+function num(v: unknown, path: string, dflt: number | undefined, lo: number, hi = Infinity, int = false): number {
+  if (v === undefined || v === null) {
+    if (dflt === undefined) fail(path, 'is required');
+    return dflt;
+  }
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) fail(path, `must be a number in [${lo}, ${hi}]`);
+  if (int && !Number.isInteger(v)) fail(path, 'must be an integer');
+  return v;
+}
+
+/** Reads and validates a scenario file. */
+export function loadScenario(file: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw sbError('SB_ERR_CONFIG', file, (e as Error).message);
+  }
+  return parseScenario(text, file);
+}
+
+/** Parses and validates scenario YAML text. */
+export function parseScenario(text: string, origin = 'scenario'): Scenario {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw sbError('SB_ERR_CONFIG', origin, `invalid YAML: ${(e as Error).message}`);
+  }
+  return buildScenario(doc);
+}
+
+/** Validates an already-decoded scenario document. */
+export function buildScenario(doc: unknown): Scenario {
+  const root = obj(doc, 'scenario');
+  known(root, 'scenario', ['name', 'description', 'seed', 'fleet', 'workload', 'arrivals', 'drain', 'maxRequests', 'slo', 'policies']);
+  const name = typeof root.name === 'string' && root.name !== '' ? root.name : fail('name', 'must be a non-empty string');
+  const description = root.description === undefined ? '' : String(root.description);
+  const seed = num(root.seed, 'seed', 1, 0, 2 ** 32 - 1, true);
+  return {
+    name,
+    description,
+    seed,
+    fleet: buildFleet(obj(root.fleet, 'fleet', true)),
+    workload: buildWorkload(obj(root.workload, 'workload')),
+    arrivals: buildArrivals(obj(root.arrivals, 'arrivals')),
+    drainS: num(root.drain, 'drain', 120, 0, 3600),
+    maxRequests: num(root.maxRequests, 'maxRequests', 100_000, 1, 10_000_000, true),
+    slo: buildSlo(obj(root.slo, 'slo', true)),
+    policies: buildPolicies(root.policies),
+    source: doc,
+  };
+}
+
+function buildFleet(f: Obj): FleetSpec {
+  known(f, 'fleet', ['pods', 'profile', 'engine', 'scrapeIntervalMs', 'metricsLagMs']);
+  const profileName = f.profile === undefined ? undefined : String(f.profile);
+  const engine = obj(f.engine, 'fleet.engine', true) as Partial<EngineProfile>;
+  return {
+    pods: num(f.pods, 'fleet.pods', 8, 1, 1024, true),
+    profile: resolveProfile(profileName, engine),
+    scrapeIntervalMs: num(f.scrapeIntervalMs, 'fleet.scrapeIntervalMs', 50, 1, 60_000),
+    metricsLagMs: num(f.metricsLagMs, 'fleet.metricsLagMs', 0, 0, 60_000),
+  };
+}
+
+function buildWorkload(w: Obj): WorkloadSpec {
+  known(w, 'workload', ['api', 'input', 'output', 'sharedPrefix', 'sessions', 'lora']);
+  const api = w.api ?? 'completions';
+  if (api !== 'completions' && api !== 'chat') fail('workload.api', 'must be completions or chat');
+  if (w.input === undefined) fail('workload.input', 'is required');
+  if (w.output === undefined) fail('workload.output', 'is required');
+  let sharedPrefix: SharedPrefixSpec | null = null;
+  if (w.sharedPrefix !== undefined && w.sharedPrefix !== null) {
+    const s = obj(w.sharedPrefix, 'workload.sharedPrefix');
+    known(s, 'workload.sharedPrefix', ['groups', 'systemTokens', 'popularity']);
+    const groups = num(s.groups, 'workload.sharedPrefix.groups', undefined, 1, 100_000, true);
+    const weights = popularity(s.popularity, groups, 'workload.sharedPrefix.popularity');
+    sharedPrefix = {
+      groups,
+      systemTokens: compileCount(s.systemTokens, 'workload.sharedPrefix.systemTokens'),
+      pickGroup: weightedPicker(weights, 'workload.sharedPrefix.popularity'),
+    };
+  }
+  let sessions: SessionSpec | null = null;
+  if (w.sessions !== undefined && w.sessions !== null) {
+    const s = obj(w.sessions, 'workload.sessions');
+    known(s, 'workload.sessions', ['turns', 'followUp', 'thinkTimeS']);
+    sessions = {
+      turns: compileCount(s.turns, 'workload.sessions.turns'),
+      followUp: compileCount(s.followUp, 'workload.sessions.followUp'),
+      thinkTimeS: compileDist(s.thinkTimeS ?? 0, 'workload.sessions.thinkTimeS'),
+    };
+  }
+  let lora: LoraSpec | null = null;
+  if (w.lora !== undefined && w.lora !== null) {
+    const l = obj(w.lora, 'workload.lora');
+    known(l, 'workload.lora', ['adapters', 'popularity', 'baseFraction']);
+    let adapters: string[];
+    if (typeof l.adapters === 'number') {
+      const n = num(l.adapters, 'workload.lora.adapters', undefined, 1, 10_000, true);
+      adapters = Array.from({ length: n }, (_, i) => `adapter-${i}`);
+    } else if (Array.isArray(l.adapters) && l.adapters.length > 0 && l.adapters.every((a) => typeof a === 'string' && a !== '')) {
+      adapters = l.adapters as string[];
+    } else fail('workload.lora.adapters', 'must be a count or a list of adapter names');
+    lora = {
+      adapters,
+      weights: popularity(l.popularity, adapters.length, 'workload.lora.popularity'),
+      baseFraction: num(l.baseFraction, 'workload.lora.baseFraction', 0, 0, 1),
+    };
+  }
+  return {
+    api,
+    input: compileCount(w.input, 'workload.input'),
+    output: compileCount(w.output, 'workload.output'),
+    sharedPrefix,
+    sessions,
+    lora,
+  };
+}
+
+/** `uniform` (default), `{ zipf: s }` or `{ weights: [...] }` (tiered splits). */
+function popularity(v: unknown, n: number, path: string): number[] {
+  if (v === undefined || v === null || v === 'uniform') return new Array<number>(n).fill(1);
+  const o = obj(v, path);
+  if (o.zipf !== undefined) return zipfWeights(n, num(o.zipf, `${path}.zipf`, undefined, 0, 10));
+  if (Array.isArray(o.weights)) {
+    if (o.weights.length !== n) fail(`${path}.weights`, `needs ${n} entries`);
+    return o.weights.map((w, i) => num(w, `${path}.weights[${i}]`, undefined, 0));
+  }
+  fail(path, 'must be "uniform", { zipf: s } or { weights: [...] }');
+}
+
+function buildArrivals(a: Obj): ArrivalsSpec {
+  known(a, 'arrivals', ['process', 'burstiness', 'stages', 'ladder']);
+  const process = a.process ?? 'poisson';
+  if (process !== 'poisson' && process !== 'gamma' && process !== 'constant') fail('arrivals.process', 'must be poisson, gamma or constant');
+  const burstiness = num(a.burstiness, 'arrivals.burstiness', 1, 0.01, 100);
+  const stages: StageSpec[] = [];
+  if (a.stages !== undefined) {
+    if (!Array.isArray(a.stages)) fail('arrivals.stages', 'must be a list');
+    a.stages.forEach((s, i) => {
+      const st = obj(s, `arrivals.stages[${i}]`);
+      known(st, `arrivals.stages[${i}]`, ['name', 'rate', 'duration', 'warmup']);
+      stages.push({
+        name: st.name === undefined ? `${+Number(st.rate).toFixed(3)}/s` : String(st.name),
+        rate: num(st.rate, `arrivals.stages[${i}].rate`, undefined, 0, 100_000),
+        duration: num(st.duration, `arrivals.stages[${i}].duration`, undefined, 0.001, 86_400),
+        warmup: st.warmup === true,
+      });
+    });
+  }
+  if (a.ladder !== undefined) {
+    const l = obj(a.ladder, 'arrivals.ladder');
+    known(l, 'arrivals.ladder', ['from', 'to', 'steps', 'stageDuration']);
+    const from = num(l.from, 'arrivals.ladder.from', undefined, 0);
+    const to = num(l.to, 'arrivals.ladder.to', undefined, 0);
+    const steps = num(l.steps, 'arrivals.ladder.steps', undefined, 1, 1000, true);
+    const d = num(l.stageDuration, 'arrivals.ladder.stageDuration', undefined, 0.001);
+    for (let i = 0; i < steps; i++) {
+      const rate = steps === 1 ? from : from + ((to - from) * i) / (steps - 1);
+      stages.push({ name: `${+rate.toFixed(3)}/s`, rate, duration: d, warmup: false });
+    }
+  }
+  if (stages.length === 0) fail('arrivals', 'needs stages or a ladder');
+  if (stages.every((s) => s.warmup)) fail('arrivals.stages', 'every stage is a warm-up; nothing would be measured');
+  return { process, burstiness, stages };
+}
+
+function buildSlo(s: Obj): Slo {
+  known(s, 'slo', ['ttftMs', 'tpotMs', 'itlMs', 'ntpotMs', 'e2eMs']);
+  const out: Slo = {};
+  for (const k of ['ttftMs', 'tpotMs', 'itlMs', 'ntpotMs', 'e2eMs'] as const) {
+    if (s[k] !== undefined) out[k] = num(s[k], `slo.${k}`, undefined, 0);
+  }
+  return out;
+}
+
+function buildPolicies(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || !v.every((p) => typeof p === 'string' && p !== '')) fail('policies', 'must be a list of policy names');
+  return v as string[];
+}
+
+/** Total seconds of all stages. */
+export function scenarioDuration(s: Scenario): number {
+  return s.arrivals.stages.reduce((a, st) => a + st.duration, 0);
+}

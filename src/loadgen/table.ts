@@ -1,0 +1,59 @@
+/**
+ * The terminal summary: one row per policy with the headline numbers (medians over seeds), then
+ * TTFT p90 and output tokens/s per stage.
+ */
+import { HEADLINES, type Headline, type Report } from './report.js';
+
+const COLUMNS: Headline[] = [
+  'ttftP50',
+  'ttftP90',
+  'ttftP99',
+  'tpotP50',
+  'ntpotP90',
+  'e2eP90',
+  'outputTps',
+  'rps',
+  'successPct',
+  'goodputPct',
+  'hitPct',
+  'preemptions',
+  'loraLoads',
+  'podCv',
+];
+
+/** Formats a number compactly: NaN as '-', integers as such, 1-2 decimals below 100. */
+export function fmt(v: number): string {
+  if (Number.isNaN(v)) return '-';
+  if (Number.isInteger(v)) return v.toLocaleString('en-US');
+  const a = Math.abs(v);
+  if (a >= 100) return Math.round(v).toLocaleString('en-US');
+  if (a >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+function grid(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** The summary table(s) of a report. */
+export function renderTable(report: Report): string {
+  const seeds = report.aggregates[0]?.seeds.length ?? 0;
+  const head = `${report.scenario.name}: ${report.runs.length} run(s), ${seeds} seed(s) per policy; medians, warm-up excluded`;
+  const overall = grid(
+    ['policy', ...COLUMNS.map((c) => HEADLINES[c])],
+    report.aggregates.map((a) => [a.policy, ...COLUMNS.map((c) => fmt(a.headlines[c].median))]),
+  );
+  const stages = report.scenario.stages;
+  const stageHeader = ['TTFT p90 (ms) per stage', ...stages.map((s) => `${s.name}${s.warmup ? '*' : ''}`)];
+  const perStage = grid(
+    stageHeader,
+    report.aggregates.map((a) => [a.policy, ...a.stageTtftP90.map(fmt)]),
+  );
+  const tpsStage = grid(
+    ['output tok/s per stage', ...stages.map((s) => `${s.name}${s.warmup ? '*' : ''}`)],
+    report.aggregates.map((a) => [a.policy, ...a.stageOutputTps.map(fmt)]),
+  );
+  return `${head}\n\n${overall}\n\n${perStage}\n\n${tpsStage}\n(* warm-up, excluded from the first table)\n`;
+}

@@ -1,0 +1,304 @@
+/**
+ * A simulated vLLM pod: the engine model behind a real HTTP server on its own port, speaking
+ * vLLM's OpenAI-compatible API, LoRA management endpoints, /health and /metrics.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Engine } from '../engine/engine.js';
+import { resolveProfile, type EngineProfile } from '../engine/profile.js';
+import { hashString } from '../engine/random.js';
+import { RealTimeScheduler, type SimScheduler } from '../engine/scheduler.js';
+import { FaultDice, resolveFaults, type PodFaults } from './faults.js';
+import { LoraInfoSeries, renderMetrics } from './metrics-text.js';
+import { parseInference, type ApiKind } from './openai-request.js';
+import { errorBody, type ResponseHead } from './openai-response.js';
+import { runInference, sendJson } from './inference-stream.js';
+import { modelList } from './models-list.js';
+
+/** Largest request body a pod accepts. */
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+/** Options of one simulated pod. */
+export interface SimPodOptions {
+  /** Listen address; loopback by default. */
+  host?: string;
+  /** Listen port; 0 picks a free one. */
+  port?: number;
+  /** Engine profile (already resolved); defaults to the default profile. */
+  profile?: EngineProfile;
+  /** Served model name; defaults to the profile's model. */
+  modelName?: string;
+  /** LoRA adapters registered at start (`--lora-modules`). */
+  loraModules?: ReadonlyArray<{ name: string; path?: string }>;
+  /** Whether LoRA is enabled (`--enable-lora`); defaults to true when `maxLoras` > 0. */
+  enableLora?: boolean;
+  /** `max_tokens` used for chat requests that omit it. */
+  chatMaxTokens?: number;
+  /** Tokens per SSE chunk (1 = one event per token, like vLLM). */
+  streamChunkTokens?: number;
+  /** Injected faults. */
+  faults?: Partial<PodFaults>;
+  /** Seed for fault dice. */
+  seed?: number;
+  /** Time source; wall clock by default. */
+  scheduler?: SimScheduler;
+  /** Pod index, used in response ids. */
+  index?: number;
+}
+
+export class SimPod {
+  readonly engine: Engine;
+  readonly modelName: string;
+  readonly loraEnabled: boolean;
+  /** Requests refused before reaching the engine, by reason (bad JSON, unknown model, ...). */
+  readonly rejected = new Map<string, number>();
+  faults: PodFaults;
+
+  private readonly server: http.Server;
+  private readonly scheduler: SimScheduler;
+  private readonly dice: FaultDice;
+  private readonly loraSeries = new LoraInfoSeries();
+  private readonly createdAt = Date.now() / 1000;
+  private readonly chatMaxTokens: number;
+  private readonly chunkTokens: number;
+  private readonly index: number;
+  private counter = 0;
+  private lagHistory: Array<{ t: number; text: string }> = [];
+  private lagTimer: NodeJS.Timeout | null = null;
+  private addressInfo: AddressInfo | null = null;
+
+  private constructor(opts: SimPodOptions) {
+    this.scheduler = opts.scheduler ?? new RealTimeScheduler();
+    const profile = opts.profile ?? resolveProfile();
+    this.engine = new Engine(profile, this.scheduler);
+    this.modelName = opts.modelName ?? profile.model;
+    this.loraEnabled = opts.enableLora ?? profile.maxLoras > 0;
+    for (const m of opts.loraModules ?? []) this.engine.loras.register(m.name, m.path ?? `/adapters/${m.name}`);
+    this.chatMaxTokens = opts.chatMaxTokens ?? 128;
+    this.chunkTokens = Math.max(1, Math.floor(opts.streamChunkTokens ?? 1));
+    this.index = opts.index ?? 0;
+    this.faults = resolveFaults(opts.faults);
+    this.dice = new FaultDice(opts.seed ?? hashString(`pod-${this.index}`));
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    this.server.keepAliveTimeout = 65_000;
+  }
+
+  /** Starts a pod and resolves once it listens. */
+  static async start(opts: SimPodOptions = {}): Promise<SimPod> {
+    const pod = new SimPod(opts);
+    await new Promise<void>((resolve, reject) => {
+      pod.server.once('error', reject);
+      pod.server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+        pod.server.off('error', reject);
+        resolve();
+      });
+    });
+    pod.addressInfo = pod.server.address() as AddressInfo;
+    pod.updateLagTimer();
+    return pod;
+  }
+
+  /** Listening address. */
+  get address(): string {
+    return this.addressInfo?.address ?? '127.0.0.1';
+  }
+
+  /** Listening port. */
+  get port(): number {
+    return this.addressInfo?.port ?? 0;
+  }
+
+  /** Base URL, e.g. `http://127.0.0.1:8000`. */
+  get url(): string {
+    const a = this.address.includes(':') ? `[${this.address}]` : this.address;
+    return `http://${a}:${this.port}`;
+  }
+
+  /** Changes faults at run time (tests, chaos runs). */
+  setFaults(partial: Partial<PodFaults>): void {
+    this.faults = resolveFaults({ ...this.faults, ...partial });
+    this.updateLagTimer();
+  }
+
+  /** Stops serving: closes the listener and every connection, cancels engine timers. */
+  async close(): Promise<void> {
+    if (this.lagTimer !== null) clearInterval(this.lagTimer);
+    this.lagTimer = null;
+    this.engine.stop();
+    if (this.scheduler instanceof RealTimeScheduler) this.scheduler.cancelAll();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  /** The /metrics page as it reads now. */
+  metricsText(): string {
+    return renderMetrics({
+      engine: this.engine,
+      modelName: this.modelName,
+      loraEnabled: this.loraEnabled,
+      loraSeries: this.loraSeries,
+      createdAt: this.createdAt,
+      nowUnix: Date.now() / 1000,
+      rejected: this.rejected,
+    });
+  }
+
+  private reject(res: http.ServerResponse, status: number, type: string, message: string, reason: string): void {
+    this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
+    sendJson(res, status, errorBody(status, type, message));
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q >= 0 ? url.slice(0, q) : url;
+    const method = req.method ?? 'GET';
+    if (method === 'GET' && path === '/health') {
+      res.writeHead(this.faults.unhealthy ? 503 : 200).end();
+      return;
+    }
+    if (method === 'GET' && path === '/metrics') return this.serveMetrics(res);
+    if (method === 'GET' && path === '/v1/models') return sendJson(res, 200, modelList(this.modelName, this.engine.profile.maxModelLen, this.engine.loras.registered, this.createdAt));
+    if (method === 'POST' && (path === '/v1/completions' || path === '/v1/chat/completions')) {
+      readBody(req, (err, body) => {
+        if (err !== null) return this.reject(res, 413, 'BadRequestError', err, 'body_too_large');
+        this.serveInference(path === '/v1/completions' ? 'completions' : 'chat', body, res);
+      });
+      return;
+    }
+    if (method === 'POST' && (path === '/v1/load_lora_adapter' || path === '/v1/unload_lora_adapter')) {
+      readBody(req, (err, body) => {
+        if (err !== null) return this.reject(res, 413, 'BadRequestError', err, 'body_too_large');
+        this.serveLora(path === '/v1/load_lora_adapter', body, res);
+      });
+      return;
+    }
+    sendJson(res, 404, '{"detail":"Not Found"}');
+  }
+
+  private serveMetrics(res: http.ServerResponse): void {
+    const f = this.faults;
+    const answer = (): void => {
+      if (res.destroyed) return;
+      if (this.dice.roll(f.metricsFailRate)) {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end('injected metrics failure');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(this.laggedMetrics());
+    };
+    if (f.metricsDelayMs > 0) setTimeout(answer, f.metricsDelayMs);
+    else answer();
+  }
+
+  private laggedMetrics(): string {
+    const lag = this.faults.metricsLagMs;
+    if (lag <= 0 || this.lagHistory.length === 0) return this.metricsText();
+    const cutoff = performance.now() - lag;
+    let pick = this.lagHistory[0];
+    for (const h of this.lagHistory) if (h.t <= cutoff) pick = h;
+    return pick.text;
+  }
+
+  private updateLagTimer(): void {
+    const lag = this.faults.metricsLagMs;
+    if (lag <= 0) {
+      if (this.lagTimer !== null) clearInterval(this.lagTimer);
+      this.lagTimer = null;
+      this.lagHistory = [];
+      return;
+    }
+    if (this.lagTimer !== null) clearInterval(this.lagTimer);
+    const every = Math.max(5, Math.min(50, lag / 4));
+    const record = (): void => {
+      const t = performance.now();
+      this.lagHistory.push({ t, text: this.metricsText() });
+      while (this.lagHistory.length > 2 && this.lagHistory[1].t <= t - lag - every) this.lagHistory.shift();
+    };
+    record();
+    this.lagTimer = setInterval(record, every);
+    this.lagTimer.unref();
+  }
+
+  private serveLora(load: boolean, body: Buffer, res: http.ServerResponse): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      return this.reject(res, 400, 'BadRequestError', 'invalid JSON body', 'bad_json');
+    }
+    const name = (parsed as { lora_name?: unknown } | null)?.lora_name;
+    if (typeof name !== 'string' || name === '') {
+      return this.reject(res, 400, 'BadRequestError', 'lora_name must be a non-empty string', 'bad_request');
+    }
+    if (!this.loraEnabled) return this.reject(res, 400, 'BadRequestError', 'LoRA is not enabled on this server', 'lora_disabled');
+    const loras = this.engine.loras;
+    if (load) {
+      const path = (parsed as { lora_path?: unknown }).lora_path;
+      if (typeof path !== 'string' || path === '') {
+        return this.reject(res, 400, 'BadRequestError', 'lora_path must be a non-empty string', 'bad_request');
+      }
+      if (name === this.modelName || !loras.register(name, path)) {
+        return this.reject(res, 400, 'BadRequestError', `The lora adapter '${name}' has already been loaded.`, 'lora_exists');
+      }
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(`Success: LoRA adapter '${name}' added successfully.`);
+      return;
+    }
+    if (!loras.unregister(name)) return this.reject(res, 404, 'NotFoundError', `The lora adapter '${name}' cannot be found.`, 'lora_unknown');
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(`Success: LoRA adapter '${name}' removed successfully.`);
+  }
+
+  private serveInference(kind: ApiKind, body: Buffer, res: http.ServerResponse): void {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(body.toString('utf8'));
+    } catch (e) {
+      return this.reject(res, 400, 'BadRequestError', `invalid JSON body: ${(e as Error).message}`, 'bad_json');
+    }
+    const parsed = parseInference(kind, raw, { model: this.modelName, chatMaxTokens: this.chatMaxTokens });
+    if ('status' in parsed) return this.reject(res, parsed.status, parsed.type, parsed.message, 'bad_request');
+    const lora = parsed.model === this.modelName ? null : parsed.model;
+    if (lora !== null && !this.engine.loras.registered.has(lora)) {
+      return this.reject(res, 404, 'NotFoundError', `The model \`${lora}\` does not exist.`, 'unknown_model');
+    }
+    const invalid = this.engine.validate(parsed.prompt.length, parsed.maxTokens, lora);
+    if (invalid !== null) return this.reject(res, 400, 'BadRequestError', invalid, 'bad_request');
+    if (this.dice.roll(this.faults.errorRate)) {
+      const s = this.faults.errorStatus;
+      return this.reject(res, s, 'InternalServerError', 'injected failure', 'injected_error');
+    }
+    const dropAt = this.dice.roll(this.faults.dropRate) ? this.dice.dropAfter(parsed.maxTokens) : -1;
+    const n = ++this.counter;
+    const head: ResponseHead = {
+      kind: parsed.kind,
+      id: `${parsed.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-sim${this.index}-${n}`,
+      created: Math.floor(Date.now() / 1000),
+      model: parsed.model,
+    };
+    runInference(this.engine, parsed, lora, head, { dropAt, chunkTokens: this.chunkTokens }, res);
+  }
+}
+
+function readBody(req: http.IncomingMessage, done: (err: string | null, body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let failed = false;
+  req.on('data', (c: Buffer) => {
+    if (failed) return;
+    size += c.length;
+    if (size > MAX_BODY_BYTES) {
+      failed = true;
+      done(`request body exceeds ${MAX_BODY_BYTES} bytes`, Buffer.alloc(0));
+      req.resume();
+      return;
+    }
+    chunks.push(c);
+  });
+  req.on('end', () => {
+    if (!failed) done(null, Buffer.concat(chunks, size));
+  });
+  req.on('error', () => {
+    failed = true;
+  });
+}

@@ -1,0 +1,154 @@
+/**
+ * Policies that route through the real Switchboard core: the same config loader, plugins,
+ * scheduler and director as `switchboard serve`, on a pool whose clock is the scorecard's
+ * virtual clock. The scorecard feeds `pool.recordMetrics` from the simulated engines on every
+ * scrape (as the scrape loop would from /metrics) and reports each request's end through the
+ * decision's lifecycle, so in-flight accounting and the prefix index behave as in production.
+ */
+import { defaultConfig } from '../../config/defaults.js';
+import { CONFIG_API_VERSION, CONFIG_KIND, loadConfigFile, validateConfig } from '../../config/load.js';
+import type { EndpointPickerConfig } from '../../config/types.js';
+import type { HeaderSource, InferenceRequest } from '../../director/types.js';
+import type { Endpoint, MetricsSnapshot } from '../../pool/endpoint.js';
+import { seededRandom } from '../../scheduling/rng.js';
+import { createSwitchboard } from '../../switchboard.js';
+import type { EngineState } from '../engine/engine.js';
+import type { RouteDecision, Router, RouterContext, RouterFactory } from './router.js';
+
+/** The Go EPP's default scorer blend: queue 2, KV utilisation 2, prefix 3. */
+export const GO_EPP_BLEND: ReadonlyArray<readonly [string, number]> = [
+  ['queue-scorer', 2],
+  ['kv-cache-utilization-scorer', 2],
+  ['prefix-cache-scorer', 3],
+];
+
+/** An EndpointPickerConfig document: the given weighted scorers and a max-score picker. */
+export function blendConfigDocument(blend: ReadonlyArray<readonly [string, number]>): Record<string, unknown> {
+  return {
+    apiVersion: CONFIG_API_VERSION,
+    kind: CONFIG_KIND,
+    plugins: [...blend.map(([type]) => ({ type })), { type: 'max-score-picker' }],
+    schedulingProfiles: [
+      {
+        name: 'default',
+        plugins: [...blend.map(([pluginRef, weight]) => ({ pluginRef, weight })), { pluginRef: 'max-score-picker' }],
+      },
+    ],
+  };
+}
+
+/** Options of a director-backed policy. */
+export interface DirectorRouterOptions {
+  /** Metrics older than this are stale (`--metrics-staleness-threshold`), ms. */
+  stalenessMs?: number;
+}
+
+const NO_HEADERS: HeaderSource = { get: () => undefined };
+
+/** Address of simulated pod `i` (never dialled; it only names the endpoint). */
+export function podAddress(i: number): { address: string; port: number } {
+  return { address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${(i & 255) + 1}`, port: 8000 };
+}
+
+/** A router that asks a real Switchboard director, built from `config`. */
+export function directorRouter(name: string, config: EndpointPickerConfig, ctx: RouterContext, opts: DirectorRouterOptions = {}): Router {
+  const core = createSwitchboard({
+    config,
+    clock: ctx.clock,
+    rng: seededRandom(ctx.seed ^ 0x51d),
+    stalenessMs: opts.stalenessMs ?? 2000,
+    scrape: false,
+    telemetry: false,
+  });
+  const pool = core.pool;
+  const endpoints: Endpoint[] = [];
+  const podOf = new Map<string, number>();
+  pool.setEndpoints(
+    Array.from({ length: ctx.pods }, (_, i) => ({
+      ...podAddress(i),
+      name: `sim-pod-${i}`,
+      labels: { 'inference.networking.k8s.io/engine-type': 'vllm' },
+    })),
+  );
+  for (const ep of pool.endpoints()) {
+    podOf.set(ep.key, endpoints.length);
+    endpoints.push(ep);
+  }
+  pool.markSynced();
+  let seq = 0;
+
+  return {
+    name,
+    async route(input): Promise<RouteDecision> {
+      const req: InferenceRequest = {
+        requestId: `${input.work.id}#${seq++}`,
+        path: input.path,
+        headers: NO_HEADERS,
+        body: input.body,
+        subset: null,
+      };
+      const d = await core.director.handleRequest(req);
+      if (d.kind === 'reject') return { kind: 'reject', status: d.error.status, error: d.error.code };
+      const pod = podOf.get(d.endpoints[0].key);
+      if (pod === undefined) {
+        d.lifecycle.finish('error', 'unknown_endpoint');
+        return { kind: 'reject', status: 500, error: 'unknown endpoint' };
+      }
+      const lifecycle = d.lifecycle;
+      return {
+        kind: 'route',
+        pod,
+        done: (o) => {
+          lifecycle.responseHeaders(o.ok ? 200 : 500, 'text/event-stream');
+          if (o.ok) lifecycle.responseBody(usageChunk(o.promptTokens, o.completionTokens, o.cachedTokens), true);
+          lifecycle.finish(o.ok ? 'ok' : 'error');
+        },
+      };
+    },
+    onScrapeStarted(pod) {
+      pool.scrapeStarted(endpoints[pod]);
+    },
+    onScrape(pod, state) {
+      pool.recordMetrics(endpoints[pod], snapshot(state));
+    },
+    close: () => core.close(),
+  };
+}
+
+/** The engine state as the datalayer would have parsed it from /metrics. */
+export function snapshot(s: EngineState): MetricsSnapshot {
+  return {
+    waitingQueueSize: s.waiting,
+    runningRequests: s.running,
+    kvCacheUsage: s.kvUsage,
+    activeAdapters: new Set(s.runningAdapters),
+    waitingAdapters: new Set(s.waitingAdapters),
+    maxAdapters: s.maxLoras,
+    cacheBlockSize: s.blockSize,
+    cacheNumBlocks: s.numGpuBlocks,
+  };
+}
+
+function usageChunk(prompt: number, completion: number, cached: number): Buffer {
+  return Buffer.from(
+    `data: {"choices":[],"usage":{"prompt_tokens":${prompt},"completion_tokens":${completion},"total_tokens":${prompt + completion},` +
+      `"prompt_tokens_details":{"cached_tokens":${cached}}}}\n\ndata: [DONE]\n\n`,
+  );
+}
+
+/** Factory for a policy given by an EndpointPickerConfig. */
+export function configPolicy(name: string, config: () => EndpointPickerConfig, opts: DirectorRouterOptions = {}): RouterFactory {
+  return (ctx) => directorRouter(name, config(), ctx, opts);
+}
+
+/** The director-backed policies every comparison includes. */
+export const DIRECTOR_POLICIES: Readonly<Record<string, RouterFactory>> = Object.freeze({
+  'go-epp': configPolicy('go-epp', () => validateConfig(blendConfigDocument(GO_EPP_BLEND), 'go-epp policy')),
+  switchboard: configPolicy('switchboard', defaultConfig),
+});
+
+/** A policy from a config file (`--config name=path`). */
+export function configFilePolicy(name: string, path: string): RouterFactory {
+  const cfg = loadConfigFile(path);
+  return configPolicy(name, () => cfg);
+}

@@ -1,0 +1,34 @@
+/**
+ * Policy names the scorecard understands, mapped to router factories.
+ *
+ * Baselines (round-robin, random, least-request) are implemented in `router.ts`; `go-epp` and
+ * `switchboard` route through the real Switchboard director (`director-router.ts`), and any
+ * EndpointPickerConfig file can be registered as another policy.
+ */
+import { sbError } from '../../errors.js';
+import { DIRECTOR_POLICIES } from './director-router.js';
+import { BASELINES, type RouterFactory } from './router.js';
+
+const registry = new Map<string, RouterFactory>([...Object.entries(BASELINES), ...Object.entries(DIRECTOR_POLICIES)]);
+
+/** Registers (or replaces) a named policy. */
+export function registerPolicy(name: string, factory: RouterFactory): void {
+  registry.set(name, factory);
+}
+
+/** Names of every registered policy, in registration order. */
+export function policyNames(): string[] {
+  return [...registry.keys()];
+}
+
+/** The default comparison set: every registered policy. */
+export function defaultPolicies(): string[] {
+  return policyNames();
+}
+
+/** The factory for `name`; throws SB_ERR_CONFIG for unknown names. */
+export function policyFactory(name: string): RouterFactory {
+  const f = registry.get(name);
+  if (f === undefined) throw sbError('SB_ERR_CONFIG', 'policies', `unknown policy "${name}" (known: ${policyNames().join(', ')})`);
+  return f;
+}

@@ -1,0 +1,112 @@
+/**
+ * The scorecard's narrow view of a routing policy: given a request, pick a pod (or reject), and
+ * hear about metrics scrapes and completions. Baselines live here; policies that run the real
+ * Switchboard director live in `director-router.ts`.
+ */
+import { Rng } from '../engine/random.js';
+import type { EngineState } from '../engine/engine.js';
+import type { WorkRequest } from '../../loadgen/workload.js';
+
+/** What a router sees of one request. */
+export interface RouteInput {
+  work: WorkRequest;
+  /** OpenAI request path. */
+  path: string;
+  /** OpenAI JSON body, as a client would send it. */
+  body: Buffer;
+  /** Prompt tokens by the simulator's tokenizer. */
+  promptTokens: number;
+  /** Virtual time, ms. */
+  now: number;
+}
+
+/** How a routed request ended. */
+export interface RouteOutcome {
+  ok: boolean;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+}
+
+/** A router's answer. `done` is called exactly once when the request ends. */
+export type RouteDecision =
+  | { kind: 'route'; pod: number; done: ((outcome: RouteOutcome) => void) | null }
+  | { kind: 'reject'; status: number; error: string };
+
+/** A routing policy under test. */
+export interface Router {
+  readonly name: string;
+  /** Picks a pod; may be async (the real director is). */
+  route(input: RouteInput): RouteDecision | Promise<RouteDecision>;
+  /** A metrics scrape of `pod` completed with `state` (already lagged as configured). */
+  onScrape?(pod: number, state: EngineState, now: number): void;
+  /** A scrape of `pod` was sent (for in-flight accounting that knows what metrics miss). */
+  onScrapeStarted?(pod: number, now: number): void;
+  /** Releases resources at the end of a run. */
+  close?(): void | Promise<void>;
+}
+
+/** What a router factory learns about the run. */
+export interface RouterContext {
+  /** Number of simulated pods (indices 0..pods-1). */
+  pods: number;
+  /** Run seed; seed tie-breaks from it. */
+  seed: number;
+  /** The run's virtual clock (ms). */
+  clock: { now(): number };
+  /** Metrics scrape interval of the run, ms. */
+  scrapeIntervalMs: number;
+}
+
+/** Builds a fresh router for one run. */
+export type RouterFactory = (ctx: RouterContext) => Router | Promise<Router>;
+
+/** Round-robin over pods in order. */
+export function roundRobin(pods: number): Router {
+  let next = 0;
+  return {
+    name: 'round-robin',
+    route: () => {
+      const pod = next;
+      next = (next + 1) % pods;
+      return { kind: 'route', pod, done: null };
+    },
+  };
+}
+
+/** Uniformly random pod (seeded). */
+export function randomRouter(pods: number, seed: number): Router {
+  const rng = new Rng(seed ^ 0x5eed);
+  return { name: 'random', route: () => ({ kind: 'route', pod: rng.int(0, pods - 1), done: null }) };
+}
+
+/** Fewest requests in flight from this router (ties broken at random, seeded). */
+export function leastRequest(pods: number, seed: number): Router {
+  const inflight = new Int32Array(pods);
+  const rng = new Rng(seed ^ 0x1ea57);
+  const ties: number[] = [];
+  return {
+    name: 'least-request',
+    route: () => {
+      let best = Infinity;
+      ties.length = 0;
+      for (let i = 0; i < pods; i++) {
+        if (inflight[i] < best) {
+          best = inflight[i];
+          ties.length = 0;
+        }
+        if (inflight[i] === best) ties.push(i);
+      }
+      const pod = ties[ties.length === 1 ? 0 : rng.int(0, ties.length - 1)];
+      inflight[pod]++;
+      return { kind: 'route', pod, done: () => void inflight[pod]-- };
+    },
+  };
+}
+
+/** Baseline policies by name. */
+export const BASELINES: Readonly<Record<string, RouterFactory>> = Object.freeze({
+  'round-robin': (c: RouterContext) => roundRobin(c.pods),
+  random: (c: RouterContext) => randomRouter(c.pods, c.seed),
+  'least-request': (c: RouterContext) => leastRequest(c.pods, c.seed),
+});
