@@ -141,6 +141,20 @@ function tenantTable(report: Report): string[] {
   return lines;
 }
 
+/** What a scenario's tables show, printed under them. */
+const NOTES: Record<string, string> = {
+  'multi-tenant-overload': `Reading: without flow control (\`go-epp\`, \`switchboard\`) every admitted request piles onto
+the pods, so premium waits behind everyone (TTFT p90 ~23 s) although only batch is shed. With
+\`flow-control\` the excess waits in Switchboard: premium (priority 10) goes first and keeps its
+TTFT p90 under the 1 s SLO; batch (priority -1) is refused with 429 while the pool is saturated;
+in the priority-0 band round-robin gives standard and noisy equal turns, so standard (under half
+of noisy's rate) is served in full and noisy alone waits, its requests that outwait the 15 s TTL
+leaving with 503. \`flow-control-fcfs\` (the Go default global-strict fairness) serves the band as
+one queue: standard then loses as many requests to the TTL as noisy, in proportion. Throughput is
+the same in every policy (the fleet is saturated either way); the overall TTFT p90 of the flow
+control policies is the noisy tenant's queue time, bounded by the TTL.`,
+};
+
 function ratio(a: number, b: number, min: number): { value: number; pass: boolean } {
   const v = a / b;
   return { value: v, pass: v >= min };
@@ -159,6 +173,8 @@ function markdown(report: Report, wallMs: number, goals: Array<{ text: string; v
   lines.push(`| policy | ${COLUMNS.map((c) => c).join(' | ')} |`, `|---|${COLUMNS.map(() => '---:').join('|')}|`);
   for (const a of report.aggregates) lines.push(`| ${a.policy} | ${COLUMNS.map((c) => spreadCell(a, c)).join(' | ')} |`);
   lines.push(...tenantTable(report));
+  const note = NOTES[report.scenario.name];
+  if (note !== undefined) lines.push('', note);
   if (goals.length > 0) {
     lines.push('', '| goal | measured (medians) | met |', '|---|---:|:---:|');
     for (const g of goals) lines.push(`| ${g.text} | ${fmt(g.value)} | ${g.pass ? 'yes' : 'no'} |`);
