@@ -91,7 +91,6 @@ export class FlowController implements Admission {
   }
 
   admit(req: AdmissionRequest): AdmissionVerdict {
-    if (req.signal?.aborted === true) return sbError('SB_ERR_CLIENT_GONE');
     if (isSheddable(req.priority) && this.spec.sheddable === 'reject') {
       // Sheddable requests never wait: they go if everything queued could go first, else 429.
       if (this.queuedRequests > 0) this.dispatch();
@@ -110,6 +109,12 @@ export class FlowController implements Admission {
       this.observer?.left(req, 'RejectedCapacity', 0);
       return sbError('SB_ERR_QUEUE_FULL', full);
     }
+    // Only a request that waits reads its signal (front doors make it on first use).
+    const signal = req.signal;
+    if (signal?.aborted === true) {
+      this.observer?.left(req, 'EvictedContextCancelled', 0);
+      return sbError('SB_ERR_CLIENT_GONE');
+    }
     const now = this.pool.clock.now();
     const ttl = this.spec.defaultRequestTTLMs;
     let resolve!: (v: SwitchboardError | null) => void;
@@ -119,7 +124,6 @@ export class FlowController implements Admission {
     this.queuedRequests++;
     this.queuedBytes += req.bytes;
     if (ttl > 0) this.expiry.push(item);
-    const signal = req.signal;
     if (signal !== undefined) {
       const onAbort = (): void => this.leave(item, sbError('SB_ERR_CLIENT_GONE'), 'EvictedContextCancelled', this.pool.clock.now());
       signal.addEventListener('abort', onAbort, { once: true });

@@ -2,6 +2,7 @@
  * Flags of `switchboard serve`. Names and defaults follow the Go EPP where it has the flag, so
  * its command lines work unchanged; flags it has that do nothing here say so in `compat`.
  */
+import { extProcFlagSpecs } from '../frontends/extproc/flags.js';
 import type { FlagSpec } from './flags.js';
 
 export const SERVE_FLAGS: FlagSpec[] = [
@@ -45,9 +46,11 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'log-pretty', type: 'string', default: 'auto', help: 'pretty logs: auto (when stdout is a TTY), true or false' },
   { name: 'v', type: 'int', default: 0, help: 'Go EPP verbosity; 3+ is debug, 5+ is trace (--log-level wins)' },
   // Accepted for Go EPP command lines.
-  { name: 'health-checking', type: 'bool', default: false, help: 'register health on the ext_proc port too', compat: 'health is always served on --grpc-health-port' },
+  { name: 'health-checking', type: 'bool', default: false, help: 'register health on the ext_proc port too', compat: 'health is always served on both gRPC ports' },
   { name: 'enable-pprof', type: 'bool', default: true, help: 'Go profiling', compat: 'ignored; use node --inspect' },
   { name: 'tracing', type: 'bool', default: false, help: 'OpenTelemetry tracing', compat: 'ignored' },
   { name: 'ha-enable-leader-election', type: 'bool', default: false, help: 'active-passive HA via a Lease' },
   { name: 'metrics-endpoint-auth', type: 'bool', default: false, help: 'require a bearer token on /metrics (see --metrics-token-file)' },
+  // Front doors.
+  ...extProcFlagSpecs,
 ];

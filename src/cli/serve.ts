@@ -11,9 +11,15 @@ import type { EndpointSpec } from '../pool/endpoint.js';
 import { createSwitchboard, type Switchboard } from '../switchboard.js';
 import { createLogger, levelFromVerbosity, LOG_LEVELS, type Logger, type LogLevel } from '../telemetry/logger.js';
 import { startMetricsServer } from '../telemetry/metrics-server.js';
+import { extProcOptionsFromFlags } from '../frontends/extproc/flags.js';
+import { startExtProcServer } from '../frontends/extproc/server.js';
 import { formatFlags, parseFlags, type ParsedFlags } from './flags.js';
 import { SERVE_FLAGS } from './serve-flags.js';
 import { VERSION } from './version.js';
+import { startSimFleet } from '../sim/pod/fleet.js';
+
+/** LoRA adapters every demo pod serves. */
+const DEMO_ADAPTERS = [{ name: 'sql-lora' }, { name: 'chat-lora' }];
 
 /** A started component that can be stopped. */
 export interface Closable {
@@ -45,10 +51,17 @@ export async function startServe(
   flags: ParsedFlags,
   config: EndpointPickerConfig,
   logger: Logger,
-): Promise<{ core: Switchboard; closables: Closable[]; metricsPort: number | null }> {
+): Promise<{ core: Switchboard; closables: Closable[]; metricsPort: number | null; grpcPort: number | null }> {
   const v = flags.values;
   const closables: Closable[] = [];
   const endpoints = parseEndpointsFlag(String(v.endpoints));
+  if (v.demo === true) {
+    // The embedded fleet: simulated vLLM pods on loopback, so `npm start` does something real.
+    const fleet = await startSimFleet({ pods: Math.max(1, Number(v['demo-pods'])), loraModules: DEMO_ADAPTERS });
+    closables.push({ name: 'demo fleet', close: () => fleet.close() });
+    for (const pod of fleet.pods) endpoints.push({ address: pod.address, port: pod.port, name: `demo-pod-${pod.index}` });
+    logger.info({ pods: fleet.pods.map((p) => `${p.address}:${p.port}`), model: fleet.modelName, adapters: DEMO_ADAPTERS.map((a) => a.name) }, 'demo fleet started');
+  }
   const metricsPortOverride = Number(v['model-server-metrics-port']);
   if (metricsPortOverride > 0) for (const e of [...endpoints, ...config.endpoints]) e.metricsPort ??= metricsPortOverride;
 
@@ -82,11 +95,23 @@ export async function startServe(
     metricsPort = m.port;
     closables.push({ name: 'metrics server', close: () => m.close() });
   }
+  let grpcPort: number | null = null;
+  if (Number(v['grpc-port']) >= 0) {
+    const server = await startExtProcServer({
+      ...extProcOptionsFromFlags(v),
+      director: core.director,
+      readiness: { ready: () => core.pool.synced },
+      logger,
+      registry: core.telemetry?.registry,
+    });
+    grpcPort = server.port;
+    closables.push({ name: 'ext_proc server', close: () => server.drain(30_000) });
+  }
   logger.info(
-    { endpoints: core.pool.size, profile: core.built.profile.name, metricsPort, version: VERSION },
+    { endpoints: core.pool.size, profile: core.built.profile.name, grpcPort, metricsPort, version: VERSION },
     'switchboard started',
   );
-  return { core, closables, metricsPort };
+  return { core, closables, metricsPort, grpcPort };
 }
 
 function loadConfig(flags: ParsedFlags): EndpointPickerConfig {

@@ -113,7 +113,10 @@ export class RequestDirector implements Director {
         promptStart: view?.promptStart ?? 0,
         promptEnd: view?.promptEnd ?? req.body.length,
         candidates: () => this.candidateSlots(subset),
-        signal: req.signal,
+        // A getter: front doors create the signal lazily, and most admissions never wait on it.
+        get signal() {
+          return req.signal;
+        },
       };
       let verdict = o.admission.admit(areq);
       if (verdict instanceof Promise) verdict = await verdict;
@@ -149,7 +152,8 @@ export class RequestDirector implements Director {
 
     const rewritten = view !== null && target !== incoming;
     const body = rewritten ? rewriteModel(req.body, view as RequestView, target) : req.body;
-    return this.route(req, result.endpoints, body, rewritten, incoming, target, priority, view?.stream ?? false, inputTokens + outputTokens, startedAt, req.explain === true ? result.explanation : null, areq);
+    const prefillTokens = Math.round(inputTokens * (1 - result.prefixMatch));
+    return this.route(req, result.endpoints, body, rewritten, incoming, target, priority, view?.stream ?? false, inputTokens + outputTokens, prefillTokens, startedAt, req.explain === true ? result.explanation : null, areq);
   }
 
   /** A request without a body: any candidate will do (the Go EPP picks at random). */
@@ -159,7 +163,7 @@ export class RequestDirector implements Director {
     const cands = subset === null ? eps : eps.filter((e) => subset.has(e.address));
     if (cands.length === 0) return this.reject(sbError('SB_ERR_NO_CANDIDATES'), '', '');
     const ep = cands[Math.floor(this.o.rng() * cands.length)];
-    return this.route(req, [ep], null, false, '', '', 0, false, 0, startedAt, null, null);
+    return this.route(req, [ep], null, false, '', '', 0, false, 0, 0, startedAt, null, null);
   }
 
   private route(
@@ -172,6 +176,7 @@ export class RequestDirector implements Director {
     priority: number,
     stream: boolean,
     tokens: number,
+    prefillTokens: number,
     startedAt: number,
     explanation: RoutedDecision['explanation'],
     areq: AdmissionRequest | null,
@@ -182,6 +187,7 @@ export class RequestDirector implements Director {
       telemetry: this.o.telemetry,
       endpoint: endpoints[0],
       tokens,
+      prefillTokens,
       incomingModel,
       targetModel,
       priority,

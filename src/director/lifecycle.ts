@@ -15,6 +15,8 @@ export interface LifecycleInit {
   endpoint: Endpoint;
   /** Estimated tokens added to the endpoint's in-flight load. */
   tokens: number;
+  /** Estimated uncached prompt tokens: pending prefill work until the first token arrives. */
+  prefillTokens: number;
   incomingModel: string;
   targetModel: string;
   priority: number;
@@ -33,6 +35,7 @@ export class Lifecycle implements RequestLifecycle {
   private endpoint: Endpoint;
   private readonly observer: ResponseObserver;
   private finished = false;
+  private prefillPending: boolean;
   private status = 0;
 
   constructor(private readonly init: LifecycleInit) {
@@ -40,6 +43,8 @@ export class Lifecycle implements RequestLifecycle {
     const clock = init.pool.clock;
     this.observer = new ResponseObserver(init.stream, init.incomingModel, init.targetModel, () => clock.now());
     init.pool.dispatch(init.endpoint.slot, init.tokens);
+    init.pool.addPrefill(init.endpoint.slot, init.prefillTokens);
+    this.prefillPending = init.prefillTokens > 0;
     init.telemetry?.requestStarted(init.incomingModel, init.targetModel, init.priority, init.requestBytes);
   }
 
@@ -57,6 +62,10 @@ export class Lifecycle implements RequestLifecycle {
     if (ep === undefined || ep === this.endpoint) return;
     pool.complete(this.endpoint, this.init.tokens);
     pool.dispatch(ep.slot, this.init.tokens);
+    if (this.prefillPending) {
+      pool.removePrefill(this.endpoint, this.init.prefillTokens);
+      pool.addPrefill(ep.slot, this.init.prefillTokens);
+    }
     this.endpoint = ep;
   }
 
@@ -66,7 +75,14 @@ export class Lifecycle implements RequestLifecycle {
   }
 
   responseBody(chunk: Buffer, endOfStream: boolean): Buffer | null {
+    // The first bytes of a response mean prefill is done: the endpoint's pending work drops.
+    if (this.prefillPending && chunk.length > 0) this.prefillDone();
     return this.observer.chunk(chunk, endOfStream);
+  }
+
+  private prefillDone(): void {
+    this.prefillPending = false;
+    this.init.pool.removePrefill(this.endpoint, this.init.prefillTokens);
   }
 
   usage(): Usage | null {
@@ -77,6 +93,7 @@ export class Lifecycle implements RequestLifecycle {
     if (this.finished) return;
     this.finished = true;
     const init = this.init;
+    if (this.prefillPending) this.prefillDone();
     init.pool.complete(this.endpoint, init.tokens);
     init.onFinish?.(this.observer.usage, outcome === 'error' || this.status >= 400);
     const t = init.telemetry;

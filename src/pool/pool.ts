@@ -38,6 +38,7 @@ const COLUMNS = [
   'dispatched',
   'dispatchedAtScrape',
   'dispatchedAtLastMetrics',
+  'pendingPrefill',
 ] as const;
 type Column = (typeof COLUMNS)[number];
 
@@ -72,6 +73,8 @@ export class EndpointPool {
   dispatchedAtScrape!: Float64Array;
   /** `dispatched` when the metrics in use were requested: later dispatches are not in them. */
   dispatchedAtLastMetrics!: Float64Array;
+  /** Estimated uncached prompt tokens of in-flight requests that have not produced a token yet. */
+  pendingPrefill!: Float64Array;
 
   private capacityValue = 0;
   private readonly slots: Array<Endpoint | null> = [];
@@ -234,6 +237,18 @@ export class EndpointPool {
     if (this.slots[s] !== ep) return;
     this.inflight[s] = Math.max(0, this.inflight[s] - 1);
     this.inflightTokens[s] = Math.max(0, this.inflightTokens[s] - tokens);
+  }
+
+  /** Adds a request's uncached prompt tokens to `slot`'s pending prefill work. */
+  addPrefill(slot: number, tokens: number): void {
+    this.pendingPrefill[slot] += tokens;
+  }
+
+  /** Removes prefill work once the request's first token arrived (or it ended). */
+  removePrefill(ep: Endpoint, tokens: number): void {
+    const s = ep.slot;
+    if (this.slots[s] !== ep) return;
+    this.pendingPrefill[s] = Math.max(0, this.pendingPrefill[s] - tokens);
   }
 
   /** Marks discovery's first complete view as delivered. */

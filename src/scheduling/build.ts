@@ -79,6 +79,9 @@ export function buildScheduling(
     if (!used && !isPreRequest(p))
       throw sbError('SB_ERR_CONFIG', `schedulingProfiles[0] (${spec.name})`, `plugin "${ref.pluginRef}" (${p.typedName.type}) is not a filter, scorer or picker`);
   }
+  // The prefix scorer publishes its matches for scorers that read them: it runs first (the
+  // weighted sum does not depend on the order).
+  scorers.sort((a, b) => Number(b.scorer.typedName.type === PREFIX_CACHE_SCORER) - Number(a.scorer.typedName.type === PREFIX_CACHE_SCORER));
   // As in the Go EPP, a profile without a picker gets a max-score picker.
   if (picker === null) picker = registry.create(MAX_SCORE_PICKER, MAX_SCORE_PICKER, {}, handle) as AnyPlugin & { maxEndpoints: number };
   if (!isPicker(picker)) throw new Error('unreachable: picker without pick()');

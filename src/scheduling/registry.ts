@@ -5,6 +5,7 @@
 import { sbError } from '../errors.js';
 import type { AnyPlugin, PluginFactory, PluginHandle } from './framework/plugin.js';
 import { Params } from './params.js';
+import { boundedLoadFilter, BOUNDED_LOAD_FILTER } from './plugins/bounded-load-filter/index.js';
 import { concurrencyDetector, CONCURRENCY_DETECTOR } from './plugins/concurrency-detector/index.js';
 import { headerBasedTestingFilter, HEADER_BASED_TESTING_FILTER } from './plugins/header-based-testing-filter/index.js';
 import { inflightLoadScorer, INFLIGHT_LOAD_SCORER } from './plugins/inflight-load-scorer/index.js';
@@ -17,6 +18,7 @@ import { leastQueueFilter, LEAST_QUEUE_FILTER } from './plugins/least-queue-filt
 import { loraAffinityScorer, LORA_AFFINITY_SCORER } from './plugins/lora-affinity-scorer/index.js';
 import { lowQueueFilter, LOW_QUEUE_FILTER } from './plugins/low-queue-filter/index.js';
 import { maxScorePicker, MAX_SCORE_PICKER } from './plugins/max-score-picker/index.js';
+import { prefillWorkScorer, PREFILL_WORK_SCORER } from './plugins/prefill-work-scorer/index.js';
 import { prefixCacheScorer, PREFIX_CACHE_SCORER } from './plugins/prefix-cache-scorer/index.js';
 import { queueScorer, QUEUE_SCORER } from './plugins/queue-scorer/index.js';
 import { randomPicker, RANDOM_PICKER } from './plugins/random-picker/index.js';
@@ -94,6 +96,7 @@ export function registerBuiltinPlugins(r: PluginRegistry): PluginRegistry {
   r.register(RUNNING_REQUESTS_SCORER, runningRequestsScorer);
   r.register(LORA_AFFINITY_SCORER, loraAffinityScorer);
   r.register(PREFIX_CACHE_SCORER, prefixCacheScorer);
+  r.register(PREFILL_WORK_SCORER, prefillWorkScorer);
   r.register(TOKEN_LOAD_SCORER, tokenLoadScorer);
   r.register(INFLIGHT_LOAD_SCORER, inflightLoadScorer);
   r.register(MAX_SCORE_PICKER, maxScorePicker);
@@ -105,6 +108,7 @@ export function registerBuiltinPlugins(r: PluginRegistry): PluginRegistry {
   r.register(LEAST_QUEUE_FILTER, leastQueueFilter);
   r.register(UTILIZATION_DETECTOR, utilizationDetector);
   r.register(CONCURRENCY_DETECTOR, concurrencyDetector);
+  r.register(BOUNDED_LOAD_FILTER, boundedLoadFilter);
   for (const type of CONFIG_ONLY_TYPES) r.register(type, configOnly(type));
   return r;
 }

@@ -9,7 +9,7 @@
  */
 import type { Endpoint } from '../pool/endpoint.js';
 import type { EndpointPool } from '../pool/pool.js';
-import { CycleState, type SchedulingRequest } from './framework/cycle.js';
+import { CycleState, PREFIX_MATCH, type PrefixMatch, type SchedulingRequest } from './framework/cycle.js';
 import type { Explanation } from './framework/explain.js';
 import { ExplainRecorder } from './framework/explain-recorder.js';
 import { Candidates } from './framework/plugin.js';
@@ -28,7 +28,14 @@ export interface SchedulerOptions {
 
 /** Result of one scheduling cycle. */
 export type ScheduleResult =
-  | { kind: 'picked'; endpoints: Endpoint[]; explanation: Explanation | null; stale: boolean }
+  | {
+      kind: 'picked';
+      endpoints: Endpoint[];
+      explanation: Explanation | null;
+      stale: boolean;
+      /** Fraction of the prompt the primary endpoint is believed to cache (0 when unknown). */
+      prefixMatch: number;
+    }
   | { kind: 'no-candidates'; explanation: Explanation | null }
   | { kind: 'failed'; reason: string; explanation: Explanation | null };
 
@@ -80,7 +87,13 @@ export class Scheduler {
       recorder?.fellBack('all candidate endpoints have stale metrics; picked by least in-flight requests');
       const count = leastInflight(pool, all, out, this.opts.rng);
       this.profile.after(cycle, out, count);
-      return { kind: 'picked', endpoints: this.endpoints(count), explanation: recorder?.finish('least-inflight', out, count) ?? null, stale: true };
+      return {
+        kind: 'picked',
+        endpoints: this.endpoints(count),
+        explanation: recorder?.finish('least-inflight', out, count) ?? null,
+        stale: true,
+        prefixMatch: 0,
+      };
     }
 
     if (recorder !== null && fresh.length < all.length) {
@@ -95,6 +108,7 @@ export class Scheduler {
       endpoints: this.endpoints(r.count),
       explanation: recorder?.finish(this.profile.picker.typedName.name, out, r.count) ?? null,
       stale: false,
+      prefixMatch: cycle.get<PrefixMatch>(PREFIX_MATCH)?.fraction(out[0]) ?? 0,
     };
   }
 

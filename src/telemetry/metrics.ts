@@ -6,6 +6,7 @@
  * and an observe, not a label-object hash per metric. Pool gauges are computed at scrape time.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { FastCounter, FastGauge, FastHistogram, type CounterSeries, type GaugeSeries, type HistogramSeries } from './fast-metrics.js';
 import type { EndpointPool } from '../pool/pool.js';
 import type { PluginTimer } from '../scheduling/framework/profile.js';
 import type { Plugin } from '../scheduling/framework/plugin.js';
@@ -30,15 +31,22 @@ const MAX_MODEL_LABELS = 500;
 
 /** Per-(model, target) children of the per-request series. */
 interface ModelSeries {
-  duration: Histogram.Internal<string>;
-  requestSize: Histogram.Internal<string>;
-  responseSize: Histogram.Internal<string>;
-  inputTokens: Histogram.Internal<string>;
-  outputTokens: Histogram.Internal<string>;
-  cachedTokens: Histogram.Internal<string>;
-  ntpot: Histogram.Internal<string>;
-  ttft: Histogram.Internal<string>;
-  tpot: Histogram.Internal<string>;
+  incoming: string;
+  target: string;
+  /** Request counters by priority. */
+  totals: Map<number, CounterSeries>;
+  /** Error counters by error code. */
+  errors: Map<string, CounterSeries>;
+  running: GaugeSeries;
+  duration: HistogramSeries;
+  requestSize: HistogramSeries;
+  responseSize: HistogramSeries;
+  inputTokens: HistogramSeries;
+  outputTokens: HistogramSeries;
+  cachedTokens: HistogramSeries;
+  ntpot: HistogramSeries;
+  ttft: HistogramSeries;
+  tpot: HistogramSeries;
 }
 
 /** What telemetry reports about one finished request. */
@@ -63,22 +71,22 @@ export interface FinishedRequest {
 export class Telemetry implements PluginTimer {
   readonly registry: Registry;
   private readonly series = new Map<string, ModelSeries>();
-  private readonly requestTotal: Counter<string>;
-  private readonly requestErrors: Counter<string>;
-  private readonly duration: Histogram<string>;
-  private readonly requestSizes: Histogram<string>;
-  private readonly responseSizes: Histogram<string>;
-  private readonly inputTokens: Histogram<string>;
-  private readonly outputTokens: Histogram<string>;
-  private readonly cachedTokens: Histogram<string>;
-  private readonly ntpot: Histogram<string>;
-  private readonly ttft: Histogram<string>;
-  private readonly tpot: Histogram<string>;
-  private readonly running: Gauge<string>;
-  private readonly schedulerE2e: Histogram<string>;
-  private readonly schedulerAttempts: Counter<string>;
-  private readonly pluginDuration: Histogram<string>;
-  private readonly pluginChildren = new WeakMap<Plugin, Map<string, Histogram.Internal<string>>>();
+  private readonly requestTotal: FastCounter;
+  private readonly requestErrors: FastCounter;
+  private readonly duration: FastHistogram;
+  private readonly requestSizes: FastHistogram;
+  private readonly responseSizes: FastHistogram;
+  private readonly inputTokens: FastHistogram;
+  private readonly outputTokens: FastHistogram;
+  private readonly cachedTokens: FastHistogram;
+  private readonly ntpot: FastHistogram;
+  private readonly ttft: FastHistogram;
+  private readonly tpot: FastHistogram;
+  private readonly running: FastGauge;
+  private readonly schedulerE2e: HistogramSeries;
+  private readonly schedulerAttempts: FastCounter;
+  private readonly pluginDuration: FastHistogram;
+  private readonly pluginChildren = new WeakMap<Plugin, Map<string, HistogramSeries>>();
   readonly scrapes: Counter<string>;
   readonly scrapeDuration: Histogram<string>;
   readonly badInput: Counter<string>;
@@ -86,24 +94,24 @@ export class Telemetry implements PluginTimer {
   readonly admission: AdmissionMetrics;
   private prefixStats: (() => PrefixStats) | null = null;
   private readonly modelLabels = new Set<string>();
+  private readonly attemptChildren = new Map<string, CounterSeries>();
 
   constructor(opts: { poolName: string; pool: EndpointPool; stalenessMs: number; version?: string; defaultMetrics?: boolean }) {
     const r = (this.registry = new Registry());
     const reqLabels = ['model_name', 'target_model_name'];
-    this.requestTotal = new Counter({
-      name: 'inference_objective_request_total',
-      help: 'Counter of inference objective requests broken out for each model and target model.',
-      labelNames: [...reqLabels, 'priority'],
-      registers: [r],
-    });
-    this.requestErrors = new Counter({
-      name: 'inference_objective_request_error_total',
-      help: 'Counter of inference objective requests errors broken out for each model and target model.',
-      labelNames: [...reqLabels, 'error_code'],
-      registers: [r],
-    });
-    const hist = (name: string, help: string, buckets: number[], labelNames = reqLabels) =>
-      new Histogram({ name, help, buckets, labelNames, registers: [r] });
+    this.requestTotal = new FastCounter(
+      'inference_objective_request_total',
+      'Counter of inference objective requests broken out for each model and target model.',
+      [...reqLabels, 'priority'],
+      r,
+    );
+    this.requestErrors = new FastCounter(
+      'inference_objective_request_error_total',
+      'Counter of inference objective requests errors broken out for each model and target model.',
+      [...reqLabels, 'error_code'],
+      r,
+    );
+    const hist = (name: string, help: string, buckets: number[], labelNames = reqLabels) => new FastHistogram(name, help, labelNames, buckets, r);
     this.duration = hist('inference_objective_request_duration_seconds', 'Inference objective response latency distribution in seconds for each model and target model.', DURATION_BUCKETS);
     this.requestSizes = hist('inference_objective_request_sizes', 'Inference objective requests size distribution in bytes for each model and target model.', REQUEST_SIZE_BUCKETS);
     this.responseSizes = hist('inference_objective_response_sizes', 'Inference objective responses size distribution in bytes for each model and target model.', RESPONSE_SIZE_BUCKETS);
@@ -113,12 +121,7 @@ export class Telemetry implements PluginTimer {
     this.ntpot = hist('inference_objective_normalized_time_per_output_token_seconds', 'Inference objective latency divided by number of output tokens in seconds for each model and target model.', TPOT_BUCKETS);
     this.ttft = hist('inference_objective_request_ttft_seconds', 'Time to first token in seconds, measured from the response stream, for each model and target model.', TTFT_BUCKETS);
     this.tpot = hist('inference_objective_request_tpot_seconds', 'Time per output token after the first, in seconds, measured from the response stream, for each model and target model.', TPOT_BUCKETS);
-    this.running = new Gauge({
-      name: 'inference_objective_running_requests',
-      help: 'Inference objective number of running requests in each model.',
-      labelNames: ['model_name'],
-      registers: [r],
-    });
+    this.running = new FastGauge('inference_objective_running_requests', 'Inference objective number of running requests in each model.', ['model_name'], r);
 
     const pool = opts.pool;
     const poolName = opts.poolName;
@@ -165,25 +168,20 @@ export class Telemetry implements PluginTimer {
       },
     });
 
-    this.schedulerE2e = new Histogram({
-      name: 'inference_extension_scheduler_e2e_duration_seconds',
-      help: 'End-to-end scheduling latency distribution in seconds.',
-      buckets: SCHEDULER_BUCKETS,
-      registers: [r],
-    });
-    this.schedulerAttempts = new Counter({
-      name: 'inference_extension_scheduler_attempts_total',
-      help: 'Total number of scheduling attempts.',
-      labelNames: ['status', 'target_model_name', 'pod_name', 'namespace', 'port'],
-      registers: [r],
-    });
-    this.pluginDuration = new Histogram({
-      name: 'inference_extension_plugin_duration_seconds',
-      help: 'Plugin processing latency distribution in seconds for each extension point, plugin type and plugin name.',
-      labelNames: ['extension_point', 'plugin_type', 'plugin_name'],
-      buckets: PLUGIN_BUCKETS,
-      registers: [r],
-    });
+    this.schedulerE2e = new FastHistogram('inference_extension_scheduler_e2e_duration_seconds', 'End-to-end scheduling latency distribution in seconds.', [], SCHEDULER_BUCKETS, r).labels();
+    this.schedulerAttempts = new FastCounter(
+      'inference_extension_scheduler_attempts_total',
+      'Total number of scheduling attempts.',
+      ['status', 'target_model_name', 'pod_name', 'namespace', 'port'],
+      r,
+    );
+    this.pluginDuration = new FastHistogram(
+      'inference_extension_plugin_duration_seconds',
+      'Plugin processing latency distribution in seconds for each extension point, plugin type and plugin name.',
+      ['extension_point', 'plugin_type', 'plugin_name'],
+      PLUGIN_BUCKETS,
+      r,
+    );
     const self = this;
     new Gauge({
       name: 'inference_extension_prefix_indexer_size',
@@ -259,13 +257,16 @@ export class Telemetry implements PluginTimer {
   /** One scheduling cycle's latency and outcome. */
   scheduled(seconds: number, ok: boolean, targetModel: string, pod: { name: string; port: number } | null): void {
     this.schedulerE2e.observe(seconds);
-    this.schedulerAttempts.inc({
-      status: ok ? 'success' : 'failure',
-      target_model_name: targetModel,
-      pod_name: pod?.name ?? '',
-      namespace: '',
-      port: pod === null ? '' : String(pod.port),
-    });
+    const target = this.label(targetModel);
+    const key = `${ok ? 1 : 0}\u0000${target}\u0000${pod?.name ?? ''}\u0000${pod?.port ?? ''}`;
+    let child = this.attemptChildren.get(key);
+    if (child === undefined) {
+      // Bounded like the model labels: endpoints come and go, so the cache is reset when large.
+      if (this.attemptChildren.size > 20_000) this.attemptChildren.clear();
+      child = this.schedulerAttempts.labels(ok ? 'success' : 'failure', target, pod?.name ?? '', '', pod === null ? '' : String(pod.port));
+      this.attemptChildren.set(key, child);
+    }
+    child.inc();
   }
 
   /** A request was routed: counts it and its size, and raises the running gauge. */
@@ -273,9 +274,11 @@ export class Telemetry implements PluginTimer {
     incoming = this.label(incoming);
     target = this.label(target);
     const s = this.seriesFor(incoming, target);
-    this.requestTotal.inc({ model_name: incoming, target_model_name: target, priority: String(priority) });
+    let total = s.totals.get(priority);
+    if (total === undefined) s.totals.set(priority, (total = this.requestTotal.labels(incoming, target, String(priority))));
+    total.inc();
     s.requestSize.observe(bytes);
-    this.running.inc({ model_name: incoming });
+    s.running.inc();
   }
 
   /** A rewrite rule (`rule`) sent `model` to `target`. */
@@ -285,9 +288,7 @@ export class Telemetry implements PluginTimer {
 
   /** A request was rejected before routing. */
   requestRejected(incoming: string, target: string, errorCode: string): void {
-    incoming = this.label(incoming);
-    target = this.label(target);
-    this.requestErrors.inc({ model_name: incoming, target_model_name: target, error_code: errorCode });
+    this.errorFor(this.seriesFor(this.label(incoming), this.label(target)), errorCode).inc();
   }
 
   /** A routed request finished. */
@@ -295,9 +296,9 @@ export class Telemetry implements PluginTimer {
     const incoming = this.label(f.incomingModel);
     const target = this.label(f.targetModel);
     const s = this.seriesFor(incoming, target);
-    this.running.dec({ model_name: incoming });
+    s.running.dec();
     if (f.errorCode !== null) {
-      this.requestErrors.inc({ model_name: incoming, target_model_name: target, error_code: f.errorCode });
+      this.errorFor(s, f.errorCode).inc();
       return;
     }
     s.duration.observe(f.durationSeconds);
@@ -323,12 +324,23 @@ export class Telemetry implements PluginTimer {
     return model;
   }
 
+  private errorFor(s: ModelSeries, code: string): Counter.Internal {
+    let c = s.errors.get(code);
+    if (c === undefined) s.errors.set(code, (c = this.requestErrors.labels(s.incoming, s.target, code)));
+    return c;
+  }
+
   private seriesFor(incoming: string, target: string): ModelSeries {
     const key = `${incoming}\u0000${target}`;
     let s = this.series.get(key);
     if (s === undefined) {
       const l = [incoming, target];
       s = {
+        incoming,
+        target,
+        totals: new Map(),
+        errors: new Map(),
+        running: this.running.labels(incoming),
         duration: this.duration.labels(...l),
         requestSize: this.requestSizes.labels(...l),
         responseSize: this.responseSizes.labels(...l),

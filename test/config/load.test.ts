@@ -54,10 +54,11 @@ describe('EndpointPickerConfig', () => {
     expect(fails(GO_EPP_CONFIG)).toMatch(/parser: plugin type "max-score-picker" is not a parser/);
     const fixed = GO_EPP_CONFIG.replace('parser: {pluginRef: max-score-picker}', '');
     const b = build(fixed);
+    // The prefix scorer runs first (it publishes matches); the sum does not depend on order.
     expect(b.profile.scorers.map((s) => [s.scorer.typedName.type, s.weight])).toEqual([
+      ['prefix-cache-scorer', 3],
       ['queue-scorer', 2],
       ['kv-cache-utilization-scorer', 2],
-      ['prefix-cache-scorer', 3],
     ]);
     expect(b.dataSource).toEqual({ scheme: 'http', path: '/metrics', insecureSkipVerify: true });
     expect(b.saturationDetector?.typedName.type).toBe('utilization-detector');
@@ -67,9 +68,9 @@ describe('EndpointPickerConfig', () => {
   it('builds the default profile: queue 2, kv 2, prefix 3, lora 1, max-score picker', () => {
     const b = buildScheduling(defaultConfig(), { pool: makePool([]), rng: seeded(1) });
     expect(b.profile.scorers.map((s) => `${s.scorer.typedName.type}:${s.weight}`)).toEqual([
+      'prefix-cache-scorer:3',
       'queue-scorer:2',
       'kv-cache-utilization-scorer:2',
-      'prefix-cache-scorer:3',
       'lora-affinity-scorer:1',
     ]);
     expect(b.profile.picker.typedName.type).toBe('max-score-picker');

@@ -24,7 +24,7 @@ describe('switchboard serve', () => {
     const flags = parseFlags(SERVE_FLAGS, [
       `--endpoints=127.0.0.1:${pods[0].port},127.0.0.1:${pods[1].port}`,
       '--metrics-port', '0',
-      '--grpc-port=0',
+      '--grpc-port=-1',
       '--bind-address=127.0.0.1',
       '--refresh-metrics-interval=10ms',
       '--pool-name=test-pool',

@@ -7,6 +7,15 @@ import type { HeaderSource } from '../../request/headers.js';
 import type { EndpointPool } from '../../pool/pool.js';
 import type { ExplainRecorder } from './explain-recorder.js';
 
+/** Cycle data key under which the prefix scorer publishes its matches. */
+export const PREFIX_MATCH = 'prefix-match';
+
+/** Prefix matches of the current cycle, published by the prefix scorer for other plugins. */
+export interface PrefixMatch {
+  /** Fraction (0..1) of the request's prompt blocks that `slot` holds. */
+  fraction(slot: number): number;
+}
+
 /** What scheduling plugins may read about a request. */
 export interface SchedulingRequest {
   requestId: string;

@@ -58,10 +58,20 @@ function rotl(x: number, r: number): number {
 
 const encoder = new TextEncoder();
 
-/** The chain's seed: a hash of the target model and the cache salt. */
+const seeds = new Map<string, number>();
+
+/** The chain's seed: a hash of the target model and the cache salt (memoized: a handful of models recur). */
 export function seedHash(model: string, cacheSalt: string): number {
-  const bytes = encoder.encode(cacheSalt === '' ? model : `${model}\u0000${cacheSalt}`);
-  return hashRange(bytes, 0, bytes.length, 0);
+  const key = cacheSalt === '' ? model : `${model}\u0000${cacheSalt}`;
+  let seed = seeds.get(key);
+  if (seed === undefined) {
+    const bytes = encoder.encode(key);
+    seed = hashRange(bytes, 0, bytes.length, 0);
+    // Model names and salts come from clients: keep the memo bounded.
+    if (seeds.size >= 4096) seeds.clear();
+    seeds.set(key, seed);
+  }
+  return seed;
 }
 
 /**

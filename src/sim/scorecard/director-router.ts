@@ -105,6 +105,10 @@ export function directorRouter(name: string, config: EndpointPickerConfig, ctx: 
       return {
         kind: 'route',
         pod,
+        firstToken: () => {
+          lifecycle.responseHeaders(200, 'text/event-stream');
+          lifecycle.responseBody(FIRST_TOKEN_CHUNK, false);
+        },
         done: (o) => {
           lifecycle.responseHeaders(o.ok ? 200 : 500, 'text/event-stream');
           if (o.ok) lifecycle.responseBody(usageChunk(o.promptTokens, o.completionTokens, o.cachedTokens), true);
@@ -121,6 +125,9 @@ export function directorRouter(name: string, config: EndpointPickerConfig, ctx: 
     close: () => core.close(),
   };
 }
+
+/** What the client receives first: the stream's first event. */
+const FIRST_TOKEN_CHUNK = Buffer.from('data: {"choices":[{"index":0,"text":"x"}]}\n\n');
 
 /** The engine state as the datalayer would have parsed it from /metrics. */
 export function snapshot(s: EngineState): MetricsSnapshot {

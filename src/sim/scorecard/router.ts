@@ -31,7 +31,13 @@ export interface RouteOutcome {
 
 /** A router's answer. `done` is called exactly once when the request ends. */
 export type RouteDecision =
-  | { kind: 'route'; pod: number; done: ((outcome: RouteOutcome) => void) | null }
+  | {
+      kind: 'route';
+      pod: number;
+      done: ((outcome: RouteOutcome) => void) | null;
+      /** Called when the first output token is produced (a streamed response's first bytes). */
+      firstToken?: (() => void) | null;
+    }
   | { kind: 'reject'; status: number; error: string };
 
 /** A routing policy under test. */

@@ -56,6 +56,7 @@ interface Tracked {
   work: WorkRequest;
   session: SessionState | null;
   done: ((o: RouteOutcome) => void) | null;
+  firstToken: (() => void) | null;
   sim: SimRequest | null;
 }
 
@@ -100,7 +101,11 @@ export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory
     onToken(req, now) {
       const t = req.user as Tracked;
       const r = t.record;
-      if (req.output === 1) r.firstToken = now;
+      if (req.output === 1) {
+        r.firstToken = now;
+        t.firstToken?.();
+        t.firstToken = null;
+      }
       else t.itl[req.output - 2] = now - r.lastToken;
       r.lastToken = now;
     },
@@ -145,6 +150,7 @@ export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory
       work,
       session,
       done: null,
+      firstToken: null,
       sim: null,
     };
     live.add(tracked);
@@ -166,6 +172,7 @@ export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory
       }
       record.pod = d.pod;
       tracked.done = d.done;
+      tracked.firstToken = d.firstToken ?? null;
       const engine = engines[d.pod];
       const invalid = engine.validate(prompt.length, work.maxTokens, work.lora);
       if (invalid !== null) {

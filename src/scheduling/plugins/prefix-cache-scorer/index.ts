@@ -2,7 +2,7 @@
  * `prefix-cache-scorer`: prefers endpoints likely to hold the request's prompt prefix in their
  * KV cache, from an approximate index of the prefixes this picker sent where. See README.md.
  */
-import type { CycleState } from '../../framework/cycle.js';
+import { PREFIX_MATCH, type CycleState, type PrefixMatch } from '../../framework/cycle.js';
 import type { PluginFactory, PreRequest, Scorer } from '../../framework/plugin.js';
 import { hashBlocks, seedHash } from '../../prefix/hash.js';
 import { PrefixIndexer } from '../../prefix/indexer.js';
@@ -43,6 +43,8 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
   });
 
   let hashes = new Float64Array(0);
+  let matchBySlot = new Float64Array(pool.capacity);
+  const published: PrefixMatch = { fraction: (slot) => (slot < matchBySlot.length ? matchBySlot[slot] : 0) };
   let counts = new Float64Array(pool.capacity);
   let touched = new Int32Array(pool.capacity);
   let hashCount = 0;
@@ -74,20 +76,23 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
           ? 0
           : hashBlocks(req.body, req.promptStart, req.promptEnd, blockBytes, maxBlocks, seedHash(req.targetModel, req.cacheSalt), hashes);
       hashedFor = cycle;
-      if (hashCount === 0) {
-        out.fill(0, 0, n);
-        return;
-      }
       if (counts.length < pool.capacity) {
         counts = new Float64Array(pool.capacity);
         touched = new Int32Array(pool.capacity);
+        matchBySlot = new Float64Array(pool.capacity);
+      }
+      cycle.set(PREFIX_MATCH, published);
+      if (hashCount === 0) {
+        out.fill(0, 0, n);
+        for (let k = 0; k < n; k++) matchBySlot[slots[k]] = 0;
+        return;
       }
       const touchedLen = indexer.match(hashes, hashCount, counts, touched, 0);
       let best = 0;
       for (let k = 0; k < n; k++) {
         const c = counts[slots[k]];
         if (c > best) best = c;
-        out[k] = c / hashCount;
+        out[k] = matchBySlot[slots[k]] = c / hashCount;
       }
       for (let t = 0; t < touchedLen; t++) counts[touched[t]] = 0;
       stats.blocksLooked += hashCount;

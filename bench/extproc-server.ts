@@ -1,0 +1,144 @@
+/**
+ * A benchmark server, run as a child process so its CPU time can be measured alone:
+ *
+ *   floor        a bare grpc-js server on the Process method that passes raw bytes (no codec),
+ *                counts the request messages and writes pre-encoded responses: the cost of the
+ *                gRPC transport and nothing else;
+ *   frontdoor    the real ext_proc server with a director that returns one fixed decision and
+ *                keeps no accounting: the front door's own cost (codec, stream handling), to
+ *                tell it apart from the core's;
+ *   switchboard  the real ext_proc server with the real core (default scheduling config, eight
+ *                endpoints whose metrics are refreshed in-process instead of scraped, so no
+ *                scrape traffic competes for the CPU).
+ *
+ * Talks to the parent over IPC: sends {port} when listening, answers 'cpu' with process.cpuUsage().
+ */
+import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { defaultConfig } from '../src/config/defaults.js';
+import { PROCESS_PATH } from '../src/frontends/extproc/codec.js';
+import { startExtProcServer } from '../src/frontends/extproc/server.js';
+import type { MetricsSnapshot } from '../src/pool/endpoint.js';
+import { createSwitchboard } from '../src/switchboard.js';
+import type { Decision, Director, InferenceRequest, RequestLifecycle } from '../src/director/types.js';
+import { expectedResponses, FLOOR_DESTINATION, requestMessages } from './extproc-frames.js';
+
+const kind = process.argv[2];
+const bodyBytes = Number(process.argv[3]);
+
+async function startFloor(): Promise<number> {
+  const expected = requestMessages(bodyBytes).length;
+  const responses = expectedResponses(bodyBytes);
+  const identity = (b: Buffer) => b;
+  // Same transport settings as Switchboard's server, so the floor is the best grpc-js does.
+  const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.enable_channelz': 0 });
+  server.addService(
+    {
+      Process: {
+        path: PROCESS_PATH,
+        requestStream: true,
+        responseStream: true,
+        requestSerialize: identity,
+        requestDeserialize: identity,
+        responseSerialize: identity,
+        responseDeserialize: identity,
+      },
+    },
+    {
+      Process: (call: ServerDuplexStream<Buffer, Buffer>) => {
+        let seen = 0;
+        call.on('data', () => {
+          if (++seen === expected) for (const r of responses) call.write(r);
+        });
+        call.on('end', () => call.end());
+        call.on('error', () => {});
+      },
+    },
+  );
+  return new Promise((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+  );
+}
+
+/** A director with a fixed answer and a no-op lifecycle (benchmark baseline only). */
+const fixedDirector: Director = {
+  async handleRequest(req: InferenceRequest): Promise<Decision> {
+    const lifecycle: RequestLifecycle = {
+      served: () => {},
+      responseHeaders: () => {},
+      responseBody: (chunk) => chunk,
+      finish: () => {},
+      usage: () => null,
+    };
+    return {
+      kind: 'route',
+      endpoints: [],
+      destination: FLOOR_DESTINATION,
+      body: req.body,
+      bodyRewritten: false,
+      incomingModel: '',
+      targetModel: '',
+      stream: false,
+      lifecycle,
+      explanation: null,
+    };
+  },
+};
+
+async function startFrontDoor(): Promise<number> {
+  const server = await startExtProcServer({
+    director: fixedDirector,
+    readiness: { ready: () => true },
+    host: '127.0.0.1',
+    port: 0,
+    healthPort: null,
+    secure: false,
+  });
+  return server.port;
+}
+
+async function startSwitchboard(): Promise<number> {
+  const core = createSwitchboard({
+    config: defaultConfig(),
+    endpoints: Array.from({ length: 8 }, (_, i) => ({ name: `pod-${i}`, address: `10.0.0.${i + 1}`, port: 8000 })),
+    scrape: false,
+    pluginTiming: true,
+    poolName: 'bench',
+  });
+  // Fresh metrics without scrape traffic: refresh every endpoint twice a second.
+  let tick = 0;
+  const refresh = () => {
+    tick++;
+    for (const ep of core.pool.endpoints()) {
+      const m: MetricsSnapshot = {
+        waitingQueueSize: (ep.slot + tick) % 4,
+        runningRequests: 8 + ((ep.slot * 3 + tick) % 8),
+        kvCacheUsage: 0.2 + ((ep.slot * 7 + tick) % 10) / 20,
+        activeAdapters: new Set(),
+        waitingAdapters: new Set(),
+        maxAdapters: 0,
+        cacheBlockSize: 16,
+        cacheNumBlocks: 8192,
+      };
+      core.pool.recordMetrics(ep, m);
+    }
+  };
+  refresh();
+  setInterval(refresh, 500).unref();
+  core.pool.markSynced();
+  const server = await startExtProcServer({
+    director: core.director,
+    readiness: { ready: () => core.pool.synced },
+    host: '127.0.0.1',
+    port: 0,
+    healthPort: null,
+    secure: false,
+  });
+  return server.port;
+}
+
+const port = kind === 'floor' ? await startFloor() : kind === 'frontdoor' ? await startFrontDoor() : await startSwitchboard();
+process.on('message', (msg) => {
+  if (msg === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+  if (msg === 'exit') process.exit(0);
+});
+process.send?.({ port });

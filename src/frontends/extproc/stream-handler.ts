@@ -1,0 +1,481 @@
+/**
+ * One ext_proc `Process` stream = one HTTP exchange, as a small state machine.
+ *
+ * Request phase: FULL_DUPLEX_STREAMED buffers body chunks until end_of_stream (or trailers), asks
+ * the director, then answers the headers (routing header, clear_route_cache, envoy.lb metadata)
+ * followed by the body as streamed_response chunks. BUFFERED answers the headers with CONTINUE at
+ * once (Envoy holds the body until then) and routes in the body response. Modes in which the body
+ * cannot be seen before the headers must be answered (NONE, STREAMED, BUFFERED_PARTIAL) route from
+ * the headers alone. Response phase: headers answered at once, body chunks pass through the
+ * lifecycle (streams are echoed immediately, JSON held only as the lifecycle needs), trailers
+ * answered. Messages are handled strictly in order: the stream is paused while the director works.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Decision, Director, InferenceRequest, Outcome, RequestLifecycle } from '../../director/types.js';
+import { asRequestError, sbError, type SwitchboardError } from '../../errors.js';
+import { ProtoHeaders } from './headers.js';
+import {
+  BodySendMode,
+  bytesOf,
+  type BodySendModeValue,
+  type HttpBody,
+  type HttpHeaders,
+  type ProcessingRequest,
+  type ProcessingResponse,
+} from './messages.js';
+import type { OutboundResponse } from './codec.js';
+import { encodeRouteHeaders, encodeStreamedBody } from './fast-encode.js';
+import { servedEndpoint, subsetHint } from './metadata.js';
+import type { ExtProcMetrics } from './metrics.js';
+import { REQUEST_ID_HEADER } from '../../request/headers.js';
+import {
+  continueBody,
+  continueHeaders,
+  immediateErrorResponse,
+  replaceBody,
+  routeBufferedBodyResponse,
+  trailersResponse,
+  type Direction,
+  type RouteMutation,
+} from './responses.js';
+
+/** The grpc-js call type of the Process method. */
+export type ProcessCall = ServerDuplexStream<ProcessingRequest, OutboundResponse>;
+
+/** What every stream of one server shares. */
+export interface StreamContext {
+  director: Director;
+  /** Body mode assumed when the gateway sends no protocol_config (Envoy before 1.34). */
+  defaultBodyMode: BodySendModeValue;
+  /** Largest request body accepted; more gets 413. */
+  maxBodyBytes: number;
+  /** Whether to honour the gateway's subset hint (the Go EPP's --disable-endpoint-subset-filter inverts it). */
+  honorSubsetHint: boolean;
+  metrics: ExtProcMetrics;
+  logger: Logger;
+}
+
+type Phase =
+  | 'request-headers' // waiting for request_headers
+  | 'request-body' // collecting the request body
+  | 'routed' // request answered; waiting for the response (or request trailers / passthrough body)
+  | 'response-body' // response headers answered; body in flight
+  | 'done'; // exchange over (finished, rejected, reset or broken)
+
+/** How a body mode is handled. */
+type BodyHandling = 'duplex' | 'buffered' | 'passthrough';
+
+function bodyHandling(mode: number): BodyHandling {
+  if (mode === BodySendMode.FULL_DUPLEX_STREAMED || mode === BodySendMode.GRPC) return 'duplex';
+  if (mode === BodySendMode.BUFFERED) return 'buffered';
+  return 'passthrough';
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The InferenceRequest handed to the director. Creating an AbortController costs about as much
+ * as decoding the headers, and only a request that waits in admission needs one, so `signal`
+ * is made when first read.
+ */
+class ExtProcRequest implements InferenceRequest {
+  constructor(
+    private readonly stream: ProcessStream,
+    readonly requestId: string,
+    readonly path: string,
+    readonly headers: ProtoHeaders,
+    readonly body: Buffer | null,
+    readonly subset: readonly string[] | null,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.stream.abortSignal();
+  }
+}
+
+/** Handles one Process stream until it ends; never throws. */
+export function handleProcessStream(call: ProcessCall, ctx: StreamContext): void {
+  new ProcessStream(call, ctx).start();
+}
+
+class ProcessStream {
+  private readonly call: ProcessCall;
+  private readonly ctx: StreamContext;
+  private phase: Phase = 'request-headers';
+  private requestMode: BodyHandling = 'duplex';
+  private responseMode: BodyHandling = 'duplex';
+  /** The gateway said it sends no response body (mode NONE): the exchange is complete at the response headers. */
+  private responseBodyNone = false;
+  private headers: ProtoHeaders | null = null;
+  private requestId = '';
+  private generatedRequestId: string | null = null;
+  private subset: string[] | null = null;
+  private chunks: Buffer[] = [];
+  private bodyBytes = 0;
+  /** The request had trailers: body responses keep end_of_stream false and trailers end the phase. */
+  private requestTrailers = false;
+  private lifecycle: RequestLifecycle | null = null;
+  private servedReported = false;
+  private responseBodyEnded = false;
+  private busy = false;
+  private halfClosed = false;
+  private ended = false;
+  private abort: AbortController | null = null;
+
+  constructor(call: ProcessCall, ctx: StreamContext) {
+    this.call = call;
+    this.ctx = ctx;
+  }
+
+  start(): void {
+    this.ctx.metrics.streamOpened();
+    this.call.on('data', (msg: ProcessingRequest) => this.onMessage(msg));
+    this.call.on('end', () => this.onHalfClose());
+    this.call.on('cancelled', () => this.onReset());
+    this.call.on('error', () => this.onReset());
+    this.call.on('close', () => this.release());
+  }
+
+  // ---- inbound ---------------------------------------------------------------------------------
+
+  private onMessage(msg: ProcessingRequest): void {
+    if (this.phase === 'done') return; // Envoy ignores us after an immediate response; we ignore it too.
+    try {
+      this.dispatch(msg);
+    } catch (err) {
+      // A bug on our side must not take the process down; end this stream only.
+      this.ctx.logger.error({ err }, 'ext_proc stream handler failed');
+      this.fail(GrpcStatus.INTERNAL, 'internal error', 'handler_exception');
+    }
+  }
+
+  private dispatch(msg: ProcessingRequest): void {
+    if (msg.requestHeaders) return this.onRequestHeaders(msg, msg.requestHeaders);
+    if (msg.requestBody) return this.onRequestBody(msg.requestBody);
+    if (msg.requestTrailers) return this.onRequestTrailers();
+    if (msg.responseHeaders) return this.onResponseHeaders(msg, msg.responseHeaders);
+    if (msg.responseBody) return this.onResponseBody(msg, msg.responseBody);
+    if (msg.responseTrailers) return this.onResponseTrailers();
+    this.fail(GrpcStatus.INVALID_ARGUMENT, 'ProcessingRequest has no request field set', 'empty_request');
+  }
+
+  private onRequestHeaders(msg: ProcessingRequest, h: HttpHeaders): void {
+    if (this.phase !== 'request-headers') return this.outOfOrder('request_headers');
+    const config = msg.protocolConfig;
+    if (config) {
+      this.requestMode = bodyHandling(config.requestBodyMode ?? 0);
+      this.responseMode = bodyHandling(config.responseBodyMode ?? 0);
+      this.responseBodyNone = (config.responseBodyMode ?? 0) === BodySendMode.NONE;
+    } else {
+      this.requestMode = this.responseMode = bodyHandling(this.ctx.defaultBodyMode);
+    }
+    const headers = new ProtoHeaders(h.headers);
+    this.headers = headers;
+    const id = headers.get(REQUEST_ID_HEADER);
+    if (id !== undefined && id !== '') {
+      this.requestId = id;
+    } else {
+      this.requestId = this.generatedRequestId = randomUUID();
+    }
+    this.subset = this.ctx.honorSubsetHint ? subsetHint(msg.metadataContext) : null;
+
+    if (h.endOfStream) {
+      // Header-only request (GET, or no body): pick without a body and answer now.
+      return this.decide(null);
+    }
+    switch (this.requestMode) {
+      case 'duplex':
+        this.phase = 'request-body'; // Envoy streams the body without waiting for us.
+        return;
+      case 'buffered':
+        // Envoy holds the body until the headers are answered: answering later would deadlock.
+        this.phase = 'request-body';
+        this.send(continueHeaders('request'));
+        return;
+      case 'passthrough':
+        // The body never reaches us before the headers must be answered: route on headers alone.
+        return this.decide(null);
+    }
+  }
+
+  private onRequestBody(b: HttpBody): void {
+    if (this.phase === 'routed' && this.requestMode === 'passthrough') {
+      this.send(continueBody('request')); // STREAMED / BUFFERED_PARTIAL: one answer per chunk, unchanged.
+      return;
+    }
+    if (this.phase !== 'request-body') return this.outOfOrder('request_body');
+    const chunk = bytesOf(b.body);
+    this.bodyBytes += chunk.length;
+    if (this.bodyBytes > this.ctx.maxBodyBytes) {
+      this.chunks = [];
+      return this.rejectLocally(sbError('SB_ERR_BODY_TOO_LARGE', this.ctx.maxBodyBytes));
+    }
+    if (chunk.length > 0) this.chunks.push(chunk);
+    // BUFFERED sends the whole body in one message (end_of_stream is false only when trailers follow).
+    if (this.requestMode === 'buffered' || b.endOfStream) this.decide(this.takeBody());
+  }
+
+  private onRequestTrailers(): void {
+    if (this.phase === 'request-body' && this.requestMode === 'duplex') {
+      // Trailers mark the end of a FULL_DUPLEX body; body responses then keep end_of_stream false.
+      this.requestTrailers = true;
+      return this.decide(this.takeBody());
+    }
+    if (this.phase === 'routed') {
+      this.send(trailersResponse('request'));
+      return;
+    }
+    this.outOfOrder('request_trailers');
+  }
+
+  private onResponseHeaders(msg: ProcessingRequest, h: HttpHeaders): void {
+    if (this.phase !== 'routed') return this.outOfOrder('response_headers');
+    const lifecycle = this.lifecycle;
+    this.reportServed(msg);
+    if (lifecycle !== null) {
+      const headers = new ProtoHeaders(h.headers);
+      // Envoy sends `:status`; the Go EPP's harness sends `status`.
+      const statusText = headers.get(':status') ?? headers.get('status');
+      const status = statusText === undefined ? 0 : Number.parseInt(statusText, 10) || 0;
+      lifecycle.responseHeaders(status, headers.get('content-type'));
+    }
+    this.send(continueHeaders('response'));
+    if (h.endOfStream) {
+      this.responseBodyEnded = true;
+      this.finish('ok');
+      this.phase = 'done';
+      return;
+    }
+    this.phase = 'response-body';
+    if (this.responseBodyNone) {
+      // The body goes to the client without us; trailers (if any) may still come and be answered.
+      this.responseBodyEnded = true;
+      this.finish('ok');
+    }
+  }
+
+  private onResponseBody(msg: ProcessingRequest, b: HttpBody): void {
+    if (this.phase !== 'response-body') return this.outOfOrder('response_body');
+    if (!this.servedReported) this.reportServed(msg);
+    const chunk = bytesOf(b.body);
+    const eos = b.endOfStream === true;
+    const lifecycle = this.lifecycle;
+    switch (this.responseMode) {
+      case 'duplex': {
+        const out = lifecycle === null ? chunk : lifecycle.responseBody(chunk, eos);
+        if (out !== null) this.sendAll(encodeStreamedBody('response', out, eos));
+        else if (eos) this.sendAll(encodeStreamedBody('response', EMPTY, true));
+        break;
+      }
+      case 'buffered': {
+        // The whole body in one message, even when trailers follow.
+        const out = lifecycle === null ? chunk : lifecycle.responseBody(chunk, true);
+        if (out === null || out === chunk) this.send(continueBody('response'));
+        else this.send(replaceBody('response', out, out.length));
+        break;
+      }
+      case 'passthrough': {
+        const out = lifecycle === null ? chunk : lifecycle.responseBody(chunk, eos);
+        if (out === chunk) this.send(continueBody('response'));
+        else this.send(replaceBody('response', out ?? EMPTY, -1));
+        break;
+      }
+    }
+    if (eos || this.responseMode === 'buffered') this.responseBodyEnded = true;
+    if (eos) {
+      this.finish('ok');
+      this.phase = 'done';
+    }
+  }
+
+  private onResponseTrailers(): void {
+    if (this.phase !== 'response-body' && this.phase !== 'routed') return this.outOfOrder('response_trailers');
+    if (this.phase === 'response-body' && !this.responseBodyEnded && this.responseMode !== 'buffered') {
+      // Trailers end the body: flush whatever the lifecycle still holds, without end_of_stream.
+      const out = this.lifecycle?.responseBody(EMPTY, true) ?? null;
+      if (out !== null && out.length > 0) {
+        if (this.responseMode === 'duplex') this.sendAll(encodeStreamedBody('response', out, false));
+      }
+      this.responseBodyEnded = true;
+    }
+    this.send(trailersResponse('response'));
+    this.finish('ok');
+    this.phase = 'done';
+  }
+
+  // ---- deciding --------------------------------------------------------------------------------
+
+  private takeBody(): Buffer {
+    const chunks = this.chunks;
+    this.chunks = [];
+    if (chunks.length === 0) return EMPTY;
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.bodyBytes);
+  }
+
+  /** Asks the director; the stream stays paused (strict message order) until the answer is sent. */
+  private decide(body: Buffer | null): void {
+    const headers = this.headers;
+    if (headers === null) return this.outOfOrder('body_before_headers');
+    this.busy = true;
+    this.call.pause();
+    const req = new ExtProcRequest(this, this.requestId, headers.requestPath(), headers, body, this.subset);
+    let pending: Promise<Decision>;
+    try {
+      pending = this.ctx.director.handleRequest(req);
+    } catch (err) {
+      pending = Promise.resolve({ kind: 'reject', error: asRequestError(err) });
+    }
+    pending.then(
+      (decision) => this.onDecision(decision, body),
+      (err: unknown) => this.onDecision({ kind: 'reject', error: asRequestError(err) }, body),
+    );
+  }
+
+  /** The request's abort signal, made on first use: most decisions never look at it. */
+  abortSignal(): AbortSignal {
+    if (this.ended) return AbortSignal.abort();
+    this.abort ??= new AbortController();
+    return this.abort.signal;
+  }
+
+  private onDecision(decision: Decision, body: Buffer | null): void {
+    this.busy = false;
+    this.abort = null;
+    if (this.phase === 'done' || this.ended) {
+      // The gateway went away while we were picking: release what the pick reserved.
+      if (decision.kind === 'route') decision.lifecycle.finish('cancelled');
+      return;
+    }
+    try {
+      if (decision.kind === 'reject') {
+        // Envoy stops processing after an immediate response; end our side too.
+        this.sendImmediate(decision.error);
+        this.endCall();
+        return;
+      } else {
+        this.lifecycle = decision.lifecycle;
+        this.phase = 'routed';
+        this.answerRoute(decision.destination, decision.body ?? body, decision.bodyRewritten, body === null);
+      }
+    } catch (err) {
+      this.ctx.logger.error({ err }, 'ext_proc failed to answer a decision');
+      this.fail(GrpcStatus.INTERNAL, 'internal error', 'handler_exception');
+      return;
+    }
+    if (this.halfClosed) this.endCall();
+    else this.call.resume();
+  }
+
+  private answerRoute(destination: string, body: Buffer | null, rewritten: boolean, headerOnly: boolean): void {
+    const buffered = !headerOnly && this.requestMode === 'buffered';
+    const route: RouteMutation = {
+      destination,
+      generatedRequestId: this.generatedRequestId,
+      removeHeaders: this.headers?.systemHeaderNames() ?? null,
+      // Envoy checks Content-Length against a replaced BUFFERED body; it drops it in streamed modes.
+      contentLength: buffered && rewritten && body !== null ? body.length : -1,
+    };
+    if (buffered) {
+      this.send(routeBufferedBodyResponse(route, rewritten ? (body ?? EMPTY) : null));
+      return;
+    }
+    this.send(encodeRouteHeaders(route));
+    if (headerOnly || this.requestMode !== 'duplex') return;
+    const echo = body ?? EMPTY;
+    if (this.requestTrailers) {
+      if (echo.length > 0) this.sendAll(encodeStreamedBody('request', echo, false));
+      this.send(trailersResponse('request'));
+    } else {
+      this.sendAll(encodeStreamedBody('request', echo, true));
+    }
+  }
+
+  // ---- endings ---------------------------------------------------------------------------------
+
+  private reportServed(msg: ProcessingRequest): void {
+    const served = servedEndpoint(msg.metadataContext);
+    if (served !== null && this.lifecycle !== null) {
+      this.servedReported = true;
+      this.lifecycle.served(served);
+    }
+  }
+
+  private rejectLocally(error: SwitchboardError): void {
+    this.ctx.metrics.localRejection(error.code);
+    this.sendImmediate(error);
+    this.endCall();
+  }
+
+  private sendImmediate(error: SwitchboardError): void {
+    this.phase = 'done';
+    this.send(immediateErrorResponse(error));
+  }
+
+  /** Ends the lifecycle once; later calls are no-ops. */
+  private finish(outcome: Outcome): void {
+    const lifecycle = this.lifecycle;
+    if (lifecycle === null) return;
+    this.lifecycle = null;
+    lifecycle.finish(outcome);
+  }
+
+  private outOfOrder(what: string): void {
+    this.fail(GrpcStatus.FAILED_PRECONDITION, `unexpected ${what} in phase ${this.phase}`, 'out_of_order');
+  }
+
+  /** Ends the stream with a gRPC error: Envoy answers the client 500 (or fails open if configured). */
+  private fail(code: GrpcStatus, details: string, reason: string): void {
+    this.ctx.metrics.protocolError(reason);
+    this.ctx.logger.warn({ requestId: this.requestId, reason, details }, 'ext_proc stream failed');
+    this.phase = 'done';
+    this.finish('error');
+    if (this.ended) return;
+    this.ended = true;
+    this.call.emit('error', { code, details });
+  }
+
+  private onHalfClose(): void {
+    this.halfClosed = true;
+    if (!this.busy) this.endCall();
+  }
+
+  /** RST_STREAM or transport error: a normal way for Envoy to end a stream. */
+  private onReset(): void {
+    this.ended = true;
+    this.abort?.abort();
+    this.finish(this.responseBodyEnded ? 'ok' : 'cancelled');
+    this.phase = 'done';
+  }
+
+  private endCall(): void {
+    this.finish(this.responseBodyEnded ? 'ok' : 'cancelled');
+    this.phase = 'done';
+    if (this.ended) return;
+    this.ended = true;
+    // Drain whatever the client still sends so the stream can close and be released.
+    this.call.resume();
+    this.call.end();
+  }
+
+  private release(): void {
+    if (!this.ended) this.onReset();
+    this.ctx.metrics.streamClosed();
+  }
+
+  // ---- outbound --------------------------------------------------------------------------------
+
+  private send(msg: OutboundResponse): void {
+    if (this.ended) return;
+    this.call.write(msg);
+  }
+
+  private sendAll(msgs: OutboundResponse[]): void {
+    for (let i = 0; i < msgs.length; i++) this.send(msgs[i]);
+  }
+}
+
+/** For tests: the direction type is part of the handler's vocabulary. */
+export type { Direction };
