@@ -313,7 +313,9 @@ export class EnvoyExchange {
     if (status < 200) status = 200; // Envoy replaces informational codes
     this.end();
     const headers: HeaderList = (ir.headers?.setHeaders ?? []).map((o) => [String(o.header?.key ?? ''), headerValueText(o.header ?? { key: '' })]);
-    return { kind: 'local-reply', status, body: Buffer.from(ir.body ?? []).toString('utf8'), grpcCode: null, headers };
+    const reply: LocalReply = { kind: 'local-reply', status, body: Buffer.from(ir.body ?? []).toString('utf8'), grpcCode: null };
+    if (headers.length > 0) reply.headers = headers;
+    return reply;
   }
 
   private applyMetadata(target: Record<string, Record<string, unknown>>, msg: ProcessingResponse): void {
