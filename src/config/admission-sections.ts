@@ -15,6 +15,7 @@ import type {
   TokenBudgetSpec,
   TokenLimitSpec,
 } from './types.js';
+import { denyPattern } from '../admission/guards/local-policy.js';
 import type { Validator } from './validator.js';
 
 const FAIRNESS: readonly FairnessPolicyType[] = ['global-strict-fairness-policy', 'round-robin-fairness-policy'];
@@ -115,7 +116,7 @@ function localPolicy(o: Record<string, unknown>, at: string, name: string, v: Va
   const denyPatterns = v.stringList(o.denyPatterns, `${at}.denyPatterns`);
   denyPatterns.forEach((p, j) => {
     try {
-      new RegExp(p, ignoreCase ? 'iu' : 'u');
+      denyPattern(p, ignoreCase);
     } catch (err) {
       v.fail(`${at}.denyPatterns[${j}]`, `not a valid regular expression: ${(err as Error).message}`);
     }
