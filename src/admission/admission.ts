@@ -39,6 +39,11 @@ export type AdmissionVerdict = SwitchboardError | null | Promise<SwitchboardErro
 
 /** A request admission decision point. */
 export interface Admission {
+  /**
+   * True when a request of `priority` is admitted without looking at it (and needs no hooks):
+   * the director then skips building the admission request. Absent = always look.
+   */
+  bypass?(priority: number): boolean;
   /** Null admits; an error rejects. May wait (flow control, external screening). */
   admit(req: AdmissionRequest): AdmissionVerdict;
   /** An admitted request is on the pool's books now (routed), or will never be (scheduling failed). */
@@ -76,6 +81,10 @@ export class LegacyAdmission implements Admission {
     private readonly pool: EndpointPool,
     private readonly detector: SaturationDetector,
   ) {}
+
+  bypass(priority: number): boolean {
+    return !isSheddable(priority);
+  }
 
   admit(req: AdmissionRequest): SwitchboardError | null {
     if (!isSheddable(req.priority)) return null;

@@ -15,6 +15,10 @@ export class AdmissionPipeline implements Admission {
     readonly gate: Admission,
   ) {}
 
+  bypass(priority: number): boolean {
+    return this.guards === null && this.budgets === null && this.gate.bypass?.(priority) === true;
+  }
+
   admit(req: AdmissionRequest): AdmissionVerdict {
     if (this.guards !== null) {
       const g = this.guards.check(req);

@@ -98,7 +98,8 @@ export class RequestDirector implements Director {
     const outputTokens = Math.ceil(Math.min(1.5 * inputTokens, view?.maxTokens ?? Infinity));
 
     let areq: AdmissionRequest | null = null;
-    if (o.admission !== null) {
+    // The default (legacy shedding, nothing else) needs nothing from a priority >= 0 request.
+    if (o.admission !== null && o.admission.bypass?.(priority) !== true) {
       areq = {
         requestId: req.requestId,
         priority,

@@ -11,6 +11,8 @@ import type { GuardDecision, GuardObserver } from '../admission/guards/guard-cha
 const QUEUE_DURATION_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const CYCLE_BUCKETS = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1];
 const GUARD_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+/** Cached metric children per series map (client-chosen keys beyond it are looked up each time). */
+const MAX_CACHED_SERIES = 10_000;
 /** Distinct fairness ids reported as labels before the rest become `other`. */
 const MAX_FLOW_LABELS = 200;
 
@@ -31,6 +33,7 @@ export class AdmissionMetrics implements FlowControlObserver, GuardObserver {
   private readonly budgetRejections: Counter<string>;
   private readonly budgetCharged: Counter<string>;
   private readonly queueSeries = new Map<string, QueueSeries>();
+  private readonly durationSeries = new Map<string, Histogram.Internal<string>>();
   private readonly flowLabels = new Set<string>();
   private saturationFn: (() => number) | null = null;
 
@@ -129,16 +132,23 @@ export class AdmissionMetrics implements FlowControlObserver, GuardObserver {
     if (s === undefined) {
       const l = [fairness, String(req.priority), this.poolName, incoming, target];
       s = { size: this.queueSize.labels(...l), bytes: this.queueBytes.labels(...l) };
-      this.queueSeries.set(key, s);
+      if (this.queueSeries.size < MAX_CACHED_SERIES) this.queueSeries.set(key, s);
     }
     s.size.inc(requests);
     s.bytes.inc(bytes);
   }
 
   left(req: AdmissionRequest, outcome: QueueOutcome, seconds: number): void {
-    this.queueDuration
-      .labels(this.flowLabel(req.fairnessId), String(req.priority), outcome, this.poolName, this.modelLabel(req.incomingModel), this.modelLabel(req.targetModel))
-      .observe(seconds);
+    // Every flow-controlled request lands here: a cached child costs a Map lookup, not a label hash.
+    const key = `${req.fairnessId}\u0000${req.priority}\u0000${outcome}\u0000${req.incomingModel}\u0000${req.targetModel}`;
+    let child = this.durationSeries.get(key);
+    if (child === undefined) {
+      const l = [this.flowLabel(req.fairnessId), String(req.priority), outcome, this.poolName, this.modelLabel(req.incomingModel), this.modelLabel(req.targetModel)];
+      child = this.queueDuration.labels(...l);
+      // Capped labels fold many keys into one child; remember keys only while the label sets are bounded.
+      if (this.durationSeries.size < MAX_CACHED_SERIES) this.durationSeries.set(key, child);
+    }
+    child.observe(seconds);
   }
 
   dispatchCycle(seconds: number): void {
