@@ -57,6 +57,8 @@ export const errorTable = {
   SB_ERR_SHUTTING_DOWN: { status: 503, kind: 'ServiceUnavailable', message: 'switchboard is shutting down' },
   SB_ERR_UPSTREAM_UNAVAILABLE: { status: 502, kind: 'BadGateway', message: 'upstream %s failed: %s' },
   SB_ERR_UPSTREAM_TIMEOUT: { status: 504, kind: 'GatewayTimeout', message: 'upstream %s timed out: %s' },
+  SB_ERR_UPSTREAM_CONNECT: { status: 503, kind: 'ServiceUnavailable', message: 'no connection to upstream %s: %s' },
+  SB_ERR_UPSTREAM_BROKEN: { status: 502, kind: 'BadGateway', message: 'upstream %s broke off the response: %s' },
   SB_ERR_INTERNAL: { status: 500, kind: 'Internal', message: 'internal error: %s' },
   // --- startup errors (stop the process) ---
   SB_ERR_CONFIG: { status: 0, kind: 'BadConfiguration', message: 'invalid config: %s: %s' },

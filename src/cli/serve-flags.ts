@@ -3,6 +3,7 @@
  * its command lines work unchanged; flags it has that do nothing here say so in `compat`.
  */
 import { extProcFlagSpecs } from '../frontends/extproc/flags.js';
+import { PROXY_FLAGS } from '../frontends/proxy/flags.js';
 import type { FlagSpec } from './flags.js';
 
 export const SERVE_FLAGS: FlagSpec[] = [
@@ -53,4 +54,5 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'metrics-endpoint-auth', type: 'bool', default: false, help: 'require a bearer token on /metrics (see --metrics-token-file)' },
   // Front doors.
   ...extProcFlagSpecs,
+  ...PROXY_FLAGS,
 ];

@@ -13,10 +13,15 @@ import { createLogger, levelFromVerbosity, LOG_LEVELS, type Logger, type LogLeve
 import { startMetricsServer } from '../telemetry/metrics-server.js';
 import { extProcOptionsFromFlags } from '../frontends/extproc/flags.js';
 import { startExtProcServer } from '../frontends/extproc/server.js';
+import { proxyFlagValues } from '../frontends/proxy/flags.js';
+import { startProxyServer } from '../frontends/proxy/server.js';
 import { formatFlags, parseFlags, type ParsedFlags } from './flags.js';
 import { SERVE_FLAGS } from './serve-flags.js';
 import { VERSION } from './version.js';
 import { startSimFleet } from '../sim/pod/fleet.js';
+
+/** Proxy port of `--demo` when --proxy-port is not given. */
+const DEMO_PROXY_PORT = 8080;
 
 /** LoRA adapters every demo pod serves. */
 const DEMO_ADAPTERS = [{ name: 'sql-lora' }, { name: 'chat-lora' }];
@@ -51,7 +56,7 @@ export async function startServe(
   flags: ParsedFlags,
   config: EndpointPickerConfig,
   logger: Logger,
-): Promise<{ core: Switchboard; closables: Closable[]; metricsPort: number | null; grpcPort: number | null }> {
+): Promise<{ core: Switchboard; closables: Closable[]; metricsPort: number | null; grpcPort: number | null; proxyUrl: string | null }> {
   const v = flags.values;
   const closables: Closable[] = [];
   const endpoints = parseEndpointsFlag(String(v.endpoints));
@@ -107,11 +112,37 @@ export async function startServe(
     grpcPort = server.port;
     closables.push({ name: 'ext_proc server', close: () => server.drain(30_000) });
   }
+  // The proxy is off unless asked for; the demo turns it on at 8080 so `npm start` can be curled.
+  const proxy = proxyFlagValues(v);
+  const proxyPort = v.demo === true && !flags.given.has('proxy-port') ? DEMO_PROXY_PORT : proxy.port;
+  let proxyUrl: string | null = null;
+  if (proxyPort >= 0) {
+    const server = await startProxyServer({
+      director: core.director,
+      pool: core.pool,
+      port: proxyPort,
+      host: String(v['bind-address']),
+      settings: proxy.settings,
+      logger,
+      registry: core.telemetry?.registry ?? null,
+    });
+    proxyUrl = server.url;
+    closables.push({ name: 'proxy', close: () => server.drain() });
+  }
   logger.info(
-    { endpoints: core.pool.size, profile: core.built.profile.name, grpcPort, metricsPort, version: VERSION },
+    { endpoints: core.pool.size, profile: core.built.profile.name, grpcPort, proxyUrl, metricsPort, version: VERSION },
     'switchboard started',
   );
-  return { core, closables, metricsPort, grpcPort };
+  if (v.demo === true && proxyUrl !== null) {
+    const base = proxyUrl.replace('0.0.0.0', '127.0.0.1');
+    process.stdout.write(
+      `\nSwitchboard is routing to ${core.pool.size} simulated vLLM pods. Try:\n\n` +
+        `  curl -s ${base}/v1/completions -H 'content-type: application/json' \\\n` +
+        `    -d '{"model":"sql-lora","prompt":"Write a query that counts users","max_tokens":32}'\n\n` +
+        `Envoy ext_proc on :${grpcPort ?? '-'}, metrics on :${metricsPort ?? '-'}/metrics. Ctrl-C stops.\n\n`,
+    );
+  }
+  return { core, closables, metricsPort, grpcPort, proxyUrl };
 }
 
 function loadConfig(flags: ParsedFlags): EndpointPickerConfig {

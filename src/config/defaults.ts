@@ -1,7 +1,9 @@
 /**
- * The config used when none is given: the Go EPP's default blend (queue 2, KV 2, prefix 3) plus
- * LoRA affinity, picked by max score. Kept as YAML so `switchboard serve --print-config` shows
- * users exactly what runs.
+ * The config used when none is given: the Go EPP's blend (prefix 3, queue 2, KV 2) plus
+ * Switchboard's prefill-work estimate (2) and LoRA affinity (2), picked by max score. The
+ * scorecard (bench/RESULTS.md) chose it: lower p90 TTFT than the Go blend in every scenario, and
+ * far lower with LoRA adapters. Kept as YAML so `switchboard serve --print-config` shows users
+ * exactly what runs.
  */
 import { parseConfig } from './load.js';
 import type { EndpointPickerConfig } from './types.js';
@@ -9,22 +11,25 @@ import type { EndpointPickerConfig } from './types.js';
 export const DEFAULT_CONFIG_YAML = `apiVersion: inference.networking.x-k8s.io/v1alpha1
 kind: EndpointPickerConfig
 plugins:
+- type: prefix-cache-scorer
+- type: prefill-work-scorer
 - type: queue-scorer
 - type: kv-cache-utilization-scorer
-- type: prefix-cache-scorer
 - type: lora-affinity-scorer
 - type: max-score-picker
 schedulingProfiles:
 - name: default
   plugins:
+  - pluginRef: prefix-cache-scorer
+    weight: 3
+  - pluginRef: prefill-work-scorer
+    weight: 2
   - pluginRef: queue-scorer
     weight: 2
   - pluginRef: kv-cache-utilization-scorer
     weight: 2
-  - pluginRef: prefix-cache-scorer
-    weight: 3
   - pluginRef: lora-affinity-scorer
-    weight: 1
+    weight: 2
   - pluginRef: max-score-picker
 `;
 

@@ -119,9 +119,12 @@ export class RequestDirector implements Director {
           return req.signal;
         },
       };
-      let verdict = o.admission.admit(areq);
-      if (verdict instanceof Promise) verdict = await verdict;
-      if (verdict !== null) return this.reject(verdict, incoming, target);
+      // A front door's retry was admitted on its first attempt; it keeps only the hooks.
+      if (req.retry !== true) {
+        let verdict = o.admission.admit(areq);
+        if (verdict instanceof Promise) verdict = await verdict;
+        if (verdict !== null) return this.reject(verdict, incoming, target);
+      }
     }
 
     const sreq: SchedulingRequest = {
@@ -138,7 +141,7 @@ export class RequestDirector implements Director {
     };
     const debug = o.logger?.isLevelEnabled('debug') === true;
     const t0 = performance.now();
-    const result = o.scheduler.schedule(sreq, subset, req.explain === true || debug);
+    const result = o.scheduler.schedule(sreq, subset, req.explain === true || debug, req.exclude ?? null);
     const schedSeconds = (performance.now() - t0) / 1000;
     if (result.kind !== 'picked') {
       o.telemetry?.scheduled(schedSeconds, false, target, null);
@@ -161,7 +164,8 @@ export class RequestDirector implements Director {
   private headerOnly(req: InferenceRequest, subset: ReadonlySet<string> | null, startedAt: number): Decision {
     const eps = this.o.pool.endpoints();
     if (eps.length === 0) return this.reject(sbError('SB_ERR_DATASTORE_EMPTY'), '', '');
-    const cands = subset === null ? eps : eps.filter((e) => subset.has(e.address));
+    const exclude = req.exclude ?? null;
+    const cands = eps.filter((e) => (subset === null || subset.has(e.address)) && (exclude === null || !exclude.has(e.key)));
     if (cands.length === 0) return this.reject(sbError('SB_ERR_NO_CANDIDATES'), '', '');
     const ep = cands[Math.floor(this.o.rng() * cands.length)];
     return this.route(req, [ep], null, false, '', '', 0, false, 0, 0, startedAt, null, null);
@@ -195,6 +199,7 @@ export class RequestDirector implements Director {
       stream,
       requestBytes: req.body?.length ?? 0,
       startedAt,
+      retry: req.retry === true,
       // Admission hears every finish: flow control re-checks dispatch, budgets charge usage.
       onFinish: areq !== null && admission?.finished !== undefined ? (usage, failed) => admission.finished?.(areq, usage, failed) : null,
     });

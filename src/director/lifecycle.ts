@@ -24,9 +24,11 @@ export interface LifecycleInit {
   requestBytes: number;
   /** Clock time the request reached the director. */
   startedAt: number;
+  /** A front door's new pick for a request already counted: do not count it again. */
+  retry: boolean;
   /**
    * Called once when the request finishes (admission), with the response's usage when known and
-   * whether the upstream failed (an error outcome or a status >= 400).
+   * whether this attempt failed (an error, a retried attempt, or a status >= 400).
    */
   onFinish: ((usage: Usage | null, failed: boolean) => void) | null;
 }
@@ -45,7 +47,7 @@ export class Lifecycle implements RequestLifecycle {
     init.pool.dispatch(init.endpoint.slot, init.tokens);
     init.pool.addPrefill(init.endpoint.slot, init.prefillTokens);
     this.prefillPending = init.prefillTokens > 0;
-    init.telemetry?.requestStarted(init.incomingModel, init.targetModel, init.priority, init.requestBytes);
+    init.telemetry?.requestStarted(init.incomingModel, init.targetModel, init.priority, init.requestBytes, init.retry);
   }
 
   /** The endpoint currently charged with the request. */
@@ -95,9 +97,14 @@ export class Lifecycle implements RequestLifecycle {
     const init = this.init;
     if (this.prefillPending) this.prefillDone();
     init.pool.complete(this.endpoint, init.tokens);
-    init.onFinish?.(this.observer.usage, outcome === 'error' || this.status >= 400);
+    init.onFinish?.(this.observer.usage, outcome === 'error' || outcome === 'retried' || this.status >= 400);
     const t = init.telemetry;
     if (t === null) return;
+    if (outcome === 'retried') {
+      // Another attempt carries on; it records the request's metrics when it ends.
+      t.requestAbandoned(init.incomingModel, init.targetModel);
+      return;
+    }
     const now = init.pool.clock.now();
     const o = this.observer;
     const u = o.usage;

@@ -28,6 +28,10 @@ export interface InferenceRequest {
   explain?: boolean;
   /** Aborted when the client goes away; releases a request waiting in admission. */
   signal?: AbortSignal;
+  /** Endpoint keys (`ip:port`) never to pick: those that already failed this request. */
+  exclude?: ReadonlySet<string> | null;
+  /** A new pick for a request already counted (a front door's retry): not counted again. */
+  retry?: boolean;
 }
 
 /** Token counts from a response's `usage` object. */
@@ -38,8 +42,11 @@ export interface Usage {
   cachedTokens: number;
 }
 
-/** How a request ended, for accounting and metrics. */
-export type Outcome = 'ok' | 'error' | 'cancelled';
+/**
+ * How a request ended, for accounting and metrics. `retried`: this attempt failed before any
+ * response reached the client and the front door tries another pick; only the accounting ends.
+ */
+export type Outcome = 'ok' | 'error' | 'cancelled' | 'retried';
 
 /**
  * Per-request accounting handle. The front door calls `finish` exactly once; every other call

@@ -56,9 +56,9 @@ export class Scheduler {
 
   /**
    * Schedules `req` over the pool, restricted to endpoints whose address is in `subset` when a
-   * subset hint is given.
+   * subset hint is given, never picking an endpoint whose key is in `exclude`.
    */
-  schedule(req: SchedulingRequest, subset: ReadonlySet<string> | null, explain: boolean): ScheduleResult {
+  schedule(req: SchedulingRequest, subset: ReadonlySet<string> | null, explain: boolean, exclude: ReadonlySet<string> | null = null): ScheduleResult {
     const pool = this.pool;
     const now = pool.clock.now();
     const threshold = this.opts.stalenessThresholdMs;
@@ -74,6 +74,7 @@ export class Scheduler {
     for (let i = 0; i < eps.length; i++) {
       const ep = eps[i];
       if (subset !== null && !subset.has(ep.address)) continue;
+      if (exclude !== null && exclude.has(ep.key)) continue;
       all.push(ep.slot);
       if (threshold <= 0 || pool.isFresh(ep.slot, now, threshold)) fresh.push(ep.slot);
     }

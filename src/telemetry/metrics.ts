@@ -270,15 +270,21 @@ export class Telemetry implements PluginTimer {
   }
 
   /** A request was routed: counts it and its size, and raises the running gauge. */
-  requestStarted(incoming: string, target: string, priority: number, bytes: number): void {
+  requestStarted(incoming: string, target: string, priority: number, bytes: number, retry = false): void {
     incoming = this.label(incoming);
     target = this.label(target);
     const s = this.seriesFor(incoming, target);
+    s.running.inc();
+    if (retry) return; // a front door's new pick: the request was counted by its first attempt
     let total = s.totals.get(priority);
     if (total === undefined) s.totals.set(priority, (total = this.requestTotal.labels(incoming, target, String(priority))));
     total.inc();
     s.requestSize.observe(bytes);
-    s.running.inc();
+  }
+
+  /** An attempt ended so another could carry the request on: only the running gauge moves. */
+  requestAbandoned(incoming: string, target: string): void {
+    this.seriesFor(this.label(incoming), this.label(target)).running.dec();
   }
 
   /** A rewrite rule (`rule`) sent `model` to `target`. */

@@ -193,6 +193,24 @@ flowControl: {recheckInterval: 1h}
     );
   });
 
+  it("a front door's retry is not admitted again and its failed attempt is not charged; the final attempt is", async () => {
+    const sb = core('tokenBudgets: {default: {inputTokensPerMinute: 100}}', 2);
+    const first = routed(await sb.director.handleRequest(req(chat())));
+    const other = routed(await sb.director.handleRequest(req(chat())));
+    other.lifecycle.responseBody(Buffer.from('{"usage":{"prompt_tokens":500,"completion_tokens":1,"total_tokens":501}}'), true);
+    other.lifecycle.finish('ok'); // the flow is now over budget
+    first.lifecycle.finish('retried');
+    const retry = routed(await sb.director.handleRequest({ ...req(chat()), retry: true, exclude: new Set([first.endpoints[0].key]) }));
+    expect(retry.endpoints[0].key).not.toBe(first.endpoints[0].key);
+    retry.lifecycle.responseBody(Buffer.from('{"usage":{"prompt_tokens":7,"completion_tokens":1,"total_tokens":8}}'), true);
+    retry.lifecycle.finish('ok');
+    expect(await metric(sb, 'switchboard_token_budget_charged_tokens_total{')).toEqual([
+      'switchboard_token_budget_charged_tokens_total{fairness_id="default-flow",direction="input"} 507',
+      'switchboard_token_budget_charged_tokens_total{fairness_id="default-flow",direction="output"} 2',
+    ]);
+    expect(rejected(await sb.director.handleRequest(req(chat())))).toBe('429 SB_ERR_RATE_LIMITED');
+  });
+
   it('prompt guard: 403 with the reason, counted, and the prompt appears nowhere in the metrics', async () => {
     const sb = core("promptGuards: [{type: local-policy, name: pii, denyPatterns: ['\\d{3}-\\d{2}-\\d{4}']}]");
     const d = await sb.director.handleRequest(req(chat('my ssn is 123-45-6789')));

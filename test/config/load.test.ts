@@ -65,13 +65,14 @@ describe('EndpointPickerConfig', () => {
     expect(b.warnings).toEqual([]);
   });
 
-  it('builds the default profile: queue 2, kv 2, prefix 3, lora 1, max-score picker', () => {
+  it('builds the default profile: prefix 3, prefill work 2, queue 2, kv 2, lora 2, max-score picker', () => {
     const b = buildScheduling(defaultConfig(), { pool: makePool([]), rng: seeded(1) });
     expect(b.profile.scorers.map((s) => `${s.scorer.typedName.type}:${s.weight}`)).toEqual([
       'prefix-cache-scorer:3',
+      'prefill-work-scorer:2',
       'queue-scorer:2',
       'kv-cache-utilization-scorer:2',
-      'lora-affinity-scorer:1',
+      'lora-affinity-scorer:2',
     ]);
     expect(b.profile.picker.typedName.type).toBe('max-score-picker');
   });

@@ -123,9 +123,13 @@ describe('director', () => {
     d.lifecycle.served(other.key);
     expect(sb.pool.inflight[picked.slot]).toBe(0);
     expect(sb.pool.inflight[other.slot]).toBe(1);
+    expect(sb.pool.pendingPrefill[other.slot]).toBeGreaterThan(0);
     d.lifecycle.responseHeaders(200, 'text/event-stream');
+    d.lifecycle.responseBody(Buffer.alloc(0), false);
+    expect(sb.pool.pendingPrefill[other.slot]).toBeGreaterThan(0);
     for (const chunk of ['data: {}', 'data: {"usage":{"prompt_tokens":7,"total_tokens":17,"completion_tokens":10}}\ndata: [DONE]', ''])
       expect(d.lifecycle.responseBody(Buffer.from(chunk), chunk === '')?.toString()).toBe(chunk);
+    expect(sb.pool.pendingPrefill[other.slot]).toBe(0); // the first bytes ended its prefill
     sb.clock.advance(500);
     d.lifecycle.finish('ok');
     d.lifecycle.finish('ok');
@@ -153,6 +157,23 @@ describe('director', () => {
     expect(d.destination).toBe('192.168.1.2:8000');
     expect(d.body).toBe(r.body);
     expect(d.incomingModel).toBe('');
+  });
+
+  it('never picks excluded endpoints, and a retry attempt is not counted twice', async () => {
+    const sb = core([{ q: 0 }, { q: 9 }]);
+    const body = { model: 'm', prompt: 'x' };
+    const first = routed(await sb.director.handleRequest(req(body)));
+    expect(first.destination).toBe('192.168.1.1:8000');
+    first.lifecycle.finish('retried');
+    const again = routed(await sb.director.handleRequest({ ...req(body), exclude: new Set(['192.168.1.1:8000']), retry: true }));
+    expect(again.destination).toBe('192.168.1.2:8000');
+    again.lifecycle.finish('ok');
+    expect(await metric(sb, 'inference_objective_request_total')).toContain(
+      'inference_objective_request_total{model_name="m",target_model_name="m",priority="0"} 1',
+    );
+    expect(await metric(sb, 'inference_objective_running_requests')).toContain('inference_objective_running_requests{model_name="m"} 0');
+    expect(await metric(sb, 'inference_objective_request_error_total')).toEqual([]);
+    expect(rejected(await sb.director.handleRequest({ ...req(body), exclude: new Set(['192.168.1.1:8000', '192.168.1.2:8000']) }))).toMatch(/^503/);
   });
 
   it('explains the decision when asked', async () => {

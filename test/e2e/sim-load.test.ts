@@ -105,3 +105,53 @@ drain: 10
     }
   });
 });
+
+describe('load generator through switchboard serve (proxy) in front of a simulated fleet', () => {
+  it('routes a shared-prefix workload through the proxy with sane results and exported metrics', async () => {
+    const { parseFlags } = await import('../../src/cli/flags.js');
+    const { SERVE_FLAGS } = await import('../../src/cli/serve-flags.js');
+    const { startServe, stopAll } = await import('../../src/cli/serve.js');
+    const { defaultConfig } = await import('../../src/config/defaults.js');
+    const { createLogger } = await import('../../src/telemetry/logger.js');
+    const flags = parseFlags(SERVE_FLAGS, [
+      `--endpoints=${fleet.pods.map((p) => `${p.address}:${p.port}`).join(',')}`,
+      '--bind-address=127.0.0.1',
+      '--grpc-port=-1',
+      '--metrics-port=0',
+      '--proxy-port=0',
+      '--refresh-metrics-interval=20ms',
+    ]);
+    const logger = createLogger('silent');
+    const started = await startServe(flags, defaultConfig(), logger);
+    try {
+      const scenario = parseScenario(`
+name: e2e-through-proxy
+seed: 5
+workload:
+  sharedPrefix: { groups: 2, systemTokens: 300 }
+  input: { uniform: [20, 60] }
+  output: 8
+arrivals:
+  process: poisson
+  stages:
+    - { name: main, rate: 40, duration: 0.8 }
+drain: 10
+maxRequests: 40
+`);
+      const run = await runLoadScenario(scenario, { baseUrl: started.proxyUrl as string, concurrency: 16 });
+      expect(run.records.length).toBeGreaterThan(10);
+      for (const r of run.records) {
+        expect(r.ok).toBe(true);
+        expect(r.outputTokens).toBe(8);
+      }
+      const report = buildReport('load', scenario, [buildRunReport(scenario, 'proxy', 5, run.records, null, 0, run.wallMs)], started.proxyUrl as string, false);
+      expect(report.runs[0].overall.successRate).toBe(1);
+      expect(report.runs[0].overall.prefixHitRate).toBeGreaterThan(0.3);
+      const text = await (await fetch(`http://127.0.0.1:${started.metricsPort}/metrics`)).text();
+      expect(text).toMatch(new RegExp(`inference_objective_request_total\\{model_name="sim",target_model_name="sim",priority="0"\\} ${run.records.length}`));
+      expect(text).toMatch(/inference_objective_output_tokens_sum\{model_name="sim",target_model_name="sim"\} \d+/);
+    } finally {
+      await stopAll(started.closables, logger);
+    }
+  });
+});

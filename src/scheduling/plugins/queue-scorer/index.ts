@@ -6,6 +6,8 @@ export const QUEUE_SCORER = 'queue-scorer';
 
 export const queueScorer: PluginFactory = (name, p, { pool }) => {
   const countUnscraped = p.boolean('countUnscraped', true);
+  // 0 keeps the Go EPP's min-max over the candidates; > 0 scores each endpoint on its own: ref / (ref + q).
+  const reference = p.number('referenceQueue', 0, { min: 0 });
   const scorer: Scorer = {
     typedName: typed(QUEUE_SCORER, name),
     score(_cycle, cands, out) {
@@ -20,7 +22,8 @@ export const queueScorer: PluginFactory = (name, p, { pool }) => {
           out[k] = waiting[s] + d[s] - base[s];
         }
       } else for (let k = 0; k < n; k++) out[k] = waiting[slots[k]];
-      inverseMinMax(out, n);
+      if (reference > 0) for (let k = 0; k < n; k++) out[k] = reference / (reference + out[k]);
+      else inverseMinMax(out, n);
     },
   };
   return scorer;

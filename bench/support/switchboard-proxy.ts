@@ -1,0 +1,37 @@
+/**
+ * Switchboard's proxy front door as the benchmark runs it: the real core from the default
+ * config (director, scheduler, 50 ms scrape loop on the pod's /metrics, Prometheus telemetry)
+ * with one pod, behind `startProxyServer`. With `pass-through` as second argument the core is
+ * replaced by `PassThroughDirector`, leaving the front door's own cost.
+ *
+ * Runs as its own process: `node switchboard-proxy.js <podPort> [pass-through]` prints
+ * `port=<n>` when it listens.
+ */
+import { defaultConfig } from '../../src/config/defaults.js';
+import type { Director } from '../../src/director/types.js';
+import { startProxyServer } from '../../src/frontends/proxy/index.js';
+import { EndpointPool } from '../../src/pool/pool.js';
+import { createSwitchboard } from '../../src/switchboard.js';
+import { PassThroughDirector } from './pass-through-director.js';
+
+const podPort = Number(process.argv[2]);
+const passThrough = process.argv[3] === 'pass-through';
+const endpoints = [{ address: '127.0.0.1', port: podPort }];
+let director: Director;
+let pool: EndpointPool;
+let registry = null;
+if (passThrough) {
+  pool = new EndpointPool();
+  pool.setEndpoints(endpoints);
+  director = new PassThroughDirector(pool);
+} else {
+  const core = createSwitchboard({ config: defaultConfig(), endpoints, collector: { intervalMs: 50 } });
+  ({ pool, director } = core);
+  registry = core.telemetry?.registry ?? null;
+}
+pool.markSynced();
+const proxy = await startProxyServer({ director, pool, port: 0, host: '127.0.0.1', registry });
+process.stdout.write(`port=${proxy.address.port}\ndirector=${passThrough ? 'pass-through' : 'real (default config, telemetry on)'}\n`);
+
+// Exit normally on SIGTERM so --cpu-prof and other exit hooks run.
+process.on('SIGTERM', () => process.exit(0));

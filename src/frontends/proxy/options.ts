@@ -1,0 +1,76 @@
+/**
+ * Settings of the proxy front door, with their defaults. `flags.ts` maps CLI flags onto them;
+ * `startProxyServer` takes them directly.
+ */
+
+/** Upstream timeouts, in milliseconds (0 disables one). */
+export interface ProxyTimeouts {
+  /** TCP connect to a pod. */
+  connectMs: number;
+  /** From the request being written to the pod's response headers (time to first byte). */
+  firstByteMs: number;
+  /** Longest silence between two chunks of a response body (streams included). */
+  idleStreamMs: number;
+}
+
+/** Keep-alive connection pools, one per pod. */
+export interface ProxyPoolLimits {
+  /** Most open connections to one pod; requests beyond it wait in the pool's queue. */
+  connectionsPerEndpoint: number;
+  /** How long an idle keep-alive connection to a pod stays open. */
+  keepAliveMs: number;
+}
+
+/** Retries of requests whose response has not started. */
+export interface ProxyRetries {
+  /** Extra attempts after the first (0 disables retries). */
+  max: number;
+  /** When the decision's fallback endpoints are used up, ask the director for another pick. */
+  repick: boolean;
+}
+
+/** Everything tunable about the proxy, resolved. */
+export interface ProxySettings {
+  /** Largest accepted request body in bytes; larger ones get 413. */
+  maxBodyBytes: number;
+  timeouts: ProxyTimeouts;
+  pool: ProxyPoolLimits;
+  retries: ProxyRetries;
+  /** How often /v1/models is refreshed from the pods (ms). */
+  modelsRefreshMs: number;
+  /** How long `drain()` waits for in-flight requests before closing anyway (ms). */
+  drainTimeoutMs: number;
+}
+
+/** Defaults; chosen for vLLM pods on a cluster network. */
+export const DEFAULT_PROXY_SETTINGS: ProxySettings = {
+  maxBodyBytes: 16 * 1024 * 1024,
+  timeouts: { connectMs: 5_000, firstByteMs: 300_000, idleStreamMs: 300_000 },
+  pool: { connectionsPerEndpoint: 1024, keepAliveMs: 60_000 },
+  retries: { max: 2, repick: true },
+  modelsRefreshMs: 15_000,
+  drainTimeoutMs: 30_000,
+};
+
+/** A partial override of the settings, as callers and flags give it. */
+export interface ProxySettingsInput {
+  maxBodyBytes?: number;
+  timeouts?: Partial<ProxyTimeouts>;
+  pool?: Partial<ProxyPoolLimits>;
+  retries?: Partial<ProxyRetries>;
+  modelsRefreshMs?: number;
+  drainTimeoutMs?: number;
+}
+
+/** Merges `input` over the defaults. */
+export function resolveProxySettings(input: ProxySettingsInput = {}): ProxySettings {
+  const d = DEFAULT_PROXY_SETTINGS;
+  return {
+    maxBodyBytes: input.maxBodyBytes ?? d.maxBodyBytes,
+    timeouts: { ...d.timeouts, ...input.timeouts },
+    pool: { ...d.pool, ...input.pool },
+    retries: { ...d.retries, ...input.retries },
+    modelsRefreshMs: input.modelsRefreshMs ?? d.modelsRefreshMs,
+    drainTimeoutMs: input.drainTimeoutMs ?? d.drainTimeoutMs,
+  };
+}
