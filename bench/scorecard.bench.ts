@@ -17,7 +17,7 @@ import { loadScenario } from '../src/loadgen/scenario.js';
 import { fmt } from '../src/loadgen/table.js';
 import { configFilePolicy } from '../src/sim/scorecard/director-router.js';
 import { defaultPolicies, registerPolicy } from '../src/sim/scorecard/policies.js';
-import { machine, writeJson, writeResultsSection } from './lib/stats.js';
+import { machine, scenarioArgs, writeJson, writeResultsSection } from './lib/stats.js';
 
 const INTRO = `## Routing-quality scorecard (\`npm run bench:scorecard\`)
 
@@ -184,12 +184,7 @@ function markdown(report: Report, wallMs: number, goals: Array<{ text: string; v
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  let seeds = [1, 2, 3];
-  const files: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--seeds') seeds = args[++i].split(',').map(Number);
-    else files.push(args[i]);
-  }
+  const { files, seeds } = scenarioArgs(args);
   if (files.length === 0) {
     const dir = join('bench', 'scenarios');
     for (const f of readdirSync(dir).sort()) if (f.endsWith('.yaml')) files.push(join(dir, f));

@@ -20,6 +20,7 @@ import { utilizationDetector, type SaturationDetector } from './scheduling/plugi
 import { Params } from './scheduling/params.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { Telemetry } from './telemetry/metrics.js';
+import { sbError } from './errors.js';
 
 /** Settings of the core (flags and config merged by the CLI). */
 export interface SwitchboardOptions {
@@ -82,14 +83,20 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
     opts.telemetry === false ? null : new Telemetry({ poolName: opts.poolName ?? 'switchboard', pool, stalenessMs, version: opts.version });
   const built = buildScheduling(opts.config, { pool, rng }, { timer: opts.pluginTiming === true ? telemetry : null });
 
-  const engines = engineRegistry(built.extractor, opts.engineOverrides);
-  const ds = new Params('metrics-data-source', built.dataSource);
-  const collectorOpts: Partial<CollectorOptions> = {
-    scheme: ds.string('scheme', 'http', ['http', 'https'] as const),
-    path: ds.string('path', '/metrics'),
-    insecureSkipVerify: ds.boolean('insecureSkipVerify', true),
-    ...opts.collector,
-  };
+  let engines: EngineRegistry;
+  let collectorOpts: Partial<CollectorOptions>;
+  try {
+    engines = engineRegistry(built.extractor, opts.engineOverrides);
+    const ds = new Params('metrics-data-source', built.dataSource);
+    collectorOpts = {
+      scheme: ds.string('scheme', 'http', ['http', 'https'] as const),
+      path: ds.string('path', '/metrics'),
+      insecureSkipVerify: ds.boolean('insecureSkipVerify', true),
+      ...opts.collector,
+    };
+  } catch (err) {
+    throw sbError('SB_ERR_CONFIG', 'data layer', (err as Error).message);
+  }
 
   const scheduler = new Scheduler(pool, built.profile, { stalenessThresholdMs: stalenessMs, rng });
   const objectives = new ObjectiveStore(opts.config.objectives);
@@ -126,10 +133,9 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
 
   let collector: MetricsCollector | null = null;
   if (opts.scrape !== false) {
-    collector = new MetricsCollector(pool, engines, collectorOpts, (ep, outcome, ms) => {
+    collector = new MetricsCollector(pool, engines, collectorOpts, (_ep, outcome, ms) => {
       telemetry?.scrapes.inc({ outcome });
       telemetry?.scrapeDuration.observe(ms / 1000);
-      void ep;
     });
     collector.start();
   }
@@ -173,6 +179,8 @@ function engineRegistry(extractor: Record<string, unknown>, overrides: Partial<E
     const base = user.find((c) => c.name === defaultEngine) ?? BUILTIN_ENGINES.find((c) => c.name === defaultEngine) ?? { name: defaultEngine };
     user.push({ ...base, ...overrides, name: defaultEngine });
   }
+  const known = new Set([...BUILTIN_ENGINES, ...user].map((c) => c.name));
+  if (!known.has(defaultEngine)) p.fail('defaultEngine', `"${defaultEngine}" is not a known engine (known: ${[...known].join(', ')})`);
   try {
     return new EngineRegistry(user, defaultEngine, labelKey);
   } catch (err) {

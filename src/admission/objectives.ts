@@ -61,33 +61,39 @@ export class RewriteRule {
   }
 }
 
-/** Weighted model rewrites matched by exact model name. */
+/** Weighted model rewrites matched by exact model name, with an optional catch-all. */
 export class ModelRewriter {
   private byModel = new Map<string, RewriteRule>();
+  private generic: RewriteRule | null = null;
 
   constructor(rules: readonly ModelRewriteSpec[] = []) {
     this.replace(rules);
   }
 
-  /** Replaces every rule; for a model named twice, the first rule wins (oldest first). */
-  replace(rules: readonly ModelRewriteSpec[]): void {
+  /**
+   * Replaces every rule; for a model named twice, the first rule wins (oldest first).
+   * `generic` applies to models no exact rule names (InferenceModelRewrite rules without
+   * matches); `genericName` names it in the decisions metric.
+   */
+  replace(rules: readonly ModelRewriteSpec[], generic: ModelRewriteSpec['targets'] | null = null, genericName = 'generic'): void {
     const m = new Map<string, RewriteRule>();
     for (const r of rules) if (!m.has(r.model) && r.targets.length > 0) m.set(r.model, new RewriteRule(r.name ?? r.model, r.targets));
     this.byModel = m;
+    this.generic = generic !== null && generic.length > 0 ? new RewriteRule(genericName, generic) : null;
   }
 
   /** Whether any rule exists (lets the hot path skip the lookup). */
   get empty(): boolean {
-    return this.byModel.size === 0;
+    return this.byModel.size === 0 && this.generic === null;
   }
 
-  /** The rule for `model`, if any. */
+  /** The rule for `model` (an exact match, else the catch-all), if any. */
   rule(model: string): RewriteRule | undefined {
-    return this.byModel.get(model);
+    return this.byModel.get(model) ?? this.generic ?? undefined;
   }
 
   /** The rewritten model for `model`, or null; `rng` picks among weighted targets. */
   rewrite(model: string, rng: () => number): string | null {
-    return this.byModel.get(model)?.pick(rng) ?? null;
+    return this.rule(model)?.pick(rng) ?? null;
   }
 }

@@ -8,6 +8,7 @@ import type { EndpointPickerConfig } from '../config/types.js';
 import type { EngineConfig } from '../datalayer/engines.js';
 import { isSwitchboardError, sbError } from '../errors.js';
 import type { EndpointSpec } from '../pool/endpoint.js';
+import { readiness, type Leadership } from '../ha/leadership.js';
 import { createSwitchboard, type Switchboard } from '../switchboard.js';
 import { createLogger, levelFromVerbosity, LOG_LEVELS, type Logger, type LogLevel } from '../telemetry/logger.js';
 import { startMetricsServer } from '../telemetry/metrics-server.js';
@@ -16,6 +17,7 @@ import { startExtProcServer } from '../frontends/extproc/server.js';
 import { proxyFlagValues } from '../frontends/proxy/flags.js';
 import { startProxyServer } from '../frontends/proxy/server.js';
 import { formatFlags, parseFlags, type ParsedFlags } from './flags.js';
+import { startDiscovery } from './serve-discovery.js';
 import { SERVE_FLAGS } from './serve-flags.js';
 import { VERSION } from './version.js';
 import { startSimFleet } from '../sim/pod/fleet.js';
@@ -56,7 +58,14 @@ export async function startServe(
   flags: ParsedFlags,
   config: EndpointPickerConfig,
   logger: Logger,
-): Promise<{ core: Switchboard; closables: Closable[]; metricsPort: number | null; grpcPort: number | null; proxyUrl: string | null }> {
+): Promise<{
+  core: Switchboard;
+  closables: Closable[];
+  metricsPort: number | null;
+  grpcPort: number | null;
+  proxyUrl: string | null;
+  leadership: Leadership;
+}> {
   const v = flags.values;
   const closables: Closable[] = [];
   const endpoints = parseEndpointsFlag(String(v.endpoints));
@@ -92,7 +101,8 @@ export async function startServe(
   });
   closables.push({ name: 'metrics collection', close: () => core.close() });
   for (const w of core.warnings) logger.warn(w);
-  core.pool.markSynced();
+  const discovery = await startDiscovery(flags, config, core, logger);
+  closables.push(...discovery.closables);
 
   let metricsPort: number | null = null;
   if (Number(v['metrics-port']) >= 0 && core.telemetry !== null) {
@@ -100,12 +110,13 @@ export async function startServe(
     metricsPort = m.port;
     closables.push({ name: 'metrics server', close: () => m.close() });
   }
+  const ready = readiness(core.pool, discovery.leadership);
   let grpcPort: number | null = null;
   if (Number(v['grpc-port']) >= 0) {
     const server = await startExtProcServer({
       ...extProcOptionsFromFlags(v),
       director: core.director,
-      readiness: { ready: () => core.pool.synced },
+      readiness: ready,
       logger,
       registry: core.telemetry?.registry,
     });
@@ -125,10 +136,12 @@ export async function startServe(
       settings: proxy.settings,
       logger,
       registry: core.telemetry?.registry ?? null,
+      ready: () => ready.ready() && core.pool.size > 0,
     });
     proxyUrl = server.url;
     closables.push({ name: 'proxy', close: () => server.drain() });
   }
+  if (discovery.leaderElection !== null) closables.push(discovery.leaderElection);
   logger.info(
     { endpoints: core.pool.size, profile: core.built.profile.name, grpcPort, proxyUrl, metricsPort, version: VERSION },
     'switchboard started',
@@ -142,7 +155,7 @@ export async function startServe(
         `Envoy ext_proc on :${grpcPort ?? '-'}, metrics on :${metricsPort ?? '-'}/metrics. Ctrl-C stops.\n\n`,
     );
   }
-  return { core, closables, metricsPort, grpcPort, proxyUrl };
+  return { core, closables, metricsPort, grpcPort, proxyUrl, leadership: discovery.leadership };
 }
 
 function loadConfig(flags: ParsedFlags): EndpointPickerConfig {

@@ -20,6 +20,7 @@ import { lowQueueFilter, LOW_QUEUE_FILTER } from './plugins/low-queue-filter/ind
 import { maxScorePicker, MAX_SCORE_PICKER } from './plugins/max-score-picker/index.js';
 import { prefillWorkScorer, PREFILL_WORK_SCORER } from './plugins/prefill-work-scorer/index.js';
 import { prefixCacheScorer, PREFIX_CACHE_SCORER } from './plugins/prefix-cache-scorer/index.js';
+import { prefixRendezvousScorer, PREFIX_RENDEZVOUS_SCORER } from './plugins/prefix-rendezvous-scorer/index.js';
 import { queueScorer, QUEUE_SCORER } from './plugins/queue-scorer/index.js';
 import { randomPicker, RANDOM_PICKER } from './plugins/random-picker/index.js';
 import { roundRobinPicker, ROUND_ROBIN_PICKER } from './plugins/round-robin-picker/index.js';
@@ -96,6 +97,7 @@ export function registerBuiltinPlugins(r: PluginRegistry): PluginRegistry {
   r.register(RUNNING_REQUESTS_SCORER, runningRequestsScorer);
   r.register(LORA_AFFINITY_SCORER, loraAffinityScorer);
   r.register(PREFIX_CACHE_SCORER, prefixCacheScorer);
+  r.register(PREFIX_RENDEZVOUS_SCORER, prefixRendezvousScorer);
   r.register(PREFILL_WORK_SCORER, prefillWorkScorer);
   r.register(TOKEN_LOAD_SCORER, tokenLoadScorer);
   r.register(INFLIGHT_LOAD_SCORER, inflightLoadScorer);
