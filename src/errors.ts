@@ -41,6 +41,7 @@ export const errorTable = {
   SB_ERR_NOT_FOUND: { status: 404, kind: 'NotFound', message: '%s' },
   SB_ERR_UNAUTHORIZED: { status: 401, kind: 'Unauthorized', message: '%s' },
   SB_ERR_GUARD_DENIED: { status: 403, kind: 'Forbidden', message: 'request denied by %s: %s' },
+  SB_ERR_GUARD_UNAVAILABLE: { status: 503, kind: 'ServiceUnavailable', message: 'prompt screening by %s unavailable: %s' },
   SB_ERR_NO_CANDIDATES: {
     status: 503,
     kind: 'ServiceUnavailable',
@@ -76,6 +77,11 @@ export class SwitchboardError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly kind: ErrorKind;
+  /**
+   * Seconds after which a retry may succeed (token budgets), or null. Front doors answer it as a
+   * `retry-after` header.
+   */
+  retryAfterSeconds: number | null = null;
   readonly [kSwitchboardError] = true;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {

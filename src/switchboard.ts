@@ -3,7 +3,10 @@
  * metrics collection, the scheduler, admission and the director. Front doors, discovery and the
  * simulator take the parts they need from the returned object.
  */
-import { LegacyAdmission, type Admission } from './admission/admission.js';
+import { buildAdmission } from './admission/build.js';
+import type { FlowController } from './admission/flow-controller.js';
+import type { AdmissionPipeline } from './admission/pipeline.js';
+import { systemTimers, type Timers } from './admission/timers.js';
 import { ModelRewriter, ObjectiveStore } from './admission/objectives.js';
 import type { EndpointPickerConfig } from './config/types.js';
 import { MetricsCollector, type CollectorOptions } from './datalayer/collector.js';
@@ -27,6 +30,8 @@ export interface SwitchboardOptions {
   /** Pool name for metric labels (`--pool-name`). */
   poolName?: string;
   clock?: Clock;
+  /** Timers for queue TTLs and dispatch re-checks (the virtual-time simulator injects its own). */
+  timers?: Timers;
   /** Random numbers in [0,1); seed it for reproducible runs. */
   rng?: () => number;
   /** `--metrics-staleness-threshold`, ms. */
@@ -57,6 +62,10 @@ export interface Switchboard {
   readonly engines: EngineRegistry;
   readonly objectives: ObjectiveStore;
   readonly rewriter: ModelRewriter;
+  /** Guards, token budgets and the gate (shedding or flow control) the director runs. */
+  readonly admission: AdmissionPipeline;
+  /** The flow controller when the `flowControl` feature gate is on, else null. */
+  readonly flowControl: FlowController | null;
   readonly built: BuiltScheduling;
   /** Config warnings (unknown plugin parameters). */
   readonly warnings: string[];
@@ -92,14 +101,27 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
   const scheduler = new Scheduler(pool, built.profile, { stalenessThresholdMs: stalenessMs, rng });
   const objectives = new ObjectiveStore(opts.config.objectives);
   const rewriter = new ModelRewriter(opts.config.modelRewrites);
-  const admission: Admission = new LegacyAdmission(pool, saturationDetector(built, pool, rng));
+  const detector = saturationDetector(built, pool, rng);
+  const admission = buildAdmission(opts.config, { pool, detector, timers: opts.timers ?? systemTimers, observer: telemetry?.admission ?? null });
+  // Fresh metrics or a new endpoint may mean capacity: queued requests are re-checked then.
+  const flow = admission.flowControl;
+  if (flow !== null) {
+    pool.onMetrics(() => flow.poke());
+    pool.subscribe((e) => {
+      if (e.type === 'added') flow.poke();
+    });
+  }
+  telemetry?.admission.setSaturation(() => {
+    const slots = pool.endpoints().map((e) => e.slot);
+    return detector.saturation(pool, slots, slots.length, clock.now());
+  });
   const director = new RequestDirector({
     pool,
     scheduler,
     telemetry,
     objectives,
     rewriter,
-    admission,
+    admission: admission.pipeline,
     parser: built.parser,
     rng,
     disableSubsetFilter: opts.disableSubsetFilter,
@@ -129,10 +151,13 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
     engines,
     objectives,
     rewriter,
+    admission: admission.pipeline,
+    flowControl: flow,
     built,
     warnings: built.warnings,
     async close() {
       await collector?.stop();
+      await admission.close();
     },
   };
 }

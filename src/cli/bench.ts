@@ -115,7 +115,8 @@ export async function runBench(argv: string[]): Promise<number> {
   }
   const scenario = loadScenario(flags.scenario);
   const policies = [...(flags.policies ?? (scenario.policies.length > 0 ? scenario.policies : defaultPolicies()))];
-  for (const c of flags.configs) {
+  // Config files named by the scenario, then by --config, join the comparison.
+  for (const c of [...scenario.configs, ...flags.configs]) {
     registerPolicy(c.name, configFilePolicy(c.name, c.path));
     if (!policies.includes(c.name)) policies.push(c.name);
   }

@@ -6,6 +6,7 @@ import { sbError } from '../errors.js';
 import type { AnyPlugin, PluginFactory, PluginHandle } from './framework/plugin.js';
 import { Params } from './params.js';
 import { boundedLoadFilter, BOUNDED_LOAD_FILTER } from './plugins/bounded-load-filter/index.js';
+import { concurrencyDetector, CONCURRENCY_DETECTOR } from './plugins/concurrency-detector/index.js';
 import { headerBasedTestingFilter, HEADER_BASED_TESTING_FILTER } from './plugins/header-based-testing-filter/index.js';
 import { inflightLoadScorer, INFLIGHT_LOAD_SCORER } from './plugins/inflight-load-scorer/index.js';
 import {
@@ -41,7 +42,6 @@ export const CONFIG_ONLY_TYPES = [
   'inflight-load-producer',
   'openai-parser',
   'passthrough-parser',
-  'concurrency-detector',
   'fcfs-ordering-policy',
   'edf-ordering-policy',
   'global-strict-fairness-policy',
@@ -109,6 +109,7 @@ export function registerBuiltinPlugins(r: PluginRegistry): PluginRegistry {
   r.register(LOW_QUEUE_FILTER, lowQueueFilter);
   r.register(LEAST_QUEUE_FILTER, leastQueueFilter);
   r.register(UTILIZATION_DETECTOR, utilizationDetector);
+  r.register(CONCURRENCY_DETECTOR, concurrencyDetector);
   r.register(BOUNDED_LOAD_FILTER, boundedLoadFilter);
   for (const type of CONFIG_ONLY_TYPES) r.register(type, configOnly(type));
   return r;

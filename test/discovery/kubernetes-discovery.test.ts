@@ -245,10 +245,13 @@ describe('kubernetes discovery: objectives and rewrites', () => {
     await vi.waitFor(() => expect(core.rewriter.rewrite('chat', () => 0)).toBe('chat-v1'));
     expect(core.rewriter.rewrite('talk', () => 0)).toBe('chat-v1');
     expect(core.rewriter.rewrite('anything', () => 0.5)).toBe('base');
+    // Resource names label the rewrite decisions metric.
+    expect([core.rewriter.rule('talk')?.name, core.rewriter.rule('anything')?.name]).toEqual(['older', 'generic']);
     api.remove(REWRITES, 'older');
     await vi.waitFor(() => expect(core.rewriter.rewrite('chat', () => 0)).toBe('chat-v2'));
     api.remove(REWRITES, 'generic');
     await vi.waitFor(() => expect(core.rewriter.rewrite('anything', () => 0)).toBe('fallback-newer'));
+    expect(core.rewriter.rule('anything')?.name).toBe('newer');
 
     // Through the director: the body's model is rewritten before scheduling.
     api.put(PODS, podObject('a', { ip: '10.0.0.1' }));

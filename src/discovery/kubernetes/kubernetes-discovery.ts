@@ -208,9 +208,9 @@ export class KubernetesDiscovery implements Discovery {
   private onRewrites(): void {
     const r = this.rewriteReflector;
     if (r === null) return;
-    const { exact, generic } = poolRewrites(r.store.values(), this.poolRef());
+    const { exact, generic, genericName } = poolRewrites(r.store.values(), this.poolRef());
     // Kubernetes rules first: for a model named by both, the cluster's rule wins.
-    this.opts.target.rewriter.replace([...exact, ...(this.opts.base?.modelRewrites ?? [])], generic);
+    this.opts.target.rewriter.replace([...exact, ...(this.opts.base?.modelRewrites ?? [])], generic, genericName);
     this.maybeSynced();
   }
 

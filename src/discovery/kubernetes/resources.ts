@@ -246,15 +246,21 @@ export function poolObjectives(objectives: Iterable<ObjectiveInfo>, ref: PoolRef
  * Rewrite rules of the pool `ref` in precedence order: exact matches, oldest resource first
  * (then name, then rule order); and the generic rule (no matches) of the oldest resource.
  */
-export function poolRewrites(rewrites: Iterable<RewriteInfo>, ref: PoolRef): { exact: ModelRewriteSpec[]; generic: ModelRewriteSpec['targets'] | null } {
+export function poolRewrites(
+  rewrites: Iterable<RewriteInfo>,
+  ref: PoolRef,
+): { exact: ModelRewriteSpec[]; generic: ModelRewriteSpec['targets'] | null; genericName: string } {
   const mine = [...rewrites].filter((r) => r.poolRef.name === ref.name && r.poolRef.group === ref.group);
   mine.sort((a, b) => a.created - b.created || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const exact: ModelRewriteSpec[] = [];
   let generic: ModelRewriteSpec['targets'] | null = null;
+  let genericName = '';
   for (const r of mine)
     for (const rule of r.rules) {
-      if (rule.models.length === 0) generic ??= rule.targets;
-      else for (const model of rule.models) exact.push({ model, targets: rule.targets });
+      if (rule.models.length === 0) {
+        if (generic === null) [generic, genericName] = [rule.targets, r.name];
+      } else for (const model of rule.models) exact.push({ name: r.name, model, targets: rule.targets });
     }
-  return { exact, generic };
+  // The resource's name labels `inference_extension_model_rewrite_decisions_total`.
+  return { exact, generic, genericName };
 }
