@@ -12,11 +12,12 @@ import { basename, extname, join } from 'node:path';
 import { benchScenario } from '../src/cli/bench.js';
 import { writeReport } from '../src/loadgen/output.js';
 import { ProgressBar } from '../src/loadgen/progress.js';
-import type { Headline, PolicyAggregate, Report } from '../src/loadgen/report.js';
+import type { Breakdown, Headline, PolicyAggregate, Report } from '../src/loadgen/report.js';
 import { loadScenario } from '../src/loadgen/scenario.js';
 import { fmt } from '../src/loadgen/table.js';
-import { defaultPolicies } from '../src/sim/scorecard/policies.js';
-import { machine, writeJson, writeResultsSection } from './lib/stats.js';
+import { configFilePolicy } from '../src/sim/scorecard/director-router.js';
+import { defaultPolicies, registerPolicy } from '../src/sim/scorecard/policies.js';
+import { machine, scenarioArgs, writeJson, writeResultsSection } from './lib/stats.js';
 
 const INTRO = `## Routing-quality scorecard (\`npm run bench:scorecard\`)
 
@@ -38,10 +39,13 @@ Per-scenario reports: \`bench/out/<scenario>/report.html\` (not committed); aggr
   were not tuned toward any goal.
 `;
 
+/** Median over seeds of one tenant's breakdown number for a policy (NaN when absent). */
+type TenantMeasure = (policy: string, tenant: string, f: (b: Breakdown) => number) => number;
+
 interface Goal {
   text: string;
-  /** Measured value (a ratio) and whether it meets the goal. */
-  measure(by: (policy: string, h: Headline) => number): { value: number; pass: boolean };
+  /** Measured value (a ratio, or a count) and whether it meets the goal. */
+  measure(by: (policy: string, h: Headline) => number, tenant: TenantMeasure): { value: number; pass: boolean };
 }
 
 /** The issue's goals, by scenario name. */
@@ -66,6 +70,30 @@ const GOALS: Record<string, Goal[]> = {
       measure: (m) => ratio(m('round-robin', 'ttftP90'), m('switchboard', 'ttftP90'), 3),
     },
   ],
+  'multi-tenant-overload': [
+    {
+      text: 'flow-control: premium (priority 10) TTFT p90 within the 1000 ms SLO (ratio p90/SLO <= 1)',
+      measure: (_m, t) => {
+        const v = t('flow-control', 'premium', (b) => b.ttftP90) / 1000;
+        return { value: v, pass: v <= 1 };
+      },
+    },
+    {
+      text: 'flow-control: sheddable batch is shed first: premium and standard lose no request (failures, count)',
+      measure: (_m, t) => {
+        const lost = t('flow-control', 'premium', failures) + t('flow-control', 'standard', failures);
+        const shed = t('flow-control', 'batch', (b) => b.errors.reject_429 ?? 0);
+        return { value: lost, pass: lost === 0 && shed > 0 };
+      },
+    },
+    {
+      text: 'flow-control: noisy held to its fair share: standard, its band-mate at under half its rate, is served in full (success %)',
+      measure: (_m, t) => {
+        const v = 100 * t('flow-control', 'standard', (b) => b.successRate);
+        return { value: v, pass: v >= 99 };
+      },
+    },
+  ],
   'mixed-lengths-bursts': [
     {
       text: 'switchboard p90 TTFT within 5% of least-request or better (ratio switchboard/least-request <= 1.05)',
@@ -75,6 +103,56 @@ const GOALS: Record<string, Goal[]> = {
       },
     },
   ],
+};
+
+function failures(b: Breakdown): number {
+  return Object.values(b.errors).reduce((a, n) => a + n, 0);
+}
+
+/** Per-tenant medians over seeds, by policy, for scenarios with tenants. */
+function tenantMeasure(report: Report): TenantMeasure {
+  return (policy, tenant, f) =>
+    medianOf(report.runs.filter((r) => r.policy === policy).map((r) => {
+      const b = r.breakdowns.byTenant.find((x) => x.key === tenant);
+      return b === undefined ? NaN : f(b);
+    }));
+}
+
+function medianOf(values: number[]): number {
+  const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 === 1 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+/** Per-tenant table: success, TTFT p90, refusals and share of output tokens, medians over seeds. */
+function tenantTable(report: Report): string[] {
+  const tenants = [...new Set(report.runs.flatMap((r) => r.breakdowns.byTenant.map((b) => b.key)))];
+  if (tenants.length === 0) return [];
+  const t = tenantMeasure(report);
+  const lines = ['', '| policy | tenant | requests | success % | TTFT p90 (ms) | 429 | 503 | output tok share % |', '|---|---|---:|---:|---:|---:|---:|---:|'];
+  for (const a of report.aggregates) {
+    const total = tenants.reduce((acc, k) => acc + t(a.policy, k, (b) => b.outputTokens), 0);
+    for (const k of tenants)
+      lines.push(
+        `| ${a.policy} | ${k} | ${fmt(t(a.policy, k, (b) => b.requests))} | ${fmt(100 * t(a.policy, k, (b) => b.successRate))} | ${fmt(t(a.policy, k, (b) => b.ttftP90))} | ${fmt(t(a.policy, k, (b) => b.errors.reject_429 ?? 0))} | ${fmt(t(a.policy, k, (b) => b.errors.reject_503 ?? 0))} | ${fmt((100 * t(a.policy, k, (b) => b.outputTokens)) / total)} |`,
+      );
+  }
+  return lines;
+}
+
+/** What a scenario's tables show, printed under them. */
+const NOTES: Record<string, string> = {
+  'multi-tenant-overload': `Reading: without flow control (\`go-epp\`, \`switchboard\`) every admitted request piles onto
+the pods, so premium waits behind everyone (TTFT p90 ~23 s) although only batch is shed. With
+\`flow-control\` the excess waits in Switchboard: premium (priority 10) goes first and keeps its
+TTFT p90 under the 1 s SLO; batch (priority -1) is refused with 429 while the pool is saturated;
+in the priority-0 band round-robin gives standard and noisy equal turns, so standard (under half
+of noisy's rate) is served in full and noisy alone waits, its requests that outwait the 15 s TTL
+leaving with 503. \`flow-control-fcfs\` (the Go default global-strict fairness) serves the band as
+one queue: standard then loses as many requests to the TTL as noisy, in proportion. Throughput is
+the same in every policy (the fleet is saturated either way); the overall TTFT p90 of the flow
+control policies is the noisy tenant's queue time, bounded by the TTL.`,
 };
 
 function ratio(a: number, b: number, min: number): { value: number; pass: boolean } {
@@ -94,8 +172,11 @@ function markdown(report: Report, wallMs: number, goals: Array<{ text: string; v
   const lines = [`### ${report.scenario.name}`, '', `Seeds ${report.aggregates[0]?.seeds.join(', ')}; median (min–max); warm-up excluded; ${fmt(wallMs / 1000)} s wall for all runs.`, ''];
   lines.push(`| policy | ${COLUMNS.map((c) => c).join(' | ')} |`, `|---|${COLUMNS.map(() => '---:').join('|')}|`);
   for (const a of report.aggregates) lines.push(`| ${a.policy} | ${COLUMNS.map((c) => spreadCell(a, c)).join(' | ')} |`);
+  lines.push(...tenantTable(report));
+  const note = NOTES[report.scenario.name];
+  if (note !== undefined) lines.push('', note);
   if (goals.length > 0) {
-    lines.push('', '| goal | measured (ratio of medians) | met |', '|---|---:|:---:|');
+    lines.push('', '| goal | measured (medians) | met |', '|---|---:|:---:|');
     for (const g of goals) lines.push(`| ${g.text} | ${fmt(g.value)} | ${g.pass ? 'yes' : 'no'} |`);
   }
   return lines.join('\n') + '\n';
@@ -103,12 +184,7 @@ function markdown(report: Report, wallMs: number, goals: Array<{ text: string; v
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  let seeds = [1, 2, 3];
-  const files: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--seeds') seeds = args[++i].split(',').map(Number);
-    else files.push(args[i]);
-  }
+  const { files, seeds } = scenarioArgs(args);
   if (files.length === 0) {
     const dir = join('bench', 'scenarios');
     for (const f of readdirSync(dir).sort()) if (f.endsWith('.yaml')) files.push(join(dir, f));
@@ -116,14 +192,17 @@ async function main(): Promise<void> {
   const bar = new ProgressBar();
   const results: Record<string, unknown> = {};
   let md = '';
+  const builtin = defaultPolicies();
   for (const file of files) {
     const scenario = loadScenario(file);
+    // Config-file policies a scenario names join its comparison only.
+    for (const c of scenario.configs) registerPolicy(c.name, configFilePolicy(c.name, c.path));
     const t0 = performance.now();
-    const report = await benchScenario(scenario, defaultPolicies(), seeds, bar);
+    const report = await benchScenario(scenario, [...builtin, ...scenario.configs.map((c) => c.name)], seeds, bar);
     const wallMs = performance.now() - t0;
     writeReport(join('bench', 'out', basename(file, extname(file))), report);
     const by = (policy: string, h: Headline): number => report.aggregates.find((a) => a.policy === policy)?.headlines[h].median ?? NaN;
-    const goals = (GOALS[scenario.name] ?? []).map((g) => ({ text: g.text, ...g.measure(by) }));
+    const goals = (GOALS[scenario.name] ?? []).map((g) => ({ text: g.text, ...g.measure(by, tenantMeasure(report)) }));
     results[scenario.name] = {
       wallMs,
       seeds,

@@ -42,6 +42,7 @@ export const errorTable = {
   SB_ERR_NOT_FOUND: { status: 404, kind: 'NotFound', message: '%s' },
   SB_ERR_UNAUTHORIZED: { status: 401, kind: 'Unauthorized', message: '%s' },
   SB_ERR_GUARD_DENIED: { status: 403, kind: 'Forbidden', message: 'request denied by %s: %s' },
+  SB_ERR_GUARD_UNAVAILABLE: { status: 503, kind: 'ServiceUnavailable', message: 'prompt screening by %s unavailable: %s' },
   SB_ERR_NO_CANDIDATES: {
     status: 503,
     kind: 'ServiceUnavailable',
@@ -66,6 +67,9 @@ export const errorTable = {
   SB_ERR_CONFIG: { status: 0, kind: 'BadConfiguration', message: 'invalid config: %s: %s' },
   SB_ERR_FLAG: { status: 0, kind: 'BadConfiguration', message: 'invalid flag --%s: %s' },
   SB_ERR_UNKNOWN_PLUGIN: { status: 0, kind: 'BadConfiguration', message: 'unknown plugin type "%s" (known: %s)' },
+  SB_ERR_KUBE_CONFIG: { status: 0, kind: 'BadConfiguration', message: 'kubernetes connection: %s' },
+  // --- background errors (logged and retried; never answered to a client) ---
+  SB_ERR_KUBE_API: { status: 0, kind: 'ServiceUnavailable', message: 'kubernetes API %s %s: %s' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the table. */
@@ -76,6 +80,11 @@ export class SwitchboardError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly kind: ErrorKind;
+  /**
+   * Seconds after which a retry may succeed (token budgets), or null. Front doors answer it as a
+   * `retry-after` header.
+   */
+  retryAfterSeconds: number | null = null;
   readonly [kSwitchboardError] = true;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {

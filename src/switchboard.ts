@@ -3,7 +3,10 @@
  * metrics collection, the scheduler, admission and the director. Front doors, discovery and the
  * simulator take the parts they need from the returned object.
  */
-import { LegacyAdmission, type Admission } from './admission/admission.js';
+import { buildAdmission } from './admission/build.js';
+import type { FlowController } from './admission/flow-controller.js';
+import type { AdmissionPipeline } from './admission/pipeline.js';
+import { systemTimers, type Timers } from './admission/timers.js';
 import { ModelRewriter, ObjectiveStore } from './admission/objectives.js';
 import type { EndpointPickerConfig } from './config/types.js';
 import { MetricsCollector, type CollectorOptions } from './datalayer/collector.js';
@@ -17,6 +20,7 @@ import { utilizationDetector, type SaturationDetector } from './scheduling/plugi
 import { Params } from './scheduling/params.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { Telemetry } from './telemetry/metrics.js';
+import { sbError } from './errors.js';
 
 /** Settings of the core (flags and config merged by the CLI). */
 export interface SwitchboardOptions {
@@ -26,6 +30,8 @@ export interface SwitchboardOptions {
   /** Pool name for metric labels (`--pool-name`). */
   poolName?: string;
   clock?: Clock;
+  /** Timers for queue TTLs and dispatch re-checks (the virtual-time simulator injects its own). */
+  timers?: Timers;
   /** Random numbers in [0,1); seed it for reproducible runs. */
   rng?: () => number;
   /** `--metrics-staleness-threshold`, ms. */
@@ -56,6 +62,10 @@ export interface Switchboard {
   readonly engines: EngineRegistry;
   readonly objectives: ObjectiveStore;
   readonly rewriter: ModelRewriter;
+  /** Guards, token budgets and the gate (shedding or flow control) the director runs. */
+  readonly admission: AdmissionPipeline;
+  /** The flow controller when the `flowControl` feature gate is on, else null. */
+  readonly flowControl: FlowController | null;
   readonly built: BuiltScheduling;
   /** Config warnings (unknown plugin parameters). */
   readonly warnings: string[];
@@ -73,26 +83,45 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
     opts.telemetry === false ? null : new Telemetry({ poolName: opts.poolName ?? 'switchboard', pool, stalenessMs, version: opts.version });
   const built = buildScheduling(opts.config, { pool, rng }, { timer: opts.pluginTiming === true ? telemetry : null });
 
-  const engines = engineRegistry(built.extractor, opts.engineOverrides);
-  const ds = new Params('metrics-data-source', built.dataSource);
-  const collectorOpts: Partial<CollectorOptions> = {
-    scheme: ds.string('scheme', 'http', ['http', 'https'] as const),
-    path: ds.string('path', '/metrics'),
-    insecureSkipVerify: ds.boolean('insecureSkipVerify', true),
-    ...opts.collector,
-  };
+  let engines: EngineRegistry;
+  let collectorOpts: Partial<CollectorOptions>;
+  try {
+    engines = engineRegistry(built.extractor, opts.engineOverrides);
+    const ds = new Params('metrics-data-source', built.dataSource);
+    collectorOpts = {
+      scheme: ds.string('scheme', 'http', ['http', 'https'] as const),
+      path: ds.string('path', '/metrics'),
+      insecureSkipVerify: ds.boolean('insecureSkipVerify', true),
+      ...opts.collector,
+    };
+  } catch (err) {
+    throw sbError('SB_ERR_CONFIG', 'data layer', (err as Error).message);
+  }
 
   const scheduler = new Scheduler(pool, built.profile, { stalenessThresholdMs: stalenessMs, rng });
   const objectives = new ObjectiveStore(opts.config.objectives);
   const rewriter = new ModelRewriter(opts.config.modelRewrites);
-  const admission: Admission = new LegacyAdmission(pool, saturationDetector(built, pool, rng));
+  const detector = saturationDetector(built, pool, rng);
+  const admission = buildAdmission(opts.config, { pool, detector, timers: opts.timers ?? systemTimers, observer: telemetry?.admission ?? null });
+  // Fresh metrics or a new endpoint may mean capacity: queued requests are re-checked then.
+  const flow = admission.flowControl;
+  if (flow !== null) {
+    pool.onMetrics(() => flow.poke());
+    pool.subscribe((e) => {
+      if (e.type === 'added') flow.poke();
+    });
+  }
+  telemetry?.admission.setSaturation(() => {
+    const slots = pool.endpoints().map((e) => e.slot);
+    return detector.saturation(pool, slots, slots.length, clock.now());
+  });
   const director = new RequestDirector({
     pool,
     scheduler,
     telemetry,
     objectives,
     rewriter,
-    admission,
+    admission: admission.pipeline,
     parser: built.parser,
     rng,
     disableSubsetFilter: opts.disableSubsetFilter,
@@ -104,12 +133,11 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
 
   let collector: MetricsCollector | null = null;
   if (opts.scrape !== false) {
-    collector = new MetricsCollector(pool, engines, collectorOpts, (ep, outcome, ms) => {
+    collector = new MetricsCollector(pool, engines, collectorOpts, (_ep, outcome, ms) => {
       telemetry?.scrapes.inc({ outcome });
       telemetry?.scrapeDuration.observe(ms / 1000);
       // Pages that arrived but could not be used are rejected input, like a malformed request.
       if (outcome === 'parse_error' || outcome === 'too_large' || outcome === 'truncated') telemetry?.badInput.inc({ source: 'metrics_page', reason: outcome });
-      void ep;
     });
     collector.start();
   }
@@ -125,10 +153,13 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
     engines,
     objectives,
     rewriter,
+    admission: admission.pipeline,
+    flowControl: flow,
     built,
     warnings: built.warnings,
     async close() {
       await collector?.stop();
+      await admission.close();
     },
   };
 }
@@ -150,6 +181,8 @@ function engineRegistry(extractor: Record<string, unknown>, overrides: Partial<E
     const base = user.find((c) => c.name === defaultEngine) ?? BUILTIN_ENGINES.find((c) => c.name === defaultEngine) ?? { name: defaultEngine };
     user.push({ ...base, ...overrides, name: defaultEngine });
   }
+  const known = new Set([...BUILTIN_ENGINES, ...user].map((c) => c.name));
+  if (!known.has(defaultEngine)) p.fail('defaultEngine', `"${defaultEngine}" is not a known engine (known: ${[...known].join(', ')})`);
   try {
     return new EngineRegistry(user, defaultEngine, labelKey);
   } catch (err) {

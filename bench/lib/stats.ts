@@ -48,3 +48,14 @@ export function writeResultsSection(resultsPath: string, id: string, markdown: s
   const next = a >= 0 && b > a ? current.slice(0, a) + block + current.slice(b + end.length) : `${current.trimEnd()}\n\n${block}\n`;
   writeFileSync(resultsPath, next);
 }
+
+/** Scenario files and seeds from a scenario bench's command line: `[files...] [--seeds 1,2,3]`. */
+export function scenarioArgs(argv: string[]): { files: string[]; seeds: number[] } {
+  let seeds = [1, 2, 3];
+  const files: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--seeds') seeds = argv[++i].split(',').map(Number);
+    else files.push(argv[i]);
+  }
+  return { files, seeds };
+}

@@ -11,6 +11,7 @@ import { loadScenario, type Scenario } from '../loadgen/scenario.js';
 import { renderTable } from '../loadgen/table.js';
 import { configFilePolicy } from '../sim/scorecard/director-router.js';
 import { defaultPolicies, policyFactory, registerPolicy } from '../sim/scorecard/policies.js';
+import { replicated } from '../sim/scorecard/replicas.js';
 import { runScorecard } from '../sim/scorecard/runner.js';
 import { listFlag, parseSubcommandFlags } from './subcommand-flags.js';
 
@@ -25,6 +26,8 @@ flags:
   --config LIST       extra policies from EndpointPickerConfig files, "name=path,..."
                       (added to the comparison)
   --seeds LIST        comma-separated seeds (default: the scenario's seed)
+  --replicas LIST     picker replicas per policy, e.g. 1,2,4: N independent routers behind
+                      a round-robin Service (default 1); runs are named policy×N
   --out DIR           where report.json and report.html go (default bench/out/<scenario>)
   --quiet             no progress bar
 `;
@@ -36,13 +39,15 @@ export interface BenchFlags {
   /** Extra policies from config files: name -> path. */
   configs: Array<{ name: string; path: string }>;
   seeds: number[] | null;
+  /** Replica counts to run each policy with (default [1]). */
+  replicas: number[];
   out: string | null;
   quiet: boolean;
 }
 
 /** Parses `switchboard bench` flags; throws SB_ERR_FLAG on bad input. */
 export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
-  const values = parseSubcommandFlags('bench', argv, ['scenario', 'policies', 'config', 'seeds', 'out'], ['quiet']);
+  const values = parseSubcommandFlags('bench', argv, ['scenario', 'policies', 'config', 'seeds', 'replicas', 'out'], ['quiet']);
   if (values.help === true) return 'help';
   if (typeof values.scenario !== 'string' || values.scenario === '') throw sbError('SB_ERR_FLAG', 'scenario', 'is required');
   return {
@@ -56,6 +61,11 @@ export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
       return { name, path };
     }),
     seeds: seedList(listFlag(values, 'seeds')),
+    replicas: (listFlag(values, 'replicas') ?? ['1']).map((s) => {
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < 1 || n > 64) throw sbError('SB_ERR_FLAG', 'replicas', `not a replica count 1..64: "${s}"`);
+      return n;
+    }),
     out: typeof values.out === 'string' ? values.out : null,
     quiet: values.quiet === true,
   };
@@ -76,8 +86,9 @@ export async function benchScenario(
   policies: readonly string[],
   seeds: readonly number[],
   progress: ProgressBar | null,
+  replicas: readonly number[] = [1],
 ): Promise<Report> {
-  const factories = policies.map((p) => [p, policyFactory(p)] as const);
+  const factories = policies.flatMap((p) => replicas.map((n) => [n === 1 ? p : `${p}×${n}`, replicated(policyFactory(p), n)] as const));
   const runs: RunReport[] = [];
   for (const seed of seeds) {
     for (const [name, factory] of factories) {
@@ -104,12 +115,13 @@ export async function runBench(argv: string[]): Promise<number> {
   }
   const scenario = loadScenario(flags.scenario);
   const policies = [...(flags.policies ?? (scenario.policies.length > 0 ? scenario.policies : defaultPolicies()))];
-  for (const c of flags.configs) {
+  // Config files named by the scenario, then by --config, join the comparison.
+  for (const c of [...scenario.configs, ...flags.configs]) {
     registerPolicy(c.name, configFilePolicy(c.name, c.path));
     if (!policies.includes(c.name)) policies.push(c.name);
   }
   const seeds = flags.seeds ?? [scenario.seed];
-  const report = await benchScenario(scenario, policies, seeds, flags.quiet ? null : new ProgressBar());
+  const report = await benchScenario(scenario, policies, seeds, flags.quiet ? null : new ProgressBar(), flags.replicas);
   const out = flags.out ?? join('bench', 'out', basename(flags.scenario, extname(flags.scenario)));
   const files = writeReport(out, report);
   process.stdout.write(`${renderTable(report)}\nwrote ${files.json}\nwrote ${files.html}\n`);

@@ -4,6 +4,7 @@
  */
 import { extProcFlagSpecs } from '../frontends/extproc/flags.js';
 import { PROXY_FLAGS } from '../frontends/proxy/flags.js';
+import { DISCOVERY_FLAGS } from './discovery-flags.js';
 import type { FlagSpec } from './flags.js';
 
 export const SERVE_FLAGS: FlagSpec[] = [
@@ -59,4 +60,5 @@ export const SERVE_FLAGS: FlagSpec[] = [
   // Front doors.
   ...extProcFlagSpecs,
   ...PROXY_FLAGS,
+  ...DISCOVERY_FLAGS,
 ];

@@ -8,6 +8,7 @@ import type { EndpointPickerConfig } from '../config/types.js';
 import type { EngineConfig } from '../datalayer/engines.js';
 import { isSwitchboardError, sbError } from '../errors.js';
 import type { EndpointSpec } from '../pool/endpoint.js';
+import { readiness, type Leadership } from '../ha/leadership.js';
 import { createSwitchboard, type Switchboard } from '../switchboard.js';
 import { createLogger, levelFromVerbosity, LOG_LEVELS, type Logger, type LogLevel } from '../telemetry/logger.js';
 import { debugRoutes } from '../telemetry/debug-routes.js';
@@ -18,6 +19,7 @@ import { startExtProcServer } from '../frontends/extproc/server.js';
 import { proxyFlagValues } from '../frontends/proxy/flags.js';
 import { startProxyServer } from '../frontends/proxy/server.js';
 import { formatFlags, parseFlags, type ParsedFlags } from './flags.js';
+import { startDiscovery } from './serve-discovery.js';
 import { SERVE_FLAGS } from './serve-flags.js';
 import { VERSION } from './version.js';
 import { startSimFleet } from '../sim/pod/fleet.js';
@@ -73,12 +75,22 @@ export async function runServe(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** What `startServe` started. */
+export interface Started {
+  core: Switchboard;
+  closables: Closable[];
+  metricsPort: number | null;
+  grpcPort: number | null;
+  proxyUrl: string | null;
+  leadership: Leadership;
+}
+
 /** Starts everything `serve` runs; exported for end-to-end tests. */
 export async function startServe(
   flags: ParsedFlags,
   config: EndpointPickerConfig,
   logger: Logger,
-): Promise<{ core: Switchboard; closables: Closable[]; metricsPort: number | null; grpcPort: number | null; proxyUrl: string | null }> {
+): Promise<Started> {
   const closables: Closable[] = [];
   try {
     return await startParts(flags, config, logger, closables);
@@ -95,7 +107,7 @@ async function startParts(
   config: EndpointPickerConfig,
   logger: Logger,
   closables: Closable[],
-): Promise<{ core: Switchboard; closables: Closable[]; metricsPort: number | null; grpcPort: number | null; proxyUrl: string | null }> {
+): Promise<Started> {
   const v = flags.values;
   const endpoints = parseEndpointsFlag(String(v.endpoints));
   if (v.demo === true) {
@@ -130,7 +142,8 @@ async function startParts(
   });
   closables.push({ name: 'metrics collection', close: () => core.close() });
   for (const w of core.warnings) logger.warn(w);
-  core.pool.markSynced();
+  const discovery = await startDiscovery(flags, config, core, logger);
+  closables.push(...discovery.closables);
 
   let metricsPort: number | null = null;
   if (Number(v['metrics-port']) >= 0 && core.telemetry !== null) {
@@ -147,12 +160,13 @@ async function startParts(
       logger.warn('debug endpoints are enabled without --metrics-endpoint-auth: anyone who reaches the metrics port can read them');
     }
   }
+  const ready = readiness(core.pool, discovery.leadership);
   let grpcPort: number | null = null;
   if (Number(v['grpc-port']) >= 0) {
     const server = await startExtProcServer({
       ...extProcOptionsFromFlags(v),
       director: core.director,
-      readiness: { ready: () => core.pool.synced },
+      readiness: ready,
       logger,
       registry: core.telemetry?.registry,
     });
@@ -172,10 +186,12 @@ async function startParts(
       settings: proxy.settings,
       logger,
       registry: core.telemetry?.registry ?? null,
+      ready: () => ready.ready() && core.pool.size > 0,
     });
     proxyUrl = server.url;
     closables.push({ name: 'proxy', frontDoor: true, close: () => server.drain() });
   }
+  if (discovery.leaderElection !== null) closables.push(discovery.leaderElection);
   logger.info(
     { endpoints: core.pool.size, profile: core.built.profile.name, grpcPort, proxyUrl, metricsPort, version: VERSION },
     'switchboard started',
@@ -189,7 +205,7 @@ async function startParts(
         `Envoy ext_proc on :${grpcPort ?? '-'}, metrics on :${metricsPort ?? '-'}/metrics. Ctrl-C stops.\n\n`,
     );
   }
-  return { core, closables, metricsPort, grpcPort, proxyUrl };
+  return { core, closables, metricsPort, grpcPort, proxyUrl, leadership: discovery.leadership };
 }
 
 /** The bearer token of the metrics port, when `--metrics-endpoint-auth` asks for one. */

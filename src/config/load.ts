@@ -6,7 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { sbError, type SwitchboardError } from '../errors.js';
+import { sbError } from '../errors.js';
+import { parseFlowControl, parsePromptGuards, parseTokenBudgets } from './admission-sections.js';
+import { Validator } from './validator.js';
 import type {
   EndpointPickerConfig,
   ModelRewriteSpec,
@@ -35,6 +37,8 @@ const TOP_LEVEL = new Set([
   'endpoints',
   'objectives',
   'modelRewrites',
+  'promptGuards',
+  'tokenBudgets',
 ]);
 
 /** Reads and validates the config at `path`. */
@@ -145,7 +149,9 @@ export function validateConfig(doc: unknown, source = 'config'): EndpointPickerC
     });
   }
 
-  const flowControl = root.flowControl === undefined || root.flowControl === null ? null : v.object(root.flowControl, 'flowControl');
+  const flowControl = parseFlowControl(root.flowControl, plugins, v);
+  const promptGuards = parsePromptGuards(root.promptGuards, v);
+  const tokenBudgets = parseTokenBudgets(root.tokenBudgets, v);
 
   const endpoints = v.list(root.endpoints, 'endpoints').map((e, i) => parseStaticEndpoint(e, `endpoints[${i}]`, v));
   const seenEndpoints = new Set<string>();
@@ -167,7 +173,7 @@ export function validateConfig(doc: unknown, source = 'config'): EndpointPickerC
   const modelRewrites: ModelRewriteSpec[] = v.list(root.modelRewrites, 'modelRewrites').map((r, i) => {
     const at = `modelRewrites[${i}]`;
     const ro = v.object(r, at);
-    v.only(ro, at, ['model', 'targets']);
+    v.only(ro, at, ['name', 'model', 'targets']);
     const targets = v.list(ro.targets, `${at}.targets`).map((t, j) => {
       const tat = `${at}.targets[${j}]`;
       const to = v.object(t, tat);
@@ -177,7 +183,8 @@ export function validateConfig(doc: unknown, source = 'config'): EndpointPickerC
       return { model: v.string(to.model, `${tat}.model`), weight };
     });
     if (targets.length === 0) v.fail(`${at}.targets`, 'needs at least one target');
-    return { model: v.string(ro.model, `${at}.model`), targets };
+    const model = v.string(ro.model, `${at}.model`);
+    return { name: v.optString(ro.name, `${at}.name`) ?? model, model, targets };
   });
 
   return {
@@ -193,6 +200,8 @@ export function validateConfig(doc: unknown, source = 'config'): EndpointPickerC
     endpoints,
     objectives,
     modelRewrites,
+    promptGuards,
+    tokenBudgets,
   };
 }
 
@@ -228,53 +237,3 @@ export function parseHostPort(s: string): StaticEndpointSpec | null {
   return { address: m[1] ?? m[2], port };
 }
 
-/** Path-aware shape checks; every failure is an SB_ERR_CONFIG naming the field. */
-class Validator {
-  constructor(private readonly source: string) {}
-
-  fail(path: string, reason: string): never {
-    const err: SwitchboardError = sbError('SB_ERR_CONFIG', `${this.source}: ${path || '(root)'}`, reason);
-    throw err;
-  }
-
-  object(v: unknown, path: string): Record<string, unknown> {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(path, `must be a mapping, got ${kindOf(v)}`);
-    return v as Record<string, unknown>;
-  }
-
-  list(v: unknown, path: string): unknown[] {
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) this.fail(path, `must be a list, got ${kindOf(v)}`);
-    return v;
-  }
-
-  string(v: unknown, path: string): string {
-    if (typeof v !== 'string' || v === '') this.fail(path, v === undefined ? 'is required' : `must be a non-empty string, got ${kindOf(v)}`);
-    return v;
-  }
-
-  optString(v: unknown, path: string): string | null {
-    return v === undefined || v === null ? null : this.string(v, path);
-  }
-
-  stringList(v: unknown, path: string): string[] {
-    return this.list(v, path).map((x, i) => this.string(x, `${path}[${i}]`));
-  }
-
-  port(v: unknown, path: string): number {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) this.fail(path, `must be a port 1..65535, got ${kindOf(v)}`);
-    return v;
-  }
-
-  only(o: Record<string, unknown>, path: string, allowed: string[]): void {
-    for (const k of Object.keys(o)) if (!allowed.includes(k)) this.fail(path ? `${path}.${k}` : k, 'unknown field');
-  }
-}
-
-function kindOf(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'string') return `"${v.length > 40 ? v.slice(0, 40) + '…' : v}"`;
-  if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${String(v)}`;
-}

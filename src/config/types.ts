@@ -42,6 +42,8 @@ export interface ObjectiveSpec {
 
 /** A model rewrite rule (Switchboard extension; InferenceModelRewrite without Kubernetes). */
 export interface ModelRewriteSpec {
+  /** Rule name for the `model_rewrite_name` metric label (the InferenceModelRewrite's name); defaults to the model. */
+  name?: string;
   /** Exact model name matched. */
   model: string;
   /** Weighted targets; a total weight of 0 means uniform. */
@@ -60,8 +62,8 @@ export interface EndpointPickerConfig {
   saturationDetector: string | null;
   /** Data sources (`metrics-data-source`) and their extractors (`core-metrics-extractor`). */
   dataLayer: Array<{ pluginRef: string; extractors: string[] }>;
-  /** Flow control settings, validated by the admission layer. */
-  flowControl: Record<string, unknown> | null;
+  /** Flow control settings (used when the `flowControl` feature gate is on), or null when absent. */
+  flowControl: FlowControlSpec | null;
   /** Plugin name of the request parser. */
   parser: string | null;
   /** Static endpoints (extension). */
@@ -70,4 +72,92 @@ export interface EndpointPickerConfig {
   objectives: ObjectiveSpec[];
   /** Model rewrites (extension). */
   modelRewrites: ModelRewriteSpec[];
+  /** Prompt guards run in order before scheduling (extension). */
+  promptGuards: PromptGuardSpec[];
+  /** Per-flow token rate limits (extension), or null. */
+  tokenBudgets: TokenBudgetSpec | null;
+}
+
+/** Fairness between the flows of one priority band (the Go EPP's plugin type names). */
+export type FairnessPolicyType = 'global-strict-fairness-policy' | 'round-robin-fairness-policy';
+/** Order of requests inside one flow. */
+export type OrderingPolicyType = 'fcfs-ordering-policy' | 'edf-ordering-policy';
+
+/** One priority band of the flow-control queue. */
+export interface PriorityBandSpec {
+  priority: number;
+  /** Most bytes of queued request bodies; the Go default is 1 GB. */
+  maxBytes: number;
+  /** Most queued requests; 0 = no limit. */
+  maxRequests: number;
+  /** Extension: most queued requests of one flow in this band, so one tenant cannot fill it; 0 = no limit. */
+  maxRequestsPerFlow: number;
+  fairness: FairnessPolicyType;
+  ordering: OrderingPolicyType;
+}
+
+/** The `flowControl:` section. */
+export interface FlowControlSpec {
+  /** Most bytes queued over all bands; 0 = no limit. */
+  maxBytes: number;
+  /** Most requests queued over all bands; 0 = no limit. */
+  maxRequests: number;
+  /** Time a request may wait before it gets 503; 0 = until the client goes away. */
+  defaultRequestTTLMs: number;
+  /** Bands configured explicitly, highest priority first. */
+  priorityBands: PriorityBandSpec[];
+  /** Template for priorities without a configured band (its `priority` is unused). */
+  defaultPriorityBand: PriorityBandSpec;
+  /** Extension: `reject` sheds sheddable requests (429) while saturated; `queue` queues them like the Go EPP. */
+  sheddable: 'reject' | 'queue';
+  /** Extension: longest wait between dispatch checks while requests are queued (a safety net; completions and scrapes also trigger). */
+  recheckIntervalMs: number;
+}
+
+/** The built-in local prompt policy. */
+export interface LocalPolicyGuardSpec {
+  type: 'local-policy';
+  name: string;
+  /** Largest prompt in bytes (the prompt or messages value as sent); 0 = no limit. */
+  maxPromptBytes: number;
+  /** Regular expressions; a prompt matching any is denied. */
+  denyPatterns: string[];
+  /** Match deny patterns case-insensitively. */
+  ignoreCase: boolean;
+  /** Models a request may name, by objective; objective `*` covers objectives not listed (and none). */
+  allowedModels: Array<{ objective: string; models: string[] }>;
+}
+
+/** An external screening service called over HTTP. */
+export interface HttpScreeningGuardSpec {
+  type: 'http-screening';
+  name: string;
+  url: string;
+  /** Request format: Switchboard's own JSON, or Google Model Armor's `sanitizeUserPrompt`. */
+  format: 'switchboard' | 'model-armor';
+  timeoutMs: number;
+  /** What an unreachable, slow or malformed screening answer means: allow (`FailOpen`) or 503 (`FailClose`). */
+  failureMode: 'FailOpen' | 'FailClose';
+  /** Extra request headers (e.g. authorization). */
+  headers: Record<string, string>;
+  /** Most screening calls in flight; beyond it the failure mode applies. */
+  maxConcurrent: number;
+}
+
+export type PromptGuardSpec = LocalPolicyGuardSpec | HttpScreeningGuardSpec;
+
+/** Token rate limits of one flow; 0 = no limit in that direction. */
+export interface TokenLimitSpec {
+  inputTokensPerMinute: number;
+  outputTokensPerMinute: number;
+}
+
+/** The `tokenBudgets:` section. */
+export interface TokenBudgetSpec {
+  /** Limits of every flow without its own entry; null = such flows are not limited. */
+  default: TokenLimitSpec | null;
+  /** Limits by fairness id (`x-gateway-inference-fairness-id`). */
+  flows: Array<TokenLimitSpec & { fairnessId: string }>;
+  /** Flows tracked at once (least recently used are forgotten). */
+  maxFlows: number;
 }

@@ -5,12 +5,12 @@
  * over the candidates (subset hint, fresh metrics), rewrite the model value if needed, and open
  * the request's accounting.
  */
-import type { Admission } from '../admission/admission.js';
+import { flowId, type Admission, type AdmissionRequest } from '../admission/admission.js';
 import type { ModelRewriter, ObjectiveStore } from '../admission/objectives.js';
 import { asRequestError, sbError, type SwitchboardError } from '../errors.js';
 import type { Endpoint } from '../pool/endpoint.js';
 import type { EndpointPool } from '../pool/pool.js';
-import { MODEL_REWRITE_HEADER, OBJECTIVE_HEADER, FAIRNESS_ID_HEADER, DEFAULT_FAIRNESS_ID, contentTypeProblem } from '../request/headers.js';
+import { MODEL_REWRITE_HEADER, OBJECTIVE_HEADER, FAIRNESS_ID_HEADER, contentTypeProblem } from '../request/headers.js';
 import { inspectRequest, rewriteModel, type RequestView } from '../request/inspect.js';
 import type { SchedulingRequest } from '../scheduling/framework/cycle.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
@@ -92,28 +92,50 @@ export class RequestDirector implements Director {
     const headerRewrite = req.headers.get(MODEL_REWRITE_HEADER);
     let target = incoming;
     if (headerRewrite !== undefined && headerRewrite !== '') target = headerRewrite;
-    else if (view !== null && !o.rewriter.empty) target = o.rewriter.rewrite(incoming, o.rng) ?? incoming;
-    const priority = o.objectives.priority(req.headers.get(OBJECTIVE_HEADER));
+    else if (view !== null && !o.rewriter.empty) {
+      const rule = o.rewriter.rule(incoming);
+      if (rule !== undefined) {
+        target = rule.pick(o.rng);
+        o.telemetry?.modelRewritten(rule.name, incoming, target);
+      }
+    }
+    const objective = req.headers.get(OBJECTIVE_HEADER) ?? '';
+    const priority = o.objectives.priority(objective);
 
-    if (o.admission !== null) {
-      let verdict = o.admission.admit({
+    const promptBytes = view !== null ? view.promptEnd - view.promptStart : req.body.length;
+    const inputTokens = Math.max(1, Math.ceil(promptBytes / BYTES_PER_TOKEN));
+    const outputTokens = Math.ceil(Math.min(1.5 * inputTokens, view?.maxTokens ?? Infinity));
+
+    let areq: AdmissionRequest | null = null;
+    // The default (legacy shedding, nothing else) needs nothing from a priority >= 0 request.
+    if (o.admission !== null && o.admission.bypass?.(priority) !== true) {
+      areq = {
         requestId: req.requestId,
         priority,
-        fairnessId: req.headers.get(FAIRNESS_ID_HEADER) || DEFAULT_FAIRNESS_ID,
+        fairnessId: flowId(req.headers.get(FAIRNESS_ID_HEADER)),
+        objective,
+        incomingModel: incoming,
+        targetModel: target,
         bytes: req.body.length,
+        tokens: inputTokens + outputTokens,
+        // Unparsed (passthrough) bodies are the prompt as a whole for guards and budgets.
+        body: req.body,
+        promptStart: view?.promptStart ?? 0,
+        promptEnd: view?.promptEnd ?? req.body.length,
         candidates: () => this.candidateSlots(subset),
         // A getter: front doors create the signal lazily, and most admissions never wait on it.
         get signal() {
           return req.signal;
         },
-      });
-      if (verdict instanceof Promise) verdict = await verdict;
-      if (verdict !== null) return this.reject(verdict, incoming, target);
+      };
+      // A front door's retry was admitted on its first attempt; it keeps only the hooks.
+      if (req.retry !== true) {
+        let verdict = o.admission.admit(areq);
+        if (verdict instanceof Promise) verdict = await verdict;
+        if (verdict !== null) return this.reject(verdict, incoming, target);
+      }
     }
 
-    const promptBytes = view !== null ? view.promptEnd - view.promptStart : req.body.length;
-    const inputTokens = Math.max(1, Math.ceil(promptBytes / BYTES_PER_TOKEN));
-    const outputTokens = Math.ceil(Math.min(1.5 * inputTokens, view?.maxTokens ?? Infinity));
     const sreq: SchedulingRequest = {
       requestId: req.requestId,
       targetModel: target,
@@ -134,6 +156,7 @@ export class RequestDirector implements Director {
       o.telemetry?.scheduled(schedSeconds, false, target, null);
       const err = result.kind === 'no-candidates' ? sbError('SB_ERR_NO_CANDIDATES') : sbError('SB_ERR_SCHEDULE_FAILED', result.reason);
       if (debug) o.logger?.debug({ requestId: req.requestId, explanation: result.explanation }, 'scheduling failed');
+      if (areq !== null) o.admission?.placed?.(areq);
       return this.reject(err, incoming, target);
     }
     const primary = result.endpoints[0];
@@ -143,7 +166,7 @@ export class RequestDirector implements Director {
     const rewritten = view !== null && target !== incoming;
     const body = rewritten ? rewriteModel(req.body, view as RequestView, target) : req.body;
     const prefillTokens = Math.round(inputTokens * (1 - result.prefixMatch));
-    return this.route(req, result.endpoints, body, rewritten, incoming, target, priority, view?.stream ?? false, inputTokens + outputTokens, prefillTokens, startedAt, req.explain === true ? result.explanation : null);
+    return this.route(req, result.endpoints, body, rewritten, incoming, target, priority, view?.stream ?? false, inputTokens + outputTokens, prefillTokens, startedAt, req.explain === true ? result.explanation : null, areq);
   }
 
   /** A request without a body: any candidate will do (the Go EPP picks at random). */
@@ -154,7 +177,7 @@ export class RequestDirector implements Director {
     const cands = eps.filter((e) => (subset === null || subset.has(e.address)) && (exclude === null || !exclude.has(e.key)));
     if (cands.length === 0) return this.reject(sbError('SB_ERR_NO_CANDIDATES'), '', '');
     const ep = cands[Math.floor(this.o.rng() * cands.length)];
-    return this.route(req, [ep], null, false, '', '', 0, false, 0, 0, startedAt, null);
+    return this.route(req, [ep], null, false, '', '', 0, false, 0, 0, startedAt, null, null);
   }
 
   private route(
@@ -170,7 +193,9 @@ export class RequestDirector implements Director {
     prefillTokens: number,
     startedAt: number,
     explanation: RoutedDecision['explanation'],
+    areq: AdmissionRequest | null,
   ): RoutedDecision {
+    const admission = this.o.admission;
     const lifecycle = new Lifecycle({
       pool: this.o.pool,
       telemetry: this.o.telemetry,
@@ -184,8 +209,10 @@ export class RequestDirector implements Director {
       requestBytes: req.body?.length ?? 0,
       startedAt,
       retry: req.retry === true,
-      onFinish: null,
+      // Admission hears every finish: flow control re-checks dispatch, budgets charge usage.
+      onFinish: areq !== null && admission?.finished !== undefined ? (usage, failed) => admission.finished?.(areq, usage, failed) : null,
     });
+    if (areq !== null) admission?.placed?.(areq);
     return {
       kind: 'route',
       endpoints,

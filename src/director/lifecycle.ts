@@ -26,8 +26,11 @@ export interface LifecycleInit {
   startedAt: number;
   /** A front door's new pick for a request already counted: do not count it again. */
   retry: boolean;
-  /** Called once when the request finishes (admission release). */
-  onFinish: (() => void) | null;
+  /**
+   * Called once when the request finishes (admission), with the response's usage when known and
+   * whether this attempt failed (an error, a retried attempt, or a status >= 400).
+   */
+  onFinish: ((usage: Usage | null, failed: boolean) => void) | null;
 }
 
 export class Lifecycle implements RequestLifecycle {
@@ -94,7 +97,7 @@ export class Lifecycle implements RequestLifecycle {
     const init = this.init;
     if (this.prefillPending) this.prefillDone();
     init.pool.complete(this.endpoint, init.tokens);
-    init.onFinish?.();
+    init.onFinish?.(this.observer.usage, outcome === 'error' || outcome === 'retried' || this.status >= 400);
     const t = init.telemetry;
     if (t === null) return;
     if (outcome === 'retried') {

@@ -119,7 +119,7 @@ export async function runLoadScenario(scenario: Scenario, opts: LoadOptions): Pr
       const sent = await sendStreamed({
         url: baseUrl + WorkloadGenerator.path(work),
         body: gen.body(work),
-        headers,
+        headers: work.headers === null ? headers : { ...headers, ...work.headers },
         dispatcher: agent,
         signal: stop.signal,
         record,

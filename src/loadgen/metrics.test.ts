@@ -8,6 +8,7 @@ function rec(p: Partial<RequestRecord> & Pick<RequestRecord, 'id' | 'start' | 'e
     stage: 0,
     pod: 0,
     lora: null,
+    tenant: null,
     session: -1,
     turn: -1,
     firstToken: tokenTimes.length > 0 ? tokenTimes[0] : NaN,

@@ -25,6 +25,8 @@ export interface RequestRecord {
   pod: number;
   /** LoRA adapter, or null for the base model. */
   lora: string | null;
+  /** Tenant name (scenario `workload.tenants`), or null. */
+  tenant: string | null;
   /** Session index and turn (0-based) for multi-turn workloads; -1 otherwise. */
   session: number;
   turn: number;

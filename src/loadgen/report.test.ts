@@ -18,6 +18,7 @@ function rec(id: string, stage: number, ttft: number, lora: string | null, turn:
     stage,
     pod: 0,
     lora,
+    tenant: null,
     session: turn >= 0 ? 0 : -1,
     turn,
     start: 0,

@@ -35,8 +35,8 @@ export interface RunReport {
   engine: EngineCounterSummary | null;
   /** Wall-clock time the run took, ms. */
   wallMs: number;
-  /** Measured requests broken down by LoRA adapter and by session turn (empty when not used). */
-  breakdowns: { byAdapter: Breakdown[]; byTurn: Breakdown[] };
+  /** Measured requests broken down by LoRA adapter, session turn and tenant (empty when not used). */
+  breakdowns: { byAdapter: Breakdown[]; byTurn: Breakdown[]; byTenant: Breakdown[] };
 }
 
 /** TTFT and prefix hits of one slice of the measured requests (an adapter, a turn index). */
@@ -47,6 +47,10 @@ export interface Breakdown {
   ttftP50: number;
   ttftP90: number;
   prefixHitRate: number | null;
+  /** Output tokens of the successful requests. */
+  outputTokens: number;
+  /** Failed requests by error label (`reject_429`, `reject_503`, ...). */
+  errors: Record<string, number>;
 }
 
 /** Median and spread of one headline number across seeds. */
@@ -134,6 +138,7 @@ export function buildRunReport(
   const breakdowns = {
     byAdapter: breakdown(measured, (r) => r.lora),
     byTurn: breakdown(measured, (r) => (r.turn >= 0 ? `turn ${r.turn + 1}` : null)),
+    byTenant: breakdown(measured, (r) => r.tenant),
   };
   return { policy, seed, stages, overall: summarize(measured, scenario.slo, pods), engine, wallMs, breakdowns };
 }
@@ -151,6 +156,12 @@ function breakdown(records: readonly RequestRecord[], keyOf: (r: RequestRecord) 
   return [...groups]
     .map(([key, rs]) => {
       const s = summarize(rs);
+      const errors: Record<string, number> = {};
+      let outputTokens = 0;
+      for (const r of rs) {
+        if (r.ok) outputTokens += r.outputTokens;
+        else if (r.error !== null) errors[r.error] = (errors[r.error] ?? 0) + 1;
+      }
       return {
         key,
         requests: s.requests,
@@ -158,6 +169,8 @@ function breakdown(records: readonly RequestRecord[], keyOf: (r: RequestRecord) 
         ttftP50: s.ttft?.p50 ?? NaN,
         ttftP90: s.ttft?.p90 ?? NaN,
         prefixHitRate: s.prefixHitRate,
+        outputTokens,
+        errors,
       };
     })
     .sort((a, b) => b.requests - a.requests || (a.key < b.key ? -1 : 1));

@@ -4,6 +4,7 @@
  * bad one stops the run with SB_ERR_CONFIG naming its path.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { sbError } from '../errors.js';
 import { resolveProfile, type EngineProfile } from '../sim/engine/profile.js';
@@ -47,6 +48,18 @@ export interface LoraSpec {
   baseFraction: number;
 }
 
+/** A tenant: a share of the arrivals sent with its own headers (objective, fairness id) and lengths. */
+export interface TenantSpec {
+  name: string;
+  /** Relative share of arrivals. */
+  weight: number;
+  /** Request headers, e.g. `x-gateway-inference-objective`, `x-gateway-inference-fairness-id`. */
+  headers: Record<string, string>;
+  /** Overrides of the workload's lengths, or null. */
+  input: Sampler | null;
+  output: Sampler | null;
+}
+
 export interface WorkloadSpec {
   api: 'completions' | 'chat';
   /** Question (or whole prompt) tokens. */
@@ -55,6 +68,10 @@ export interface WorkloadSpec {
   sharedPrefix: SharedPrefixSpec | null;
   sessions: SessionSpec | null;
   lora: LoraSpec | null;
+  /** Tenants sharing the arrivals, or null (one anonymous tenant). */
+  tenants: TenantSpec[] | null;
+  /** Picks a tenant index by weight (set with `tenants`). */
+  pickTenant: ((rng: Rng) => number) | null;
 }
 
 export interface StageSpec {
@@ -88,6 +105,10 @@ export interface Scenario {
   slo: Slo;
   /** Policy names to compare (bench), or [] for the default set. */
   policies: string[];
+  /** Extra director policies from EndpointPickerConfig files (paths resolved against the scenario file). */
+  configs: Array<{ name: string; path: string }>;
+  /** InferenceObjectives the environment defines (as Kubernetes would), given to every director policy. */
+  objectives: Array<{ name: string; priority: number }>;
   /** The raw document, for reports. */
   source: unknown;
 }
@@ -140,13 +161,13 @@ export function parseScenario(text: string, origin = 'scenario'): Scenario {
   } catch (e) {
     throw sbError('SB_ERR_CONFIG', origin, `invalid YAML: ${(e as Error).message}`);
   }
-  return buildScenario(doc);
+  return buildScenario(doc, dirname(origin));
 }
 
-/** Validates an already-decoded scenario document. */
-export function buildScenario(doc: unknown): Scenario {
+/** Validates an already-decoded scenario document; `baseDir` resolves relative config paths. */
+export function buildScenario(doc: unknown, baseDir = '.'): Scenario {
   const root = obj(doc, 'scenario');
-  known(root, 'scenario', ['name', 'description', 'seed', 'fleet', 'workload', 'arrivals', 'drain', 'maxRequests', 'slo', 'policies']);
+  known(root, 'scenario', ['name', 'description', 'seed', 'fleet', 'workload', 'arrivals', 'drain', 'maxRequests', 'slo', 'policies', 'configs', 'objectives']);
   const name = typeof root.name === 'string' && root.name !== '' ? root.name : fail('name', 'must be a non-empty string');
   const description = root.description === undefined ? '' : String(root.description);
   const seed = num(root.seed, 'seed', 1, 0, 2 ** 32 - 1, true);
@@ -161,6 +182,11 @@ export function buildScenario(doc: unknown): Scenario {
     maxRequests: num(root.maxRequests, 'maxRequests', 100_000, 1, 10_000_000, true),
     slo: buildSlo(obj(root.slo, 'slo', true)),
     policies: buildPolicies(root.policies),
+    configs: Object.entries(obj(root.configs, 'configs', true)).map(([name, p]) => {
+      if (typeof p !== 'string' || p === '') fail(`configs.${name}`, 'must be a config file path');
+      return { name, path: isAbsolute(p) ? p : join(baseDir, p) };
+    }),
+    objectives: buildObjectives(root.objectives),
     source: doc,
   };
 }
@@ -177,8 +203,45 @@ function buildFleet(f: Obj): FleetSpec {
   };
 }
 
+function buildObjectives(v: unknown): Scenario['objectives'] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) fail('objectives', 'must be a list of {name, priority}');
+  return v.map((o, i) => {
+    const oo = obj(o, `objectives[${i}]`);
+    known(oo, `objectives[${i}]`, ['name', 'priority']);
+    if (typeof oo.name !== 'string' || oo.name === '') fail(`objectives[${i}].name`, 'must be a non-empty string');
+    return { name: oo.name, priority: num(oo.priority, `objectives[${i}].priority`, 0, -1e9, 1e9, true) };
+  });
+}
+
+function buildTenants(v: unknown): TenantSpec[] | null {
+  if (v === undefined || v === null) return null;
+  if (!Array.isArray(v) || v.length === 0) fail('workload.tenants', 'must be a non-empty list');
+  const names = new Set<string>();
+  return v.map((t, i) => {
+    const at = `workload.tenants[${i}]`;
+    const o = obj(t, at);
+    known(o, at, ['name', 'weight', 'headers', 'input', 'output']);
+    if (typeof o.name !== 'string' || o.name === '') fail(`${at}.name`, 'must be a non-empty string');
+    if (names.has(o.name)) fail(`${at}.name`, `duplicate tenant "${o.name}"`);
+    names.add(o.name);
+    const headers: Record<string, string> = {};
+    for (const [k, val] of Object.entries(obj(o.headers, `${at}.headers`, true))) {
+      if (typeof val !== 'string') fail(`${at}.headers.${k}`, 'must be a string');
+      headers[k.toLowerCase()] = val;
+    }
+    return {
+      name: o.name,
+      weight: num(o.weight, `${at}.weight`, 1, 0),
+      headers,
+      input: o.input === undefined ? null : compileCount(o.input, `${at}.input`),
+      output: o.output === undefined ? null : compileCount(o.output, `${at}.output`),
+    };
+  });
+}
+
 function buildWorkload(w: Obj): WorkloadSpec {
-  known(w, 'workload', ['api', 'input', 'output', 'sharedPrefix', 'sessions', 'lora']);
+  known(w, 'workload', ['api', 'input', 'output', 'sharedPrefix', 'sessions', 'lora', 'tenants']);
   const api = w.api ?? 'completions';
   if (api !== 'completions' && api !== 'chat') fail('workload.api', 'must be completions or chat');
   if (w.input === undefined) fail('workload.input', 'is required');
@@ -222,6 +285,7 @@ function buildWorkload(w: Obj): WorkloadSpec {
       baseFraction: num(l.baseFraction, 'workload.lora.baseFraction', 0, 0, 1),
     };
   }
+  const tenants = buildTenants(w.tenants);
   return {
     api,
     input: compileCount(w.input, 'workload.input'),
@@ -229,6 +293,8 @@ function buildWorkload(w: Obj): WorkloadSpec {
     sharedPrefix,
     sessions,
     lora,
+    tenants,
+    pickTenant: tenants === null ? null : weightedPicker(tenants.map((t) => t.weight), 'workload.tenants'),
   };
 }
 

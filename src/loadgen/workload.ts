@@ -12,7 +12,7 @@ import { synthText } from '../sim/engine/tokenizer.js';
 import { weightedPicker } from './distributions.js';
 import type { Arrival } from './arrivals.js';
 import type { RequestRecord } from './metrics.js';
-import type { Scenario } from './scenario.js';
+import type { Scenario, TenantSpec } from './scenario.js';
 
 /** One request to send. */
 export interface WorkRequest {
@@ -24,6 +24,10 @@ export interface WorkRequest {
   turn: number;
   /** Shared-prefix group, or -1. */
   group: number;
+  /** Tenant name (scenario `workload.tenants`), or null. */
+  tenant: string | null;
+  /** Request headers of the tenant, or null. */
+  headers: Readonly<Record<string, string>> | null;
   /** Model field: the adapter name, or the base model. */
   model: string;
   lora: string | null;
@@ -38,6 +42,8 @@ export interface WorkRequest {
 /** Per-session state between turns. */
 export interface SessionState {
   index: number;
+  /** Tenant index, or -1. */
+  tenant: number;
   turns: number;
   turn: number;
   group: number;
@@ -72,16 +78,19 @@ export class WorkloadGenerator {
   first(a: Arrival): { request: WorkRequest; session: SessionState | null } {
     const w = this.scenario.workload;
     const rng = this.root.fork(`arrival-${a.index}`);
+    // The tenant comes from its own stream, so scenarios without tenants draw exactly as before.
+    const tenant = w.pickTenant === null ? -1 : w.pickTenant(this.root.fork(`tenant-${a.index}`));
+    const t = tenant >= 0 ? (w.tenants as TenantSpec[])[tenant] : null;
     const group = w.sharedPrefix === null ? -1 : w.sharedPrefix.pickGroup(rng);
     const { model, lora } = this.pickModel(rng);
-    const question = synthText(mix32(rng.nextU32()), w.input(rng));
-    const maxTokens = w.output(rng);
+    const question = synthText(mix32(rng.nextU32()), (t?.input ?? w.input)(rng));
+    const maxTokens = (t?.output ?? w.output)(rng);
     const system = group >= 0 ? this.systemPrompt(group) : null;
     const session: SessionState | null =
       w.sessions === null
         ? null
-        : { index: a.index, turns: w.sessions.turns(rng), turn: 0, group, model, lora, prompt: '', messages: [] };
-    const req = this.build(a.stage, session, group, model, lora, system, question, maxTokens, `req-${a.index}`);
+        : { index: a.index, tenant, turns: w.sessions.turns(rng), turn: 0, group, model, lora, prompt: '', messages: [] };
+    const req = this.build(a.stage, session, group, model, lora, system, question, maxTokens, `req-${a.index}`, tenant);
     if (session !== null) {
       session.prompt = req.prompt ?? '';
       session.messages = req.messages ?? [];
@@ -99,7 +108,8 @@ export class WorkloadGenerator {
     s.turn++;
     const rng = this.root.fork(`session-${s.index}-turn-${s.turn}`);
     const question = synthText(mix32(rng.nextU32()), spec.followUp(rng));
-    const maxTokens = this.scenario.workload.output(rng);
+    const t = s.tenant >= 0 ? (this.scenario.workload.tenants as TenantSpec[])[s.tenant] : null;
+    const maxTokens = (t?.output ?? this.scenario.workload.output)(rng);
     const delayMs = Math.max(0, spec.thinkTimeS(rng) * 1000);
     // Answers from real servers may not end in whitespace; keep the next question a new token.
     const sep = /\s$/.test(answer) || answer === '' ? '' : '\n';
@@ -142,15 +152,16 @@ export class WorkloadGenerator {
     question: string,
     maxTokens: number,
     id: string,
+    tenant: number,
   ): WorkRequest {
     if (this.scenario.workload.api === 'chat') {
       const messages: ChatMessage[] = [];
       if (system !== null) messages.push({ role: 'system', content: system });
       messages.push({ role: 'user', content: question });
-      return this.request(session === null ? id : `s${session.index}-t0`, stage, session, group, null, messages, maxTokens, model, lora);
+      return this.request(session === null ? id : `s${session.index}-t0`, stage, session, group, null, messages, maxTokens, model, lora, tenant);
     }
     const prompt = (system ?? '') + question;
-    return this.request(session === null ? id : `s${session.index}-t0`, stage, session, group, prompt, null, maxTokens, model, lora);
+    return this.request(session === null ? id : `s${session.index}-t0`, stage, session, group, prompt, null, maxTokens, model, lora, tenant);
   }
 
   private request(
@@ -163,10 +174,14 @@ export class WorkloadGenerator {
     maxTokens: number,
     model = s?.model ?? this.baseModel,
     lora = s?.lora ?? null,
+    tenant = s?.tenant ?? -1,
   ): WorkRequest {
+    const t = tenant >= 0 ? (this.scenario.workload.tenants as TenantSpec[])[tenant] : null;
     return {
       id,
       stage,
+      tenant: t?.name ?? null,
+      headers: t?.headers ?? null,
       session: s === null ? -1 : s.index,
       turn: s === null ? -1 : s.turn,
       group,
@@ -212,6 +227,7 @@ export function newRecord(r: WorkRequest, start: number, promptTokens: number): 
     stage: r.stage,
     pod: -1,
     lora: r.lora,
+    tenant: r.tenant,
     session: r.session,
     turn: r.turn,
     start,

@@ -82,6 +82,7 @@ export class EndpointPool {
   private readonly list: Endpoint[] = [];
   private readonly byKeyMap = new Map<string, Endpoint>();
   private readonly listeners = new Set<(e: PoolEvent) => void>();
+  private readonly metricsListeners = new Set<(ep: Endpoint) => void>();
 
   constructor(clock: Clock = systemClock) {
     this.clock = clock;
@@ -117,6 +118,12 @@ export class EndpointPool {
   subscribe(listener: (e: PoolEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Registers a listener called after each recorded scrape (flow control re-checks dispatch); returns the unsubscribe function. */
+  onMetrics(listener: (ep: Endpoint) => void): () => void {
+    this.metricsListeners.add(listener);
+    return () => this.metricsListeners.delete(listener);
   }
 
   /** Replaces the membership with `specs`: adds new keys, updates changed ones, removes the rest. */
@@ -196,6 +203,7 @@ export class EndpointPool {
     this.cacheNumBlocks[s] = m.cacheNumBlocks;
     this.scrapedAt[s] = now;
     this.dispatchedAtLastMetrics[s] = this.dispatchedAtScrape[s];
+    for (const l of this.metricsListeners) l(ep);
   }
 
   /** Records a failed scrape; the previous metrics stay but age toward staleness. */

@@ -9,6 +9,10 @@
  *
  * Duplicate top-level keys we read are rejected: JSON parsers disagree on which copy wins, and
  * a client must not route by one `model` while the server reads another.
+ *
+ * The grammar is checked everywhere except inside string values: raw control characters and
+ * invalid escapes there are left for the model server to reject (it parses the body anyway),
+ * because checking every byte of a long prompt would cost more than the whole pick.
  */
 import { isUtf8 } from 'node:buffer';
 import { sbError, type SwitchboardError } from '../errors.js';

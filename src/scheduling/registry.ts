@@ -6,6 +6,7 @@ import { sbError } from '../errors.js';
 import type { AnyPlugin, PluginFactory, PluginHandle } from './framework/plugin.js';
 import { Params } from './params.js';
 import { boundedLoadFilter, BOUNDED_LOAD_FILTER } from './plugins/bounded-load-filter/index.js';
+import { concurrencyDetector, CONCURRENCY_DETECTOR } from './plugins/concurrency-detector/index.js';
 import { headerBasedTestingFilter, HEADER_BASED_TESTING_FILTER } from './plugins/header-based-testing-filter/index.js';
 import { inflightLoadScorer, INFLIGHT_LOAD_SCORER } from './plugins/inflight-load-scorer/index.js';
 import {
@@ -19,6 +20,7 @@ import { lowQueueFilter, LOW_QUEUE_FILTER } from './plugins/low-queue-filter/ind
 import { maxScorePicker, MAX_SCORE_PICKER } from './plugins/max-score-picker/index.js';
 import { prefillWorkScorer, PREFILL_WORK_SCORER } from './plugins/prefill-work-scorer/index.js';
 import { prefixCacheScorer, PREFIX_CACHE_SCORER } from './plugins/prefix-cache-scorer/index.js';
+import { prefixRendezvousScorer, PREFIX_RENDEZVOUS_SCORER } from './plugins/prefix-rendezvous-scorer/index.js';
 import { queueScorer, QUEUE_SCORER } from './plugins/queue-scorer/index.js';
 import { randomPicker, RANDOM_PICKER } from './plugins/random-picker/index.js';
 import { roundRobinPicker, ROUND_ROBIN_PICKER } from './plugins/round-robin-picker/index.js';
@@ -40,7 +42,6 @@ export const CONFIG_ONLY_TYPES = [
   'inflight-load-producer',
   'openai-parser',
   'passthrough-parser',
-  'concurrency-detector',
   'fcfs-ordering-policy',
   'edf-ordering-policy',
   'global-strict-fairness-policy',
@@ -96,6 +97,7 @@ export function registerBuiltinPlugins(r: PluginRegistry): PluginRegistry {
   r.register(RUNNING_REQUESTS_SCORER, runningRequestsScorer);
   r.register(LORA_AFFINITY_SCORER, loraAffinityScorer);
   r.register(PREFIX_CACHE_SCORER, prefixCacheScorer);
+  r.register(PREFIX_RENDEZVOUS_SCORER, prefixRendezvousScorer);
   r.register(PREFILL_WORK_SCORER, prefillWorkScorer);
   r.register(TOKEN_LOAD_SCORER, tokenLoadScorer);
   r.register(INFLIGHT_LOAD_SCORER, inflightLoadScorer);
@@ -107,6 +109,7 @@ export function registerBuiltinPlugins(r: PluginRegistry): PluginRegistry {
   r.register(LOW_QUEUE_FILTER, lowQueueFilter);
   r.register(LEAST_QUEUE_FILTER, leastQueueFilter);
   r.register(UTILIZATION_DETECTOR, utilizationDetector);
+  r.register(CONCURRENCY_DETECTOR, concurrencyDetector);
   r.register(BOUNDED_LOAD_FILTER, boundedLoadFilter);
   for (const type of CONFIG_ONLY_TYPES) r.register(type, configOnly(type));
   return r;

@@ -11,6 +11,7 @@ import type { EndpointPool } from '../pool/pool.js';
 import type { PluginTimer } from '../scheduling/framework/profile.js';
 import type { Plugin } from '../scheduling/framework/plugin.js';
 import type { PrefixStats } from '../scheduling/plugins/prefix-cache-scorer/index.js';
+import { AdmissionMetrics } from './admission-metrics.js';
 
 const DURATION_BUCKETS = [
   0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60, 120, 180, 240, 300, 360,
@@ -91,6 +92,8 @@ export class Telemetry implements PluginTimer {
   readonly scrapes: Counter<string>;
   readonly scrapeDuration: Histogram<string>;
   readonly badInput: Counter<string>;
+  /** Flow control, model rewrite, prompt guard and token budget metrics. */
+  readonly admission: AdmissionMetrics;
   private prefixStats: (() => PrefixStats) | null = null;
   private readonly modelLabels = new Set<string>();
   private readonly attemptChildren = new Map<string, CounterSeries>();
@@ -232,6 +235,7 @@ export class Telemetry implements PluginTimer {
       labelNames: ['source', 'reason'],
       registers: [r],
     });
+    this.admission = new AdmissionMetrics(r, poolName, (m) => this.label(m));
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: r });
   }
 
@@ -283,6 +287,11 @@ export class Telemetry implements PluginTimer {
   /** An attempt ended so another could carry the request on: only the running gauge moves. */
   requestAbandoned(incoming: string, target: string): void {
     this.seriesFor(this.label(incoming), this.label(target)).running.dec();
+  }
+
+  /** A rewrite rule (`rule`) sent `model` to `target`. */
+  modelRewritten(rule: string, model: string, target: string): void {
+    this.admission.modelRewritten(rule, model, target);
   }
 
   /** A request was rejected before routing. */

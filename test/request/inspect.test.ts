@@ -73,9 +73,12 @@ describe('request inspection', () => {
     );
   });
 
-  it('never accepts what JSON.parse rejects, and never throws', () => {
+  it('never accepts what JSON.parse rejects in the structure, and never throws', () => {
+    // String contents are skipped, not validated (see inspect.ts): generated text has no raw
+    // control characters or backslashes, the one thing the scan deliberately leaves to the server.
+    const text = fc.string({ maxLength: 60, unit: fc.constantFrom(...'{}[]:,"0123456789-+.eEtrufalsn abc'.split('')) });
     fc.assert(
-      fc.property(fc.string({ maxLength: 60 }), (s) => {
+      fc.property(text, (s) => {
         const body = `{"model":"m","prompt":${s}}`;
         let valid = true;
         try {
@@ -84,10 +87,26 @@ describe('request inspection', () => {
           valid = false;
         }
         const v = inspectRequest(Buffer.from(body), '/v1/completions');
-        return valid || isSwitchboardError(v);
+        return valid === !isSwitchboardError(v) || (valid && isSwitchboardError(v) && /require|must be/.test(v.message));
       }),
-      { numRuns: 1000 },
+      { numRuns: 2000 },
     );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 60 }), (s) => {
+        inspectRequest(Buffer.from(`{"model":"m","prompt":${s}}`), '/v1/completions');
+        return true;
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('leaves raw control characters and bad escapes inside string values to the model server', () => {
+    // Validating every byte of a 220 KB prompt would cost more than the whole pick; the server
+    // rejects such JSON itself, and routing never reads those bytes.
+    expect(() => JSON.parse('{"model":"m","prompt":"a\u0001b"}')).toThrow();
+    expect(() => JSON.parse('{"model":"m","prompt":"bad \\x escape"}')).toThrow();
+    expect(isSwitchboardError(inspectRequest(Buffer.from('{"model":"m","prompt":"a\u0001b"}'), '/v1/completions'))).toBe(false);
+    expect(isSwitchboardError(inspectRequest(Buffer.from('{"model":"m","prompt":"bad \\x escape"}'), '/v1/completions'))).toBe(false);
   });
 
   it('rewrites only the model value, byte for byte elsewhere', () => {

@@ -60,13 +60,16 @@ describe('switchboard bench flags', () => {
         { name: 'b', path: 'b.yaml' },
       ],
       seeds: [1, 2, 3],
+      replicas: [1],
       out: null,
       quiet: false,
     });
+    expect(parseBenchFlags(['--scenario', 'x.yaml', '--replicas', '1,2,4'])).toMatchObject({ replicas: [1, 2, 4] });
   });
 
   it('requires a scenario and valid seeds', () => {
     expect(flagError(() => parseBenchFlags([]))).toMatch(/scenario/);
     expect(flagError(() => parseBenchFlags(['--scenario', 'x', '--seeds', '1,x']))).toMatch(/seeds/);
+    expect(flagError(() => parseBenchFlags(['--scenario', 'x', '--replicas', '0']))).toMatch(/replicas/);
   });
 });

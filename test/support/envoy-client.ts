@@ -20,6 +20,7 @@
  * `EnvoyProtocolError`, so tests fail loudly instead of passing on a lenient client.
  */
 import { credentials as grpcCredentials, Client, type ChannelCredentials, type ChannelOptions, type ClientDuplexStream } from '@grpc/grpc-js';
+import { headerValueText } from '../../src/frontends/extproc/headers.js';
 import {
   decodeProcessingResponse,
   encodeProcessingRequest,
@@ -110,6 +111,8 @@ export interface LocalReply {
   kind: 'local-reply';
   status: number;
   body: string;
+  /** Headers the immediate response set on the local reply (none for gRPC failures). */
+  headers?: HeaderList;
   /** gRPC status code when the reply comes from the stream failing, else null. */
   grpcCode: number | null;
 }
@@ -309,7 +312,10 @@ export class EnvoyExchange {
     let status = ir.status?.code ?? 0;
     if (status < 200) status = 200; // Envoy replaces informational codes
     this.end();
-    return { kind: 'local-reply', status, body: Buffer.from(ir.body ?? []).toString('utf8'), grpcCode: null };
+    const headers: HeaderList = (ir.headers?.setHeaders ?? []).map((o) => [String(o.header?.key ?? ''), headerValueText(o.header ?? { key: '' })]);
+    const reply: LocalReply = { kind: 'local-reply', status, body: Buffer.from(ir.body ?? []).toString('utf8'), grpcCode: null };
+    if (headers.length > 0) reply.headers = headers;
+    return reply;
   }
 
   private applyMetadata(target: Record<string, Record<string, unknown>>, msg: ProcessingResponse): void {

@@ -10,8 +10,12 @@ function repoRoot(): string {
   return dir;
 }
 
-/** `../shared/fixtures/metrics/` beside the checkout (CI has it too). */
-export const FIXTURES_DIR = join(repoRoot(), '..', 'shared', 'fixtures', 'metrics') + '/';
+/**
+ * `../shared/fixtures/metrics/` beside the checkout (CI has it too); `SWITCHBOARD_SHARED` names
+ * the shared folder when the checkout lives elsewhere (.ci/run sets it for a clone whose origin
+ * checkout has it beside it).
+ */
+export const FIXTURES_DIR = join(process.env.SWITCHBOARD_SHARED ?? join(repoRoot(), '..', 'shared'), 'fixtures', 'metrics') + '/';
 
 /** Text of fixture `name`. */
 export function fixture(name: string): string {

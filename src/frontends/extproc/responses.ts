@@ -78,10 +78,11 @@ export function replaceBody(direction: Direction, body: Buffer, contentLength: n
 
 /** The local reply for a rejected request: the error's status and `inference error: <Kind> - <message>`. */
 export function immediateErrorResponse(error: SwitchboardError): ProcessingResponse {
-  return {
-    immediateResponse: {
-      status: { code: error.status },
-      body: Buffer.from(inferenceErrorText(error), 'utf8'),
-    },
+  const immediateResponse: ProcessingResponse['immediateResponse'] = {
+    status: { code: error.status },
+    body: Buffer.from(inferenceErrorText(error), 'utf8'),
   };
+  // A spent token budget says when to come back.
+  if (error.retryAfterSeconds !== null) immediateResponse.headers = { setHeaders: [rawHeader('retry-after', String(error.retryAfterSeconds))] };
+  return { immediateResponse };
 }

@@ -44,6 +44,8 @@ export function writeOpenAIError(res: ServerResponse, err: SwitchboardError, ext
   }
   const body = openAIErrorJson(err);
   const headers: string[] = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body))];
+  // A spent token budget says when to come back (the openai SDK honours retry-after).
+  if (err.retryAfterSeconds !== null) headers.push('retry-after', String(err.retryAfterSeconds));
   for (let i = 0; i < extra.length; i++) headers.push(extra[i]);
   res.writeHead(err.status, headers);
   res.end(body);

@@ -45,6 +45,10 @@ export interface DirectorRouterOptions {
 
 const NO_HEADERS: HeaderSource = { get: () => undefined };
 
+function headerSource(h: Readonly<Record<string, string>>): HeaderSource {
+  return { get: (name) => h[name] };
+}
+
 /** Address of simulated pod `i` (never dialled; it only names the endpoint). */
 export function podAddress(i: number): { address: string; port: number } {
   return { address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${(i & 255) + 1}`, port: 8000 };
@@ -59,7 +63,10 @@ export function directorRouter(name: string, config: EndpointPickerConfig, ctx: 
     stalenessMs: opts.stalenessMs ?? 2000,
     scrape: false,
     telemetry: false,
+    timers: ctx.timers,
   });
+  // The environment's objectives (as Kubernetes would feed them) join the config's own.
+  if (ctx.objectives !== undefined && ctx.objectives.length > 0) core.objectives.replace([...config.objectives, ...ctx.objectives]);
   const pool = core.pool;
   const endpoints: Endpoint[] = [];
   const podOf = new Map<string, number>();
@@ -83,7 +90,7 @@ export function directorRouter(name: string, config: EndpointPickerConfig, ctx: 
       const req: InferenceRequest = {
         requestId: `${input.work.id}#${seq++}`,
         path: input.path,
-        headers: NO_HEADERS,
+        headers: input.work.headers === null ? NO_HEADERS : headerSource(input.work.headers),
         body: input.body,
         subset: null,
       };

@@ -3,6 +3,7 @@
  * hear about metrics scrapes and completions. Baselines live here; policies that run the real
  * Switchboard director live in `director-router.ts`.
  */
+import type { Timers } from '../../admission/timers.js';
 import { Rng } from '../engine/random.js';
 import type { EngineState } from '../engine/engine.js';
 import type { WorkRequest } from '../../loadgen/workload.js';
@@ -62,6 +63,10 @@ export interface RouterContext {
   clock: { now(): number };
   /** Metrics scrape interval of the run, ms. */
   scrapeIntervalMs: number;
+  /** Virtual-time timers (flow-control TTLs and re-checks), when the runner provides them. */
+  timers?: Timers;
+  /** InferenceObjectives of the environment (scenario `objectives`), for director policies. */
+  objectives?: ReadonlyArray<{ name: string; priority: number }>;
 }
 
 /** Builds a fresh router for one run. */

@@ -13,7 +13,7 @@ import { WorkloadGenerator, newRecord, promptText, type SessionState, type WorkR
 import { Engine, type EngineCounters } from '../engine/engine.js';
 import { Rng } from '../engine/random.js';
 import { SimRequest, type RequestSink } from '../engine/request.js';
-import { VirtualScheduler } from '../engine/scheduler.js';
+import { VirtualScheduler, type TimerHandle } from '../engine/scheduler.js';
 import { synthText, tokenize } from '../engine/tokenizer.js';
 import { outputSeedFor } from '../pod/openai-request.js';
 import type { RouteDecision, RouteOutcome, RouterFactory } from './router.js';
@@ -66,7 +66,14 @@ export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory
   const sc: Scenario = seed === scenario.seed ? scenario : { ...scenario, seed };
   const sched = new VirtualScheduler();
   const { pods: nPods, profile, scrapeIntervalMs, metricsLagMs } = sc.fleet;
-  const router = await makeRouter({ pods: nPods, seed, clock: sched, scrapeIntervalMs });
+  const router = await makeRouter({
+    pods: nPods,
+    seed,
+    clock: sched,
+    scrapeIntervalMs,
+    timers: { set: (ms, fn) => sched.at(sched.now() + ms, fn), clear: (h) => sched.cancel(h as TimerHandle) },
+    objectives: sc.objectives,
+  });
   const engines: Engine[] = [];
   for (let i = 0; i < nPods; i++) {
     const e = new Engine(profile, sched, { histograms: false });

@@ -26,3 +26,20 @@ describe('utilization-detector', () => {
     expect(() => plugin('utilization-detector', makePool([]), { metricsStalenessThreshold: 'soon' })).toThrow(/duration/);
   });
 });
+
+describe('utilization-detector: requests not yet in the metrics', () => {
+  it('counts requests sent since the last scrape and still in flight as waiting, unless countUnscraped is false', () => {
+    const pool = makePool([{ q: 2, kv: 0.1 }]);
+    for (let i = 0; i < 4; i++) pool.dispatch(0, 1);
+    pool.complete(pool.atSlot(0)!, 1);
+    const now = pool.clock.now();
+    expect(plugin<UtilizationDetector>('utilization-detector', pool).saturation(pool, [0], 1, now)).toBeCloseTo(1, 10);
+    expect(plugin<UtilizationDetector>('utilization-detector', pool, { countUnscraped: false }).saturation(pool, [0], 1, now)).toBeCloseTo(0.4, 10);
+  });
+  it('adds pending requests as 1/queueDepthThreshold each, spread over the candidates', () => {
+    const pool = makePool([{ q: 0 }, { q: 0 }]);
+    const d = plugin<UtilizationDetector>('utilization-detector', pool);
+    expect(d.saturation(pool, [0, 1], 2, pool.clock.now(), 10)).toBeCloseTo(1, 10);
+    expect(d.saturation(pool, [0, 1], 2, pool.clock.now(), 4)).toBeCloseTo(0.4, 10);
+  });
+});

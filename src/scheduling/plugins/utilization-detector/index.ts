@@ -10,7 +10,12 @@ export const UTILIZATION_DETECTOR = 'utilization-detector';
 
 /** Saturation of a set of endpoints: >= 1 means saturated. */
 export interface SaturationDetector {
-  saturation(pool: EndpointPool, slots: ArrayLike<number>, count: number, now: number): number;
+  /**
+   * Saturation over `slots[0..count)` at clock time `now`. `pendingRequests` (`pendingTokens`)
+   * are admitted but not yet on any endpoint: flow control releases several requests in one
+   * dispatch cycle, before the scheduler has placed the first.
+   */
+  saturation(pool: EndpointPool, slots: ArrayLike<number>, count: number, now: number, pendingRequests?: number, pendingTokens?: number): number;
 }
 
 export interface UtilizationDetector extends Filter, SaturationDetector {}
@@ -20,24 +25,33 @@ export const utilizationDetector: PluginFactory = (name, p, { pool }) => {
   const kvT = p.number('kvCacheUtilThreshold', 0.8, { min: 0, max: 1 });
   const staleMs = p.durationMs('metricsStalenessThreshold', 200);
   const headroom = p.number('headroom', 0, { min: 0 });
+  // Requests sent after the last scrape are not in its queue depth; count those still in flight as queued.
+  const countUnscraped = p.boolean('countUnscraped', true);
   const qLimit = queueT * (1 + headroom);
   const kvLimit = kvT * (1 + headroom);
 
   const d: UtilizationDetector = {
     typedName: typed(UTILIZATION_DETECTOR, name),
-    saturation(pl, slots, count, now) {
+    saturation(pl, slots, count, now, pendingRequests = 0) {
       if (count === 0) return 1;
       let sum = 0;
+      const sent = pl.dispatched;
+      const base = pl.dispatchedAtLastMetrics;
       for (let k = 0; k < count; k++) {
         const s = slots[k];
         if (!pl.isFresh(s, now, staleMs)) {
           sum += 1; // stale or missing metrics count as saturated
           continue;
         }
-        const q = queueT > 0 ? pl.waiting[s] / queueT : 0;
+        // Of the requests sent since the scrape, those still in flight may be queued.
+        const unscraped = sent[s] - base[s];
+        const waiting = countUnscraped ? pl.waiting[s] + (unscraped < pl.inflight[s] ? unscraped : pl.inflight[s]) : pl.waiting[s];
+        const q = queueT > 0 ? waiting / queueT : 0;
         const kv = kvT > 0 ? pl.kvUsage[s] / kvT : 0;
         sum += q > kv ? q : kv;
       }
+      // Each pending request will wait on some endpoint: at most 1/queueT more for one of them.
+      if (pendingRequests > 0 && queueT > 0) sum += pendingRequests / queueT;
       return sum / count;
     },
     filter(cycle, input: Candidates, out: Candidates) {

@@ -1,0 +1,123 @@
+/**
+ * Path-aware shape checks for the config file. Every failure is an SB_ERR_CONFIG that names the
+ * field (`flowControl.priorityBands[1].maxBytes`) and the reason.
+ */
+import { sbError, type SwitchboardError } from '../errors.js';
+import { parseDurationMs } from '../scheduling/params.js';
+
+export class Validator {
+  constructor(private readonly source: string) {}
+
+  fail(path: string, reason: string): never {
+    const err: SwitchboardError = sbError('SB_ERR_CONFIG', `${this.source}: ${path || '(root)'}`, reason);
+    throw err;
+  }
+
+  object(v: unknown, path: string): Record<string, unknown> {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(path, `must be a mapping, got ${kindOf(v)}`);
+    return v as Record<string, unknown>;
+  }
+
+  list(v: unknown, path: string): unknown[] {
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) this.fail(path, `must be a list, got ${kindOf(v)}`);
+    return v;
+  }
+
+  string(v: unknown, path: string): string {
+    if (typeof v !== 'string' || v === '') this.fail(path, v === undefined ? 'is required' : `must be a non-empty string, got ${kindOf(v)}`);
+    return v;
+  }
+
+  optString(v: unknown, path: string): string | null {
+    return v === undefined || v === null ? null : this.string(v, path);
+  }
+
+  stringList(v: unknown, path: string): string[] {
+    return this.list(v, path).map((x, i) => this.string(x, `${path}[${i}]`));
+  }
+
+  port(v: unknown, path: string): number {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) this.fail(path, `must be a port 1..65535, got ${kindOf(v)}`);
+    return v;
+  }
+
+  /** An optional number (`def` when absent) within `min`/`max`, whole when `integer`. */
+  number(v: unknown, path: string, def: number, o: { min?: number; max?: number; integer?: boolean } = {}): number {
+    if (v === undefined || v === null) return def;
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(path, `must be a number, got ${kindOf(v)}`);
+    if (o.integer === true && !Number.isInteger(v)) this.fail(path, `must be an integer, got ${v}`);
+    if (o.min !== undefined && v < o.min) this.fail(path, `must be >= ${o.min}, got ${v}`);
+    if (o.max !== undefined && v > o.max) this.fail(path, `must be <= ${o.max}, got ${v}`);
+    return v;
+  }
+
+  /** An optional boolean. */
+  boolean(v: unknown, path: string, def: boolean): boolean {
+    if (v === undefined || v === null) return def;
+    if (typeof v !== 'boolean') this.fail(path, `must be true or false, got ${kindOf(v)}`);
+    return v;
+  }
+
+  /** An optional string that must be one of `allowed`. */
+  oneOf<T extends string>(v: unknown, path: string, def: T, allowed: readonly T[]): T {
+    if (v === undefined || v === null) return def;
+    if (typeof v !== 'string' || !allowed.includes(v as T)) this.fail(path, `must be one of ${allowed.join(', ')}, got ${kindOf(v)}`);
+    return v as T;
+  }
+
+  /** An optional duration (Go string such as `30s` or a number of seconds), in ms. */
+  durationMs(v: unknown, path: string, defMs: number): number {
+    if (v === undefined || v === null) return defMs;
+    const ms = parseDurationMs(v);
+    if (ms === null) this.fail(path, `must be a duration like "200ms" or "30s", got ${kindOf(v)}`);
+    return ms;
+  }
+
+  /** An optional byte count: an integer or a Kubernetes quantity (`1Gi`, `500M`, `512Mi`). */
+  bytes(v: unknown, path: string, def: number): number {
+    if (v === undefined || v === null) return def;
+    const n = parseQuantity(v);
+    if (n === null) this.fail(path, `must be a byte count such as 1000000, "500M" or "1Gi", got ${kindOf(v)}`);
+    return n;
+  }
+
+  only(o: Record<string, unknown>, path: string, allowed: readonly string[]): void {
+    for (const k of Object.keys(o)) if (!allowed.includes(k)) this.fail(path ? `${path}.${k}` : k, 'unknown field');
+  }
+}
+
+const QUANTITY_SUFFIX: Record<string, number> = {
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+};
+
+/** A non-negative Kubernetes quantity as a whole number; null when malformed. */
+export function parseQuantity(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? Math.floor(v) : null;
+  if (typeof v !== 'string') return null;
+  const m = /^\s*(\d+(?:\.\d+)?)(?:e(\d+))?([kMGTP]i?|Ki)?\s*$/.exec(v);
+  if (m === null) return null;
+  const suffix = m[3] ?? '';
+  const mult = QUANTITY_SUFFIX[suffix];
+  if (mult === undefined) return null;
+  const n = Number(m[1]) * 10 ** Number(m[2] ?? 0) * mult;
+  return Number.isFinite(n) ? Math.floor(n) : null;
+}
+
+export function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'string') return `"${v.length > 40 ? v.slice(0, 40) + '…' : v}"`;
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${String(v)}`;
+}
