@@ -4,6 +4,7 @@
  *
  * Every parser returns null for an object it cannot use; the reflector counts those as malformed.
  */
+import { isIP } from 'node:net';
 import type { ModelRewriteSpec, ObjectiveSpec } from '../../config/types.js';
 import type { EndpointSpec } from '../../pool/endpoint.js';
 
@@ -91,7 +92,8 @@ export function parsePod(o: Record<string, unknown>): PodInfo | null {
   const status = (typeof o.status === 'object' && o.status !== null ? o.status : {}) as Record<string, unknown>;
   const conditions = Array.isArray(status.conditions) ? (status.conditions as Array<Record<string, unknown> | null>) : [];
   const ready = conditions.some((c) => c !== null && c.type === 'Ready' && c.status === 'True');
-  const ip = typeof status.podIP === 'string' && status.podIP !== '' ? status.podIP : null;
+  // The address becomes Envoy's routing header: only a plain IP may get there (no list, port or name).
+  const ip = typeof status.podIP === 'string' && isIP(status.podIP) !== 0 ? status.podIP : null;
   return {
     name: m.name,
     labels,
