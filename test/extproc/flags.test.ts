@@ -20,6 +20,7 @@ describe('ext_proc flags', () => {
       maxConcurrentStreamsPerConnection: 1000,
       keepaliveTimeMs: 60_000,
       certReloadIntervalMs: 10_000,
+      streamResetsPerSecond: 10_000,
     });
     expect(extProcFlagSpecs.map((f) => f.name)).toEqual([
       'secure-serving',
@@ -32,6 +33,7 @@ describe('ext_proc flags', () => {
       'max-active-streams',
       'grpc-max-concurrent-streams',
       'grpc-keepalive-time',
+      'grpc-stream-reset-rate',
       'max-buffered-request-bytes',
     ]);
   });
@@ -74,6 +76,7 @@ describe('ext_proc flags', () => {
       maxConcurrentStreamsPerConnection: 0,
       keepaliveTimeMs: 10_000,
       certReloadIntervalMs: 10_000,
+      streamResetsPerSecond: 10_000,
     });
   });
 

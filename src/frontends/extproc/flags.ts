@@ -89,6 +89,12 @@ export const extProcFlagSpecs: readonly ExtProcFlagSpec[] = [
     help: 'interval of HTTP/2 pings to gateway connections on the ext_proc port; one unanswered for 20s is closed with its streams (0: off)',
   },
   {
+    name: 'grpc-stream-reset-rate',
+    type: 'int',
+    default: 10_000,
+    help: 'RST_STREAM frames per second a gateway connection may send (Envoy resets every ext_proc stream; 0: Node\'s 33/s rapid-reset limit)',
+  },
+  {
     name: 'max-buffered-request-bytes',
     type: 'int',
     default: DEFAULT_STREAM_LIMITS.maxBufferedBytes,
@@ -123,6 +129,7 @@ export function extProcOptionsFromFlags(values: Readonly<Record<string, unknown>
   maxConcurrentStreamsPerConnection: number;
   keepaliveTimeMs: number;
   certReloadIntervalMs: number;
+  streamResetsPerSecond: number;
 } {
   const get = (name: string): unknown => values[name] ?? SHARED_DEFAULTS[name] ?? extProcFlagSpecs.find((f) => f.name === name)?.default;
   const port = (name: string): number => {
@@ -164,5 +171,6 @@ export function extProcOptionsFromFlags(values: Readonly<Record<string, unknown>
     maxConcurrentStreamsPerConnection: count('grpc-max-concurrent-streams'),
     keepaliveTimeMs: duration('grpc-keepalive-time'),
     certReloadIntervalMs: Math.max(100, duration('cert-reload-interval')),
+    streamResetsPerSecond: count('grpc-stream-reset-rate'),
   };
 }

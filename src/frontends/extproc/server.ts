@@ -17,6 +17,7 @@ import { BodySendMode, type BodySendModeValue } from './messages.js';
 import { createExtProcMetrics } from './metrics.js';
 import { handleProcessStream, type ProcessCall, type StreamContext } from './stream-handler.js';
 import { StreamLimits, type StreamLimitOptions } from './stream-limits.js';
+import { allowStreamResets, forceShutdown, ResetRecycler } from './grpc-internals.js';
 
 export interface ExtProcServerOptions {
   /** Picks endpoints for each request. */
@@ -58,6 +59,17 @@ export interface ExtProcServerOptions {
    */
   keepaliveTimeMs?: number;
   keepaliveTimeoutMs?: number;
+  /**
+   * RST_STREAM frames per second a gateway connection may send (default 10,000; 0: Node's own
+   * limit of 33/s with a burst of 1,000). Envoy resets every ext_proc stream when it is done, so
+   * Node's rapid-reset defence would tear a busy gateway's connection down every ~30 s.
+   */
+  streamResetsPerSecond?: number;
+  /**
+   * Resets after which a gateway connection is asked to reconnect (GOAWAY; default 500; 0: never):
+   * keeps it below nghttp2's reset limit on Node versions that cannot raise it.
+   */
+  resetsPerConnection?: number;
   /** Extra grpc-js server options. */
   grpcOptions?: ChannelOptions;
 }
@@ -93,22 +105,6 @@ function hostPort(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/**
- * grpc-js `forceShutdown()`, plus closing the connections it forgets: with channelz off (as here)
- * grpc-js 1.14 does not track sessions where forceShutdown looks for them, so open streams would
- * outlive a forced stop. The private map is read defensively; if it changes, this is a no-op.
- */
-function forceShutdown(server: Server): void {
-  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
-  if (servers instanceof Map) {
-    for (const info of servers.values() as Iterable<{ sessions?: unknown }>) {
-      if (!(info?.sessions instanceof Set)) continue;
-      for (const session of info.sessions as Set<{ destroy?: () => void }>) session.destroy?.();
-    }
-  }
-  server.forceShutdown();
-}
-
 function tryShutdown(server: Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
@@ -139,6 +135,7 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     honorSubsetHint: options.honorSubsetHint ?? true,
     metrics,
     limits,
+    resets: null,
     logger,
   };
   const perConnection = options.maxConcurrentStreamsPerConnection ?? 1000;
@@ -167,6 +164,8 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     ...(keepalive > 0 ? { 'grpc.keepalive_time_ms': keepalive, 'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs ?? 20_000 } : {}),
     ...options.grpcOptions,
   });
+  allowStreamResets(extProc, options.streamResetsPerSecond ?? 10_000);
+  ctx.resets = new ResetRecycler(extProc, options.resetsPerConnection ?? 500);
   extProc.addService(extProcServiceDefinitionWith(() => metrics.protocolError('undecodable')), {
     Process: (call: ProcessCall) => handleProcessStream(call, ctx),
   });

@@ -58,6 +58,8 @@ export interface StreamContext {
   metrics: ExtProcMetrics;
   /** Stream count, buffered bytes and deadlines shared by all streams of the server. */
   limits: StreamLimits;
+  /** Told about every stream the gateway resets, by connection (keeps connections under nghttp2's reset limit). */
+  resets: { reset(peer: string): void } | null;
   logger: Logger;
 }
 
@@ -133,6 +135,8 @@ class ProcessStream implements Watched {
   private registered = false;
   /** When the current wait for the gateway times out (see StreamLimits). */
   deadlineAt = Infinity;
+  /** The gateway connection (`address:port`), read at start: it is gone once the stream closes. */
+  private peer = '';
 
   constructor(call: ProcessCall, ctx: StreamContext) {
     this.call = call;
@@ -142,9 +146,13 @@ class ProcessStream implements Watched {
   start(): void {
     const ctx = this.ctx;
     ctx.metrics.streamOpened();
+    if (ctx.resets !== null) this.peer = this.call.getPeer();
     this.call.on('data', (msg: ProcessingRequest) => this.onMessage(msg));
     this.call.on('end', () => this.onHalfClose());
-    this.call.on('cancelled', () => this.onReset());
+    this.call.on('cancelled', () => {
+      this.ctx.resets?.reset(this.peer);
+      this.onReset();
+    });
     this.call.on('error', () => this.onReset());
     this.call.on('close', () => this.release());
     if (!ctx.limits.open(this)) {
