@@ -9,6 +9,7 @@
  * Envoy are Envoy's to retry and are reported separately.
  */
 import { Agent, request } from 'undici';
+import { seededRandom } from '../../src/scheduling/rng.js';
 import { EnvoyEmulator } from '../../test/support/envoy-emulator.js';
 
 /** Outcome classes. */
@@ -62,18 +63,6 @@ export class Tally {
   }
 }
 
-/** A small seeded generator (mulberry32), so the mix is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /** The request mix: mostly real traffic, some adapters, a little hostile input and impatience. */
@@ -116,7 +105,8 @@ export interface LoadTargets {
 export async function runWorkers(door: Door, workers: number, targets: LoadTargets, tally: Tally, stop: () => boolean, seed: number): Promise<void> {
   const agent = new Agent({ connections: workers * 2, keepAliveTimeout: 30_000 });
   const loop = async (w: number): Promise<void> => {
-    const r = rng(seed * 1000 + w);
+    // Seeded: the mix is the same on every run.
+    const r = seededRandom(seed * 1000 + w);
     let n = 0;
     while (!stop()) {
       const s = nextShot(r, targets.model, door, targets.maxBodyBytes, n++);
