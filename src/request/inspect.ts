@@ -219,15 +219,8 @@ class Scan {
         continue;
       }
       if (state === 1) {
-        // Object: key or '}'.
+        // Object: key or '}' (an empty object; closed below like any other).
         if (c === 0x7d && !afterComma) {
-          i++;
-          depth--;
-          if (depth === 0) return trailing(b, i);
-          if (depth === 1) {
-            const e = this.topLevel(key, valueStart, i);
-            if (e !== null) return e;
-          }
           state = 3;
           continue;
         }

@@ -58,6 +58,11 @@ export class PrefixIndexer {
   private readonly rings: Array<Ring | undefined> = [];
   private readonly table = new BlockTable();
   private entries = 0;
+  // The last match's table entries, reused by the add() that follows it in the same cycle.
+  private matchedHashes: Float64Array | null = null;
+  private matchedEntries = new Int32Array(256);
+  private matchedCount = 0;
+  private matchedRehashes = -1;
 
   /** Block copies across all endpoints (`inference_extension_prefix_indexer_size`). */
   get size(): number {
@@ -71,11 +76,18 @@ export class PrefixIndexer {
    */
   match(hashes: Float64Array, count: number, counts: Float64Array, touched: Int32Array, touchedLen: number): number {
     const table = this.table;
+    if (this.matchedEntries.length < count) this.matchedEntries = new Int32Array(count);
+    const entries = this.matchedEntries;
+    this.matchedHashes = hashes;
+    this.matchedRehashes = table.rehashes;
+    this.matchedCount = 0;
     for (let i = 0; i < count; i++) {
       const e = table.find(hashes[i]);
       if (e < 0) break;
-      const holders = table.holders;
-      const base = e * WAYS;
+      entries[i] = e;
+      this.matchedCount = i + 1;
+      const holders = table.data;
+      const base = table.holderBase(e);
       for (let w = 0; w < WAYS; w++) {
         const v = holders[base + w];
         if (v === NO_HOLDER) continue;
@@ -94,9 +106,10 @@ export class PrefixIndexer {
       this.rings[slot] = ring;
     }
     const refreshAge = Math.max(1, ring.capacity >> 1);
+    const known = hashes === this.matchedHashes ? this.matchedCount : 0;
     for (let i = 0; i < count; i++) {
       const h = hashes[i];
-      const pos = this.positionOf(h, slot);
+      const pos = this.positionOf(h, slot, i < known ? this.matchedEntries[i] : -1);
       if (pos >= 0 && ring.age(pos) < refreshAge) continue; // recent enough: no write
       this.write(ring, slot, h, pos >= 0);
     }
@@ -111,13 +124,16 @@ export class PrefixIndexer {
     this.rings[slot] = undefined;
   }
 
-  /** Ring position of `slot`'s copy of `h`, or -1. */
-  private positionOf(h: number, slot: number): number {
-    const e = this.table.find(h);
+  /** Ring position of `slot`'s copy of `h`, or -1. `hint`: an entry index match() found for `h`. */
+  private positionOf(h: number, slot: number, hint: number): number {
+    const table = this.table;
+    // The hint holds unless a rehash moved entries or an eviction freed and reused the entry.
+    const e = hint >= 0 && table.rehashes === this.matchedRehashes && table.keyAt(hint) === h ? hint : table.find(h);
     if (e < 0) return -1;
-    const holders = this.table.holders;
+    const holders = table.data;
+    const base = table.holderBase(e);
     for (let w = 0; w < WAYS; w++) {
-      const v = holders[e * WAYS + w];
+      const v = holders[base + w];
       if (v !== NO_HOLDER && Math.floor(v / POS_SPAN) === slot) return v % POS_SPAN;
     }
     return -1;
@@ -135,8 +151,8 @@ export class PrefixIndexer {
     ring.written++;
     const holder = slot * POS_SPAN + pos;
     const e = this.table.insert(h); // may rehash: take the index only now
-    const holders = this.table.holders;
-    const base = e * WAYS;
+    const holders = this.table.data;
+    const base = this.table.holderBase(e);
     let free = -1;
     for (let w = 0; w < WAYS; w++) {
       const v = holders[base + w];
@@ -155,7 +171,7 @@ export class PrefixIndexer {
 
   /** Frees the way whose copy is oldest in its own ring; returns the way. */
   private dropOldestHolder(base: number): number {
-    const holders = this.table.holders;
+    const holders = this.table.data;
     let way = 0;
     let oldest = -1;
     for (let w = 0; w < WAYS; w++) {
@@ -178,11 +194,12 @@ export class PrefixIndexer {
   private evict(h: number, slot: number, pos: number): void {
     const e = this.table.find(h);
     if (e < 0) return;
-    const holders = this.table.holders;
+    const holders = this.table.data;
+    const base = this.table.holderBase(e);
     const holder = slot * POS_SPAN + pos;
     for (let w = 0; w < WAYS; w++) {
-      if (holders[e * WAYS + w] !== holder) continue;
-      holders[e * WAYS + w] = NO_HOLDER;
+      if (holders[base + w] !== holder) continue;
+      holders[base + w] = NO_HOLDER;
       this.entries--;
       const ring = this.rings[slot];
       if (ring !== undefined) ring.live--;
