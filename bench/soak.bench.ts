@@ -248,7 +248,9 @@ against 4 simulated vLLM pods with standing faults (pod 1: 20% failing and slow 
 (pod 3 answering only 503, pod 2 crashing and restarting). The mix: completions, streamed chats with
 usage, LoRA adapters, unknown models, clients that leave mid-stream, and ~10% hostile bodies (bad
 JSON, duplicate \`model\`, 5,000-deep nesting, form content type, bodies over the 1 MiB limit).
-Live heap is read right after a forced full GC in the Switchboard process. **Preliminary**: a shared
+Live heap is read right after a forced full GC in the Switchboard process. \`refused_connection_broke\`:
+an oversized or malformed request that had to be refused, whose client saw its connection break
+(EPIPE while still uploading, or the ext_proc stream ending) instead of reading the 413/400. **Preliminary**: a shared
 2-core machine with other work running (load average ${r.loadAverage.start.join(' / ')} at the start,
 ${r.loadAverage.end.join(' / ')} at the end); the lead reruns on a quiet machine.
 

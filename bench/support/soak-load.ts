@@ -6,7 +6,9 @@
  * "Lost" means a request the system could have saved and did not: on the proxy, any failure
  * before the first response byte reached the client (pod 0 is always healthy); behind Envoy,
  * any failure of the picker itself (its 5xx or a broken ext_proc stream). Pod failures behind
- * Envoy are Envoy's to retry and are reported separately.
+ * Envoy are Envoy's to retry and are reported separately. A hostile request that had to be
+ * refused and whose connection broke before the refusal was read is not lost (nothing could
+ * have been served); it is counted as `refused_connection_broke`.
  */
 import { Agent, request } from 'undici';
 import { seededRandom } from '../../src/scheduling/rng.js';
@@ -20,6 +22,7 @@ export type Outcome =
   | 'upstream_5xx_passed_through'
   | 'broken_mid_stream'
   | 'client_aborted'
+  | 'refused_connection_broke'
   | 'lost'
   | 'unexpected';
 
@@ -114,7 +117,9 @@ export async function runWorkers(door: Door, workers: number, targets: LoadTarge
         if (door === 'proxy') await viaProxy(targets, agent, s, tally);
         else await viaEnvoy(targets, s, tally);
       } catch (err) {
-        tally.add(door, 'lost', `${s.kind}: transport error ${(err as Error).message.slice(0, 80)}`);
+        // An oversized upload the server refused early can end in EPIPE before its 413 is read.
+        const outcome = s.expectStatus !== null ? 'refused_connection_broke' : 'lost';
+        tally.add(door, outcome, `${s.kind}: transport error ${(err as Error).message.slice(0, 80)}`);
       }
     }
   };
@@ -148,8 +153,9 @@ async function viaProxy(t: LoadTargets, agent: Agent, s: Shot, tally: Tally): Pr
 async function viaEnvoy(t: LoadTargets, s: Shot, tally: Tally): Promise<void> {
   const chunks = s.body.length > 65536 ? Array.from({ length: Math.floor(s.body.length / 65536) }, (_, i) => (i + 1) * 65536) : [];
   const res = await t.emulator.send({ path: s.path, headers: s.headers, body: s.body, splitAt: chunks });
-  if (res.source === 'local-reply' && res.status >= 500 && s.expectStatus === null) {
-    return tally.add('extproc', 'lost', `${s.kind}: picker answered ${res.status} ${res.body.toString().slice(0, 300)}`);
+  if (res.source === 'local-reply' && res.status >= 500 && res.status !== s.expectStatus) {
+    const outcome = s.expectStatus !== null ? 'refused_connection_broke' : 'lost';
+    return tally.add('extproc', outcome, `${s.kind}: picker answered ${res.status} ${res.body.toString().slice(0, 300)}`);
   }
   if (res.broken) return tally.add('extproc', 'broken_mid_stream', `${s.kind}: pod broke off`);
   if (res.source === 'envoy') return tally.add('extproc', 'upstream_5xx_passed_through', `${s.kind}: ${res.body.toString().slice(0, 50)}`);

@@ -16,7 +16,7 @@ import { BodySendMode, type ProcessingRequest } from '../../src/frontends/extpro
 import type { ExtProcServerOptions } from '../../src/frontends/extproc/server.js';
 import { EnvoyExtProcClient, type EnvoyExchange } from '../support/envoy-client.js';
 import { eventually, metricValue, rawStream as rawFrames, startHarness, upstreamOf, type Harness } from '../support/extproc-harness.js';
-import { grpcHealth } from '../support/health-probe.js';
+import { grpcHealth, watchHealth } from '../support/health-probe.js';
 import { routeAll } from '../support/scripted-director.js';
 
 let h: Harness | null = null;
@@ -239,6 +239,21 @@ describe('floods', () => {
     for (const ex of flood) ex.end();
     await healthy(harness);
   }, 40_000);
+});
+
+describe('health watchers', () => {
+  it('bounds Watch streams (RESOURCE_EXHAUSTED beyond the cap); Check keeps answering', async () => {
+    const harness = await start({ healthMaxWatchers: 20 });
+    const watches = Array.from({ length: 20 }, () => watchHealth(harness.server.healthPort!));
+    await eventually(() => watches.every((w) => w.statuses.length === 1));
+    const extra = watchHealth(harness.server.healthPort!);
+    expect(await extra.ended).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
+    expect(extra.statuses).toEqual([]);
+    expect(await grpcHealth(harness.server.healthPort!, 'readiness')).toBe(ServingStatus.SERVING);
+    for (const w of watches) w.close();
+    extra.close();
+    await healthy(harness);
+  });
 });
 
 describe('sustained Envoy traffic', () => {

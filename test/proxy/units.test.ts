@@ -37,12 +37,14 @@ describe('proxy flags', () => {
       '-proxy-idle-stream-timeout=45s',
       '--proxy-max-body-bytes=1024',
       '--proxy-max-connections-per-endpoint=8',
+      '--proxy-max-buffered-request-bytes=2048',
     ]);
     expect(v.port).toBe(8080);
     expect(v.settings.retries).toEqual({ max: 0, repick: false });
     expect(v.settings.timeouts).toEqual({ connectMs: 250, firstByteMs: 90_000, idleStreamMs: 45_000 });
     expect(v.settings.maxBodyBytes).toBe(1024);
     expect(v.settings.pool?.connectionsPerEndpoint).toBe(8);
+    expect(v.settings.maxBufferedBytes).toBe(2048);
   });
 
   const bad: Array<[string, string]> = [

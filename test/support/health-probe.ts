@@ -23,15 +23,16 @@ export async function grpcHealth(port: number, service = 'readiness', creds: Cha
 }
 
 /** A Watch stream of `service`: every status the server sends, in order, with arrival times. */
-export function watchHealth(port: number, service = 'readiness'): { statuses: Array<{ status: number; at: number }>; ended: Promise<void>; close(): void } {
+export function watchHealth(port: number, service = 'readiness'): { statuses: Array<{ status: number; at: number }>; ended: Promise<number>; close(): void } {
   const c = new Client(`127.0.0.1:${port}`, grpcCredentials.createInsecure());
   const def = healthServiceDefinition.Watch;
   const call: ClientReadableStream<HealthCheckResponse> = c.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, { service });
   const statuses: Array<{ status: number; at: number }> = [];
   call.on('data', (m: HealthCheckResponse) => statuses.push({ status: m.status, at: Date.now() }));
-  const ended = new Promise<void>((resolve) => {
-    call.on('status', () => resolve());
-    call.on('error', () => resolve());
+  /** Resolves with the gRPC status code the stream ended with. */
+  const ended = new Promise<number>((resolve) => {
+    call.on('status', (s: { code: number }) => resolve(s.code));
+    call.on('error', (e: { code?: number }) => resolve(e.code ?? -1));
   });
   return {
     statuses,

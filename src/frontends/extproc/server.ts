@@ -48,6 +48,8 @@ export interface ExtProcServerOptions {
   registry?: Registry;
   /** How often health Watch streams re-read readiness, in ms (default 1000). */
   healthPollIntervalMs?: number;
+  /** Most health Watch streams at once (default 1000). */
+  healthMaxWatchers?: number;
   /** Stream count, buffered-bytes and timeout limits (defaults: DEFAULT_STREAM_LIMITS). */
   limits?: Partial<StreamLimitOptions>;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per gateway connection (default 1000; 0: unlimited). */
@@ -125,7 +127,7 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
   const host = options.host ?? '0.0.0.0';
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const registry = options.registry ?? new Registry();
-  const health = new HealthService({ readiness: options.readiness, pollIntervalMs: options.healthPollIntervalMs });
+  const health = new HealthService({ readiness: options.readiness, pollIntervalMs: options.healthPollIntervalMs, maxWatchers: options.healthMaxWatchers });
   const limits = new StreamLimits(options.limits);
   const metrics = createExtProcMetrics(registry, () => limits.bufferedBytes);
   const ctx: StreamContext = {

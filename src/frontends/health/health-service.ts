@@ -38,6 +38,8 @@ export interface HealthServiceOptions {
   readiness: Readiness;
   /** How often Watch streams re-read readiness, in ms (default 1000). */
   pollIntervalMs?: number;
+  /** Most Watch streams open at once; more are refused with RESOURCE_EXHAUSTED (default 1000). */
+  maxWatchers?: number;
 }
 
 /** Health state and the grpc-js handlers that serve it; one instance can serve several servers. */
@@ -47,10 +49,12 @@ export class HealthService {
   private draining = false;
   private readonly watchers = new Set<{ service: string; last: ServingStatusValue; call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse> }>();
   private timer: NodeJS.Timeout | null = null;
+  private readonly maxWatchers: number;
 
   constructor(options: HealthServiceOptions) {
     this.readiness = options.readiness;
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.maxWatchers = options.maxWatchers ?? 1000;
   }
 
   /** Status of `service`, or null when the name is unknown. */
@@ -106,6 +110,11 @@ export class HealthService {
         callback(null, { statuses });
       },
       Watch: (call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) => {
+        // Each watcher holds a stream for as long as it likes: bound how many may (probes use Check).
+        if (this.watchers.size >= this.maxWatchers) {
+          call.emit('error', { code: GrpcStatus.RESOURCE_EXHAUSTED, details: `more than ${this.maxWatchers} health watchers` });
+          return;
+        }
         const service = call.request.service ?? '';
         const watcher = { service, last: this.status(service) ?? ServingStatus.SERVICE_UNKNOWN, call };
         this.watchers.add(watcher);

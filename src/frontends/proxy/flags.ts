@@ -25,6 +25,7 @@ export const PROXY_FLAGS: readonly ProxyFlagSpec[] = [
   { name: 'proxy-first-byte-timeout', type: 'duration', default: d.timeouts.firstByteMs, help: 'timeout from sending a request to the pod answering (0: none)' },
   { name: 'proxy-idle-stream-timeout', type: 'duration', default: d.timeouts.idleStreamMs, help: 'longest silence between two chunks of a response (0: none)' },
   { name: 'proxy-max-body-bytes', type: 'int', default: d.maxBodyBytes, help: 'largest request body accepted (413 above it)' },
+  { name: 'proxy-max-buffered-request-bytes', type: 'int', default: d.maxBufferedBytes, help: 'most request-body bytes all proxy requests together hold (503 above it; 0: no limit)' },
   { name: 'proxy-max-connections-per-endpoint', type: 'int', default: d.pool.connectionsPerEndpoint, help: 'keep-alive connections per pod at most' },
   { name: 'proxy-keepalive-timeout', type: 'duration', default: d.pool.keepAliveMs, help: 'how long an idle connection to a pod stays open' },
   { name: 'proxy-models-refresh', type: 'duration', default: d.modelsRefreshMs, help: 'how often /v1/models is refreshed from the pods' },
@@ -59,6 +60,7 @@ export function proxyFlagValues(values: Readonly<Record<string, string | number 
     port: num('proxy-port', -1, 65535),
     settings: {
       maxBodyBytes: num('proxy-max-body-bytes', 1),
+      maxBufferedBytes: num('proxy-max-buffered-request-bytes', 0),
       timeouts: {
         connectMs: num('proxy-connect-timeout', 1),
         firstByteMs: num('proxy-first-byte-timeout', 0),

@@ -33,6 +33,8 @@ export interface ProxyRetries {
 export interface ProxySettings {
   /** Largest accepted request body in bytes; larger ones get 413. */
   maxBodyBytes: number;
+  /** Most request-body bytes held by all requests together; beyond it 503 (0: no limit). */
+  maxBufferedBytes: number;
   timeouts: ProxyTimeouts;
   pool: ProxyPoolLimits;
   retries: ProxyRetries;
@@ -45,6 +47,7 @@ export interface ProxySettings {
 /** Defaults; chosen for vLLM pods on a cluster network. */
 export const DEFAULT_PROXY_SETTINGS: ProxySettings = {
   maxBodyBytes: 16 * 1024 * 1024,
+  maxBufferedBytes: 512 * 1024 * 1024,
   timeouts: { connectMs: 5_000, firstByteMs: 300_000, idleStreamMs: 300_000 },
   pool: { connectionsPerEndpoint: 1024, keepAliveMs: 60_000 },
   retries: { max: 2, repick: true },
@@ -55,6 +58,7 @@ export const DEFAULT_PROXY_SETTINGS: ProxySettings = {
 /** A partial override of the settings, as callers and flags give it. */
 export interface ProxySettingsInput {
   maxBodyBytes?: number;
+  maxBufferedBytes?: number;
   timeouts?: Partial<ProxyTimeouts>;
   pool?: Partial<ProxyPoolLimits>;
   retries?: Partial<ProxyRetries>;
@@ -67,6 +71,7 @@ export function resolveProxySettings(input: ProxySettingsInput = {}): ProxySetti
   const d = DEFAULT_PROXY_SETTINGS;
   return {
     maxBodyBytes: input.maxBodyBytes ?? d.maxBodyBytes,
+    maxBufferedBytes: input.maxBufferedBytes ?? d.maxBufferedBytes,
     timeouts: { ...d.timeouts, ...input.timeouts },
     pool: { ...d.pool, ...input.pool },
     retries: { ...d.retries, ...input.retries },

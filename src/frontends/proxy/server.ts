@@ -5,7 +5,8 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
-import { sbError, type SwitchboardError } from '../../errors.js';
+import { isSwitchboardError, sbError, type SwitchboardError } from '../../errors.js';
+import { BodyBudget } from './body-budget.js';
 import type { Director } from '../../director/types.js';
 import type { EndpointPool } from '../../pool/pool.js';
 import { ProxyExchange, type ProxyContext, type ProxyLogger } from './exchange.js';
@@ -89,6 +90,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     return503OnClosing: true,
   });
   registerBodyParser(app);
+  new BodyBudget(settings.maxBufferedBytes).install(app);
   registerErrorHandlers(app, settings, metrics);
 
   /** One inference request; `path` is the route's (what the director sees as the API shape). */
@@ -200,7 +202,8 @@ function registerErrorHandlers(app: FastifyInstance, settings: ProxySettings, me
   });
   app.setErrorHandler((error: FastifyError, _req, reply) => {
     let err: SwitchboardError;
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') err = sbError('SB_ERR_BODY_TOO_LARGE', settings.maxBodyBytes);
+    if (isSwitchboardError(error)) err = error;
+    else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') err = sbError('SB_ERR_BODY_TOO_LARGE', settings.maxBodyBytes);
     else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       err = sbError('SB_ERR_BAD_REQUEST_SHAPE', error.message);
     } else err = sbError('SB_ERR_INTERNAL', error.message);
