@@ -1,6 +1,7 @@
 /**
  * The config used when none is given: the Go EPP's blend (prefix 3, queue 2, KV 2) plus
- * Switchboard's prefill-work estimate (2) and LoRA affinity (2), picked by max score. The
+ * Switchboard's prefill-work estimate (2) and LoRA affinity (2), picked by max score; the prefix
+ * index hashes every second KV block boundary (half the index work, the same routing). The
  * scorecard (bench/RESULTS.md) chose it: lower p90 TTFT than the Go blend in every scenario, and
  * far lower with LoRA adapters. Kept as YAML so `switchboard serve --print-config` shows users
  * exactly what runs.
@@ -12,6 +13,8 @@ export const DEFAULT_CONFIG_YAML = `apiVersion: inference.networking.x-k8s.io/v1
 kind: EndpointPickerConfig
 plugins:
 - type: prefix-cache-scorer
+  parameters:
+    blocksPerHash: 2
 - type: prefill-work-scorer
 - type: queue-scorer
 - type: kv-cache-utilization-scorer

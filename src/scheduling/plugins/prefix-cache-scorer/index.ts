@@ -34,6 +34,9 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
   const maxBlocksParam = p.number('maxPrefixBlocksToMatch', 256, { min: 1, integer: true });
   const maxTokens = p.number('maxPrefixTokensToMatch', 0, { min: 0, integer: true });
   const lruCapacity = p.number('lruCapacityPerServer', 31_250, { min: 1, integer: true });
+  // Switchboard: index every k-th KV block boundary only (one hash covers k blocks). Fewer, longer
+  // hashes cost less per request; matches are measured at k-block granularity.
+  const blocksPerHash = p.number('blocksPerHash', 1, { min: 1, max: 64, integer: true });
   // v1.0 used a fixed character block size; accept it so old configs load.
   const legacyHashBlockSize = p.number('hashBlockSize', 0, { min: 0, integer: true });
 
@@ -52,8 +55,10 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
   let blockBytes = 0;
   const stats: PrefixStats = { indexSize: 0, blocksLooked: 0, blocksMatched: 0, bytesMatched: 0 };
 
+  /** Hashes per request: the token coverage of the Go EPP's block cap, in hash blocks. */
   function maxBlocksFor(tokensPerBlock: number): number {
-    return maxTokens > 0 ? Math.max(1, Math.floor(maxTokens / tokensPerBlock)) : maxBlocksParam;
+    const blocks = maxTokens > 0 ? Math.max(1, Math.floor(maxTokens / tokensPerBlock)) : maxBlocksParam;
+    return Math.max(1, Math.floor(blocks / blocksPerHash));
   }
 
   const scorer: PrefixCacheScorer = {
@@ -68,7 +73,7 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
         const bs = pool.cacheBlockSize[slots[0]];
         if (bs > 0) tokensPerBlock = bs;
       }
-      blockBytes = legacyHashBlockSize > 0 ? legacyHashBlockSize : tokensPerBlock * CHARS_PER_TOKEN;
+      blockBytes = legacyHashBlockSize > 0 ? legacyHashBlockSize : tokensPerBlock * CHARS_PER_TOKEN * blocksPerHash;
       const maxBlocks = maxBlocksFor(tokensPerBlock);
       if (hashes.length < maxBlocks) hashes = new Float64Array(maxBlocks);
       hashCount =
@@ -103,7 +108,7 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
       if (count === 0 || hashedFor !== cycle || hashCount === 0) return;
       // The primary endpoint now caches this prompt's blocks.
       const slot = picked[0];
-      const cap = autoTune && pool.cacheNumBlocks[slot] > 0 ? pool.cacheNumBlocks[slot] : lruCapacity;
+      const cap = Math.ceil((autoTune && pool.cacheNumBlocks[slot] > 0 ? pool.cacheNumBlocks[slot] : lruCapacity) / blocksPerHash);
       indexer.add(slot, hashes, hashCount, cap);
       hashedFor = null;
     },
