@@ -92,6 +92,8 @@ async function startFrontDoor(): Promise<number> {
     port: 0,
     healthPort: null,
     secure: false,
+    // h2load does not reconnect after GOAWAY (Envoy does): no connection recycling while measuring.
+    resetsPerConnection: 0,
   });
   return server.port;
 }
@@ -132,6 +134,7 @@ async function startSwitchboard(): Promise<number> {
     port: 0,
     healthPort: null,
     secure: false,
+    resetsPerConnection: 0,
   });
   return server.port;
 }

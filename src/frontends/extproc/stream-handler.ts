@@ -8,7 +8,8 @@
  * cannot be seen before the headers must be answered (NONE, STREAMED, BUFFERED_PARTIAL) route from
  * the headers alone. Response phase: headers answered at once, body chunks pass through the
  * lifecycle (streams are echoed immediately, JSON held only as the lifecycle needs), trailers
- * answered. Messages are handled strictly in order: the stream is paused while the director works.
+ * answered. Messages are handled strictly in order: those arriving while the director works wait in
+ * a small queue (pausing the HTTP/2 stream instead cost measurably more per exchange).
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
@@ -126,6 +127,8 @@ class ProcessStream implements Watched {
   private servedReported = false;
   private responseBodyEnded = false;
   private busy = false;
+  /** Messages that arrived while the director was deciding, handled in order after it. */
+  private queued: ProcessingRequest[] | null = null;
   private halfClosed = false;
   private ended = false;
   private abort: AbortController | null = null;
@@ -183,6 +186,11 @@ class ProcessStream implements Watched {
 
   private onMessage(msg: ProcessingRequest): void {
     if (this.phase === 'done') return; // Envoy ignores us after an immediate response; we ignore it too.
+    if (this.busy) {
+      // Strict order: wait for the decision. Envoy sends at most a few messages (trailers) here.
+      (this.queued ??= []).push(msg);
+      return;
+    }
     try {
       this.dispatch(msg);
       // Once routed, the gateway may only be silent for the idle timeout.
@@ -367,13 +375,12 @@ class ProcessStream implements Watched {
     return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.bodyBytes);
   }
 
-  /** Asks the director; the stream stays paused (strict message order) until the answer is sent. */
+  /** Asks the director; later messages queue (strict message order) until the answer is sent. */
   private decide(body: Buffer | null): void {
     const headers = this.headers;
     if (headers === null) return this.outOfOrder('body_before_headers');
     this.busy = true;
     this.deadlineAt = Infinity; // the director bounds its own waits (admission queue TTL)
-    this.call.pause();
     const req = new ExtProcRequest(this, this.requestId, headers.requestPath(), headers, body, this.subset);
     let pending: Promise<Decision>;
     try {
@@ -420,8 +427,17 @@ class ProcessStream implements Watched {
       this.fail(GrpcStatus.INTERNAL, 'internal error', 'handler_exception');
       return;
     }
-    if (this.halfClosed) this.endCall();
-    else this.call.resume();
+    // Messages that came in meanwhile, in order; one of them may start another decision.
+    const queued = this.queued;
+    this.queued = null;
+    if (queued !== null) for (let i = 0; i < queued.length; i++) {
+      if (this.busy) {
+        (this.queued ??= []).push(...queued.slice(i));
+        return;
+      }
+      this.onMessage(queued[i]);
+    }
+    if (this.halfClosed && !this.busy) this.endCall();
   }
 
   private answerRoute(destination: string, body: Buffer | null, rewritten: boolean, headerOnly: boolean): void {
