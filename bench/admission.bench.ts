@@ -14,7 +14,7 @@ import type { InferenceRequest, RoutedDecision } from '../src/director/types.js'
 import { EMPTY_SET } from '../src/pool/endpoint.js';
 import { createSwitchboard, type Switchboard } from '../src/switchboard.js';
 import { seededRandom } from '../src/scheduling/rng.js';
-import { machine, median, percentile, spread, writeJson, writeResultsSection } from './lib/stats.js';
+import { loadNote, machine, median, percentile, spread, writeJson, writeResultsSection } from './lib/stats.js';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 2 : 5;
@@ -163,8 +163,7 @@ async function main(): Promise<void> {
 One request through the real director per sample: inspect a 1 KB chat body, admit, schedule over
 8 endpoints (queue + KV scorers), open the lifecycle, feed a usage body, finish. Same process,
 same bodies; ${ROUNDS} rounds of ${PER_ROUND.toLocaleString('en-US')} requests after a warm-up round; median of the
-round p50s with their spread, and the median round p99. Preliminary: 2 shared cores with other
-work running.
+round p50s with their spread, and the median round p99. ${loadNote()}.
 
 Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}.
 

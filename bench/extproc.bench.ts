@@ -21,7 +21,7 @@ import { Client, credentials } from '@grpc/grpc-js';
 import { decodeProcessingResponse, encodeProcessingRequest, PROCESS_PATH } from '../src/frontends/extproc/codec.js';
 import type { ProcessingRequest, ProcessingResponse } from '../src/frontends/extproc/messages.js';
 import { requestBody, requestMessages, requestStreamBytes } from './extproc-frames.js';
-import { machine, median, percentile, writeJson, writeResultsSection } from './lib/stats.js';
+import { loadNote, machine, median, percentile, writeJson, writeResultsSection } from './lib/stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root (the script runs from dist-bench/bench/). */
@@ -257,7 +257,7 @@ function writeResults(summary: ReturnType<typeof summarize>): void {
   const lines = [
     '## ext_proc front door (`npm run bench:extproc`)',
     '',
-    `Preliminary (shared machine, other work running): ${machine()}, ${h2v}, ${date.slice(0, 10)}. Median of ${RUNS} runs (min–max).`,
+    `${loadNote()}. ${machine()}, ${h2v}, ${date.slice(0, 10)}. Median of ${RUNS} runs (min–max).`,
     '',
     'One exchange is the request phase of one ext_proc stream: headers with protocol_config, the body in 16 KiB pieces, the ' +
       'routing headers response and the body echoed back. Load: h2load on one HTTP/2 connection with `-m` concurrent streams ' +

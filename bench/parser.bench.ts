@@ -11,7 +11,7 @@ import { EngineRegistry } from '../src/datalayer/engines.js';
 import { extractMetrics } from '../src/datalayer/extract.js';
 import { parsePrometheusText } from '../src/datalayer/prom-text.js';
 import { FIXTURE_NAMES, fixture } from '../test/support/fixtures.js';
-import { machine, median, spread, writeJson, writeResultsSection } from './lib/stats.js';
+import { loadNote, machine, median, spread, writeJson, writeResultsSection } from './lib/stats.js';
 
 const quick = process.argv.includes('--quick');
 const engines = new EngineRegistry();
@@ -81,7 +81,7 @@ Per page, median of 5 rounds (spread in brackets), µs per parse. "Extract" is w
 parse only the engine's metric lines and build the snapshot. "Full" parses every line. The npm
 parser \`parse-prometheus-text-format\` runs on the same pages in the same process as the baseline.
 
-Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}.
+${loadNote()}. Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}.
 
 | page | bytes | extract | full parse | npm parser | npm / extract |
 |---|---|---|---|---|---|

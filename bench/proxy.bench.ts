@@ -28,7 +28,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { machine, median, percentile, writeJson, writeResultsSection } from './lib/stats.js';
+import { loadNote, machine, median, percentile, writeJson, writeResultsSection } from './lib/stats.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -317,7 +317,7 @@ function resultsMarkdown(
   return [
     '## Proxy round trip (`npm run bench:proxy`)',
     '',
-    `Preliminary: shared 2-core machine with other work running (${machine()}). Director: **${director}**.`,
+    `${loadNote()}. ${machine()}. Director: **${director}**.`,
     `Load: wrk (one thread, own process) at ${CONNECTIONS} connections and at 1 connection; SSE: sequential streams of 100 chunks timed by a separate Node process. ` +
       `Pod, bare proxy and the two Switchboard proxies each run in their own process${pinProxy.length > 0 ? ' (proxies pinned to CPU 0, pod and load to CPU 1)' : ''}. ` +
       'Medians over rounds (min-max); per-round numbers in `bench/results/proxy.json`.',

@@ -16,7 +16,7 @@ import { loadScenario } from '../src/loadgen/scenario.js';
 import { fmt } from '../src/loadgen/table.js';
 import { configPolicy } from '../src/sim/scorecard/director-router.js';
 import { registerPolicy } from '../src/sim/scorecard/policies.js';
-import { machine, scenarioArgs, writeJson, writeResultsSection } from './lib/stats.js';
+import { loadNote, machine, scenarioArgs, writeJson, writeResultsSection } from './lib/stats.js';
 
 const SCENARIOS = ['shared-prefix-kv-pressure', 'multi-turn-sessions', 'multi-lora-zipf', 'mixed-lengths-bursts'];
 const REPLICAS = [1, 2, 4];
@@ -25,7 +25,7 @@ const COLUMNS: Headline[] = ['goodputPct', 'hitPct', 'ttftP50', 'ttftP90', 'outp
 
 const INTRO = `## Active-active replicas (\`npm run bench:replicas\`)
 
-Preliminary: measured on a shared machine while other work ran (the routing numbers are virtual
+${loadNote()} (the routing numbers are virtual
 time and do not depend on the machine). Each run puts N independent Switchboard cores (own
 pool, prefix index, in-flight counts) behind a round-robin "Service"; every core hears every
 metrics scrape, as each real replica scrapes every pod. \`switchboard\` is the default config;

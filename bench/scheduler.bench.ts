@@ -19,7 +19,7 @@ import { seededRandom } from '../src/scheduling/rng.js';
 import { EndpointPool } from '../src/pool/pool.js';
 import { EMPTY_SET } from '../src/pool/endpoint.js';
 import { isSwitchboardError } from '../src/errors.js';
-import { machine, percentile, writeJson, writeResultsSection } from './lib/stats.js';
+import { loadNote, machine, percentile, writeJson, writeResultsSection } from './lib/stats.js';
 
 const quick = process.argv.includes('--quick');
 const ENDPOINTS = [8, 64, 256, 1024];
@@ -183,7 +183,7 @@ the default profile (queue 2, KV 2, prefix 3, LoRA 1), max-score pick, record th
 index. Endpoints have fresh varied metrics and 16-token KV blocks; prompts share one of 32 system
 prompts. Single-threaded, in-process; each sample is one pick timed with \`process.hrtime\`.
 
-Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}.
+${loadNote()}. Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}.
 
 | endpoints | prompt | p50 µs | p99 µs | picks/s | round-robin p50 µs (baseline) | default / baseline |
 |---|---|---|---|---|---|---|

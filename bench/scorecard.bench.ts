@@ -17,11 +17,11 @@ import { loadScenario } from '../src/loadgen/scenario.js';
 import { fmt } from '../src/loadgen/table.js';
 import { configFilePolicy } from '../src/sim/scorecard/director-router.js';
 import { defaultPolicies, registerPolicy } from '../src/sim/scorecard/policies.js';
-import { machine, scenarioArgs, writeJson, writeResultsSection } from './lib/stats.js';
+import { loadNote, machine, scenarioArgs, writeJson, writeResultsSection } from './lib/stats.js';
 
 const INTRO = `## Routing-quality scorecard (\`npm run bench:scorecard\`)
 
-Preliminary: measured on a shared machine while other work ran. The latency and throughput
+${loadNote()}. The latency and throughput
 numbers come from virtual time, so only the wall-clock figures depend on the machine.
 
 Per-scenario reports: \`bench/out/<scenario>/report.html\` (not committed); aggregates:

@@ -16,7 +16,7 @@ import { Rng } from '../src/sim/engine/random.js';
 import { SimRequest, type RequestSink } from '../src/sim/engine/request.js';
 import { VirtualScheduler } from '../src/sim/engine/scheduler.js';
 import { synthText, tokenize } from '../src/sim/engine/tokenizer.js';
-import { machine, median, writeJson, writeResultsSection } from './lib/stats.js';
+import { loadNote, machine, median, writeJson, writeResultsSection } from './lib/stats.js';
 
 const PODS = 8;
 const REQUESTS = 3000;
@@ -93,7 +93,7 @@ writeResultsSection(
   `## Simulator speed (\`npm run bench:sim-engine\`)
 
 Virtual-time engine model alone (no router): ${summary.workload}; ${RUNS} runs after a warm-up run.
-Preliminary: measured on a shared machine while other work ran.
+${loadNote()}.
 
 Machine: ${summary.machine}. Run: ${summary.date.slice(0, 10)}.
 

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EnvoyExtProcClient } from '../test/support/envoy-client.js';
 import { EnvoyEmulator } from '../test/support/envoy-emulator.js';
-import { machine, writeJson, writeResultsSection } from './lib/stats.js';
+import { loadNote, machine, writeJson, writeResultsSection } from './lib/stats.js';
 import { metricsPage, promValue, sampleProcess, type ProcessSample } from './support/process-stats.js';
 import { SoakFleet } from './support/soak-fleet.js';
 import { runWorkers, Tally } from './support/soak-load.js';
@@ -250,9 +250,8 @@ usage, LoRA adapters, unknown models, clients that leave mid-stream, and ~10% ho
 JSON, duplicate \`model\`, 5,000-deep nesting, form content type, bodies over the 1 MiB limit).
 Live heap is read right after a forced full GC in the Switchboard process. \`refused_connection_broke\`:
 an oversized or malformed request that had to be refused, whose client saw its connection break
-(EPIPE while still uploading, or the ext_proc stream ending) instead of reading the 413/400. **Preliminary**: a shared
-2-core machine with other work running (load average ${r.loadAverage.start.join(' / ')} at the start,
-${r.loadAverage.end.join(' / ')} at the end); the lead reruns on a quiet machine.
+(EPIPE while still uploading, or the ext_proc stream ending) instead of reading the 413/400. ${loadNote()}
+(${r.loadAverage.end.join(' / ')} at the end).
 
 - Machine: ${r.machine}
 - Command: \`${r.command}\` (ran ${r.elapsedSeconds} s)

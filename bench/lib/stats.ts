@@ -1,5 +1,5 @@
 /** Shared helpers for benchmarks: percentiles, machine description, result files. */
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -58,4 +58,17 @@ export function scenarioArgs(argv: string[]): { files: string[]; seeds: number[]
     else files.push(argv[i]);
   }
   return { files, seeds };
+}
+
+/** Load average when the benchmark started, so a reader can judge how quiet the machine was. */
+export const startLoad = loadavg();
+
+/**
+ * One sentence on the machine's load at the start: "quiet" when the 1-minute load average was
+ * under half a core, otherwise flagged as shared, since other work skews wall-clock figures.
+ */
+export function loadNote(): string {
+  const [one, five, fifteen] = startLoad.map((x) => x.toFixed(2));
+  const quiet = startLoad[0] < cpus().length * 0.25;
+  return `${quiet ? 'Quiet machine' : 'Shared machine (other work running; wall-clock figures are preliminary)'}: load average ${one} / ${five} / ${fifteen} (1/5/15 min) at the start`;
 }
