@@ -303,7 +303,7 @@ async function main(): Promise<void> {
           `${r.cpuVsFloor.toFixed(2)}x its CPU (${r.met ? 'meets' : 'misses'} ${r.target})\n`,
       );
     }
-    process.stdout.write('wrote bench/results/extproc.json and bench/RESULTS.md (preliminary: shared machine)\n');
+    process.stdout.write('wrote bench/results/extproc.json and bench/RESULTS.md\n');
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 /**
  * The routing-quality scorecard: every shipped scenario (or the ones named on the command line)
- * with every policy and three seeds, in virtual time. Writes each scenario's report under
+ * with every policy and five seeds, in virtual time. Writes each scenario's report under
  * bench/out/<scenario>/, the aggregates to bench/results/scorecard.json, and prints the Markdown
  * section for bench/RESULTS.md (replaced there on a full run) with the issue's goals checked
  * against the medians.
@@ -45,7 +45,7 @@ type TenantMeasure = (policy: string, tenant: string, f: (b: Breakdown) => numbe
 interface Goal {
   text: string;
   /** Measured value (a ratio, or a count) and whether it meets the goal. */
-  measure(by: (policy: string, h: Headline) => number, tenant: TenantMeasure): { value: number; pass: boolean };
+  measure(by: (policy: string, h: Headline) => number, tenant: TenantMeasure, topStageTps: (policy: string) => number): { value: number; pass: boolean };
 }
 
 /** The issue's goals, by scenario name. */
@@ -60,8 +60,14 @@ const GOALS: Record<string, Goal[]> = {
       measure: (m) => ratio(m('go-epp', 'ttftP90'), m('switchboard', 'ttftP90'), 1 / 0.75),
     },
     {
-      text: 'switchboard output tok/s >= 1.5x round-robin',
+      // Below capacity every policy delivers the offered load, so over the whole ladder this ratio
+      // cannot exceed offered/round-robin (about 1.28 here); the next line measures it at capacity.
+      text: 'switchboard output tok/s >= 1.5x round-robin (whole ladder, warm-up excluded)',
       measure: (m) => ratio(m('switchboard', 'outputTps'), m('round-robin', 'outputTps'), 1.5),
+    },
+    {
+      text: 'switchboard output tok/s >= 1.5x round-robin at the top stage (30 req/s, the fleet saturated)',
+      measure: (_m, _t, top) => ratio(top('switchboard'), top('round-robin'), 1.5),
     },
   ],
   'multi-lora-zipf': [
@@ -173,6 +179,13 @@ function markdown(report: Report, wallMs: number, goals: Array<{ text: string; v
   lines.push(`| policy | ${COLUMNS.map((c) => c).join(' | ')} |`, `|---|${COLUMNS.map(() => '---:').join('|')}|`);
   for (const a of report.aggregates) lines.push(`| ${a.policy} | ${COLUMNS.map((c) => spreadCell(a, c)).join(' | ')} |`);
   lines.push(...tenantTable(report));
+  const stages = report.scenario.stages;
+  if (stages.filter((s) => !s.warmup).length > 1) {
+    // Ladders: where each policy saturates shows in the per-stage medians.
+    const head = stages.map((s) => `${s.name}${s.warmup ? ' (warm-up)' : ''}`);
+    lines.push('', `| per stage: TTFT p90 ms / output tok/s | ${head.join(' | ')} |`, `|---|${head.map(() => '---:').join('|')}|`);
+    for (const a of report.aggregates) lines.push(`| ${a.policy} | ${a.stageTtftP90.map((v, i) => `${fmt(v)} / ${fmt(a.stageOutputTps[i])}`).join(' | ')} |`);
+  }
   const note = NOTES[report.scenario.name];
   if (note !== undefined) lines.push('', note);
   if (goals.length > 0) {
@@ -184,7 +197,7 @@ function markdown(report: Report, wallMs: number, goals: Array<{ text: string; v
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const { files, seeds } = scenarioArgs(args);
+  const { files, seeds } = scenarioArgs(args, [1, 2, 3, 4, 5]);
   if (files.length === 0) {
     const dir = join('bench', 'scenarios');
     for (const f of readdirSync(dir).sort()) if (f.endsWith('.yaml')) files.push(join(dir, f));
@@ -202,7 +215,8 @@ async function main(): Promise<void> {
     const wallMs = performance.now() - t0;
     writeReport(join('bench', 'out', basename(file, extname(file))), report);
     const by = (policy: string, h: Headline): number => report.aggregates.find((a) => a.policy === policy)?.headlines[h].median ?? NaN;
-    const goals = (GOALS[scenario.name] ?? []).map((g) => ({ text: g.text, ...g.measure(by, tenantMeasure(report)) }));
+    const top = (policy: string): number => report.aggregates.find((a) => a.policy === policy)?.stageOutputTps.at(-1) ?? NaN;
+    const goals = (GOALS[scenario.name] ?? []).map((g) => ({ text: g.text, ...g.measure(by, tenantMeasure(report), top) }));
     results[scenario.name] = {
       wallMs,
       seeds,

@@ -50,8 +50,8 @@ export function writeResultsSection(resultsPath: string, id: string, markdown: s
 }
 
 /** Scenario files and seeds from a scenario bench's command line: `[files...] [--seeds 1,2,3]`. */
-export function scenarioArgs(argv: string[]): { files: string[]; seeds: number[] } {
-  let seeds = [1, 2, 3];
+export function scenarioArgs(argv: string[], defaultSeeds = [1, 2, 3]): { files: string[]; seeds: number[] } {
+  let seeds = defaultSeeds;
   const files: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--seeds') seeds = argv[++i].split(',').map(Number);
@@ -63,12 +63,38 @@ export function scenarioArgs(argv: string[]): { files: string[]; seeds: number[]
 /** Load average when the benchmark started, so a reader can judge how quiet the machine was. */
 export const startLoad = loadavg();
 
+/** CPU time (all cores, jiffies) from /proc/stat: busy and total; null off Linux. */
+function cpuJiffies(): { busy: number; total: number } | null {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] ?? 0);
+    const total = f.reduce((x, y) => x + y, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+}
+
 /**
- * One sentence on the machine's load at the start: "quiet" when the 1-minute load average was
- * under half a core, otherwise flagged as shared, since other work skews wall-clock figures.
+ * Share of the machine's CPUs that other processes used in the second before the benchmark
+ * started (0..1; null when unknown). The load average lags by minutes, so it still shows a
+ * benchmark that just ended; this sample does not.
+ */
+export const startBusy: number | null = await (async () => {
+  const a = cpuJiffies();
+  await new Promise((r) => setTimeout(r, 1000));
+  const b = cpuJiffies();
+  if (a === null || b === null || b.total <= a.total) return null;
+  return (b.busy - a.busy) / (b.total - a.total);
+})();
+
+/**
+ * One sentence on how quiet the machine was at the start: "quiet" when other processes used
+ * under 10% of the CPUs in the second before the run, otherwise flagged as shared.
  */
 export function loadNote(): string {
   const [one, five, fifteen] = startLoad.map((x) => x.toFixed(2));
-  const quiet = startLoad[0] < cpus().length * 0.25;
-  return `${quiet ? 'Quiet machine' : 'Shared machine (other work running; wall-clock figures are preliminary)'}: load average ${one} / ${five} / ${fifteen} (1/5/15 min) at the start`;
+  const busy = startBusy === null ? 'CPU use unknown' : `${(startBusy * 100).toFixed(0)}% of the ${cpus().length} CPUs busy in the second before the run`;
+  const quiet = startBusy !== null && startBusy < 0.1;
+  return `${quiet ? 'Quiet machine' : 'Shared machine (other work running; wall-clock figures are preliminary)'}: ${busy}; load average ${one} / ${five} / ${fifteen} (1/5/15 min)`;
 }

@@ -2,9 +2,9 @@
  * The config used when none is given: the Go EPP's blend (prefix 3, queue 2, KV 2) plus
  * Switchboard's prefill-work estimate (2) and LoRA affinity (2), picked by max score; the prefix
  * index hashes every second KV block boundary (half the index work, the same routing). The
- * scorecard (bench/RESULTS.md) chose it: lower p90 TTFT than the Go blend in every scenario, and
- * far lower with LoRA adapters. Kept as YAML so `switchboard serve --print-config` shows users
- * exactly what runs.
+ * scorecard (bench/RESULTS.md) chose it: p90 TTFT equal to the Go blend within seed noise on
+ * shared prefixes, lower on multi-turn sessions, and far lower with LoRA adapters. Kept as YAML
+ * so `switchboard serve --print-config` shows users exactly what runs.
  */
 import { parseConfig } from './load.js';
 import type { EndpointPickerConfig } from './types.js';
