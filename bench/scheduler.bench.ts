@@ -7,6 +7,9 @@
  * without scoring), and, for the body, a full JSON.parse + JSON.stringify as the Go EPP does.
  *
  *   npm run bench:scheduler [-- --quick]
+ * Every case runs in ROUNDS (5) rounds, interleaved, each on a fresh pool and index; the table
+ * shows the median of the round p50s with their min–max, since single runs on this machine move
+ * by ±30% from one run to the next.
  * Writes bench/results/scheduler.json and the scheduler section of bench/RESULTS.md.
  */
 import { parseConfig } from '../src/config/load.js';
@@ -19,11 +22,12 @@ import { seededRandom } from '../src/scheduling/rng.js';
 import { EndpointPool } from '../src/pool/pool.js';
 import { EMPTY_SET } from '../src/pool/endpoint.js';
 import { isSwitchboardError } from '../src/errors.js';
-import { loadNote, machine, percentile, writeJson, writeResultsSection } from './lib/stats.js';
+import { loadNote, machine, median, percentile, writeJson, writeResultsSection } from './lib/stats.js';
 
 const quick = process.argv.includes('--quick');
 const ENDPOINTS = [8, 64, 256, 1024];
 const PROMPTS = [1024, 4096, 16 * 1024, 220 * 1024];
+const ROUNDS = quick ? 1 : Number(process.env.ROUNDS ?? 5);
 const ROUND_ROBIN = `plugins: [{type: round-robin-picker}]`;
 
 interface CaseResult {
@@ -33,6 +37,8 @@ interface CaseResult {
   p50Ns: number;
   p99Ns: number;
   opsPerSec: number;
+  /** Each round's p50 (ns); p50Ns is their median. */
+  p50NsRounds?: number[];
 }
 
 /** A fleet with varied, fresh metrics and 16-token KV blocks. */
@@ -89,7 +95,7 @@ function runCase(n: number, bytes: number, configText: string, profile: string):
   const scheduler = new Scheduler(pool, built.profile, { stalenessThresholdMs: 2000, rng });
   const distinct = bytes >= 200_000 ? 64 : 256;
   const inputs = bodies(bytes, distinct, rng);
-  const iterations = quick ? 2_000 : bytes >= 200_000 ? 8_000 : n >= 1024 ? 10_000 : 30_000;
+  const iterations = quick ? 2_000 : bytes >= 200_000 ? 3_000 : n >= 1024 ? 4_000 : 10_000;
   const samples = new Float64Array(iterations);
   const path = '/v1/completions';
   const once = (i: number): void => {
@@ -143,12 +149,35 @@ function inspectNs(bytes: number): number {
 
 const us = (ns: number) => (ns / 1000).toFixed(ns < 10_000 ? 2 : 1);
 
+/** The median round of a case: median p50 and p99, summed throughput over the rounds. */
+function combine(rounds: CaseResult[]): CaseResult {
+  const p50s = rounds.map((r) => r.p50Ns);
+  return {
+    ...rounds[0],
+    p50Ns: median(p50s),
+    p99Ns: median(rounds.map((r) => r.p99Ns)),
+    opsPerSec: Math.round(median(rounds.map((r) => r.opsPerSec))),
+    p50NsRounds: p50s,
+  };
+}
+
 function main(): void {
   const results: CaseResult[] = [];
+  const rounds = new Map<string, CaseResult[]>();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const n of ENDPOINTS) {
+      for (const bytes of PROMPTS) {
+        for (const [text, profile] of [[DEFAULT_CONFIG_YAML, 'default'], [ROUND_ROBIN, 'round-robin']] as const) {
+          const key = `${n}/${bytes}/${profile}`;
+          rounds.set(key, [...(rounds.get(key) ?? []), runCase(n, bytes, text, profile)]);
+        }
+      }
+    }
+  }
   for (const n of ENDPOINTS) {
     for (const bytes of PROMPTS) {
-      const d = runCase(n, bytes, DEFAULT_CONFIG_YAML, 'default');
-      const rr = runCase(n, bytes, ROUND_ROBIN, 'round-robin');
+      const d = combine(rounds.get(`${n}/${bytes}/default`)!);
+      const rr = combine(rounds.get(`${n}/${bytes}/round-robin`)!);
       results.push(d, rr);
       process.stdout.write(
         `${String(n).padStart(5)} endpoints ${String(bytes / 1024).padStart(4)} KB  default p50 ${us(d.p50Ns).padStart(7)} µs p99 ${us(d.p99Ns).padStart(7)} µs ${String(d.opsPerSec).padStart(8)}/s   round-robin p50 ${us(rr.p50Ns)} µs\n`,
@@ -163,14 +192,16 @@ function main(): void {
     machine: machine(),
     command: 'npm run bench:scheduler',
     date: new Date().toISOString(),
-    cases: def.map(({ endpoints, promptBytes, p50Ns, p99Ns, opsPerSec }) => ({ endpoints, promptBytes, p50Ns, p99Ns, opsPerSec })),
+    rounds: ROUNDS,
+    cases: def.map(({ endpoints, promptBytes, p50Ns, p99Ns, opsPerSec, p50NsRounds }) => ({ endpoints, promptBytes, p50Ns, p99Ns, opsPerSec, p50NsRounds })),
     baselineRoundRobin: results.filter((r) => r.profile === 'round-robin').map(({ endpoints, promptBytes, p50Ns, p99Ns, opsPerSec }) => ({ endpoints, promptBytes, p50Ns, p99Ns, opsPerSec })),
     body,
   });
 
   const rows = def.map((d) => {
     const rr = results.find((r) => r.profile === 'round-robin' && r.endpoints === d.endpoints && r.promptBytes === d.promptBytes)!;
-    return `| ${d.endpoints} | ${d.promptBytes / 1024} KB | ${us(d.p50Ns)} | ${us(d.p99Ns)} | ${d.opsPerSec.toLocaleString('en-US')} | ${us(rr.p50Ns)} | ${(d.p50Ns / rr.p50Ns).toFixed(1)}× |`;
+    const r = d.p50NsRounds ?? [d.p50Ns];
+    return `| ${d.endpoints} | ${d.promptBytes / 1024} KB | ${us(d.p50Ns)} (${us(Math.min(...r))}–${us(Math.max(...r))}) | ${us(d.p99Ns)} | ${d.opsPerSec.toLocaleString('en-US')} | ${us(rr.p50Ns)} | ${(d.p50Ns / rr.p50Ns).toFixed(1)}× |`;
   });
   const bodyRows = body.map((b) => `| ${b.promptBytes / 1024} KB | ${us(b.inspectP50Ns)} | ${us(b.fullParseP50Ns)} | ${(b.fullParseP50Ns / b.inspectP50Ns).toFixed(1)}× |`);
   writeResultsSection(
@@ -179,13 +210,14 @@ function main(): void {
     `## Scheduler hot path (\`npm run bench:scheduler\`)
 
 One complete pick per request: inspect the body, hash up to 256 prefix blocks, filter, score with
-the default profile (queue 2, KV 2, prefix 3, LoRA 1), max-score pick, record the prefix in the
-index. Endpoints have fresh varied metrics and 16-token KV blocks; prompts share one of 32 system
-prompts. Single-threaded, in-process; each sample is one pick timed with \`process.hrtime\`.
+the default profile (prefix 3 hashing every second block, prefill-work 2, queue 2, KV 2, LoRA 2),
+max-score pick, record the prefix in the index. Endpoints have fresh varied metrics and 16-token KV blocks; prompts share one of 32 system
+prompts. Single-threaded, in-process; each sample is one pick timed with \`process.hrtime\`. Medians over
+${ROUNDS} interleaved rounds (each on a fresh pool and index), with the rounds' p50 min–max.
 
 ${loadNote()}. Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}.
 
-| endpoints | prompt | p50 µs | p99 µs | picks/s | round-robin p50 µs (baseline) | default / baseline |
+| endpoints | prompt | p50 µs (round min–max) | p99 µs | picks/s | round-robin p50 µs (baseline) | default / baseline |
 |---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
