@@ -47,6 +47,18 @@ function writePair(folder: string, cn: string): void {
   writeFileSync(join(folder, 'tls.key'), pair.key);
 }
 
+describe('self-signed certificates', () => {
+  it('always carry a positive, minimally encoded 16-byte serial that strict DER parsers accept', () => {
+    // A random serial starting 0x00 0x0X is non-minimal DER: Node 24 refused ~1 certificate in 256.
+    for (let i = 0; i < 600; i++) {
+      const pair = createSelfSignedCertificate({ commonName: `c${i}` });
+      const cert = new X509Certificate(pair.cert);
+      expect(cert.serialNumber).toMatch(/^[4-7][0-9A-F]{31}$/i);
+      expect(cert.subject).toBe(`CN=c${i}`);
+    }
+  });
+});
+
 describe('TLS serving', () => {
   it('serves TLS with a fresh self-signed certificate by default', async () => {
     server = await startExtProcServer({ director: routeAll('10.0.0.1:8000'), readiness: ready, host: '127.0.0.1', port: 0, healthPort: 0 });

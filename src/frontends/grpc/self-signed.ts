@@ -54,7 +54,9 @@ export function createSelfSignedCertificate(options: SelfSignedOptions = {}): Ke
     ]),
   ]);
   const serial = randomBytes(16);
-  serial[0] &= 0x7f; // serial numbers are positive integers
+  // Positive and minimally encoded: a leading 0x00 byte before one below 0x80 is non-minimal DER,
+  // which stricter parsers (Node 24's OpenSSL) reject as "illegal padding" (1 certificate in 256).
+  serial[0] = (serial[0] & 0x3f) | 0x40;
   const san = new x509.SubjectAlternativeName(
     altNames.map((n) => new x509.GeneralName(isIP(n) !== 0 ? { iPAddress: n } : { dNSName: n })),
   );
