@@ -149,7 +149,7 @@ function inspectNs(bytes: number): number {
 
 const us = (ns: number) => (ns / 1000).toFixed(ns < 10_000 ? 2 : 1);
 
-/** The median round of a case: median p50 and p99, summed throughput over the rounds. */
+/** The median round of a case: median p50, p99 and throughput over the rounds. */
 function combine(rounds: CaseResult[]): CaseResult {
   const p50s = rounds.map((r) => r.p50Ns);
   return {
@@ -169,7 +169,8 @@ function main(): void {
       for (const bytes of PROMPTS) {
         for (const [text, profile] of [[DEFAULT_CONFIG_YAML, 'default'], [ROUND_ROBIN, 'round-robin']] as const) {
           const key = `${n}/${bytes}/${profile}`;
-          rounds.set(key, [...(rounds.get(key) ?? []), runCase(n, bytes, text, profile)]);
+          if (!rounds.has(key)) rounds.set(key, []);
+          rounds.get(key)!.push(runCase(n, bytes, text, profile));
         }
       }
     }

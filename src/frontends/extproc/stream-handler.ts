@@ -427,16 +427,11 @@ class ProcessStream implements Watched {
       this.fail(GrpcStatus.INTERNAL, 'internal error', 'handler_exception');
       return;
     }
-    // Messages that came in meanwhile, in order; one of them may start another decision.
+    // Messages that came in meanwhile, in order; if one starts another decision (always answered
+    // asynchronously), onMessage queues the rest behind it again.
     const queued = this.queued;
     this.queued = null;
-    if (queued !== null) for (let i = 0; i < queued.length; i++) {
-      if (this.busy) {
-        (this.queued ??= []).push(...queued.slice(i));
-        return;
-      }
-      this.onMessage(queued[i]);
-    }
+    if (queued !== null) for (const m of queued) this.onMessage(m);
     if (this.halfClosed && !this.busy) this.endCall();
   }
 
