@@ -1,7 +1,7 @@
 /**
  * Metrics-page parsing: Switchboard's targeted parser (what a scrape runs: only the engine's
  * metric names) and its full parse, against the npm `parse-prometheus-text-format` parser, on
- * the real pages in ../shared/fixtures/metrics, in the same process.
+ * the real pages in test/fixtures/metrics, in the same process.
  *
  *   npm run bench:parser
  * Writes bench/results/parser.json and the parser section of bench/RESULTS.md.

@@ -1,4 +1,4 @@
-/** Reads the real /metrics pages in ../shared/fixtures/metrics (never copied into the repo). */
+/** Reads the real /metrics pages kept in test/fixtures/metrics (sources in SOURCES.md there). */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,12 +10,8 @@ function repoRoot(): string {
   return dir;
 }
 
-/**
- * `../shared/fixtures/metrics/` beside the checkout (CI has it too); `SWITCHBOARD_SHARED` names
- * the shared folder when the checkout lives elsewhere (.ci/run sets it for a clone whose origin
- * checkout has it beside it).
- */
-export const FIXTURES_DIR = join(process.env.SWITCHBOARD_SHARED ?? join(repoRoot(), '..', 'shared'), 'fixtures', 'metrics') + '/';
+/** `test/fixtures/metrics/` in this checkout: nothing outside the repository is read. */
+export const FIXTURES_DIR = join(repoRoot(), 'test', 'fixtures', 'metrics') + '/';
 
 /** Text of fixture `name`. */
 export function fixture(name: string): string {
