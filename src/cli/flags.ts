@@ -17,6 +17,8 @@ export interface FlagSpec {
   help: string;
   /** Accepted for compatibility; the text says what it does here. */
   compat?: string;
+  /** For a string flag that may stand alone (`--print-config`): the value it takes then. */
+  bare?: string;
 }
 
 /** Parsed flags: values by name (defaults filled in), the names given explicitly, and positionals. */
@@ -57,6 +59,7 @@ export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[]):
     let raw: string;
     if (eq >= 0) raw = body.slice(eq + 1);
     else if (spec.type === 'bool') raw = 'true';
+    else if (spec.bare !== undefined) raw = spec.bare;
     else {
       if (i + 1 >= argv.length) throw sbError('SB_ERR_FLAG', name, 'needs a value');
       raw = argv[++i];

@@ -16,7 +16,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   // Config.
   { name: 'config-file', type: 'string', default: '', help: 'EndpointPickerConfig YAML/JSON file' },
   { name: 'config-text', type: 'string', default: '', help: 'EndpointPickerConfig as text' },
-  { name: 'print-config', type: 'bool', default: false, help: 'print the effective config and exit' },
+  { name: 'print-config', type: 'string', default: '', bare: 'yaml', help: 'print the effective config (every default filled in) and exit: --print-config for YAML, --print-config=json for JSON' },
   // Endpoints.
   { name: 'endpoints', type: 'string', default: '', help: 'static endpoints, comma-separated host:port' },
   { name: 'demo', type: 'bool', default: false, help: 'start an embedded simulated vLLM fleet and route to it' },

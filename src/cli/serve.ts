@@ -2,7 +2,8 @@
  * `switchboard serve`: the endpoint picker. Builds the core from flags and config, starts metrics
  * collection, the front doors and the metrics endpoint, and shuts down cleanly on SIGTERM/SIGINT.
  */
-import { defaultConfig, DEFAULT_CONFIG_YAML } from '../config/defaults.js';
+import { defaultConfig } from '../config/defaults.js';
+import { formatConfig } from '../config/print.js';
 import { loadConfigFile, parseConfig, parseHostPort } from '../config/load.js';
 import type { EndpointPickerConfig } from '../config/types.js';
 import type { EngineConfig } from '../datalayer/engines.js';
@@ -52,10 +53,15 @@ export async function runServe(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loadConfig(flags);
-  if (flags.values['print-config'] === true) {
-    // Build the scheduling too: unknown plugins and bad parameters fail here, as they would at start.
-    void createSwitchboard({ config, scrape: false, telemetry: false }).close();
-    process.stdout.write(flags.given.has('config-file') || flags.given.has('config-text') ? JSON.stringify(config, null, 2) + '\n' : DEFAULT_CONFIG_YAML);
+  const printFormat = String(flags.values['print-config']);
+  if (printFormat !== '') {
+    if (printFormat !== 'yaml' && printFormat !== 'json') throw sbError('SB_ERR_FLAG', 'print-config', `must be yaml or json, got "${printFormat}"`);
+    // Build the scheduling too: unknown plugins and bad parameters fail here, as they would at
+    // start, and the printout shows the profile that would run (defaults filled in).
+    const core = createSwitchboard({ config, scrape: false, telemetry: false });
+    void core.close();
+    for (const w of core.warnings) process.stderr.write(`warning: ${w}\n`);
+    process.stdout.write(formatConfig({ ...config, ...core.built.effective }, printFormat));
     return 0;
   }
   const logger = createLogger(logLevel(flags), { pretty: prettyLogs(flags) });

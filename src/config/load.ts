@@ -8,7 +8,9 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { sbError } from '../errors.js';
 import { parseFlowControl, parsePromptGuards, parseTokenBudgets } from './admission-sections.js';
-import { Validator } from './validator.js';
+import { defaultSchedulingDocument } from './default-scheduling.js';
+import { kindOf, Validator } from './validator.js';
+import { didYouMean } from '../util/nearest.js';
 import type {
   EndpointPickerConfig,
   ModelRewriteSpec,
@@ -41,7 +43,7 @@ const TOP_LEVEL = new Set([
   'tokenBudgets',
 ]);
 
-/** Reads and validates the config at `path`. */
+/** Reads and validates the config at `path`; errors name the file. */
 export function loadConfigFile(path: string): EndpointPickerConfig {
   let text: string;
   try {
@@ -58,64 +60,85 @@ export function parseConfig(text: string, source = 'config'): EndpointPickerConf
   try {
     doc = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 });
   } catch (err) {
-    throw sbError('SB_ERR_CONFIG', source, `not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`);
+    throw sbError('SB_ERR_CONFIG', source, `not valid YAML/JSON: ${yamlErrorText(err, text)}`);
   }
   return validateConfig(doc ?? {}, source);
 }
 
-/** Validates an already-decoded config document. */
+/** The parser's first message line, then the offending line of the file with a caret under the column. */
+function yamlErrorText(err: unknown, text: string): string {
+  const e = err as Error & { linePos?: Array<{ line: number; col: number }> };
+  const first = e.message.split('\n')[0];
+  const pos = e.linePos?.[0];
+  if (pos === undefined) return first;
+  const line = text.split(/\r?\n/)[pos.line - 1] ?? '';
+  const shown = line.length > 200 ? line.slice(0, 200) + '…' : line;
+  return `${first}\n  ${pos.line} | ${shown}\n  ${' '.repeat(String(pos.line).length)} | ${' '.repeat(Math.max(0, Math.min(pos.col - 1, 200)))}^`;
+}
+
+/**
+ * Validates an already-decoded config document. Every problem is collected and reported at once.
+ * Sections the document does not name keep their defaults: without `plugins` and
+ * `schedulingProfiles` the default scheduling applies (a file holding only `objectives`,
+ * `endpoints` or nothing at all must not turn routing into tie-breaks).
+ */
 export function validateConfig(doc: unknown, source = 'config'): EndpointPickerConfig {
   const v: Validator = new Validator(source);
-  const root = v.object(doc, '');
-  for (const k of Object.keys(root)) if (!TOP_LEVEL.has(k)) v.fail(k, 'unknown field');
+  const root = v.attempt(() => v.object(doc, ''), {});
+  v.only(root, '', [...TOP_LEVEL]);
+  const scheduling = root.plugins === undefined && root.schedulingProfiles === undefined ? defaultSchedulingDocument() : root;
 
-  const apiVersion = v.optString(root.apiVersion, 'apiVersion') ?? CONFIG_API_VERSION;
-  if (apiVersion !== CONFIG_API_VERSION) v.fail('apiVersion', `must be ${CONFIG_API_VERSION}, got "${apiVersion}"`);
-  const kind = v.optString(root.kind, 'kind') ?? CONFIG_KIND;
-  if (kind !== CONFIG_KIND) v.fail('kind', `must be ${CONFIG_KIND}, got "${kind}"`);
+  const apiVersion = v.attempt(() => v.optString(root.apiVersion, 'apiVersion'), null) ?? CONFIG_API_VERSION;
+  if (apiVersion !== CONFIG_API_VERSION) v.attempt(() => v.fail('apiVersion', `must be ${CONFIG_API_VERSION}, got "${apiVersion}"`), undefined);
+  const kind = v.attempt(() => v.optString(root.kind, 'kind'), null) ?? CONFIG_KIND;
+  if (kind !== CONFIG_KIND) v.attempt(() => v.fail('kind', `must be ${CONFIG_KIND}, got "${kind}"`), undefined);
 
-  const featureGates = v.stringList(root.featureGates, 'featureGates');
-  for (const g of featureGates) if (!KNOWN_FEATURE_GATES.has(g)) v.fail('featureGates', `unknown feature gate "${g}"`);
+  const featureGates = v.items(root.featureGates, 'featureGates', (g, at) => {
+    const gate = v.string(g, at);
+    if (!KNOWN_FEATURE_GATES.has(gate)) v.fail(at, `unknown feature gate "${gate}"${didYouMean(gate, KNOWN_FEATURE_GATES)}`);
+    return gate;
+  });
 
-  const plugins: PluginSpec[] = v.list(root.plugins, 'plugins').map((raw, i) => {
-    const at = `plugins[${i}]`;
+  const plugins: PluginSpec[] = v.items(scheduling.plugins, 'plugins', (raw, at) => {
     const o = v.object(raw, at);
     v.only(o, at, ['type', 'name', 'parameters']);
     const type = v.string(o.type, `${at}.type`);
-    const name = v.optString(o.name, `${at}.name`) ?? type;
-    const parameters = o.parameters === undefined || o.parameters === null ? {} : v.object(o.parameters, `${at}.parameters`);
+    const name = v.attempt(() => v.optString(o.name, `${at}.name`), null) ?? type;
+    const parameters = o.parameters === undefined || o.parameters === null ? {} : v.attempt(() => v.object(o.parameters, `${at}.parameters`), {});
     return { type, name, parameters };
   });
   const names = new Set<string>();
   plugins.forEach((p, i) => {
-    if (names.has(p.name)) v.fail(`plugins[${i}].name`, `duplicate plugin name "${p.name}"`);
+    if (names.has(p.name)) v.attempt(() => v.fail(`plugins[${i}].name`, `duplicate plugin name "${p.name}"`), undefined);
     names.add(p.name);
   });
+  const pluginRef = (val: unknown, at: string): string => {
+    const r = v.string(val, at);
+    if (!names.has(r)) v.fail(at, `no plugin named "${r}"${didYouMean(r, names)}`);
+    return r;
+  };
 
-  const schedulingProfiles: SchedulingProfileSpec[] = v.list(root.schedulingProfiles, 'schedulingProfiles').map((raw, i) => {
-    const at = `schedulingProfiles[${i}]`;
+  const schedulingProfiles: SchedulingProfileSpec[] = v.items(scheduling.schedulingProfiles, 'schedulingProfiles', (raw, at) => {
     const o = v.object(raw, at);
     v.only(o, at, ['name', 'plugins']);
     const name = v.string(o.name, `${at}.name`);
-    const refs: ProfilePluginRef[] = v.list(o.plugins, `${at}.plugins`).map((r, j) => {
-      const rat = `${at}.plugins[${j}]`;
+    const refs: ProfilePluginRef[] = v.items(o.plugins, `${at}.plugins`, (r, rat) => {
       const ro = v.object(r, rat);
       v.only(ro, rat, ['pluginRef', 'weight']);
-      const pluginRef = v.string(ro.pluginRef, `${rat}.pluginRef`);
-      if (!names.has(pluginRef)) v.fail(`${rat}.pluginRef`, `no plugin named "${pluginRef}"`);
+      const ref = pluginRef(ro.pluginRef, `${rat}.pluginRef`);
       let weight: number | null = null;
       if (ro.weight !== undefined && ro.weight !== null) {
-        if (typeof ro.weight !== 'number' || !Number.isFinite(ro.weight)) v.fail(`${rat}.weight`, 'must be a number');
+        if (typeof ro.weight !== 'number' || !Number.isFinite(ro.weight)) v.fail(`${rat}.weight`, `must be a number, got ${kindOf(ro.weight)}`);
         if (ro.weight < 0) v.fail(`${rat}.weight`, `must not be negative, got ${ro.weight}`);
         weight = ro.weight;
       }
-      return { pluginRef, weight };
+      return { pluginRef: ref, weight };
     });
     return { name, plugins: refs };
   });
   const profileNames = new Set<string>();
   schedulingProfiles.forEach((p, i) => {
-    if (profileNames.has(p.name)) v.fail(`schedulingProfiles[${i}].name`, `duplicate profile name "${p.name}"`);
+    if (profileNames.has(p.name)) v.attempt(() => v.fail(`schedulingProfiles[${i}].name`, `duplicate profile name "${p.name}"`), undefined);
     profileNames.add(p.name);
   });
 
@@ -123,70 +146,67 @@ export function validateConfig(doc: unknown, source = 'config'): EndpointPickerC
     if (val === undefined || val === null) return null;
     const o = v.object(val, at);
     v.only(o, at, ['pluginRef']);
-    const r = v.string(o.pluginRef, `${at}.pluginRef`);
-    if (!names.has(r)) v.fail(`${at}.pluginRef`, `no plugin named "${r}"`);
-    return r;
+    return pluginRef(o.pluginRef, `${at}.pluginRef`);
   };
-  const saturationDetector = ref(root.saturationDetector, 'saturationDetector');
-  const parser = ref(root.parser, 'parser');
+  const saturationDetector = v.attempt(() => ref(root.saturationDetector, 'saturationDetector'), null);
+  const parser = v.attempt(() => ref(root.parser, 'parser'), null);
 
   // The Go tag is `dataLayer`; the site docs say `data`. Accept both, not both at once.
-  if (root.dataLayer !== undefined && root.data !== undefined) v.fail('data', 'use either dataLayer or data, not both');
+  if (root.dataLayer !== undefined && root.data !== undefined) v.attempt(() => v.fail('data', 'use either dataLayer or data, not both'), undefined);
   const dlKey = root.dataLayer !== undefined ? 'dataLayer' : 'data';
   const dataLayer: EndpointPickerConfig['dataLayer'] = [];
   const dl = root[dlKey];
   if (dl !== undefined && dl !== null) {
-    const o = v.object(dl, dlKey);
-    v.only(o, dlKey, ['sources']);
-    v.list(o.sources, `${dlKey}.sources`).forEach((s, i) => {
-      const at = `${dlKey}.sources[${i}]`;
-      const so = v.object(s, at);
-      v.only(so, at, ['pluginRef', 'extractors']);
-      const pluginRef = v.string(so.pluginRef, `${at}.pluginRef`);
-      if (!names.has(pluginRef)) v.fail(`${at}.pluginRef`, `no plugin named "${pluginRef}"`);
-      const extractors = v.list(so.extractors, `${at}.extractors`).map((e, j) => ref(e, `${at}.extractors[${j}]`) as string);
-      dataLayer.push({ pluginRef, extractors });
-    });
+    v.attempt(() => {
+      const o = v.object(dl, dlKey);
+      v.only(o, dlKey, ['sources']);
+      for (const src of v.items(o.sources, `${dlKey}.sources`, (s, at) => {
+        const so = v.object(s, at);
+        v.only(so, at, ['pluginRef', 'extractors']);
+        const source = pluginRef(so.pluginRef, `${at}.pluginRef`);
+        const extractors = v.items(so.extractors, `${at}.extractors`, (e, eat) => ref(e, eat) as string);
+        return { pluginRef: source, extractors };
+      }))
+        dataLayer.push(src);
+    }, undefined);
   }
 
-  const flowControl = parseFlowControl(root.flowControl, plugins, v);
-  const promptGuards = parsePromptGuards(root.promptGuards, v);
-  const tokenBudgets = parseTokenBudgets(root.tokenBudgets, v);
+  const flowControl = v.attempt(() => parseFlowControl(root.flowControl, plugins, v), null);
+  const promptGuards = v.attempt(() => parsePromptGuards(root.promptGuards, v), []);
+  const tokenBudgets = v.attempt(() => parseTokenBudgets(root.tokenBudgets, v), null);
 
-  const endpoints = v.list(root.endpoints, 'endpoints').map((e, i) => parseStaticEndpoint(e, `endpoints[${i}]`, v));
+  const endpoints = v.items(root.endpoints, 'endpoints', (e, at) => parseStaticEndpoint(e, at, v));
   const seenEndpoints = new Set<string>();
   endpoints.forEach((e, i) => {
     const key = `${e.address}:${e.port}`;
-    if (seenEndpoints.has(key)) v.fail(`endpoints[${i}]`, `duplicate endpoint ${key}`);
+    if (seenEndpoints.has(key)) v.attempt(() => v.fail(`endpoints[${i}]`, `duplicate endpoint ${key}`), undefined);
     seenEndpoints.add(key);
   });
 
-  const objectives: ObjectiveSpec[] = v.list(root.objectives, 'objectives').map((o, i) => {
-    const at = `objectives[${i}]`;
+  const objectives: ObjectiveSpec[] = v.items(root.objectives, 'objectives', (o, at) => {
     const oo = v.object(o, at);
     v.only(oo, at, ['name', 'priority']);
     const priority = oo.priority === undefined || oo.priority === null ? 0 : oo.priority;
-    if (typeof priority !== 'number' || !Number.isInteger(priority)) v.fail(`${at}.priority`, 'must be an integer');
+    if (typeof priority !== 'number' || !Number.isInteger(priority)) v.fail(`${at}.priority`, `must be an integer, got ${kindOf(priority)}`);
     return { name: v.string(oo.name, `${at}.name`), priority };
   });
 
-  const modelRewrites: ModelRewriteSpec[] = v.list(root.modelRewrites, 'modelRewrites').map((r, i) => {
-    const at = `modelRewrites[${i}]`;
+  const modelRewrites: ModelRewriteSpec[] = v.items(root.modelRewrites, 'modelRewrites', (r, at) => {
     const ro = v.object(r, at);
     v.only(ro, at, ['name', 'model', 'targets']);
-    const targets = v.list(ro.targets, `${at}.targets`).map((t, j) => {
-      const tat = `${at}.targets[${j}]`;
+    const model = v.string(ro.model, `${at}.model`);
+    const targets = v.items(ro.targets, `${at}.targets`, (t, tat) => {
       const to = v.object(t, tat);
       v.only(to, tat, ['model', 'weight']);
       const weight = to.weight === undefined || to.weight === null ? 0 : to.weight;
-      if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) v.fail(`${tat}.weight`, 'must be a number >= 0');
+      if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) v.fail(`${tat}.weight`, `must be a number >= 0, got ${kindOf(weight)}`);
       return { model: v.string(to.model, `${tat}.model`), weight };
     });
-    if (targets.length === 0) v.fail(`${at}.targets`, 'needs at least one target');
-    const model = v.string(ro.model, `${at}.model`);
-    return { name: v.optString(ro.name, `${at}.name`) ?? model, model, targets };
+    if (targets.length === 0 && !v.problems.some((p) => p.path.startsWith(`${at}.targets`))) v.fail(`${at}.targets`, 'needs at least one target');
+    return { name: v.attempt(() => v.optString(ro.name, `${at}.name`), null) ?? model, model, targets };
   });
 
+  v.finish();
   return {
     apiVersion,
     kind,
@@ -202,6 +222,7 @@ export function validateConfig(doc: unknown, source = 'config'): EndpointPickerC
     modelRewrites,
     promptGuards,
     tokenBudgets,
+    source,
   };
 }
 

@@ -76,6 +76,8 @@ export interface EndpointPickerConfig {
   promptGuards: PromptGuardSpec[];
   /** Per-flow token rate limits (extension), or null. */
   tokenBudgets: TokenBudgetSpec | null;
+  /** Where the config came from (a file path, `--config-text`), for error messages. */
+  source?: string;
 }
 
 /** Fairness between the flows of one priority band (the Go EPP's plugin type names). */

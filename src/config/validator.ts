@@ -1,16 +1,66 @@
 /**
  * Path-aware shape checks for the config file. Every failure is an SB_ERR_CONFIG that names the
- * field (`flowControl.priorityBands[1].maxBytes`) and the reason.
+ * file, the field (`flowControl.priorityBands[1].maxBytes`) and the reason; a file with several
+ * problems reports them all at once.
  */
 import { sbError, type SwitchboardError } from '../errors.js';
 import { parseDurationMs } from '../scheduling/params.js';
+import { didYouMean } from '../util/nearest.js';
 
+/** One thing wrong in a config file: where (field path) and why. */
+export interface ConfigProblem {
+  path: string;
+  reason: string;
+}
+
+/**
+ * Collects every problem of a file instead of stopping at the first: `fail` records the problem
+ * and throws out of the field being read; `attempt` catches that throw at an item or section
+ * boundary so reading goes on with the next one; `finish` throws one error listing them all.
+ */
 export class Validator {
-  constructor(private readonly source: string) {}
+  readonly problems: ConfigProblem[] = [];
+  private readonly thrown = new WeakSet<object>();
+
+  constructor(readonly source: string) {}
 
   fail(path: string, reason: string): never {
-    const err: SwitchboardError = sbError('SB_ERR_CONFIG', `${this.source}: ${path || '(root)'}`, reason);
+    const at = path || '(root)';
+    this.problems.push({ path: at, reason });
+    const err: SwitchboardError = sbError('SB_ERR_CONFIG', `${this.source}: ${at}`, reason);
+    this.thrown.add(err);
     throw err;
+  }
+
+  /** Runs `read`; when it fails on a field, the problem stays recorded and `fallback` is returned. */
+  attempt<T>(read: () => T, fallback: T): T {
+    try {
+      return read();
+    } catch (err) {
+      if (typeof err === 'object' && err !== null && this.thrown.has(err)) return fallback;
+      throw err;
+    }
+  }
+
+  /** Reads each item of an optional list; items that fail are left out and reading goes on. */
+  items<T>(v: unknown, path: string, read: (raw: unknown, at: string, i: number) => T): T[] {
+    const out: T[] = [];
+    const list = this.attempt(() => this.list(v, path), []);
+    list.forEach((raw, i) => {
+      const at = `${path}[${i}]`;
+      this.attempt(() => {
+        out.push(read(raw, at, i));
+      }, undefined);
+    });
+    return out;
+  }
+
+  /** Throws one SB_ERR_CONFIG naming the file and every problem found, if any. */
+  finish(): void {
+    if (this.problems.length === 0) return;
+    if (this.problems.length === 1) throw sbError('SB_ERR_CONFIG', `${this.source}: ${this.problems[0].path}`, this.problems[0].reason);
+    const lines = this.problems.map((p) => `  - ${p.path}: ${p.reason}`).join('\n');
+    throw sbError('SB_ERR_CONFIG', this.source, `${this.problems.length} problems:\n${lines}`);
   }
 
   object(v: unknown, path: string): Record<string, unknown> {
@@ -82,8 +132,12 @@ export class Validator {
     return n;
   }
 
+  /** Records every field of `o` not in `allowed` (with the nearest allowed name), without stopping. */
   only(o: Record<string, unknown>, path: string, allowed: readonly string[]): void {
-    for (const k of Object.keys(o)) if (!allowed.includes(k)) this.fail(path ? `${path}.${k}` : k, 'unknown field');
+    for (const k of Object.keys(o)) {
+      if (allowed.includes(k)) continue;
+      this.attempt(() => this.fail(path ? `${path}.${k}` : k, `unknown field${didYouMean(k, allowed)}`), undefined);
+    }
   }
 }
 

@@ -4,7 +4,9 @@
  * plugins for the components they configure.
  */
 import type { EndpointPickerConfig } from '../config/types.js';
+import { defaultConfig } from '../config/defaults.js';
 import { sbError } from '../errors.js';
+import { didYouMean } from '../util/nearest.js';
 import type { AnyPlugin, Filter, PluginHandle, PreRequest } from './framework/plugin.js';
 import { isFilter, isPicker, isPreRequest, isScorer } from './framework/plugin.js';
 import { SchedulerProfile, type PluginTimer, type WeightedScorer } from './framework/profile.js';
@@ -25,8 +27,10 @@ export interface BuiltScheduling {
   parser: 'openai' | 'passthrough';
   /** The saturation detector plugin, if configured. */
   saturationDetector: AnyPlugin | null;
-  /** Non-fatal findings (unknown plugin parameters), for a startup log line. */
+  /** Non-fatal findings (unknown plugin parameters, a profile without scorers), for startup log lines. */
   warnings: string[];
+  /** The plugins and the profile that actually run, with every default filled in (for `--print-config`). */
+  effective: Pick<EndpointPickerConfig, 'plugins' | 'schedulingProfiles'>;
 }
 
 /** Builds plugins and the profile from `cfg`. Throws coded config errors. */
@@ -41,16 +45,43 @@ export function buildScheduling(
 
   // The Go EPP may carry prefix parameters on the producer; they apply to our combined scorer.
   const producer = cfg.plugins.find((p) => p.type === 'approx-prefix-cache-producer');
-  for (const spec of cfg.plugins) {
+  const source = cfg.source ?? 'config';
+  const problems: string[] = [];
+  cfg.plugins.forEach((spec, i) => {
+    if (!registry.has(spec.type)) {
+      const hint = didYouMean(spec.type, registry.types());
+      problems.push(`plugins[${i}].type: unknown plugin type "${spec.type}"${hint !== '' ? hint : ` (known: ${registry.types().join(', ')})`}`);
+      return;
+    }
     let params = spec.parameters;
     if (spec.type === PREFIX_CACHE_SCORER && producer !== undefined) params = { ...producer.parameters, ...params };
-    const plugin = registry.create(spec.type, spec.name, params, handle);
+    let plugin: AnyPlugin;
+    try {
+      plugin = registry.create(spec.type, spec.name, params, handle);
+    } catch (err) {
+      problems.push(`plugins[${i}].parameters: plugin "${spec.name}" (${spec.type}): ${(err as Error).message.replace(/^invalid config: plugin "[^"]*" \([^)]*\): /, '')}`);
+      return;
+    }
     plugins.set(spec.name, plugin);
     const unknown = unreadParams(plugin);
     if (unknown.length > 0) warnings.push(`plugin "${spec.name}" (${spec.type}): unknown parameters ${unknown.join(', ')} ignored`);
-  }
+  });
+  if (problems.length === 1) throw sbError('SB_ERR_CONFIG', source, problems[0]);
+  if (problems.length > 1) throw sbError('SB_ERR_CONFIG', source, `${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
 
-  const profiles = cfg.schedulingProfiles.length > 0 ? cfg.schedulingProfiles : [implicitProfile(cfg, plugins)];
+  let profiles = cfg.schedulingProfiles.length > 0 ? cfg.schedulingProfiles : [implicitProfile(cfg, plugins)];
+  const effectivePlugins = [...cfg.plugins];
+  if (cfg.schedulingProfiles.length === 0 && profiles[0].plugins.length === 0) {
+    // Plugins were declared, none of them for scheduling (a data source, flow-control policies):
+    // the default scheduling applies rather than picks by tie-break.
+    for (const spec of defaultConfig().plugins) {
+      if (plugins.has(spec.name)) continue;
+      plugins.set(spec.name, registry.create(spec.type, spec.name, spec.parameters, handle));
+      effectivePlugins.push(spec);
+    }
+    profiles = defaultConfig().schedulingProfiles;
+    warnings.push('no scheduling plugins configured: using the default scheduling profile');
+  }
   if (profiles.length > 1)
     throw sbError('SB_ERR_CONFIG', 'schedulingProfiles', `Switchboard runs one scheduling profile (single-profile-handler); got ${profiles.length}`);
   const spec = profiles[0];
@@ -82,8 +113,15 @@ export function buildScheduling(
   // The prefix scorer publishes its matches for scorers that read them: it runs first (the
   // weighted sum does not depend on the order).
   scorers.sort((a, b) => Number(b.scorer.typedName.type === PREFIX_CACHE_SCORER) - Number(a.scorer.typedName.type === PREFIX_CACHE_SCORER));
+  const effectiveRefs = [...spec.plugins];
   // As in the Go EPP, a profile without a picker gets a max-score picker.
-  if (picker === null) picker = registry.create(MAX_SCORE_PICKER, MAX_SCORE_PICKER, {}, handle) as AnyPlugin & { maxEndpoints: number };
+  if (picker === null) {
+    picker = registry.create(MAX_SCORE_PICKER, MAX_SCORE_PICKER, {}, handle) as AnyPlugin & { maxEndpoints: number };
+    if (!plugins.has(MAX_SCORE_PICKER)) effectivePlugins.push({ type: MAX_SCORE_PICKER, name: MAX_SCORE_PICKER, parameters: {} });
+    effectiveRefs.push({ pluginRef: MAX_SCORE_PICKER, weight: null });
+  }
+  if (scorers.length === 0)
+    warnings.push(`scheduling profile "${spec.name}" has no scorer: every endpoint that passes the filters scores the same and picks are tie-breaks`);
   if (!isPicker(picker)) throw new Error('unreachable: picker without pick()');
   const profile = new SchedulerProfile(spec.name, filters, scorers, picker, preRequests, opts.timer ?? null);
 
@@ -103,6 +141,7 @@ export function buildScheduling(
     parser: parserName === 'passthrough-parser' ? 'passthrough' : 'openai',
     saturationDetector: cfg.saturationDetector !== null ? (plugins.get(cfg.saturationDetector) ?? null) : null,
     warnings,
+    effective: { plugins: effectivePlugins, schedulingProfiles: [{ name: spec.name, plugins: effectiveRefs }] },
   };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { defaultConfig } from '../../src/config/defaults.js';
+import { defaultConfig, DEFAULT_CONFIG_YAML } from '../../src/config/defaults.js';
 import { buildScheduling } from '../../src/scheduling/build.js';
 import { makePool, seeded } from '../support/pool.js';
 
@@ -81,7 +81,8 @@ describe('EndpointPickerConfig', () => {
     const b = build('plugins: [{type: queue-scorer}]');
     expect(b.profile.picker.typedName.type).toBe('max-score-picker');
     expect(b.profile.scorers[0].weight).toBe(1);
-    expect(build('{}').profile.scorers).toEqual([]);
+    // A file without scheduling sections keeps the default profile (never an empty one).
+    expect(build('{}').profile.scorers.map((s) => s.scorer.typedName.type)).toEqual(build(DEFAULT_CONFIG_YAML).profile.scorers.map((s) => s.scorer.typedName.type));
   });
 
   it('names the field and the reason for invalid configs', () => {

@@ -1,0 +1,39 @@
+/**
+ * The default scheduling (plugins and profile): the Go EPP's blend (prefix 3, queue 2, KV 2)
+ * plus Switchboard's prefill-work estimate (2) and LoRA affinity (2), picked by max score; the
+ * prefix index hashes every second KV block boundary (half the index work, the same routing).
+ * The scorecard (bench/RESULTS.md) chose it. Kept as YAML so `serve --print-config` shows users
+ * exactly what runs, and apart from the loader so a config file that names no scheduling section
+ * keeps it.
+ */
+import { parse as parseYaml } from 'yaml';
+
+export const DEFAULT_SCHEDULING_YAML = `plugins:
+- type: prefix-cache-scorer
+  parameters:
+    blocksPerHash: 2
+- type: prefill-work-scorer
+- type: queue-scorer
+- type: kv-cache-utilization-scorer
+- type: lora-affinity-scorer
+- type: max-score-picker
+schedulingProfiles:
+- name: default
+  plugins:
+  - pluginRef: prefix-cache-scorer
+    weight: 3
+  - pluginRef: prefill-work-scorer
+    weight: 2
+  - pluginRef: queue-scorer
+    weight: 2
+  - pluginRef: kv-cache-utilization-scorer
+    weight: 2
+  - pluginRef: lora-affinity-scorer
+    weight: 2
+  - pluginRef: max-score-picker
+`;
+
+/** A fresh copy of the default `plugins` and `schedulingProfiles` sections, as a decoded document. */
+export function defaultSchedulingDocument(): { plugins: unknown[]; schedulingProfiles: unknown[] } {
+  return parseYaml(DEFAULT_SCHEDULING_YAML) as { plugins: unknown[]; schedulingProfiles: unknown[] };
+}
