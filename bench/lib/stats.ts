@@ -28,25 +28,51 @@ export function machine(): string {
   return `${c.length} × ${c[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`;
 }
 
-/** Writes JSON results, creating the folder. */
+/**
+ * Whether this run updates the published results (`bench/results/`, `bench/RESULTS.md`): only
+ * with `--publish` (or BENCH_PUBLISH=1). Otherwise every write lands in the untracked `bench/out/`,
+ * so running a benchmark never dirties the tree.
+ */
+export function publishing(argv: readonly string[] = process.argv, env: NodeJS.ProcessEnv = process.env): boolean {
+  return argv.includes('--publish') || env.BENCH_PUBLISH === '1';
+}
+
+/**
+ * Where a result file is written: the published path when publishing, else the same name under
+ * `bench/out/` (`bench/results/x.json` → `bench/out/results/x.json`, `bench/RESULTS.md` →
+ * `bench/out/RESULTS.md`). Paths outside `bench/` are returned unchanged.
+ */
+export function resultPath(path: string, publish = publishing()): string {
+  if (publish) return path;
+  const m = /^(.*[\\/])?bench[\\/](results[\\/].+|RESULTS\.md)$/.exec(path);
+  return m === null ? path : `${m[1] ?? ''}bench/out/${m[2]}`;
+}
+
+/** Writes JSON results, creating the folder (under bench/out/ unless publishing). */
 export function writeJson(path: string, data: unknown): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, JSON.stringify(data, null, 2) + '\n');
+  const target = resultPath(path);
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(target, JSON.stringify(data, null, 2) + '\n');
 }
 
 /**
  * Replaces the section between `<!-- bench:<id>:start -->` and `<!-- bench:<id>:end -->` in
- * bench/RESULTS.md (appending it when missing), so each benchmark owns its section.
+ * bench/RESULTS.md (appending it when missing), so each benchmark owns its section. Unless
+ * publishing, the edit goes to a copy in bench/out/RESULTS.md (started from the published file).
  */
 export function writeResultsSection(resultsPath: string, id: string, markdown: string): void {
+  const target = resultPath(resultsPath);
   const start = `<!-- bench:${id}:start -->`;
   const end = `<!-- bench:${id}:end -->`;
   const block = `${start}\n${markdown.trim()}\n${end}`;
-  const current = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark results\n';
+  const from = existsSync(target) ? target : resultsPath;
+  const current = existsSync(from) ? readFileSync(from, 'utf8') : '# Benchmark results\n';
   const a = current.indexOf(start);
   const b = current.indexOf(end);
   const next = a >= 0 && b > a ? current.slice(0, a) + block + current.slice(b + end.length) : `${current.trimEnd()}\n\n${block}\n`;
-  writeFileSync(resultsPath, next);
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(target, next);
+  if (target !== resultsPath) process.stdout.write(`(not published: wrote ${target}; rerun with --publish to update ${resultsPath})\n`);
 }
 
 /** Scenario files and seeds from a scenario bench's command line: `[files...] [--seeds 1,2,3]`. */
@@ -55,7 +81,7 @@ export function scenarioArgs(argv: string[], defaultSeeds = [1, 2, 3]): { files:
   const files: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--seeds') seeds = argv[++i].split(',').map(Number);
-    else files.push(argv[i]);
+    else if (argv[i] !== '--publish') files.push(argv[i]);
   }
   return { files, seeds };
 }
