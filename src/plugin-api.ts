@@ -5,7 +5,9 @@
  */
 export type { AnyPlugin, Filter, Picker, Plugin, PluginFactory, PluginHandle, PreRequest, Scorer, TypedName } from './scheduling/framework/plugin.js';
 export { Candidates, isFilter, isPicker, isPreRequest, isScorer } from './scheduling/framework/plugin.js';
-export { CycleState, PREFIX_MATCH, type PrefixMatch, type SchedulingRequest } from './scheduling/framework/cycle.js';
+export { CycleKey, CycleState, type SchedulingRequest } from './scheduling/framework/cycle.js';
+export { PREFIX_MATCH, PREFIX_STATS, type PrefixMatch, type PrefixStats } from './scheduling/framework/prefix-match.js';
+export { StatsKey, StatsSources, isStatsSource, type StatsSource } from './scheduling/framework/stats.js';
 export type { EndpointExplanation, Explanation } from './scheduling/framework/explain.js';
 export { Params, parseDurationMs } from './scheduling/params.js';
 export { PluginRegistry, registerBuiltinPlugins } from './scheduling/registry.js';

@@ -15,7 +15,7 @@ import { RequestDirector, type DirectorLogger } from './director/director.js';
 import type { EndpointSpec } from './pool/endpoint.js';
 import { EndpointPool, systemClock, type Clock } from './pool/pool.js';
 import { buildScheduling, type BuiltScheduling } from './scheduling/build.js';
-import type { PrefixCacheScorer } from './scheduling/plugins/prefix-cache-scorer/index.js';
+import { PREFIX_STATS } from './scheduling/framework/prefix-match.js';
 import { utilizationDetector, type SaturationDetector } from './scheduling/plugins/utilization-detector/index.js';
 import { Params } from './scheduling/params.js';
 import { Scheduler } from './scheduling/scheduler.js';
@@ -128,8 +128,7 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
     logger: opts.logger ?? null,
   });
 
-  const prefix = [...built.plugins.values()].find((p) => typeof (p as Partial<PrefixCacheScorer>).stats === 'function') as PrefixCacheScorer | undefined;
-  telemetry?.setPrefixStats(prefix !== undefined ? () => prefix.stats() : null);
+  telemetry?.setPrefixStats(built.stats.reader(PREFIX_STATS));
 
   let collector: MetricsCollector | null = null;
   if (opts.scrape !== false) {

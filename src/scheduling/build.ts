@@ -12,6 +12,7 @@ import { isFilter, isPicker, isPreRequest, isScorer } from './framework/plugin.j
 import { SchedulerProfile, type PluginTimer, type WeightedScorer } from './framework/profile.js';
 import { MAX_SCORE_PICKER } from './plugins/max-score-picker/index.js';
 import { PREFIX_CACHE_SCORER } from './plugins/prefix-cache-scorer/index.js';
+import { StatsSources } from './framework/stats.js';
 import { PluginRegistry, registerBuiltinPlugins, unreadParams, type ConfigOnlyPlugin } from './registry.js';
 
 /** Everything the config decides about scheduling and the components around it. */
@@ -29,6 +30,8 @@ export interface BuiltScheduling {
   saturationDetector: AnyPlugin | null;
   /** Non-fatal findings (unknown plugin parameters, a profile without scorers), for startup log lines. */
   warnings: string[];
+  /** Statistics the plugins publish (prefix index), by key. */
+  stats: StatsSources;
   /** The plugins and the profile that actually run, with every default filled in (for `--print-config`). */
   effective: Pick<EndpointPickerConfig, 'plugins' | 'schedulingProfiles'>;
 }
@@ -110,9 +113,9 @@ export function buildScheduling(
     if (!used && !isPreRequest(p))
       throw sbError('SB_ERR_CONFIG', `schedulingProfiles[0] (${spec.name})`, `plugin "${ref.pluginRef}" (${p.typedName.type}) is not a filter, scorer or picker`);
   }
-  // The prefix scorer publishes its matches for scorers that read them: it runs first (the
-  // weighted sum does not depend on the order).
-  scorers.sort((a, b) => Number(b.scorer.typedName.type === PREFIX_CACHE_SCORER) - Number(a.scorer.typedName.type === PREFIX_CACHE_SCORER));
+  // Scorers that publish cycle data run before those that read it (the weighted sum does not
+  // depend on the order).
+  const orderedScorers = producersFirst(scorers, (w) => w.scorer);
   const effectiveRefs = [...spec.plugins];
   // As in the Go EPP, a profile without a picker gets a max-score picker.
   if (picker === null) {
@@ -123,7 +126,7 @@ export function buildScheduling(
   if (scorers.length === 0)
     warnings.push(`scheduling profile "${spec.name}" has no scorer: every endpoint that passes the filters scores the same and picks are tie-breaks`);
   if (!isPicker(picker)) throw new Error('unreachable: picker without pick()');
-  const profile = new SchedulerProfile(spec.name, filters, scorers, picker, preRequests, opts.timer ?? null);
+  const profile = new SchedulerProfile(spec.name, filters, orderedScorers, picker, preRequests, opts.timer ?? null);
 
   const params = (type: string): Record<string, unknown> => {
     const p = [...plugins.values()].find((x) => x.typedName.type === type) as ConfigOnlyPlugin | undefined;
@@ -141,6 +144,7 @@ export function buildScheduling(
     parser: parserName === 'passthrough-parser' ? 'passthrough' : 'openai',
     saturationDetector: cfg.saturationDetector !== null ? (plugins.get(cfg.saturationDetector) ?? null) : null,
     warnings,
+    stats: new StatsSources(plugins.values()),
     effective: { plugins: effectivePlugins, schedulingProfiles: [{ name: spec.name, plugins: effectiveRefs }] },
   };
 }
@@ -154,4 +158,28 @@ function implicitProfile(cfg: EndpointPickerConfig, plugins: Map<string, AnyPlug
     })
     .map((s) => ({ pluginRef: s.name, weight: null }));
   return { name: 'default', plugins: refs };
+}
+
+/**
+ * `items` reordered so every plugin that produces a cycle key comes before the plugins that
+ * consume it; otherwise the configured order is kept. A dependency cycle is a config error.
+ */
+export function producersFirst<T>(items: readonly T[], plugin: (item: T) => AnyPlugin): T[] {
+  const out: T[] = [];
+  const placed = new Set<T>();
+  const visiting = new Set<T>();
+  const producersOf = (key: unknown) => items.filter((i) => plugin(i).produces?.includes(key as never) === true);
+  const visit = (item: T): void => {
+    if (placed.has(item)) return;
+    if (visiting.has(item)) throw sbError('SB_ERR_CONFIG', 'schedulingProfiles', `plugins "${plugin(item).typedName.name}" and others need each other's cycle data`);
+    visiting.add(item);
+    for (const key of plugin(item).consumes ?? []) for (const p of producersOf(key)) if (p !== item) visit(p);
+    visiting.delete(item);
+    placed.add(item);
+    out.push(item);
+  };
+  // Producers that nobody waits on keep their place relative to the rest: visit in config order.
+  for (const item of items) if ((plugin(item).produces?.length ?? 0) > 0) visit(item);
+  for (const item of items) visit(item);
+  return out;
 }

@@ -9,10 +9,11 @@
  */
 import type { Endpoint } from '../pool/endpoint.js';
 import type { EndpointPool } from '../pool/pool.js';
-import { CycleState, PREFIX_MATCH, type PrefixMatch, type SchedulingRequest } from './framework/cycle.js';
+import { CycleState, type SchedulingRequest } from './framework/cycle.js';
+import { PREFIX_MATCH } from './framework/prefix-match.js';
 import type { Explanation } from './framework/explain.js';
 import { ExplainRecorder } from './framework/explain-recorder.js';
-import { Candidates } from './framework/plugin.js';
+import { Candidates } from './framework/candidates.js';
 import type { SchedulerProfile } from './framework/profile.js';
 
 /** Name under which explanations report endpoints left out for stale metrics. */
@@ -109,7 +110,7 @@ export class Scheduler {
       endpoints: this.endpoints(r.count),
       explanation: recorder?.finish(this.profile.picker.typedName.name, out, r.count) ?? null,
       stale: false,
-      prefixMatch: cycle.get<PrefixMatch>(PREFIX_MATCH)?.fraction(out[0]) ?? 0,
+      prefixMatch: cycle.get(PREFIX_MATCH)?.fraction(out[0]) ?? 0,
     };
   }
 

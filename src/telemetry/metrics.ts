@@ -10,7 +10,7 @@ import { FastCounter, FastGauge, FastHistogram, type CounterSeries, type GaugeSe
 import type { EndpointPool } from '../pool/pool.js';
 import type { PluginTimer } from '../scheduling/framework/profile.js';
 import type { Plugin } from '../scheduling/framework/plugin.js';
-import type { PrefixStats } from '../scheduling/plugins/prefix-cache-scorer/index.js';
+import type { PrefixStats } from '../scheduling/framework/prefix-match.js';
 import { AdmissionMetrics } from './admission-metrics.js';
 
 const DURATION_BUCKETS = [

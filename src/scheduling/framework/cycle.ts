@@ -1,19 +1,26 @@
 /**
  * One scheduling cycle: the request as plugins see it, the pool snapshot time, and per-cycle
- * plugin data (for example the prefix hashes the prefix scorer computed and the index update
- * reuses after the pick).
+ * plugin data shared through typed keys (for example the prefix matches the prefix scorer
+ * computes and the prefill-work scorer reads).
  */
 import type { HeaderSource } from '../../request/headers.js';
 import type { EndpointPool } from '../../pool/pool.js';
 import type { ExplainRecorder } from './explain-recorder.js';
 
-/** Cycle data key under which the prefix scorer publishes its matches. */
-export const PREFIX_MATCH = 'prefix-match';
+/**
+ * A typed handle for data one plugin publishes in a cycle and others read: the key carries the
+ * value's type, so readers need no casts and a misspelt string cannot silently miss.
+ */
+export class CycleKey<T> {
+  private static next = 0;
+  /** Dense index into the cycle's data array. */
+  readonly id: number;
+  /** Phantom field carrying `T` (never set). */
+  declare readonly __type?: T;
 
-/** Prefix matches of the current cycle, published by the prefix scorer for other plugins. */
-export interface PrefixMatch {
-  /** Fraction (0..1) of the request's prompt blocks that `slot` holds. */
-  fraction(slot: number): number;
+  constructor(readonly name: string) {
+    this.id = CycleKey.next++;
+  }
 }
 
 /** What scheduling plugins may read about a request. */
@@ -40,7 +47,7 @@ export interface SchedulingRequest {
 
 /** State of one scheduling cycle. */
 export class CycleState {
-  private data: Map<string, unknown> | null = null;
+  private data: unknown[] | null = null;
 
   constructor(
     readonly request: SchedulingRequest,
@@ -53,12 +60,12 @@ export class CycleState {
   ) {}
 
   /** Per-cycle data a plugin stored under `key`. */
-  get<T>(key: string): T | undefined {
-    return this.data?.get(key) as T | undefined;
+  get<T>(key: CycleKey<T>): T | undefined {
+    return this.data?.[key.id] as T | undefined;
   }
 
   /** Stores per-cycle data for later plugin calls in the same cycle. */
-  set(key: string, value: unknown): void {
-    (this.data ??= new Map()).set(key, value);
+  set<T>(key: CycleKey<T>, value: T): void {
+    (this.data ??= [])[key.id] = value;
   }
 }

@@ -3,7 +3,7 @@
  * for an explanation (or debug logging is on), so the usual cycle has `explain === null`.
  */
 import type { EndpointPool } from '../../pool/pool.js';
-import type { Candidates } from './plugin.js';
+import type { Candidates } from './candidates.js';
 import type { EndpointExplanation, Explanation } from './explain.js';
 
 export class ExplainRecorder {

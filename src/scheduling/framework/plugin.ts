@@ -8,7 +8,10 @@
  */
 import type { EndpointPool } from '../../pool/pool.js';
 import type { Params } from '../params.js';
-import type { CycleState } from './cycle.js';
+import type { Candidates } from './candidates.js';
+import type { CycleKey, CycleState } from './cycle.js';
+
+export { Candidates } from './candidates.js';
 
 /** The type (registry key) and the configured name of a plugin instance. */
 export interface TypedName {
@@ -19,26 +22,10 @@ export interface TypedName {
 /** What every plugin has in common. */
 export interface Plugin {
   readonly typedName: TypedName;
-}
-
-/** A list of pool slots; `slots[0..length)` are valid. */
-export class Candidates {
-  slots: Int32Array;
-  length = 0;
-
-  constructor(capacity: number) {
-    this.slots = new Int32Array(capacity);
-  }
-
-  /** Grows the buffer to hold `capacity` slots (contents are not kept). */
-  ensure(capacity: number): void {
-    if (this.slots.length < capacity) this.slots = new Int32Array(capacity);
-  }
-
-  /** Appends a slot (the buffer must be large enough). */
-  push(slot: number): void {
-    this.slots[this.length++] = slot;
-  }
+  /** Cycle data this plugin writes (`cycle.set`): the profile runs it before the plugins that read it. */
+  readonly produces?: readonly CycleKey<unknown>[];
+  /** Cycle data this plugin reads (`cycle.get`). */
+  readonly consumes?: readonly CycleKey<unknown>[];
 }
 
 /** Narrows the candidate list. Writes survivors into `out`; must not add slots not in `input`. */

@@ -2,7 +2,7 @@
  * `prefill-work-scorer`: prefers endpoints where the request's first token comes soonest,
  * estimated as the prefill work ahead of it plus its own uncached prompt. See README.md.
  */
-import { PREFIX_MATCH, type PrefixMatch } from '../../framework/cycle.js';
+import { PREFIX_MATCH } from '../../framework/prefix-match.js';
 import type { PluginFactory, Scorer } from '../../framework/plugin.js';
 import { typed } from '../common.js';
 
@@ -13,8 +13,9 @@ export const prefillWorkScorer: PluginFactory = (name, p, { pool }) => {
   const queuedPromptTokens = p.number('queuedPromptTokens', 1024, { min: 0 });
   const scorer: Scorer = {
     typedName: typed(PREFILL_WORK_SCORER, name),
+    consumes: [PREFIX_MATCH],
     score(cycle, cands, out) {
-      const match = cycle.get<PrefixMatch>(PREFIX_MATCH);
+      const match = cycle.get(PREFIX_MATCH);
       const input = cycle.request.inputTokens;
       const { pendingPrefill, waiting } = pool;
       const slots = cands.slots;

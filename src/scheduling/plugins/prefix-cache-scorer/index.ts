@@ -2,7 +2,9 @@
  * `prefix-cache-scorer`: prefers endpoints likely to hold the request's prompt prefix in their
  * KV cache, from an approximate index of the prefixes this picker sent where. See README.md.
  */
-import { PREFIX_MATCH, type CycleState, type PrefixMatch } from '../../framework/cycle.js';
+import type { CycleState } from '../../framework/cycle.js';
+import { PREFIX_MATCH, PREFIX_STATS, type PrefixMatch, type PrefixStats } from '../../framework/prefix-match.js';
+import type { StatsSource } from '../../framework/stats.js';
 import type { PluginFactory, PreRequest, Scorer } from '../../framework/plugin.js';
 import { hashBlocks, seedHash } from '../../prefix/hash.js';
 import { PrefixIndexer } from '../../prefix/indexer.js';
@@ -12,21 +14,8 @@ export const PREFIX_CACHE_SCORER = 'prefix-cache-scorer';
 /** Average characters per token, used to turn token block sizes into byte block sizes. */
 const CHARS_PER_TOKEN = 4;
 
-/** Counters the telemetry reads at scrape time. */
-export interface PrefixStats {
-  /** Entries in the index (all endpoints). */
-  indexSize: number;
-  /** Blocks looked up, and blocks matched on the best endpoint, since start. */
-  blocksLooked: number;
-  blocksMatched: number;
-  /** Bytes of prompt matched on the best endpoint since start. */
-  bytesMatched: number;
-}
-
-/** The prefix scorer exposes its index statistics. */
-export interface PrefixCacheScorer extends Scorer, PreRequest {
-  stats(): PrefixStats;
-}
+/** The prefix scorer publishes its matches in the cycle and its index statistics to telemetry. */
+export interface PrefixCacheScorer extends Scorer, PreRequest, StatsSource<PrefixStats> {}
 
 export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
   const autoTune = p.boolean('autoTune', true);
@@ -63,6 +52,8 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
 
   const scorer: PrefixCacheScorer = {
     typedName: typed(PREFIX_CACHE_SCORER, name),
+    produces: [PREFIX_MATCH],
+    statsKey: PREFIX_STATS,
     score(cycle, cands, out) {
       const req = cycle.request;
       const n = cands.length;
