@@ -214,9 +214,15 @@ export class EndpointPool {
     ep.health.lastError = message;
   }
 
-  /** Requests dispatched to `slot` after its current metrics were requested. */
-  unscraped(slot: number): number {
-    return this.dispatched[slot] - this.dispatchedAtLastMetrics[slot];
+  /**
+   * Load the latest scrape has not seen yet: requests this picker sent to `slot` after its
+   * current metrics were requested and that are still in flight (ones already finished are in
+   * no queue). Every scorer, filter and detector that adds unseen load reads this one accessor.
+   */
+  unseenLoad(slot: number): number {
+    const sent = this.dispatched[slot] - this.dispatchedAtLastMetrics[slot];
+    const open = this.inflight[slot];
+    return sent < open ? sent : open;
   }
 
   /** Whether `slot` has metrics no older than `thresholdMs` at clock time `now`. */

@@ -16,12 +16,12 @@ export const boundedLoadFilter: PluginFactory = (name, p, { pool }) => {
     filter(_cycle, input, out) {
       const n = input.length;
       const slots = input.slots;
-      const { waiting, running, dispatched, dispatchedAtLastMetrics } = pool;
+      const { waiting, running } = pool;
       let sum = 0;
       let min = Infinity;
       for (let k = 0; k < n; k++) {
         const s = slots[k];
-        const load = waiting[s] + running[s] + dispatched[s] - dispatchedAtLastMetrics[s];
+        const load = waiting[s] + running[s] + pool.unseenLoad(s);
         sum += load;
         if (load < min) min = load;
       }
@@ -29,7 +29,7 @@ export const boundedLoadFilter: PluginFactory = (name, p, { pool }) => {
       const bound = Math.max((sum / n) * (1 + slack), min + minSlack);
       for (let k = 0; k < n; k++) {
         const s = slots[k];
-        if (waiting[s] + running[s] + dispatched[s] - dispatchedAtLastMetrics[s] <= bound) out.push(s);
+        if (waiting[s] + running[s] + pool.unseenLoad(s) <= bound) out.push(s);
       }
     },
   };

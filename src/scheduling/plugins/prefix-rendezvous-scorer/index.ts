@@ -137,7 +137,7 @@ export const prefixRendezvousScorer: PluginFactory = (name, p, { pool }) => {
       let sum = 0;
       for (let k = 0; k < n; k++) {
         const s = slots[k];
-        const l = pool.waiting[s] + pool.running[s] + (countUnscraped ? pool.unscraped(s) : 0);
+        const l = pool.waiting[s] + pool.running[s] + (countUnscraped ? pool.unseenLoad(s) : 0);
         load[k] = l;
         sum += l;
       }

@@ -15,11 +15,9 @@ export const queueScorer: PluginFactory = (name, p, { pool }) => {
       const slots = cands.slots;
       const waiting = pool.waiting;
       if (countUnscraped) {
-        const d = pool.dispatched;
-        const base = pool.dispatchedAtLastMetrics;
         for (let k = 0; k < n; k++) {
           const s = slots[k];
-          out[k] = waiting[s] + d[s] - base[s];
+          out[k] = waiting[s] + pool.unseenLoad(s);
         }
       } else for (let k = 0; k < n; k++) out[k] = waiting[slots[k]];
       if (reference > 0) for (let k = 0; k < n; k++) out[k] = reference / (reference + out[k]);

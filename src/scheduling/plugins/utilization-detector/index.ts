@@ -35,8 +35,6 @@ export const utilizationDetector: PluginFactory = (name, p, { pool }) => {
     saturation(pl, slots, count, now, pendingRequests = 0) {
       if (count === 0) return 1;
       let sum = 0;
-      const sent = pl.dispatched;
-      const base = pl.dispatchedAtLastMetrics;
       for (let k = 0; k < count; k++) {
         const s = slots[k];
         if (!pl.isFresh(s, now, staleMs)) {
@@ -44,8 +42,7 @@ export const utilizationDetector: PluginFactory = (name, p, { pool }) => {
           continue;
         }
         // Of the requests sent since the scrape, those still in flight may be queued.
-        const unscraped = sent[s] - base[s];
-        const waiting = countUnscraped ? pl.waiting[s] + (unscraped < pl.inflight[s] ? unscraped : pl.inflight[s]) : pl.waiting[s];
+        const waiting = countUnscraped ? pl.waiting[s] + pl.unseenLoad(s) : pl.waiting[s];
         const q = queueT > 0 ? waiting / queueT : 0;
         const kv = kvT > 0 ? pl.kvUsage[s] / kvT : 0;
         sum += q > kv ? q : kv;
