@@ -16,7 +16,6 @@ import type { EndpointSpec } from './pool/endpoint.js';
 import { EndpointPool, systemClock, type Clock } from './pool/pool.js';
 import { buildScheduling, type BuiltScheduling } from './scheduling/build.js';
 import { PREFIX_STATS } from './scheduling/framework/prefix-match.js';
-import { utilizationDetector, type SaturationDetector } from './scheduling/plugins/utilization-detector/index.js';
 import { Params } from './scheduling/params.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { Telemetry } from './telemetry/metrics.js';
@@ -101,7 +100,7 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
   const scheduler = new Scheduler(pool, built.profile, { stalenessThresholdMs: stalenessMs, rng });
   const objectives = new ObjectiveStore(opts.config.objectives);
   const rewriter = new ModelRewriter(opts.config.modelRewrites);
-  const detector = saturationDetector(built, pool, rng);
+  const detector = built.saturationDetector;
   const admission = buildAdmission(opts.config, { pool, detector, timers: opts.timers ?? systemTimers, observer: telemetry?.admission ?? null });
   // Fresh metrics or a new endpoint may mean capacity: queued requests are re-checked then.
   const flow = admission.flowControl;
@@ -187,10 +186,4 @@ function engineRegistry(extractor: Record<string, unknown>, overrides: Partial<E
   } catch (err) {
     return p.fail('engineConfigs', (err as Error).message);
   }
-}
-
-function saturationDetector(built: BuiltScheduling, pool: EndpointPool, rng: () => number): SaturationDetector {
-  const d = built.saturationDetector as Partial<SaturationDetector> | null;
-  if (d !== null && typeof d.saturation === 'function') return d as SaturationDetector;
-  return utilizationDetector('utilization-detector', new Params('utilization-detector', {}), { pool, rng }) as unknown as SaturationDetector;
 }

@@ -3,11 +3,11 @@
  * sheddable requests (priority < 0) when the pool is saturated; flow control (queueing with
  * fairness), prompt guards and token budgets plug in behind the same interface.
  */
-import type { Usage } from '../director/types.js';
+import type { Usage } from '../request/usage.js';
 import { sbError, type SwitchboardError } from '../errors.js';
 import type { EndpointPool } from '../pool/pool.js';
 import { DEFAULT_FAIRNESS_ID } from '../request/headers.js';
-import type { SaturationDetector } from '../scheduling/plugins/utilization-detector/index.js';
+import type { SaturationDetector } from '../scheduling/framework/saturation-detector.js';
 
 /** What admission knows about a request. */
 export interface AdmissionRequest {

@@ -5,7 +5,7 @@
 import { defaultFlowControlSpec } from '../config/admission-sections.js';
 import type { EndpointPickerConfig, PromptGuardSpec } from '../config/types.js';
 import type { EndpointPool } from '../pool/pool.js';
-import type { SaturationDetector } from '../scheduling/plugins/utilization-detector/index.js';
+import type { SaturationDetector } from '../scheduling/framework/saturation-detector.js';
 import { LegacyAdmission, type Admission } from './admission.js';
 import { FlowController, type FlowControlObserver } from './flow-controller.js';
 import { GuardChain, type GuardObserver } from './guards/guard-chain.js';

@@ -19,7 +19,7 @@
 import type { FlowControlSpec, PriorityBandSpec } from '../config/types.js';
 import { sbError, type SwitchboardError } from '../errors.js';
 import type { EndpointPool } from '../pool/pool.js';
-import type { SaturationDetector } from '../scheduling/plugins/utilization-detector/index.js';
+import type { SaturationDetector } from '../scheduling/framework/saturation-detector.js';
 import { isSheddable, saturationOf, type Admission, type AdmissionRequest, type AdmissionVerdict } from './admission.js';
 import { QueuedRequest } from './flow-queue.js';
 import { PriorityBand } from './priority-band.js';

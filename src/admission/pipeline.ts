@@ -3,7 +3,7 @@
  * budgets, then the gate (legacy shedding or flow control). Cheap refusals come before the
  * queue, so a request that would be denied never holds a queue slot.
  */
-import type { Usage } from '../director/types.js';
+import type { Usage } from '../request/usage.js';
 import type { Admission, AdmissionRequest, AdmissionVerdict } from './admission.js';
 import type { GuardChain } from './guards/guard-chain.js';
 import type { TokenBudgets } from './token-budget.js';

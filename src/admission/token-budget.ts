@@ -11,7 +11,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { TokenBudgetSpec, TokenLimitSpec } from '../config/types.js';
-import type { Usage } from '../director/types.js';
+import type { Usage } from '../request/usage.js';
 import { sbError, type SwitchboardError } from '../errors.js';
 import type { Clock } from '../pool/pool.js';
 import type { AdmissionRequest } from './admission.js';

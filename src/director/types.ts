@@ -8,6 +8,7 @@
 import type { SwitchboardError } from '../errors.js';
 import type { Endpoint } from '../pool/endpoint.js';
 import type { HeaderSource } from '../request/headers.js';
+import type { Usage } from '../request/usage.js';
 import type { Explanation } from '../scheduling/framework/explain.js';
 
 export type { HeaderSource } from '../request/headers.js';
@@ -34,13 +35,7 @@ export interface InferenceRequest {
   retry?: boolean;
 }
 
-/** Token counts from a response's `usage` object. */
-export interface Usage {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  cachedTokens: number;
-}
+export type { Usage } from '../request/usage.js';
 
 /**
  * How a request ended, for accounting and metrics. `retried`: this attempt failed before any

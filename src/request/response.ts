@@ -7,7 +7,7 @@
  * be mapped back is the unfinished last line of a chunk carried to the next one, so a name split
  * across chunks is still rewritten. Non-streamed JSON is held only when it must be rewritten.
  */
-import type { Usage } from '../director/types.js';
+import type { Usage } from './usage.js';
 
 /** Largest non-streamed body parsed for usage; larger ones are passed through unparsed. */
 const MAX_PARSED_BODY = 4 * 1024 * 1024;

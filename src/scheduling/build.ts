@@ -12,7 +12,9 @@ import { isFilter, isPicker, isPreRequest, isScorer } from './framework/plugin.j
 import { SchedulerProfile, type PluginTimer, type WeightedScorer } from './framework/profile.js';
 import { MAX_SCORE_PICKER } from './plugins/max-score-picker/index.js';
 import { PREFIX_CACHE_SCORER } from './plugins/prefix-cache-scorer/index.js';
+import { isSaturationDetector, type SaturationDetector } from './framework/saturation-detector.js';
 import { StatsSources } from './framework/stats.js';
+import { UTILIZATION_DETECTOR } from './plugins/utilization-detector/index.js';
 import { PluginRegistry, registerBuiltinPlugins, unreadParams, type ConfigOnlyPlugin } from './registry.js';
 
 /** Everything the config decides about scheduling and the components around it. */
@@ -26,8 +28,8 @@ export interface BuiltScheduling {
   extractor: Record<string, unknown>;
   /** Body parser: `openai` (inspect JSON) or `passthrough` (route without reading the body). */
   parser: 'openai' | 'passthrough';
-  /** The saturation detector plugin, if configured. */
-  saturationDetector: AnyPlugin | null;
+  /** The saturation detector: the configured one, else a default `utilization-detector`. */
+  saturationDetector: AnyPlugin & SaturationDetector;
   /** Non-fatal findings (unknown plugin parameters, a profile without scorers), for startup log lines. */
   warnings: string[];
   /** Statistics the plugins publish (prefix index), by key. */
@@ -142,7 +144,7 @@ export function buildScheduling(
     dataSource: params('metrics-data-source'),
     extractor: params('core-metrics-extractor'),
     parser: parserName === 'passthrough-parser' ? 'passthrough' : 'openai',
-    saturationDetector: cfg.saturationDetector !== null ? (plugins.get(cfg.saturationDetector) ?? null) : null,
+    saturationDetector: detectorOf(cfg, plugins, registry, handle),
     warnings,
     stats: new StatsSources(plugins.values()),
     effective: { plugins: effectivePlugins, schedulingProfiles: [{ name: spec.name, plugins: effectiveRefs }] },
@@ -182,4 +184,15 @@ export function producersFirst<T>(items: readonly T[], plugin: (item: T) => AnyP
   for (const item of items) if ((plugin(item).produces?.length ?? 0) > 0) visit(item);
   for (const item of items) visit(item);
   return out;
+}
+
+/** The configured saturation detector (which must be one), else the Go EPP's default utilization detector. */
+function detectorOf(cfg: EndpointPickerConfig, plugins: Map<string, AnyPlugin>, registry: PluginRegistry, handle: PluginHandle): AnyPlugin & SaturationDetector {
+  if (cfg.saturationDetector !== null) {
+    const p = plugins.get(cfg.saturationDetector) as AnyPlugin;
+    if (!isSaturationDetector(p))
+      throw sbError('SB_ERR_CONFIG', 'saturationDetector.pluginRef', `plugin "${p.typedName.name}" (${p.typedName.type}) is not a saturation detector`);
+    return p;
+  }
+  return registry.create(UTILIZATION_DETECTOR, UTILIZATION_DETECTOR, {}, handle) as AnyPlugin & SaturationDetector;
 }

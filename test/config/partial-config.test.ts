@@ -191,3 +191,11 @@ describe('--print-config', () => {
     expect(configDocument(cfg).flowControl).toMatchObject({ defaultRequestTTL: '5000ms' });
   });
 });
+
+describe('saturation detector', () => {
+  it('defaults to the utilization detector and refuses a plugin that is not a detector', () => {
+    expect(build('{}').saturationDetector.typedName.type).toBe('utilization-detector');
+    expect(build('plugins: [{type: concurrency-detector}, {type: queue-scorer}]\nsaturationDetector: {pluginRef: concurrency-detector}').saturationDetector.typedName.type).toBe('concurrency-detector');
+    expect(() => build('plugins: [{type: queue-scorer}]\nsaturationDetector: {pluginRef: queue-scorer}')).toThrow(/saturationDetector\.pluginRef: plugin "queue-scorer" \(queue-scorer\) is not a saturation detector/);
+  });
+});

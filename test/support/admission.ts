@@ -2,7 +2,7 @@
 import type { AdmissionRequest } from '../../src/admission/admission.js';
 import type { Timers } from '../../src/admission/timers.js';
 import type { EndpointPool } from '../../src/pool/pool.js';
-import type { SaturationDetector } from '../../src/scheduling/plugins/utilization-detector/index.js';
+import type { SaturationDetector } from '../../src/scheduling/framework/saturation-detector.js';
 import type { ManualClock } from './pool.js';
 
 /** An admission request; the prompt is a completions body's prompt. */

@@ -4,7 +4,7 @@
  * endpoints at their burst limit. See README.md.
  */
 import type { Candidates, Filter, PluginFactory } from '../../framework/plugin.js';
-import type { SaturationDetector } from '../utilization-detector/index.js';
+import type { SaturationDetector } from '../../framework/saturation-detector.js';
 import { typed } from '../common.js';
 
 export const CONCURRENCY_DETECTOR = 'concurrency-detector';

@@ -2,21 +2,12 @@
  * `utilization-detector`: pool saturation from queue depth and KV utilization, and a filter that
  * keeps endpoints below the thresholds. See README.md.
  */
-import type { EndpointPool } from '../../../pool/pool.js';
 import type { Candidates, Filter, PluginFactory } from '../../framework/plugin.js';
+import type { SaturationDetector } from '../../framework/saturation-detector.js';
 import { typed } from '../common.js';
 
 export const UTILIZATION_DETECTOR = 'utilization-detector';
 
-/** Saturation of a set of endpoints: >= 1 means saturated. */
-export interface SaturationDetector {
-  /**
-   * Saturation over `slots[0..count)` at clock time `now`. `pendingRequests` (`pendingTokens`)
-   * are admitted but not yet on any endpoint: flow control releases several requests in one
-   * dispatch cycle, before the scheduler has placed the first.
-   */
-  saturation(pool: EndpointPool, slots: ArrayLike<number>, count: number, now: number, pendingRequests?: number, pendingTokens?: number): number;
-}
 
 export interface UtilizationDetector extends Filter, SaturationDetector {}
 
