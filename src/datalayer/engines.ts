@@ -2,6 +2,7 @@
  * Engine mappings: which metric of a model server's /metrics page carries each signal the
  * scheduler reads. Built-ins use the Go EPP's names; user `engineConfigs` override them by name.
  */
+import { SIGNAL_NAMES, type SignalName } from '../pool/signals.js';
 import { parseMetricSpec, type MetricSpec } from './metric-spec.js';
 
 /** An engine config as written in EndpointPickerConfig (`core-metrics-extractor` parameters). */
@@ -26,6 +27,8 @@ export interface EngineConfig {
   cacheBlockSizeSpec?: string;
   /** Gauge holding the number of KV blocks. */
   cacheNumBlocksSpec?: string;
+  /** Extension: the metric of each declared signal (pool/signals.ts) this engine reports. */
+  signalSpecs?: Partial<Record<SignalName, string | string[]>>;
 }
 
 /** An engine config compiled for extraction. */
@@ -40,6 +43,8 @@ export interface EngineMapping {
   cacheNumBlocksLabel: string;
   cacheBlockSize: MetricSpec | null;
   cacheNumBlocks: MetricSpec | null;
+  /** Declared signals this engine maps, with their metric specs (first found wins). */
+  signals: Array<{ name: SignalName; specs: MetricSpec[] }>;
   /** Every metric name the mapping reads: the parser skips all other lines. */
   names: ReadonlySet<string>;
 }
@@ -56,6 +61,7 @@ export const BUILTIN_ENGINES: readonly EngineConfig[] = [
     cacheInfoSpec: 'vllm:cache_config_info',
     cacheBlockSizeLabelName: 'block_size',
     cacheNumBlocksLabelName: 'num_gpu_blocks',
+    signalSpecs: { preemptions: 'vllm:num_preemptions_total' },
   },
   {
     name: 'sglang',
@@ -108,6 +114,17 @@ function oneSpec(v: string | undefined, field: string, engine: string): MetricSp
   return parseMetricSpec(v);
 }
 
+function signalSpecs(v: EngineConfig['signalSpecs'], engine: string): EngineMapping['signals'] {
+  if (v === undefined) return [];
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`engine "${engine}": signalSpecs must be a mapping of signal name to metric`);
+  const out: EngineMapping['signals'] = [];
+  for (const [name, spec] of Object.entries(v)) {
+    if (!(SIGNAL_NAMES as string[]).includes(name)) throw new Error(`engine "${engine}": signalSpecs.${name}: unknown signal (known: ${SIGNAL_NAMES.join(', ')})`);
+    out.push({ name: name as SignalName, specs: specList(spec, `signalSpecs.${name}`, engine) });
+  }
+  return out;
+}
+
 /** Compiles an engine config; throws with the engine and field name on bad specs. */
 export function compileEngine(cfg: EngineConfig): EngineMapping {
   const n = cfg.name;
@@ -122,9 +139,10 @@ export function compileEngine(cfg: EngineConfig): EngineMapping {
     cacheNumBlocksLabel: cfg.cacheNumBlocksLabelName ?? 'num_gpu_blocks',
     cacheBlockSize: oneSpec(cfg.cacheBlockSizeSpec, 'cacheBlockSizeSpec', n),
     cacheNumBlocks: oneSpec(cfg.cacheNumBlocksSpec, 'cacheNumBlocksSpec', n),
+    signals: signalSpecs(cfg.signalSpecs, n),
   };
   const names = new Set<string>();
-  for (const s of [...m.queued, ...m.running, ...m.kvUsage, m.lora, m.cacheInfo, m.cacheBlockSize, m.cacheNumBlocks])
+  for (const s of [...m.queued, ...m.running, ...m.kvUsage, m.lora, m.cacheInfo, m.cacheBlockSize, m.cacheNumBlocks, ...m.signals.flatMap((x) => x.specs)])
     if (s !== null) names.add(s.name);
   return { ...m, names };
 }

@@ -4,6 +4,7 @@
  * disables one); LoRA and cache-config signals are optional, as the model server protocol says.
  */
 import { EMPTY_SET, type MetricsSnapshot } from '../pool/endpoint.js';
+import type { SignalValues } from '../pool/signals.js';
 import type { EngineMapping } from './engines.js';
 import { selectLatest, selectMaxValue, type MetricSpec } from './metric-spec.js';
 import { parsePrometheusText, type Sample } from './prom-text.js';
@@ -49,6 +50,16 @@ export function extractMetrics(text: string, engine: EngineMapping): Extraction 
   if (engine.cacheBlockSize !== null) cacheBlockSize = gaugeInt(engine.cacheBlockSize, s) ?? cacheBlockSize;
   if (engine.cacheNumBlocks !== null) cacheNumBlocks = gaugeInt(engine.cacheNumBlocks, s) ?? cacheNumBlocks;
 
+  let signals: SignalValues | undefined;
+  for (const sig of engine.signals) {
+    for (const spec of sig.specs) {
+      const hit = selectLatest(spec, s);
+      if (hit === null || !Number.isFinite(hit.value) || hit.value < 0) continue;
+      (signals ??= {})[sig.name] = hit.value;
+      break;
+    }
+  }
+
   return {
     ok: true,
     metrics: {
@@ -61,6 +72,7 @@ export function extractMetrics(text: string, engine: EngineMapping): Extraction 
       maxAdapters,
       cacheBlockSize,
       cacheNumBlocks,
+      ...(signals !== undefined ? { signals } : {}),
     },
   };
 }

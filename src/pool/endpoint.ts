@@ -3,6 +3,8 @@
  * plus the latest metrics snapshot its scrape loop produced.
  */
 
+import type { SignalValues } from './signals.js';
+
 /** Label that names the serving engine of an endpoint (vllm, sglang, trtllm-serve, ...). */
 export const ENGINE_TYPE_LABEL = 'inference.networking.k8s.io/engine-type';
 
@@ -38,6 +40,8 @@ export interface MetricsSnapshot {
   cacheBlockSize: number;
   /** Number of KV blocks on the device; 0 when unknown. */
   cacheNumBlocks: number;
+  /** Declared signals the engine reported (see signals.ts); absent when none. */
+  signals?: SignalValues;
 }
 
 /** Health of an endpoint's scrape loop. */

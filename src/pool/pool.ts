@@ -7,6 +7,7 @@
  * slot and drop it on the `removed` event.
  */
 import { Endpoint, EMPTY_SET, type EndpointSpec, type MetricsSnapshot } from './endpoint.js';
+import { SIGNAL_NAMES, SIGNALS, type SignalName, type SignalSpec } from './signals.js';
 
 /** Monotonic milliseconds. Production uses performance.now(); the simulator injects virtual time. */
 export interface Clock {
@@ -75,6 +76,10 @@ export class EndpointPool {
   dispatchedAtLastMetrics!: Float64Array;
   /** Estimated uncached prompt tokens of in-flight requests that have not produced a token yet. */
   pendingPrefill!: Float64Array;
+  /** One column per declared signal (signals.ts): gauges as reported, counters as a rate per second. */
+  readonly signal = {} as Record<SignalName, Float64Array>;
+  /** Counters' raw value at the previous scrape, for their rate. */
+  private readonly counterLast = {} as Record<SignalName, Float64Array>;
 
   private capacityValue = 0;
   private readonly slots: Array<Endpoint | null> = [];
@@ -201,6 +206,21 @@ export class EndpointPool {
     this.maxAdapters[s] = m.maxAdapters;
     this.cacheBlockSize[s] = m.cacheBlockSize;
     this.cacheNumBlocks[s] = m.cacheNumBlocks;
+    const seconds = (now - this.scrapedAt[s]) / 1000;
+    for (const name of SIGNAL_NAMES) {
+      const v = m.signals?.[name];
+      const col = this.signal[name];
+      if (v === undefined || !Number.isFinite(v)) {
+        col[s] = 0;
+        this.counterLast[name][s] = NaN;
+      } else if ((SIGNALS[name] as SignalSpec).kind === 'gauge') col[s] = v;
+      else {
+        const last = this.counterLast[name][s];
+        // First sample, or the counter went backwards (a restart): no rate yet.
+        col[s] = Number.isFinite(last) && v >= last && seconds > 0 && Number.isFinite(seconds) ? (v - last) / seconds : 0;
+        this.counterLast[name][s] = v;
+      }
+    }
     this.scrapedAt[s] = now;
     this.dispatchedAtLastMetrics[s] = this.dispatchedAtScrape[s];
     for (const l of this.metricsListeners) l(ep);
@@ -279,6 +299,7 @@ export class EndpointPool {
       cacheNumBlocks: this.cacheNumBlocks[s],
       inflight: this.inflight[s],
       inflightTokens: this.inflightTokens[s],
+      signals: Object.fromEntries(SIGNAL_NAMES.map((n) => [n, this.signal[n][s]])),
       scrapeOk: ep.health.ok,
       scrapeFailures: ep.health.consecutiveFailures,
       lastError: ep.health.lastError,
@@ -293,6 +314,10 @@ export class EndpointPool {
   private resetSlot(slot: number): void {
     for (const c of COLUMNS) this[c][slot] = 0;
     this.scrapedAt[slot] = -Infinity;
+    for (const n of SIGNAL_NAMES) {
+      this.signal[n][slot] = 0;
+      this.counterLast[n][slot] = NaN;
+    }
   }
 
   private grow(capacity: number): void {
@@ -304,6 +329,16 @@ export class EndpointPool {
       this[c as Column] = next;
     }
     if (this.capacityValue > 0) this.scrapedAt.fill(-Infinity, this.capacityValue);
+    for (const n of SIGNAL_NAMES) {
+      const col = new Float64Array(capacity);
+      const last = new Float64Array(capacity).fill(NaN);
+      if (this.capacityValue > 0) {
+        col.set(this.signal[n]);
+        last.set(this.counterLast[n]);
+      }
+      this.signal[n] = col;
+      this.counterLast[n] = last;
+    }
     this.capacityValue = capacity;
   }
 }

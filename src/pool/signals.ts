@@ -1,0 +1,25 @@
+/**
+ * Model-server signals beyond the Go EPP's core three (queue, running, KV), one declaration
+ * each. The pool keeps a column per signal (`pool.signal.<name>[slot]`), extractors fill it from
+ * the engine mapping's entry of the same name (`signalSpecs` in datalayer/engines.ts), and
+ * scorers read the column. A new signal is this one line plus one mapping entry per engine.
+ *
+ * A `gauge` column holds the latest value; a `counter` column holds its rate per second between
+ * the last two scrapes (0 after the first scrape, and when the counter went backwards: a restart).
+ */
+export interface SignalSpec {
+  readonly kind: 'gauge' | 'counter';
+  readonly help: string;
+}
+
+export const SIGNALS = {
+  preemptions: { kind: 'counter', help: 'requests preempted per second (vllm:num_preemptions_total)' },
+} as const satisfies Record<string, SignalSpec>;
+
+export type SignalName = keyof typeof SIGNALS;
+
+/** Signal names in declaration order. */
+export const SIGNAL_NAMES = Object.keys(SIGNALS) as SignalName[];
+
+/** Raw values of one scrape (counters cumulative); absent = the engine does not report it. */
+export type SignalValues = Partial<Record<SignalName, number>>;
