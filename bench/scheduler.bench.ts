@@ -1,3 +1,4 @@
+import { registerBuiltinPlugins } from '../src/builtin-plugins.js';
 /**
  * Hot-path benchmark: the per-request cost of one complete pick — inspect the body (find the
  * model and the prompt), hash the prompt's prefix blocks, filter, score, pick, and record the
@@ -91,7 +92,7 @@ function toRequest(body: Buffer, v: RequestView, i: number): SchedulingRequest {
 function runCase(n: number, bytes: number, configText: string, profile: string): CaseResult {
   const rng = seededRandom(n * 31 + bytes);
   const pool = fleet(n, rng);
-  const built = buildScheduling(parseConfig(configText), { pool, rng });
+  const built = buildScheduling(parseConfig(configText), { pool, rng }, { registry: registerBuiltinPlugins() });
   const scheduler = new Scheduler(pool, built.profile, { stalenessThresholdMs: 2000, rng });
   const distinct = bytes >= 200_000 ? 64 : 256;
   const inputs = bodies(bytes, distinct, rng);

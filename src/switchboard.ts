@@ -14,9 +14,13 @@ import { BUILTIN_ENGINES, EngineRegistry, type EngineConfig } from './datalayer/
 import { RequestDirector, type DirectorLogger } from './director/director.js';
 import type { EndpointSpec } from './pool/endpoint.js';
 import { EndpointPool, systemClock, type Clock } from './pool/pool.js';
+import { registerBuiltinPlugins } from './builtin-plugins.js';
+import { buildDataLayer } from './datalayer/build.js';
+import { instantiatePlugins } from './framework/instantiate.js';
+import type { PluginRegistry } from './framework/registry.js';
 import { buildScheduling, type BuiltScheduling } from './scheduling/build.js';
+import type { ConfigWarning } from './warnings.js';
 import { PREFIX_STATS } from './scheduling/framework/prefix-match.js';
-import { Params } from './scheduling/params.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { Telemetry } from './telemetry/metrics.js';
 import { sbError } from './errors.js';
@@ -45,6 +49,8 @@ export interface SwitchboardOptions {
   telemetry?: boolean;
   /** Record per-plugin latency histograms. */
   pluginTiming?: boolean;
+  /** Plugin registry; the built-ins when absent (tests and embedders add their own plugins). */
+  registry?: PluginRegistry;
   /** Ignore the gateway's subset hint. */
   disableSubsetFilter?: boolean;
   logger?: DirectorLogger | null;
@@ -66,8 +72,8 @@ export interface Switchboard {
   /** The flow controller when the `flowControl` feature gate is on, else null. */
   readonly flowControl: FlowController | null;
   readonly built: BuiltScheduling;
-  /** Config warnings (unknown plugin parameters). */
-  readonly warnings: string[];
+  /** Config warnings (unknown plugin parameters, deprecated names, a profile without scorers), coded. */
+  readonly warnings: ConfigWarning[];
   /** Stops scrape loops. */
   close(): Promise<void>;
 }
@@ -80,28 +86,21 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
   const pool = new EndpointPool(clock);
   const telemetry =
     opts.telemetry === false ? null : new Telemetry({ poolName: opts.poolName ?? 'switchboard', pool, stalenessMs, version: opts.version });
-  const built = buildScheduling(opts.config, { pool, rng }, { timer: opts.pluginTiming === true ? telemetry : null });
-
-  let engines: EngineRegistry;
-  let collectorOpts: Partial<CollectorOptions>;
-  try {
-    engines = engineRegistry(built.extractor, opts.engineOverrides);
-    const ds = new Params('metrics-data-source', built.dataSource);
-    collectorOpts = {
-      scheme: ds.string('scheme', 'http', ['http', 'https'] as const),
-      path: ds.string('path', '/metrics'),
-      insecureSkipVerify: ds.boolean('insecureSkipVerify', true),
-      ...opts.collector,
-    };
-  } catch (err) {
-    throw sbError('SB_ERR_CONFIG', 'data layer', (err as Error).message);
-  }
+  const registry = opts.registry ?? registerBuiltinPlugins();
+  const handle = { pool, rng };
+  const warnings: ConfigWarning[] = [];
+  // Every plugin the config declares, made once; each subsystem takes what it needs by contract.
+  const plugins = instantiatePlugins(opts.config.plugins, registry, handle, warnings, opts.config.source);
+  const built = buildScheduling(opts.config, handle, { registry, plugins, warnings, timer: opts.pluginTiming === true ? telemetry : null });
+  const data = buildDataLayer(opts.config, plugins, registry, handle, opts.engineOverrides, warnings);
+  const engines = data.engines;
+  const collectorOpts: Partial<CollectorOptions> = { ...data.source, ...opts.collector };
 
   const scheduler = new Scheduler(pool, built.profile, { stalenessThresholdMs: stalenessMs, rng });
   const objectives = new ObjectiveStore(opts.config.objectives);
   const rewriter = new ModelRewriter(opts.config.modelRewrites);
   const detector = built.saturationDetector;
-  const admission = buildAdmission(opts.config, { pool, detector, timers: opts.timers ?? systemTimers, observer: telemetry?.admission ?? null });
+  const admission = buildAdmission(opts.config, { pool, detector, timers: opts.timers ?? systemTimers, observer: telemetry?.admission ?? null, registry, plugins, handle, warnings });
   // Fresh metrics or a new endpoint may mean capacity: queued requests are re-checked then.
   const flow = admission.flowControl;
   if (flow !== null) {
@@ -154,36 +153,10 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
     admission: admission.pipeline,
     flowControl: flow,
     built,
-    warnings: built.warnings,
+    warnings,
     async close() {
       await collector?.stop();
       await admission.close();
     },
   };
-}
-
-/** The engine table from `core-metrics-extractor` parameters and the deprecated metric flags. */
-function engineRegistry(extractor: Record<string, unknown>, overrides: Partial<EngineConfig> | undefined): EngineRegistry {
-  const p = new Params('core-metrics-extractor', extractor);
-  const defaultEngine = p.string('defaultEngine', 'vllm');
-  const labelKey = p.string('engineLabelKey', 'inference.networking.k8s.io/engine-type');
-  const configs = p.value<unknown>('engineConfigs') ?? [];
-  if (!Array.isArray(configs)) p.fail('engineConfigs', 'must be a list');
-  const user = (configs as unknown[]).map((c, i) => {
-    if (typeof c !== 'object' || c === null || typeof (c as EngineConfig).name !== 'string')
-      p.fail(`engineConfigs[${i}]`, 'must be a mapping with a name');
-    return c as EngineConfig;
-  });
-  if (overrides !== undefined && Object.keys(overrides).length > 0) {
-    // Deprecated metric flags override the default engine's specs, on top of any user config.
-    const base = user.find((c) => c.name === defaultEngine) ?? BUILTIN_ENGINES.find((c) => c.name === defaultEngine) ?? { name: defaultEngine };
-    user.push({ ...base, ...overrides, name: defaultEngine });
-  }
-  const known = new Set([...BUILTIN_ENGINES, ...user].map((c) => c.name));
-  if (!known.has(defaultEngine)) p.fail('defaultEngine', `"${defaultEngine}" is not a known engine (known: ${[...known].join(', ')})`);
-  try {
-    return new EngineRegistry(user, defaultEngine, labelKey);
-  } catch (err) {
-    return p.fail('engineConfigs', (err as Error).message);
-  }
 }

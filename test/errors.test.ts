@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { errorTable, inferenceErrorText, isSwitchboardError, sbError, asRequestError, type ErrorCode } from '../src/errors.js';
+import { sbWarning, warningTable, type WarningCode } from '../src/warnings.js';
 
 describe('error table', () => {
   it('has one entry per code, each producing its own code', () => {
@@ -25,5 +26,13 @@ describe('error table', () => {
     expect(e.code).toBe('SB_ERR_INTERNAL');
     expect(e.status).toBe(500);
     expect(isSwitchboardError({})).toBe(false);
+  });
+});
+
+describe('warning table', () => {
+  it('has one entry per code and pins the count', () => {
+    for (const code of Object.keys(warningTable) as WarningCode[]) expect(sbWarning(code, 'a', 'b', 'c').code).toBe(code);
+    expect(Object.keys(warningTable).length).toBe(5);
+    expect(sbWarning('SB_WARN_NO_SCORER', 'p').message).toMatch(/^scheduling profile "p" has no scorer/);
   });
 });

@@ -21,7 +21,7 @@ import { sbError, type SwitchboardError } from '../errors.js';
 import type { EndpointPool } from '../pool/pool.js';
 import type { SaturationDetector } from '../scheduling/framework/saturation-detector.js';
 import { isSheddable, saturationOf, type Admission, type AdmissionRequest, type AdmissionVerdict } from './admission.js';
-import { QueuedRequest } from './flow-queue.js';
+import { QueuedRequest, type FairnessPolicy, type OrderingPolicy } from './framework/flow.js';
 import { PriorityBand } from './priority-band.js';
 import type { Timers } from './timers.js';
 
@@ -45,6 +45,14 @@ export interface FlowControllerOptions {
   spec: FlowControlSpec;
   timers: Timers;
   observer?: FlowControlObserver | null;
+  /** The policy plugins a band's `fairnessPolicyRef` / `orderingPolicyRef` name (resolved at start). */
+  policies: FlowPolicies;
+}
+
+/** Resolves a band's policy references to plugin instances. */
+export interface FlowPolicies {
+  fairness(ref: string): FairnessPolicy;
+  ordering(ref: string): OrderingPolicy;
 }
 
 export class FlowController implements Admission {
@@ -70,8 +78,10 @@ export class FlowController implements Admission {
   private timer: unknown = null;
   private timerAt = Infinity;
   private dispatching = false;
+  private readonly policies: FlowPolicies;
 
   constructor(opts: FlowControllerOptions) {
+    this.policies = opts.policies;
     this.pool = opts.pool;
     this.detector = opts.detector;
     this.spec = opts.spec;
@@ -269,7 +279,7 @@ export class FlowController implements Admission {
   }
 
   private addBand(spec: PriorityBandSpec): PriorityBand {
-    const b = new PriorityBand(spec);
+    const b = new PriorityBand(spec, this.policies.fairness(spec.fairness), this.policies.ordering(spec.ordering));
     this.byPriority.set(spec.priority, b);
     let i = 0;
     while (i < this.bands.length && this.bands[i].priority > spec.priority) i++;

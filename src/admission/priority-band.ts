@@ -1,30 +1,28 @@
 /**
- * One priority band of flow control: its flows, its limits and the fairness policy that picks
- * which flow goes next.
- *
- * - `global-strict-fairness-policy` (the Go default): the flow whose head request comes first
- *   under the ordering policy, so the band behaves as one FCFS (or EDF) queue.
- * - `round-robin-fairness-policy`: flows take turns, one dispatch each, so a tenant sending ten
- *   times more requests gets the same share of dispatches as any other backlogged tenant.
+ * One priority band of flow control: its flows, its limits, and the fairness policy's picker
+ * that chooses which flow goes next (the ordering policy makes each flow's queue).
  *
  * A flow exists only while it has queued requests, so client-chosen fairness ids cannot grow
  * state beyond what the queue limits allow.
  */
 import type { PriorityBandSpec } from '../config/types.js';
-import { Flow, type QueuedRequest } from './flow-queue.js';
+import { Flow, type FairnessPolicy, type FlowPicker, type OrderingPolicy, type QueuedRequest } from './framework/flow.js';
 
 export class PriorityBand {
   /** Live requests and their bytes. */
   live = 0;
   bytes = 0;
   private readonly flows = new Map<string, Flow>();
-  /** Flows with live requests, in round-robin order. */
+  /** Flows with live requests, in arrival order. */
   private readonly ring: Flow[] = [];
-  private cursor = 0;
-  private readonly roundRobin: boolean;
+  private readonly picker: FlowPicker;
 
-  constructor(readonly spec: PriorityBandSpec) {
-    this.roundRobin = spec.fairness === 'round-robin-fairness-policy';
+  constructor(
+    readonly spec: PriorityBandSpec,
+    fairness: FairnessPolicy,
+    private readonly ordering: OrderingPolicy,
+  ) {
+    this.picker = fairness.newPicker();
   }
 
   get priority(): number {
@@ -45,7 +43,7 @@ export class PriorityBand {
   flow(id: string): Flow {
     let f = this.flows.get(id);
     if (f === undefined) {
-      f = new Flow(id, this.spec.ordering);
+      f = new Flow(id, this.ordering.newQueue());
       this.flows.set(id, f);
       this.ring.push(f);
     }
@@ -76,26 +74,17 @@ export class PriorityBand {
     this.flows.delete(f.id);
     const i = this.ring.indexOf(f);
     this.ring.splice(i, 1);
-    if (i < this.cursor) this.cursor--;
-    if (this.cursor >= this.ring.length) this.cursor = 0;
+    this.picker.removed(this.ring, i);
   }
 
   /** The request the fairness policy sends next, or null when the band is empty. */
   next(): QueuedRequest | null {
-    const ring = this.ring;
-    if (ring.length === 0) return null;
-    if (this.roundRobin) return ring[this.cursor].queue.peek();
-    let best: QueuedRequest | null = null;
-    for (let i = 0; i < ring.length; i++) {
-      const head = ring[i].queue.peek();
-      if (head !== null && (best === null || head.flow.queue.before(head, best))) best = head;
-    }
-    return best;
+    return this.ring.length === 0 ? null : this.picker.next(this.ring);
   }
 
   /** `item` (from `next`) is leaving: pops it and moves the rotation on. */
   dispatched(item: QueuedRequest): void {
     item.flow.queue.pop();
-    if (this.roundRobin && this.ring[this.cursor] === item.flow) this.cursor = (this.cursor + 1) % this.ring.length;
+    this.picker.dispatched(this.ring, item);
   }
 }

@@ -4,7 +4,7 @@
  * `--name` or `--name=false`, durations as `50ms` / `2s`, `--` ends the flags.
  */
 import { sbError } from '../errors.js';
-import { parseDurationMs } from '../scheduling/params.js';
+import { parseDurationMs } from '../util/duration.js';
 
 /** Value kinds. Durations parse to milliseconds. */
 export type FlagType = 'string' | 'int' | 'float' | 'bool' | 'duration';

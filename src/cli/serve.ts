@@ -60,7 +60,7 @@ export async function runServe(argv: string[]): Promise<number> {
     // start, and the printout shows the profile that would run (defaults filled in).
     const core = createSwitchboard({ config, scrape: false, telemetry: false });
     void core.close();
-    for (const w of core.warnings) process.stderr.write(`warning: ${w}\n`);
+    for (const w of core.warnings) process.stderr.write(`warning: ${w.message} (${w.code})\n`);
     process.stdout.write(formatConfig({ ...config, ...core.built.effective }, printFormat));
     return 0;
   }
@@ -147,7 +147,7 @@ async function startParts(
     version: VERSION,
   });
   closables.push({ name: 'metrics collection', close: () => core.close() });
-  for (const w of core.warnings) logger.warn(w);
+  for (const w of core.warnings) logger.warn({ code: w.code }, w.message);
   const discovery = await startDiscovery(flags, config, core, logger);
   closables.push(...discovery.closables);
 

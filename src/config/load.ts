@@ -227,7 +227,15 @@ export function validateConfig(doc: unknown, source = 'config'): EndpointPickerC
 }
 
 /** Parses `ip:port`, `[v6]:port`, or `{address, port, name?, labels?, metricsPort?}`. */
-export function parseStaticEndpoint(raw: unknown, at: string, v: Validator = new Validator("endpoints")): StaticEndpointSpec {
+export function parseStaticEndpoint(raw: unknown, at: string, given?: Validator): StaticEndpointSpec {
+  const v = given ?? new Validator('endpoints');
+  const out = readStaticEndpoint(raw, at, v);
+  // A validator of its own: report what it collected (a caller's validator reports at its end).
+  if (given === undefined) v.finish();
+  return out;
+}
+
+function readStaticEndpoint(raw: unknown, at: string, v: Validator): StaticEndpointSpec {
   if (typeof raw === 'string') {
     const hp = parseHostPort(raw);
     if (hp === null) v.fail(at, `must be "host:port", got "${raw}"`);

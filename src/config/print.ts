@@ -61,10 +61,7 @@ function limit(l: TokenLimitSpec): TokenLimitSpec {
 }
 
 function guard(g: PromptGuardSpec): Record<string, unknown> {
-  if (g.type === 'local-policy') {
-    return { type: g.type, name: g.name, maxPromptBytes: g.maxPromptBytes, denyPatterns: [...g.denyPatterns], ignoreCase: g.ignoreCase, allowedModels: g.allowedModels.map((a) => ({ objective: a.objective, models: [...a.models] })) };
-  }
-  return { type: g.type, name: g.name, url: g.url, format: g.format, timeout: `${g.timeoutMs}ms`, failureMode: g.failureMode, headers: { ...g.headers }, maxConcurrent: g.maxConcurrent };
+  return { type: g.type, name: g.name, ...g.parameters };
 }
 
 /** The config as text in `format`. */

@@ -80,11 +80,6 @@ export interface EndpointPickerConfig {
   source?: string;
 }
 
-/** Fairness between the flows of one priority band (the Go EPP's plugin type names). */
-export type FairnessPolicyType = 'global-strict-fairness-policy' | 'round-robin-fairness-policy';
-/** Order of requests inside one flow. */
-export type OrderingPolicyType = 'fcfs-ordering-policy' | 'edf-ordering-policy';
-
 /** One priority band of the flow-control queue. */
 export interface PriorityBandSpec {
   priority: number;
@@ -94,8 +89,10 @@ export interface PriorityBandSpec {
   maxRequests: number;
   /** Extension: most queued requests of one flow in this band, so one tenant cannot fill it; 0 = no limit. */
   maxRequestsPerFlow: number;
-  fairness: FairnessPolicyType;
-  ordering: OrderingPolicyType;
+  /** Fairness policy: a plugin name from `plugins:` or a fairness policy type (default `global-strict-fairness-policy`). */
+  fairness: string;
+  /** Ordering policy: a plugin name or an ordering policy type (default `fcfs-ordering-policy`). */
+  ordering: string;
 }
 
 /** The `flowControl:` section. */
@@ -116,37 +113,15 @@ export interface FlowControlSpec {
   recheckIntervalMs: number;
 }
 
-/** The built-in local prompt policy. */
-export interface LocalPolicyGuardSpec {
-  type: 'local-policy';
+/**
+ * A prompt guard entry: its type (a `prompt-guard` plugin: `local-policy`, `http-screening`), a
+ * name (default: the type) and its parameters, validated by the guard's own factory.
+ */
+export interface PromptGuardSpec {
+  type: string;
   name: string;
-  /** Largest prompt in bytes (the prompt or messages value as sent); 0 = no limit. */
-  maxPromptBytes: number;
-  /** Regular expressions; a prompt matching any is denied. */
-  denyPatterns: string[];
-  /** Match deny patterns case-insensitively. */
-  ignoreCase: boolean;
-  /** Models a request may name, by objective; objective `*` covers objectives not listed (and none). */
-  allowedModels: Array<{ objective: string; models: string[] }>;
+  parameters: Record<string, unknown>;
 }
-
-/** An external screening service called over HTTP. */
-export interface HttpScreeningGuardSpec {
-  type: 'http-screening';
-  name: string;
-  url: string;
-  /** Request format: Switchboard's own JSON, or Google Model Armor's `sanitizeUserPrompt`. */
-  format: 'switchboard' | 'model-armor';
-  timeoutMs: number;
-  /** What an unreachable, slow or malformed screening answer means: allow (`FailOpen`) or 503 (`FailClose`). */
-  failureMode: 'FailOpen' | 'FailClose';
-  /** Extra request headers (e.g. authorization). */
-  headers: Record<string, string>;
-  /** Most screening calls in flight; beyond it the failure mode applies. */
-  maxConcurrent: number;
-}
-
-export type PromptGuardSpec = LocalPolicyGuardSpec | HttpScreeningGuardSpec;
 
 /** Token rate limits of one flow; 0 = no limit in that direction. */
 export interface TokenLimitSpec {

@@ -4,8 +4,11 @@
  * problems reports them all at once.
  */
 import { sbError, type SwitchboardError } from '../errors.js';
-import { parseDurationMs } from '../scheduling/params.js';
+import { parseDurationMs } from '../util/duration.js';
 import { didYouMean } from '../util/nearest.js';
+import { parseQuantity } from '../util/quantity.js';
+
+export { parseQuantity };
 
 /** One thing wrong in a config file: where (field path) and why. */
 export interface ConfigProblem {
@@ -139,33 +142,6 @@ export class Validator {
       this.attempt(() => this.fail(path ? `${path}.${k}` : k, `unknown field${didYouMean(k, allowed)}`), undefined);
     }
   }
-}
-
-const QUANTITY_SUFFIX: Record<string, number> = {
-  '': 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-};
-
-/** A non-negative Kubernetes quantity as a whole number; null when malformed. */
-export function parseQuantity(v: unknown): number | null {
-  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? Math.floor(v) : null;
-  if (typeof v !== 'string') return null;
-  const m = /^\s*(\d+(?:\.\d+)?)(?:e(\d+))?([kMGTP]i?|Ki)?\s*$/.exec(v);
-  if (m === null) return null;
-  const suffix = m[3] ?? '';
-  const mult = QUANTITY_SUFFIX[suffix];
-  if (mult === undefined) return null;
-  const n = Number(m[1]) * 10 ** Number(m[2] ?? 0) * mult;
-  return Number.isFinite(n) ? Math.floor(n) : null;
 }
 
 export function kindOf(v: unknown): string {

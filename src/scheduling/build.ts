@@ -1,78 +1,63 @@
 /**
- * Builds the scheduler's parts from a validated config: instantiates every plugin through the
- * registry, assembles the scheduling profile, and collects the parameters of config-only
- * plugins for the components they configure.
+ * Builds the scheduler's parts from its slice of the config and the plugin instances: assembles
+ * the scheduling profile (filters, weighted scorers ordered by the cycle data they share, a
+ * picker), chooses the saturation detector and the request parser, and records the effective
+ * profile. Knows plugins only by contract, except the defaults it fills in.
  */
-import type { EndpointPickerConfig } from '../config/types.js';
+import type { EndpointPickerConfig, ProfilePluginRef } from '../config/types.js';
 import { defaultConfig } from '../config/defaults.js';
 import { sbError } from '../errors.js';
-import { didYouMean } from '../util/nearest.js';
+import { instantiatePlugins, type PluginInstances } from '../framework/instantiate.js';
+import type { Plugin } from '../framework/plugin.js';
+import type { PluginRegistry } from '../framework/registry.js';
+import { isRequestParser, type ParserMode } from '../request/parser.js';
+import { sbWarning, type ConfigWarning } from '../warnings.js';
 import type { AnyPlugin, Filter, PluginHandle, PreRequest } from './framework/plugin.js';
 import { isFilter, isPicker, isPreRequest, isScorer } from './framework/plugin.js';
 import { SchedulerProfile, type PluginTimer, type WeightedScorer } from './framework/profile.js';
-import { MAX_SCORE_PICKER } from './plugins/max-score-picker/index.js';
-import { PREFIX_CACHE_SCORER } from './plugins/prefix-cache-scorer/index.js';
 import { isSaturationDetector, type SaturationDetector } from './framework/saturation-detector.js';
 import { StatsSources } from './framework/stats.js';
-import { UTILIZATION_DETECTOR } from './plugins/utilization-detector/index.js';
-import { PluginRegistry, registerBuiltinPlugins, unreadParams, type ConfigOnlyPlugin } from './registry.js';
 
-/** Everything the config decides about scheduling and the components around it. */
+/** The default picker of a profile without one, and the default saturation detector (the Go EPP's). */
+const DEFAULT_PICKER = 'max-score-picker';
+const DEFAULT_DETECTOR = 'utilization-detector';
+
+/** The config sections scheduling reads. */
+export type SchedulingConfig = Pick<EndpointPickerConfig, 'plugins' | 'schedulingProfiles' | 'saturationDetector' | 'parser' | 'source'>;
+
+/** Everything the config decides about scheduling. */
 export interface BuiltScheduling {
-  /** Instantiated plugins by name. */
-  plugins: Map<string, AnyPlugin>;
+  /** Instantiated plugins by name (every extension point). */
+  plugins: PluginInstances;
   profile: SchedulerProfile;
-  /** `metrics-data-source` parameters (scheme, path, insecureSkipVerify), or {}. */
-  dataSource: Record<string, unknown>;
-  /** `core-metrics-extractor` parameters (defaultEngine, engineLabelKey, engineConfigs), or {}. */
-  extractor: Record<string, unknown>;
   /** Body parser: `openai` (inspect JSON) or `passthrough` (route without reading the body). */
-  parser: 'openai' | 'passthrough';
+  parser: ParserMode;
   /** The saturation detector: the configured one, else a default `utilization-detector`. */
   saturationDetector: AnyPlugin & SaturationDetector;
-  /** Non-fatal findings (unknown plugin parameters, a profile without scorers), for startup log lines. */
-  warnings: string[];
+  /** Non-fatal findings (unknown plugin parameters, a profile without scorers), coded. */
+  warnings: ConfigWarning[];
   /** Statistics the plugins publish (prefix index), by key. */
   stats: StatsSources;
   /** The plugins and the profile that actually run, with every default filled in (for `--print-config`). */
   effective: Pick<EndpointPickerConfig, 'plugins' | 'schedulingProfiles'>;
 }
 
-/** Builds plugins and the profile from `cfg`. Throws coded config errors. */
-export function buildScheduling(
-  cfg: EndpointPickerConfig,
-  handle: PluginHandle,
-  opts: { registry?: PluginRegistry; timer?: PluginTimer | null } = {},
-): BuiltScheduling {
-  const registry = opts.registry ?? registerBuiltinPlugins(new PluginRegistry());
-  const warnings: string[] = [];
-  const plugins = new Map<string, AnyPlugin>();
+/** What building needs besides the config. */
+export interface SchedulingBuildOptions {
+  registry: PluginRegistry;
+  /** Instances already made from `cfg.plugins` (the composition root makes them once); made here when absent. */
+  plugins?: PluginInstances;
+  /** Where warnings go (also returned). */
+  warnings?: ConfigWarning[];
+  timer?: PluginTimer | null;
+}
 
-  // The Go EPP may carry prefix parameters on the producer; they apply to our combined scorer.
-  const producer = cfg.plugins.find((p) => p.type === 'approx-prefix-cache-producer');
+/** Builds the profile from `cfg`. Throws coded config errors. */
+export function buildScheduling(cfg: SchedulingConfig, handle: PluginHandle, opts: SchedulingBuildOptions): BuiltScheduling {
+  const { registry } = opts;
+  const warnings = opts.warnings ?? [];
   const source = cfg.source ?? 'config';
-  const problems: string[] = [];
-  cfg.plugins.forEach((spec, i) => {
-    if (!registry.has(spec.type)) {
-      const hint = didYouMean(spec.type, registry.types());
-      problems.push(`plugins[${i}].type: unknown plugin type "${spec.type}"${hint !== '' ? hint : ` (known: ${registry.types().join(', ')})`}`);
-      return;
-    }
-    let params = spec.parameters;
-    if (spec.type === PREFIX_CACHE_SCORER && producer !== undefined) params = { ...producer.parameters, ...params };
-    let plugin: AnyPlugin;
-    try {
-      plugin = registry.create(spec.type, spec.name, params, handle);
-    } catch (err) {
-      problems.push(`plugins[${i}].parameters: plugin "${spec.name}" (${spec.type}): ${(err as Error).message.replace(/^invalid config: plugin "[^"]*" \([^)]*\): /, '')}`);
-      return;
-    }
-    plugins.set(spec.name, plugin);
-    const unknown = unreadParams(plugin);
-    if (unknown.length > 0) warnings.push(`plugin "${spec.name}" (${spec.type}): unknown parameters ${unknown.join(', ')} ignored`);
-  });
-  if (problems.length === 1) throw sbError('SB_ERR_CONFIG', source, problems[0]);
-  if (problems.length > 1) throw sbError('SB_ERR_CONFIG', source, `${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  const plugins = new Map(opts.plugins ?? instantiatePlugins(cfg.plugins, registry, handle, warnings, source)) as Map<string, AnyPlugin>;
 
   let profiles = cfg.schedulingProfiles.length > 0 ? cfg.schedulingProfiles : [implicitProfile(cfg, plugins)];
   const effectivePlugins = [...cfg.plugins];
@@ -81,11 +66,11 @@ export function buildScheduling(
     // the default scheduling applies rather than picks by tie-break.
     for (const spec of defaultConfig().plugins) {
       if (plugins.has(spec.name)) continue;
-      plugins.set(spec.name, registry.create(spec.type, spec.name, spec.parameters, handle));
+      plugins.set(spec.name, registry.create(spec.type, spec.name, spec.parameters, handle, warnings) as AnyPlugin);
       effectivePlugins.push(spec);
     }
     profiles = defaultConfig().schedulingProfiles;
-    warnings.push('no scheduling plugins configured: using the default scheduling profile');
+    warnings.push(sbWarning('SB_WARN_DEFAULT_PROFILE'));
   }
   if (profiles.length > 1)
     throw sbError('SB_ERR_CONFIG', 'schedulingProfiles', `Switchboard runs one scheduling profile (single-profile-handler); got ${profiles.length}`);
@@ -118,33 +103,29 @@ export function buildScheduling(
   // Scorers that publish cycle data run before those that read it (the weighted sum does not
   // depend on the order).
   const orderedScorers = producersFirst(scorers, (w) => w.scorer);
-  const effectiveRefs = [...spec.plugins];
+  const effectiveRefs: ProfilePluginRef[] = [...spec.plugins];
   // As in the Go EPP, a profile without a picker gets a max-score picker.
   if (picker === null) {
-    picker = registry.create(MAX_SCORE_PICKER, MAX_SCORE_PICKER, {}, handle) as AnyPlugin & { maxEndpoints: number };
-    if (!plugins.has(MAX_SCORE_PICKER)) effectivePlugins.push({ type: MAX_SCORE_PICKER, name: MAX_SCORE_PICKER, parameters: {} });
-    effectiveRefs.push({ pluginRef: MAX_SCORE_PICKER, weight: null });
+    picker = registry.create(DEFAULT_PICKER, DEFAULT_PICKER, {}, handle, warnings) as AnyPlugin & { maxEndpoints: number };
+    if (!plugins.has(DEFAULT_PICKER)) effectivePlugins.push({ type: DEFAULT_PICKER, name: DEFAULT_PICKER, parameters: {} });
+    effectiveRefs.push({ pluginRef: DEFAULT_PICKER, weight: null });
   }
-  if (scorers.length === 0)
-    warnings.push(`scheduling profile "${spec.name}" has no scorer: every endpoint that passes the filters scores the same and picks are tie-breaks`);
+  if (scorers.length === 0) warnings.push(sbWarning('SB_WARN_NO_SCORER', spec.name));
   if (!isPicker(picker)) throw new Error('unreachable: picker without pick()');
   const profile = new SchedulerProfile(spec.name, filters, orderedScorers, picker, preRequests, opts.timer ?? null);
 
-  const params = (type: string): Record<string, unknown> => {
-    const p = [...plugins.values()].find((x) => x.typedName.type === type) as ConfigOnlyPlugin | undefined;
-    return p?.parameters ?? {};
-  };
-  const parserName = cfg.parser !== null ? plugins.get(cfg.parser)?.typedName.type : undefined;
-  if (parserName !== undefined && parserName !== 'openai-parser' && parserName !== 'passthrough-parser')
-    throw sbError('SB_ERR_CONFIG', 'parser', `plugin type "${parserName}" is not a parser (openai-parser, passthrough-parser)`);
+  let parser: ParserMode = 'openai';
+  if (cfg.parser !== null) {
+    const p = plugins.get(cfg.parser) as Plugin;
+    if (!isRequestParser(p)) throw sbError('SB_ERR_CONFIG', 'parser', `plugin type "${p.typedName.type}" is not a parser (${registry.types('parser').join(', ')})`);
+    parser = p.mode;
+  }
 
   return {
     plugins,
     profile,
-    dataSource: params('metrics-data-source'),
-    extractor: params('core-metrics-extractor'),
-    parser: parserName === 'passthrough-parser' ? 'passthrough' : 'openai',
-    saturationDetector: detectorOf(cfg, plugins, registry, handle),
+    parser,
+    saturationDetector: detectorOf(cfg, plugins, registry, handle, warnings),
     warnings,
     stats: new StatsSources(plugins.values()),
     effective: { plugins: effectivePlugins, schedulingProfiles: [{ name: spec.name, plugins: effectiveRefs }] },
@@ -152,7 +133,7 @@ export function buildScheduling(
 }
 
 /** With no profiles configured, the Go EPP builds one from every scheduling plugin declared. */
-function implicitProfile(cfg: EndpointPickerConfig, plugins: Map<string, AnyPlugin>) {
+function implicitProfile(cfg: SchedulingConfig, plugins: Map<string, AnyPlugin>) {
   const refs = cfg.plugins
     .filter((s) => {
       const p = plugins.get(s.name) as AnyPlugin;
@@ -187,12 +168,12 @@ export function producersFirst<T>(items: readonly T[], plugin: (item: T) => AnyP
 }
 
 /** The configured saturation detector (which must be one), else the Go EPP's default utilization detector. */
-function detectorOf(cfg: EndpointPickerConfig, plugins: Map<string, AnyPlugin>, registry: PluginRegistry, handle: PluginHandle): AnyPlugin & SaturationDetector {
+function detectorOf(cfg: SchedulingConfig, plugins: Map<string, AnyPlugin>, registry: PluginRegistry, handle: PluginHandle, warnings: ConfigWarning[]): AnyPlugin & SaturationDetector {
   if (cfg.saturationDetector !== null) {
     const p = plugins.get(cfg.saturationDetector) as AnyPlugin;
     if (!isSaturationDetector(p))
       throw sbError('SB_ERR_CONFIG', 'saturationDetector.pluginRef', `plugin "${p.typedName.name}" (${p.typedName.type}) is not a saturation detector`);
     return p;
   }
-  return registry.create(UTILIZATION_DETECTOR, UTILIZATION_DETECTOR, {}, handle) as AnyPlugin & SaturationDetector;
+  return registry.create(DEFAULT_DETECTOR, DEFAULT_DETECTOR, {}, handle, warnings) as AnyPlugin & SaturationDetector;
 }

@@ -1,7 +1,10 @@
+import { createSwitchboard } from '../../src/switchboard.js';
 import { describe, expect, it } from 'vitest';
 import type { AdmissionRequest } from '../../src/admission/admission.js';
 import { FlowController, type QueueOutcome } from '../../src/admission/flow-controller.js';
-import { EdfQueue, Flow, QueuedRequest } from '../../src/admission/flow-queue.js';
+import { Flow, QueuedRequest } from '../../src/admission/framework/flow.js';
+import { EdfQueue } from '../../src/admission/plugins/edf-ordering-policy/index.js';
+import { builtinPolicies } from '../support/admission.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { SwitchboardError } from '../../src/errors.js';
 import { admissionRequest, CapacityDetector, ManualTimers, nextTick } from '../support/admission.js';
@@ -21,6 +24,7 @@ function setup(flowControl = '{}', capacity = 1) {
     detector,
     spec,
     timers,
+    policies: builtinPolicies(),
     observer: {
       queueChanged: (_r, n, b) => {
         queued.requests += n;
@@ -155,7 +159,12 @@ describe('flow control', () => {
   it('round-robin resolves to a declared plugin name and a new flow joins the rotation at the end', async () => {
     const cfg = `{priorityBands: [{priority: 0, fairnessPolicyRef: fair}]}`;
     const spec = parseConfig(`plugins: [{type: round-robin-fairness-policy, name: fair}]\nflowControl: ${cfg}`).flowControl!;
-    expect(spec.priorityBands[0].fairness).toBe('round-robin-fairness-policy');
+    expect(spec.priorityBands[0].fairness).toBe('fair');
+    // The core resolves the name to the declared plugin, and refuses a reference of the wrong kind.
+    const core = (text: string) => createSwitchboard({ config: parseConfig(`featureGates: [flowControl]\n${text}`), scrape: false, telemetry: false });
+    expect(core(`plugins: [{type: round-robin-fairness-policy, name: fair}]\nflowControl: ${cfg}`).flowControl).not.toBeNull();
+    expect(() => core('flowControl: {priorityBands: [{priority: 0, fairnessPolicyRef: fcfs-ordering-policy}]}')).toThrow(/fairnessPolicyRef "fcfs-ordering-policy": .*belongs to extension point "ordering", not "fairness"/);
+    expect(() => core('flowControl: {priorityBands: [{priority: 0, orderingPolicyRef: fcfs-orderin-policy}]}')).toThrow(/orderingPolicyRef "fcfs-orderin-policy": unknown plugin type "fcfs-orderin-policy" \(did you mean "fcfs-ordering-policy"\?\)/);
     const t = setup('{priorityBands: [{priority: 0, fairnessPolicyRef: round-robin-fairness-policy}]}');
     t.submit('A1', { fairnessId: 'A' });
     t.submit('A2', { fairnessId: 'A' });
@@ -267,7 +276,7 @@ describe('flow control', () => {
 
   it('EDF ordering serves the earliest deadline first, FCFS among equal deadlines', () => {
     const q = new EdfQueue();
-    const flow = new Flow('f', 'edf-ordering-policy');
+    const flow = new Flow('f', new EdfQueue());
     const item = (id: string, deadline: number, seq: number) => new QueuedRequest(admissionRequest({ requestId: id }), flow, 0, deadline, seq, () => {});
     for (const [id, d, s] of [['late', 300, 0], ['soon', 100, 1], ['mid', 200, 2], ['soon2', 100, 3], ['none', Infinity, 4]] as const) q.push(item(id, d, s));
     const out: string[] = [];

@@ -3,12 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdmissionRequest } from '../../src/admission/admission.js';
 import { GuardChain, type GuardDecision } from '../../src/admission/guards/guard-chain.js';
-import { HttpScreeningGuard } from '../../src/admission/guards/http-screening.js';
-import { LocalPolicyGuard } from '../../src/admission/guards/local-policy.js';
-import { GuardInput } from '../../src/admission/guards/prompt-guard.js';
+import { HttpScreeningGuard, httpScreeningSettings } from '../../src/admission/plugins/http-screening/index.js';
+import { LocalPolicyGuard, localPolicySettings } from '../../src/admission/plugins/local-policy/index.js';
+import { GuardInput } from '../../src/admission/framework/prompt-guard.js';
+import { Params } from '../../src/framework/params.js';
 import { promptText } from '../../src/admission/guards/prompt-text.js';
 import { parseConfig } from '../../src/config/load.js';
-import type { HttpScreeningGuardSpec, LocalPolicyGuardSpec } from '../../src/config/types.js';
 import type { SwitchboardError } from '../../src/errors.js';
 import { inspectRequest, type RequestView } from '../../src/request/inspect.js';
 import { admissionRequest } from '../support/admission.js';
@@ -20,7 +20,10 @@ function fromBody(body: object, path = '/v1/chat/completions', o: Partial<Admiss
   return admissionRequest({ body: buf, bytes: buf.length, promptStart: v.promptStart, promptEnd: v.promptEnd, incomingModel: v.model, ...o });
 }
 
-const local = (yaml: string) => new LocalPolicyGuard(parseConfig(`promptGuards: [${yaml}]`).promptGuards[0] as LocalPolicyGuardSpec);
+const local = (yaml: string) => {
+  const g = parseConfig(`promptGuards: [${yaml}]`).promptGuards[0];
+  return new LocalPolicyGuard(localPolicySettings(g.name, new Params(g.name, g.parameters)));
+};
 const verdict = (g: LocalPolicyGuard, r: AdmissionRequest) => {
   const v = g.check(new GuardInput(r)) as SwitchboardError | null;
   return v === null ? 'allow' : `${v.status} ${v.message}`;
@@ -117,7 +120,7 @@ describe('http-screening guard (real HTTP service)', () => {
   });
   const guard = (extra = '', timeout = '200ms') => {
     const spec = parseConfig(`promptGuards: [{type: http-screening, name: screen, url: "${svc.url}", timeout: ${timeout} ${extra}}]`).promptGuards[0];
-    const g = new HttpScreeningGuard(spec as HttpScreeningGuardSpec);
+    const g = new HttpScreeningGuard(httpScreeningSettings(spec.name, new Params(spec.name, spec.parameters)));
     guards.push(g);
     return g;
   };

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { LegacyAdmission, type Admission } from '../../src/admission/admission.js';
 import { GuardChain } from '../../src/admission/guards/guard-chain.js';
-import { LocalPolicyGuard } from '../../src/admission/guards/local-policy.js';
+import { LocalPolicyGuard, localPolicySettings } from '../../src/admission/plugins/local-policy/index.js';
+import { Params } from '../../src/framework/params.js';
 import { AdmissionPipeline } from '../../src/admission/pipeline.js';
 import { TokenBudgets } from '../../src/admission/token-budget.js';
 import { parseConfig } from '../../src/config/load.js';
-import type { LocalPolicyGuardSpec } from '../../src/config/types.js';
 import type { SwitchboardError } from '../../src/errors.js';
 import { admissionRequest, CapacityDetector } from '../support/admission.js';
 import { ManualClock, makePool } from '../support/pool.js';
@@ -19,7 +19,7 @@ function recordingGate(): Admission & { seen: string[]; done: string[] } {
 
 describe('admission pipeline', () => {
   const cfg = parseConfig("promptGuards: [{type: local-policy, denyPatterns: ['forbidden']}]\ntokenBudgets: {default: {inputTokensPerMinute: 10}}");
-  const guard = new GuardChain([new LocalPolicyGuard(cfg.promptGuards[0] as LocalPolicyGuardSpec)], null);
+  const guard = new GuardChain([new LocalPolicyGuard(localPolicySettings(cfg.promptGuards[0].name, new Params(cfg.promptGuards[0].name, cfg.promptGuards[0].parameters)))], null);
 
   it('runs guards, then budgets, then the gate; a refusal stops the line', () => {
     const gate = recordingGate();

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { parseQuantity } from '../../src/config/validator.js';
+import { createSwitchboard } from '../../src/switchboard.js';
+import { Params } from '../../src/framework/params.js';
+import { localPolicySettings } from '../../src/admission/plugins/local-policy/index.js';
+import { httpScreeningSettings } from '../../src/admission/plugins/http-screening/index.js';
 
 const fails = (text: string) => {
   try {
@@ -9,6 +13,17 @@ const fails = (text: string) => {
     return (e as Error).message;
   }
   throw new Error('expected the config to fail');
+};
+
+/** The message a config fails with when the core is built (plugin-level checks: policies, guards). */
+const failsAtStart = (text: string) => {
+  const cfg = parseConfig(text, 'test.yaml');
+  try {
+    void createSwitchboard({ config: cfg, scrape: false, telemetry: false }).close();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error('expected the config to fail at start');
 };
 
 describe('flowControl section', () => {
@@ -30,7 +45,7 @@ flowControl:
       maxRequests: 5000,
       defaultRequestTTLMs: 30_000,
       priorityBands: [
-        { priority: 100, maxBytes: 2e9, maxRequests: 10, maxRequestsPerFlow: 0, fairness: 'global-strict-fairness-policy', ordering: 'edf-ordering-policy' },
+        { priority: 100, maxBytes: 2e9, maxRequests: 10, maxRequestsPerFlow: 0, fairness: 'global-strict-fairness-policy', ordering: 'by-deadline' },
         { priority: 0, maxBytes: 5e8, maxRequests: 50, maxRequestsPerFlow: 0, fairness: 'round-robin-fairness-policy', ordering: 'fcfs-ordering-policy' },
       ],
       defaultPriorityBand: { priority: 0, maxBytes: 2e9, maxRequests: 50, maxRequestsPerFlow: 0, fairness: 'global-strict-fairness-policy', ordering: 'fcfs-ordering-policy' },
@@ -51,10 +66,11 @@ flowControl:
     );
     expect(fails('flowControl: {priorityBands: [{maxBytes: 1}]}')).toMatch(/flowControl\.priorityBands\[0\]\.priority: is required/);
     expect(fails('flowControl: {priorityBands: [{priority: 1}, {priority: 1}]}')).toMatch(/priorityBands\[1\]\.priority: duplicate priority 1/);
-    expect(fails('flowControl: {priorityBands: [{priority: 1, fairnessPolicyRef: fifo}]}')).toMatch(
-      /priorityBands\[0\]\.fairnessPolicyRef: "fifo" is not one of global-strict-fairness-policy, round-robin-fairness-policy/,
+    // Policy references are checked by the plugin registry when flow control is built.
+    expect(failsAtStart('featureGates: [flowControl]\nflowControl: {priorityBands: [{priority: 1, fairnessPolicyRef: fifo}]}')).toMatch(
+      /invalid config: test\.yaml: flowControl fairnessPolicyRef "fifo": unknown plugin type "fifo" \(known: global-strict-fairness-policy, round-robin-fairness-policy\)/,
     );
-    expect(fails('flowControl: {priorityBands: [{priority: 1, orderingPolicyRef: slo-deadline-ordering-policy}]}')).toMatch(/orderingPolicyRef/);
+    expect(failsAtStart('featureGates: [flowControl]\nflowControl: {priorityBands: [{priority: 1, orderingPolicyRef: slo-deadline-ordering-policy}]}')).toMatch(/orderingPolicyRef "slo-deadline-ordering-policy"/);
     expect(fails('flowControl: {defaultRequestTTL: soon}')).toMatch(/flowControl\.defaultRequestTTL: must be a duration/);
     expect(fails('flowControl: {maxRequests: -1}')).toMatch(/flowControl\.maxRequests: must be >= 0/);
     expect(fails('flowControl: {queueSize: 3}')).toMatch(/flowControl\.queueSize: unknown field/);
@@ -85,41 +101,47 @@ promptGuards:
   failureMode: FailOpen
   headers: {Authorization: Bearer x}
 `);
-    expect(cfg.promptGuards).toEqual([
-      {
-        type: 'local-policy',
-        name: 'local-policy',
-        maxPromptBytes: 65536,
-        denyPatterns: ['ignore (all|previous) instructions'],
-        ignoreCase: true,
-        allowedModels: [
-          { objective: 'free-tier', models: ['small'] },
-          { objective: '*', models: ['*'] },
-        ],
-      },
-      {
-        type: 'http-screening',
-        name: 'armor',
-        url: 'http://127.0.0.1:9/screen',
-        format: 'switchboard',
-        timeoutMs: 250,
-        failureMode: 'FailOpen',
-        headers: { authorization: 'Bearer x' },
-        maxConcurrent: 256,
-      },
+    // The config keeps each entry's type, name and parameters; the guard's factory validates them.
+    expect(cfg.promptGuards.map((g) => [g.type, g.name, Object.keys(g.parameters)])).toEqual([
+      ['local-policy', 'local-policy', ['maxPromptBytes', 'denyPatterns', 'allowedModels']],
+      ['http-screening', 'armor', ['url', 'timeout', 'failureMode', 'headers']],
     ]);
+    const guards = localPolicySettings('local-policy', new Params('local-policy', cfg.promptGuards[0].parameters));
+    expect(guards).toEqual({
+      name: 'local-policy',
+      maxPromptBytes: 65536,
+      denyPatterns: ['ignore (all|previous) instructions'],
+      ignoreCase: true,
+      allowedModels: [
+        { objective: 'free-tier', models: ['small'] },
+        { objective: '*', models: ['*'] },
+      ],
+    });
+    expect(httpScreeningSettings('armor', new Params('armor', cfg.promptGuards[1].parameters))).toEqual({
+      name: 'armor',
+      url: 'http://127.0.0.1:9/screen',
+      format: 'switchboard',
+      timeoutMs: 250,
+      failureMode: 'FailOpen',
+      headers: { authorization: 'Bearer x' },
+      maxConcurrent: 256,
+    });
   });
 
   it('rejects bad guards by field', () => {
     expect(fails('promptGuards: [{maxPromptBytes: 3}]')).toMatch(/promptGuards\[0\]\.type: is required/);
-    expect(fails('promptGuards: [{type: vibes}]')).toMatch(/promptGuards\[0\]\.type: must be one of local-policy, http-screening/);
-    expect(fails("promptGuards: [{type: local-policy, denyPatterns: ['(']}]")).toMatch(/promptGuards\[0\]\.denyPatterns\[0\]: not a valid regular expression/);
-    expect(fails('promptGuards: [{type: http-screening, url: ftp://x}]')).toMatch(/promptGuards\[0\]\.url: must be an http or https URL/);
-    expect(fails('promptGuards: [{type: http-screening}]')).toMatch(/promptGuards\[0\]\.url: is required/);
-    expect(fails('promptGuards: [{type: http-screening, url: "http://x", failureMode: open}]')).toMatch(/failureMode: must be one of FailOpen, FailClose/);
     expect(fails('promptGuards: [{type: local-policy}, {type: local-policy}]')).toMatch(/promptGuards\[1\]\.name: duplicate guard name "local-policy"/);
-    expect(fails('promptGuards: [{type: local-policy, allowedModels: [{objective: a, models: []}]}]')).toMatch(/allowedModels\[0\]\.models: needs at least one model/);
-    expect(fails('promptGuards: [{type: local-policy, url: "http://x"}]')).toMatch(/promptGuards\[0\]\.url: unknown field/);
+    // The guards' own factories check their parameters when the core is built, naming the entry.
+    expect(failsAtStart('promptGuards: [{type: vibes}]')).toMatch(/promptGuards\[0\]: unknown plugin type "vibes" \(known: http-screening, local-policy\)/);
+    expect(failsAtStart('promptGuards: [{type: local-polcy}]')).toMatch(/promptGuards\[0\]: unknown plugin type "local-polcy" \(did you mean "local-policy"\?\)/);
+    expect(failsAtStart('promptGuards: [{type: queue-scorer}]')).toMatch(/promptGuards\[0\]: .*belongs to extension point "scheduling", not "prompt-guard"/);
+    expect(failsAtStart("promptGuards: [{type: local-policy, denyPatterns: ['(']}]")).toMatch(/promptGuards\[0\]\.denyPatterns\[0\]: is not a valid regular expression/);
+    expect(failsAtStart('promptGuards: [{type: http-screening, url: ftp://x}]')).toMatch(/promptGuards\[0\]\.url: must be an http or https URL/);
+    expect(failsAtStart('promptGuards: [{type: http-screening}]')).toMatch(/promptGuards\[0\]\.url: is required/);
+    expect(failsAtStart('promptGuards: [{type: http-screening, url: "http://x", failureMode: open}]')).toMatch(/promptGuards\[0\]\.failureMode: must be one of FailOpen, FailClose/);
+    expect(failsAtStart('promptGuards: [{type: local-policy, allowedModels: [{objective: a, models: []}]}]')).toMatch(/promptGuards\[0\]\.allowedModels\[0\]\.models: needs at least one model/);
+    // Strict parameters: a misspelt field must not silently let prompts through.
+    expect(failsAtStart('promptGuards: [{type: local-policy, denyPattern: [x]}]')).toMatch(/promptGuards\[0\]\.denyPattern: is not a parameter of local-policy \(did you mean "denyPatterns"\?\)/);
   });
 });
 

@@ -1,3 +1,5 @@
+import { buildDataLayer } from '../../src/datalayer/build.js';
+import { registerBuiltinPlugins } from '../../src/builtin-plugins.js';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { defaultConfig, DEFAULT_CONFIG_YAML } from '../../src/config/defaults.js';
@@ -39,7 +41,7 @@ flowControl: {maxBytes: 1Gi, defaultRequestTTL: 30s,
 parser: {pluginRef: max-score-picker}
 `;
 
-const build = (text: string) => buildScheduling(parseConfig(text), { pool: makePool([]), rng: seeded(1) });
+const build = (text: string) => buildScheduling(parseConfig(text), { pool: makePool([]), rng: seeded(1) }, { registry: registerBuiltinPlugins() });
 const fails = (text: string) => {
   try {
     build(text);
@@ -60,13 +62,13 @@ describe('EndpointPickerConfig', () => {
       ['queue-scorer', 2],
       ['kv-cache-utilization-scorer', 2],
     ]);
-    expect(b.dataSource).toEqual({ scheme: 'http', path: '/metrics', insecureSkipVerify: true });
+    expect(buildDataLayer(parseConfig(fixed), b.plugins, registerBuiltinPlugins(), { pool: makePool([]), rng: seeded(1) }, undefined).source).toEqual({ scheme: 'http', path: '/metrics', insecureSkipVerify: true });
     expect(b.saturationDetector?.typedName.type).toBe('utilization-detector');
     expect(b.warnings).toEqual([]);
   });
 
   it('builds the default profile: prefix 3, prefill work 2, queue 2, kv 2, lora 2, max-score picker', () => {
-    const b = buildScheduling(defaultConfig(), { pool: makePool([]), rng: seeded(1) });
+    const b = buildScheduling(defaultConfig(), { pool: makePool([]), rng: seeded(1) }, { registry: registerBuiltinPlugins() });
     expect(b.profile.scorers.map((s) => `${s.scorer.typedName.type}:${s.weight}`)).toEqual([
       'prefix-cache-scorer:3',
       'prefill-work-scorer:2',
@@ -114,7 +116,7 @@ describe('EndpointPickerConfig', () => {
 
   it('warns about unknown plugin parameters instead of refusing (the Go EPP ignores them)', () => {
     const b = build('plugins: [{type: queue-scorer, parameters: {colour: blue}}]');
-    expect(b.warnings).toEqual(['plugin "queue-scorer" (queue-scorer): unknown parameters colour ignored']);
+    expect(b.warnings).toEqual([{ code: 'SB_WARN_UNKNOWN_PARAMS', message: 'plugin "queue-scorer" (queue-scorer): unknown parameters colour ignored' }]);
   });
 
   it('applies prefix parameters given on the Go producer plugin', () => {

@@ -1,3 +1,5 @@
+import { buildDataLayer } from '../../src/datalayer/build.js';
+import { registerBuiltinPlugins } from '../../src/builtin-plugins.js';
 /**
  * First-hour trust in the config file: sections a file does not name keep their defaults, every
  * problem is reported at once with the file and field path, and `--print-config` shows what
@@ -19,7 +21,7 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const build = (text: string) => buildScheduling(parseConfig(text, 'test.yaml'), { pool: makePool([]), rng: seeded(1) });
+const build = (text: string) => buildScheduling(parseConfig(text, 'test.yaml'), { pool: makePool([]), rng: seeded(1) }, { registry: registerBuiltinPlugins() });
 const scorerWeights = (text: string) => build(text).profile.scorers.map((s) => `${s.scorer.typedName.type}:${s.weight}`);
 const DEFAULT_SCORERS = scorerWeights('{}');
 
@@ -65,8 +67,8 @@ describe('a partial config keeps the default scheduling', () => {
   it('plugins without any scheduling plugin get the default profile, with a warning', () => {
     const b = build('plugins:\n- type: metrics-data-source\n  parameters: { path: /stats }\n');
     expect(b.profile.scorers.map((s) => `${s.scorer.typedName.type}:${s.weight}`)).toEqual(DEFAULT_SCORERS);
-    expect(b.dataSource).toEqual({ path: '/stats' });
-    expect(b.warnings.join('\n')).toMatch(/no scheduling plugins configured: using the default scheduling profile/);
+    expect(buildDataLayer({ dataLayer: [] }, b.plugins, registerBuiltinPlugins(), { pool: makePool([]), rng: seeded(1) }, undefined).source).toMatchObject({ path: '/stats' });
+    expect(b.warnings.map((w) => w.message).join('\n')).toMatch(/no scheduling plugins configured: using the default scheduling profile/);
   });
 
   it('declared scheduling plugins without a profile run as the Go EPP does (one profile, weight 1, max-score picker)', () => {
@@ -77,7 +79,8 @@ describe('a partial config keeps the default scheduling', () => {
 
   it('a profile without any scorer warns that picks are tie-breaks', () => {
     const b = build('plugins: [{type: least-queue-filter}, {type: random-picker}]\nschedulingProfiles: [{name: p, plugins: [{pluginRef: least-queue-filter}, {pluginRef: random-picker}]}]');
-    expect(b.warnings.join('\n')).toMatch(/profile "p" has no scorer/);
+    expect(b.warnings.map((w) => w.code)).toContain('SB_WARN_NO_SCORER');
+    expect(b.warnings.map((w) => w.message).join('\n')).toMatch(/profile "p" has no scorer/);
   });
 
   it('serve logs that warning at start (--print-config writes it to stderr)', async () => {

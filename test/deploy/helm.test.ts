@@ -39,7 +39,7 @@ describe('helm chart', () => {
     expect((get(objs, 'Role').rules as Json[]).some((r) => (r.apiGroups as string[]).includes('coordination.k8s.io'))).toBe(false);
     const cfg = String((get(objs, 'ConfigMap').data as Json)['config.yaml']);
     checkPickerConfig(cfg, 'chart config');
-    expect(parseConfig(cfg)).toEqual(defaultConfig());
+    expect({ ...parseConfig(cfg), source: '' }).toEqual({ ...defaultConfig(), source: '' });
     expect(cfg).not.toContain('prefix-rendezvous-scorer');
     const pool = get(objs, 'InferencePool');
     expect(crds.errors(pool)).toEqual([]);
@@ -64,7 +64,7 @@ describe('helm chart', () => {
     checkPickerConfig(aa, 'active-active');
     expect(aa).toContain('pluginRef: prefix-rendezvous-scorer');
     expect(parseConfig(aa)).toEqual(parseConfig(readFileSync(join(ROOT, 'bench', 'configs', 'active-active.yaml'), 'utf8')));
-    const own = 'apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\nplugins:\n- type: random-picker\n';
+    const own = 'apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\nplugins:\n- type: queue-scorer\n- type: random-picker\n';
     const custom = cfg(render({ ha: { mode: 'active-active' }, config: own }));
     expect(custom.trim()).toBe(own.trim());
     checkPickerConfig(custom, 'custom');

@@ -10,7 +10,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { parseConfig } from '../../src/config/load.js';
 import { isSwitchboardError } from '../../src/errors.js';
-import { PluginRegistry, registerBuiltinPlugins } from '../../src/scheduling/registry.js';
+import { registerBuiltinPlugins } from '../../src/builtin-plugins.js';
+import { PluginRegistry } from '../../src/framework/registry.js';
 import { createSwitchboard } from '../../src/switchboard.js';
 
 afterEach(() => {

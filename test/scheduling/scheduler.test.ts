@@ -1,3 +1,4 @@
+import { registerBuiltinPlugins } from '../../src/builtin-plugins.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
@@ -121,7 +122,7 @@ describe('scheduler properties', () => {
         });
         clock.t = 1_000_000;
         const rng = seeded(11);
-        const built = buildScheduling(parseConfig(cfg), { pool, rng });
+        const built = buildScheduling(parseConfig(cfg), { pool, rng }, { registry: registerBuiltinPlugins() });
         const s = new Scheduler(pool, built.profile, { stalenessThresholdMs: 2000, rng });
         const subset = subsetIdx === null ? null : new Set(subsetIdx.map((i) => `10.0.0.${i}`));
         const r = s.schedule(request(model, 'prompt '.repeat(30)), subset, true);
@@ -144,7 +145,7 @@ describe('scheduler properties', () => {
     fc.assert(
       fc.property(pods, fc.constantFrom('utilization-detector', 'low-queue-filter', 'least-queue-filter', 'header-based-testing-filter'), (ps, type) => {
         const pool = makePool(ps);
-        const built = buildScheduling(parseConfig(`plugins: [{type: ${type}}]`), { pool, rng: seeded(1) });
+        const built = buildScheduling(parseConfig(`plugins: [{type: ${type}}]`), { pool, rng: seeded(1) }, { registry: registerBuiltinPlugins() });
         const f = built.profile.filters[0];
         const input = pool.endpoints().filter((_, i) => i % 2 === 0).map((e) => e.slot);
         const cands = new Candidates(pool.capacity);

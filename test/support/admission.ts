@@ -4,6 +4,9 @@ import type { Timers } from '../../src/admission/timers.js';
 import type { EndpointPool } from '../../src/pool/pool.js';
 import type { SaturationDetector } from '../../src/scheduling/framework/saturation-detector.js';
 import type { ManualClock } from './pool.js';
+import type { FlowPolicies } from '../../src/admission/flow-controller.js';
+import type { FairnessPolicy, OrderingPolicy } from '../../src/admission/framework/flow.js';
+import { registerBuiltinPlugins } from '../../src/builtin-plugins.js';
 
 /** An admission request; the prompt is a completions body's prompt. */
 export function admissionRequest(o: Partial<AdmissionRequest> & { prompt?: string } = {}): AdmissionRequest {
@@ -75,3 +78,13 @@ export class CapacityDetector implements SaturationDetector {
 
 /** Waits for the next macrotask (released requests stop counting as pending). */
 export const nextTick = () => new Promise<void>((r) => setImmediate(r));
+
+/** Flow-control policies resolved by type through the built-in registry (as the core does for type references). */
+export function builtinPolicies(): FlowPolicies {
+  const registry = registerBuiltinPlugins();
+  const handle = { pool: null as never, rng: Math.random };
+  return {
+    fairness: (ref) => registry.create(ref, ref, {}, handle, [], 'fairness') as FairnessPolicy,
+    ordering: (ref) => registry.create(ref, ref, {}, handle, [], 'ordering') as OrderingPolicy,
+  };
+}

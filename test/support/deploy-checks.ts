@@ -1,3 +1,4 @@
+import { registerBuiltinPlugins } from '../../src/builtin-plugins.js';
 /**
  * Invariants of the objects we ship, applied to deploy/ files and to the rendered Helm chart
  * alike: the picker's Deployment (probes, security, flags serve accepts, config it can load),
@@ -52,7 +53,7 @@ export function checkSwitchboardDeployment(dep: Json): ReturnType<typeof parseFl
 /** The EndpointPickerConfig text loads and builds (every plugin type exists, parameters valid). */
 export function checkPickerConfig(text: string, source: string): void {
   const cfg = parseConfig(text, source);
-  const built = buildScheduling(cfg, { pool: new EndpointPool(), rng: seededRandom(1) });
+  const built = buildScheduling(cfg, { pool: new EndpointPool(), rng: seededRandom(1) }, { registry: registerBuiltinPlugins() });
   expect(built.warnings, source).toEqual([]);
 }
 

@@ -1,17 +1,17 @@
 /** Runs one plugin directly over a test pool. */
 import { CycleState } from '../../src/scheduling/framework/cycle.js';
 import { Candidates, type AnyPlugin, type Picker, type Scorer, type Filter } from '../../src/scheduling/framework/plugin.js';
-import { registerBuiltinPlugins, PluginRegistry } from '../../src/scheduling/registry.js';
+import { registerBuiltinPlugins } from '../../src/builtin-plugins.js';
 import type { EndpointPool } from '../../src/pool/pool.js';
 import { request } from './scheduling.js';
 import { seeded } from './pool.js';
 import type { SchedulingRequest } from '../../src/scheduling/framework/cycle.js';
 
-const registry = registerBuiltinPlugins(new PluginRegistry());
+const registry = registerBuiltinPlugins();
 
 /** Builds plugin `type` with `params` over `pool`. */
 export function plugin<T extends AnyPlugin>(type: string, pool: EndpointPool, params: Record<string, unknown> = {}, rng = seeded(1)): T {
-  return registry.create(type, type, params, { pool, rng }) as T;
+  return registry.create(type, type, params, { pool, rng }) as unknown as T;
 }
 
 /** All pool endpoints as candidates. */

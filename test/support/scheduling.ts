@@ -1,3 +1,4 @@
+import { registerBuiltinPlugins } from '../../src/builtin-plugins.js';
 /** Builds a scheduler from config text over a test pool. */
 import { parseConfig } from '../../src/config/load.js';
 import { buildScheduling } from '../../src/scheduling/build.js';
@@ -29,7 +30,7 @@ schedulingProfiles:
 /** A scheduler for `configText` over `pool`. */
 export function schedulerFor(pool: EndpointPool, configText = HERMETIC_CONFIG, stalenessMs = 2000): Scheduler {
   const rng = seeded(7);
-  const built = buildScheduling(parseConfig(configText), { pool, rng });
+  const built = buildScheduling(parseConfig(configText), { pool, rng }, { registry: registerBuiltinPlugins() });
   return new Scheduler(pool, built.profile, { stalenessThresholdMs: stalenessMs, rng });
 }
 

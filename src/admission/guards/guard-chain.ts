@@ -4,7 +4,7 @@
  */
 import type { SwitchboardError } from '../../errors.js';
 import type { AdmissionRequest } from '../admission.js';
-import { FAILED_OPEN, GuardInput, type GuardVerdict, type PromptGuard } from './prompt-guard.js';
+import { FAILED_OPEN, GuardInput, type GuardVerdict, type PromptGuard } from '../framework/prompt-guard.js';
 
 /** How a guard decided, for metrics. */
 export type GuardDecision = 'allow' | 'deny' | 'error_allowed' | 'error_denied';

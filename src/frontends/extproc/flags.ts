@@ -4,7 +4,7 @@
  * into `ExtProcServerOptions`.
  */
 import { sbError } from '../../errors.js';
-import { parseDurationMs } from '../../scheduling/params.js';
+import { parseDurationMs } from '../../util/duration.js';
 import { BodySendMode, type BodySendModeValue } from './messages.js';
 import { DEFAULT_STREAM_LIMITS, type StreamLimitOptions } from './stream-limits.js';
 

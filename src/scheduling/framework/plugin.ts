@@ -6,22 +6,16 @@
  * Candidates are slots of the endpoint pool, held in reusable typed arrays: scoring reads the
  * pool's columns directly and allocates nothing per request.
  */
-import type { EndpointPool } from '../../pool/pool.js';
-import type { Params } from '../params.js';
+import type { Factory, Plugin as BasePlugin } from '../../framework/plugin.js';
 import type { Candidates } from './candidates.js';
 import type { CycleKey, CycleState } from './cycle.js';
 
 export { Candidates } from './candidates.js';
 
-/** The type (registry key) and the configured name of a plugin instance. */
-export interface TypedName {
-  readonly type: string;
-  readonly name: string;
-}
+export type { PluginHandle, TypedName } from '../../framework/plugin.js';
 
-/** What every plugin has in common. */
-export interface Plugin {
-  readonly typedName: TypedName;
+/** A scheduling plugin: the common plugin, plus the cycle data it shares. */
+export interface Plugin extends BasePlugin {
   /** Cycle data this plugin writes (`cycle.set`): the profile runs it before the plugins that read it. */
   readonly produces?: readonly CycleKey<unknown>[];
   /** Cycle data this plugin reads (`cycle.get`). */
@@ -53,15 +47,8 @@ export interface PreRequest extends Plugin {
 /** Anything else a plugin may be (config-only plugins such as data sources). */
 export type AnyPlugin = Plugin & Partial<Filter & Scorer & Picker & PreRequest>;
 
-/** Services a plugin factory may use. */
-export interface PluginHandle {
-  readonly pool: EndpointPool;
-  /** Random numbers in [0,1); seeded in the simulator so runs are reproducible. */
-  readonly rng: () => number;
-}
-
-/** Builds a plugin from its configured name and parameters; throws on bad parameters. */
-export type PluginFactory = (name: string, params: Params, handle: PluginHandle) => AnyPlugin;
+/** Builds a scheduling plugin from its configured name and parameters; throws on bad parameters. */
+export type PluginFactory = Factory<AnyPlugin>;
 
 export function isFilter(p: AnyPlugin): p is AnyPlugin & Filter {
   return typeof p.filter === 'function';

@@ -1,5 +1,5 @@
 /** Helpers shared by several built-in plugins. */
-import type { Params } from '../params.js';
+import type { Params } from '../../framework/params.js';
 
 /**
  * Turns raw "less is better" values in `out[0..n)` into min-max scores in place:

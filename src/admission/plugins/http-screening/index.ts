@@ -11,9 +11,27 @@
  *   (`MATCH_FOUND` denies; the reason lists the matching filters).
  */
 import { Agent, request, type Dispatcher } from 'undici';
-import type { HttpScreeningGuardSpec } from '../../config/types.js';
-import { sbError } from '../../errors.js';
-import { FAILED_OPEN, type GuardInput, type GuardVerdict, type PromptGuard } from './prompt-guard.js';
+import { sbError } from '../../../errors.js';
+import type { Params } from '../../../framework/params.js';
+import type { Factory } from '../../../framework/plugin.js';
+import { FAILED_OPEN, type GuardInput, type GuardVerdict, type PromptGuard } from '../../framework/prompt-guard.js';
+
+export const HTTP_SCREENING = 'http-screening';
+
+/** The guard's settings, validated by its factory. */
+export interface HttpScreeningSettings {
+  name: string;
+  url: string;
+  /** Request format: Switchboard's own JSON, or Google Model Armor's `sanitizeUserPrompt`. */
+  format: 'switchboard' | 'model-armor';
+  timeoutMs: number;
+  /** What an unreachable, slow or malformed screening answer means: allow (`FailOpen`) or 503 (`FailClose`). */
+  failureMode: 'FailOpen' | 'FailClose';
+  /** Extra request headers (e.g. authorization), lower-case names. */
+  headers: Record<string, string>;
+  /** Most screening calls in flight; beyond it the failure mode applies. */
+  maxConcurrent: number;
+}
 
 /** Largest screening answer read. */
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -24,16 +42,18 @@ const MAX_REASON = 200;
 type Screening = { allow: true } | { allow: false; reason: string } | { failed: string };
 
 export class HttpScreeningGuard implements PromptGuard {
-  readonly type = 'http-screening';
+  readonly type = HTTP_SCREENING;
   readonly name: string;
-  private readonly spec: HttpScreeningGuardSpec;
+  readonly typedName: { type: string; name: string };
+  private readonly spec: HttpScreeningSettings;
   private readonly dispatcher: Dispatcher;
   private readonly headers: Record<string, string>;
   private inFlight = 0;
 
-  constructor(spec: HttpScreeningGuardSpec, dispatcher?: Dispatcher) {
+  constructor(spec: HttpScreeningSettings, dispatcher?: Dispatcher) {
     this.spec = spec;
     this.name = spec.name;
+    this.typedName = { type: HTTP_SCREENING, name: spec.name };
     this.dispatcher = dispatcher ?? new Agent({ connections: spec.maxConcurrent, keepAliveTimeout: 30_000 });
     this.headers = { ...spec.headers, 'content-type': 'application/json' };
   }
@@ -118,3 +138,31 @@ function clean(s: string): string {
   const one = s.replace(/[\r\n\t]+/g, ' ');
   return one.length > MAX_REASON ? one.slice(0, MAX_REASON) + '…' : one;
 }
+
+/** Reads and checks the guard's parameters. */
+export function httpScreeningSettings(name: string, p: Params): HttpScreeningSettings {
+  const url = p.string('url', '');
+  if (url === '') p.fail('url', 'is required');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return p.fail('url', `is not a valid URL: "${url}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') p.fail('url', 'must be an http or https URL');
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(p.stringMap('headers'))) headers[k.toLowerCase()] = v;
+  const timeoutMs = p.durationMs('timeout', 500);
+  if (timeoutMs < 1) p.fail('timeout', 'must be at least 1ms');
+  return {
+    name,
+    url,
+    format: p.string('format', 'switchboard', ['switchboard', 'model-armor'] as const),
+    timeoutMs,
+    failureMode: p.string('failureMode', 'FailClose', ['FailOpen', 'FailClose'] as const),
+    headers,
+    maxConcurrent: p.number('maxConcurrent', 256, { min: 1, integer: true }),
+  };
+}
+
+export const httpScreening: Factory<HttpScreeningGuard> = (name, p) => new HttpScreeningGuard(httpScreeningSettings(name, p));

@@ -5,7 +5,8 @@
  */
 import type { SwitchboardError } from '../../errors.js';
 import type { AdmissionRequest } from '../admission.js';
-import { promptText } from './prompt-text.js';
+import type { Plugin } from '../../framework/plugin.js';
+import { promptText } from '../guards/prompt-text.js';
 
 /** What a guard sees of a request. */
 export class GuardInput {
@@ -32,10 +33,16 @@ export const FAILED_OPEN: unique symbol = Symbol('failed-open');
 /** Null allows; an error denies (403) or reports the guard unavailable (503); FAILED_OPEN allows. */
 export type GuardVerdict = SwitchboardError | null | typeof FAILED_OPEN;
 
-/** A prompt guard. */
-export interface PromptGuard {
+/** A prompt guard (a plugin of the `prompt-guard` extension point). */
+export interface PromptGuard extends Plugin {
   readonly name: string;
   /** Type name for logs and docs (`local-policy`, `http-screening`). */
   readonly type: string;
   check(input: GuardInput): GuardVerdict | Promise<GuardVerdict>;
+  /** Releases connections (guards that call a service). */
+  close?(): Promise<void>;
+}
+
+export function isPromptGuard(p: Plugin): p is PromptGuard {
+  return typeof (p as Partial<PromptGuard>).check === 'function';
 }

@@ -1,8 +1,23 @@
 /**
- * Typed reading of plugin `parameters`. Factories read every field through one reader, which
- * throws a message naming the plugin, the field and the reason, and lists fields nobody read
- * (the Go EPP ignores unknown parameters; we load such configs but report the names).
+ * Typed reading of plugin `parameters`, for every extension point. Factories read every field
+ * through one reader, which throws a message naming the plugin, the field and the reason, and
+ * lists fields nobody read (the Go EPP ignores unknown parameters; we load such configs but
+ * report the names with a coded warning).
  */
+import { parseDurationMs } from '../util/duration.js';
+import { parseQuantity } from '../util/quantity.js';
+
+/** A bad parameter: which plugin, which field (a path inside the parameters) and why. */
+export class ParamError extends Error {
+  constructor(
+    readonly plugin: string,
+    readonly key: string,
+    readonly reason: string,
+  ) {
+    super(`plugin "${plugin}": parameter ${key} ${reason}`);
+    this.name = 'ParamError';
+  }
+}
 
 /** Reads and validates one plugin's raw parameters. */
 export class Params {
@@ -50,6 +65,32 @@ export class Params {
     return ms;
   }
 
+  /** A byte count: an integer or a Kubernetes quantity (`1Gi`, `500M`). */
+  bytes(key: string, def: number): number {
+    const v = this.take(key);
+    if (v === undefined || v === null) return def;
+    const n = parseQuantity(v);
+    if (n === null) this.fail(key, `must be a byte count such as 1000000, "500M" or "1Gi", got ${describe(v)}`);
+    return n;
+  }
+
+  /** A list of strings (empty when absent). */
+  strings(key: string): string[] {
+    const v = this.take(key);
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) this.fail(key, `must be a list of strings, got ${describe(v)}`);
+    return v as string[];
+  }
+
+  /** A mapping of strings (empty when absent). */
+  stringMap(key: string): Record<string, string> {
+    const v = this.take(key);
+    if (v === undefined || v === null) return {};
+    if (typeof v !== 'object' || Array.isArray(v)) this.fail(key, `must be a mapping, got ${describe(v)}`);
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (typeof x !== 'string') this.fail(`${key}.${k}`, `must be a string, got ${describe(x)}`);
+    return v as Record<string, string>;
+  }
+
   /** A raw value for parameters with their own structure. */
   value<T = unknown>(key: string): T | undefined {
     return this.take(key) as T | undefined;
@@ -61,39 +102,25 @@ export class Params {
     return this.raw;
   }
 
+  /** Parameter names the factory asked for (for "did you mean"). */
+  readKeys(): string[] {
+    return [...this.read];
+  }
+
   /** Parameter names present in the config that no reader asked for. */
   unread(): string[] {
     return Object.keys(this.raw).filter((k) => !this.read.has(k));
   }
 
-  /** Throws the standard message for `key`. */
+  /** Throws the standard message for `key` (a ParamError, so callers can name the field's path). */
   fail(key: string, reason: string): never {
-    throw new Error(`plugin "${this.plugin}": parameter ${key} ${reason}`);
+    throw new ParamError(this.plugin, key, reason);
   }
 
   private take(key: string): unknown {
     this.read.add(key);
     return this.raw[key];
   }
-}
-
-const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Parses a Go duration string (`300ms`, `1.5s`, `1m30s`) or a number of seconds into ms; null if invalid. */
-export function parseDurationMs(v: unknown): number | null {
-  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v * 1000 : null;
-  if (typeof v !== 'string') return null;
-  const s = v.trim();
-  if (s === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  let total = 0;
-  let pos = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s)) !== null) {
-    total += Number(m[1]) * UNITS[m[2]];
-    pos = re.lastIndex;
-  }
-  return pos === s.length && pos > 0 ? total : null;
 }
 
 function describe(v: unknown): string {
