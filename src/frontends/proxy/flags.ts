@@ -27,7 +27,7 @@ export const PROXY_FLAGS: readonly ProxyFlagSpec[] = [
   { name: 'proxy-max-body-bytes', type: 'int', default: d.maxBodyBytes, help: 'largest request body accepted (413 above it)' },
   { name: 'proxy-max-buffered-request-bytes', type: 'int', default: d.maxBufferedBytes, help: 'most request-body bytes all proxy requests together hold (503 above it; 0: no limit)' },
   { name: 'proxy-lingering-bytes', type: 'int', default: d.lingeringClose.maxBytes, help: 'of a body refused while it arrives (413, 503), how many more bytes are read and dropped so the client sees the answer (0: close at once)' },
-  { name: 'proxy-lingering-time', type: 'duration', default: d.lingeringClose.timeMs, help: 'how long a connection whose body was refused stays open to read and drop the rest' },
+  { name: 'proxy-lingering-time', type: 'duration', default: d.lingeringClose.timeMs, help: 'how long a connection whose body was refused stays open to read and drop the rest (0: close at once)' },
   { name: 'proxy-max-connections-per-endpoint', type: 'int', default: d.pool.connectionsPerEndpoint, help: 'keep-alive connections per pod at most' },
   { name: 'proxy-keepalive-timeout', type: 'duration', default: d.pool.keepAliveMs, help: 'how long an idle connection to a pod stays open' },
   { name: 'proxy-models-refresh', type: 'duration', default: d.modelsRefreshMs, help: 'how often /v1/models is refreshed from the pods' },

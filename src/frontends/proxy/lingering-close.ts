@@ -13,7 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
-/** How much of a refused body is read and thrown away, and for how long. */
+/** How much of a refused body is read and thrown away, and for how long (either 0: not at all). */
 export interface LingeringCloseLimits {
   /** Body bytes discarded after the refusal at most. */
   maxBytes: number;
@@ -40,6 +40,7 @@ export function closeLingering(req: IncomingMessage, res: ServerResponse, limits
   // Own property over the prototype's; deleting it brings Node's back.
   const own = socket as unknown as { destroySoon?: () => void };
   if (req.complete || req.readableEnded || socket.destroyed) return;
+  if (limits.maxBytes <= 0 || limits.timeMs <= 0) return; // lingering off: Node's own close
   let discarded = 0;
   let answered = false;
   let over = false;
