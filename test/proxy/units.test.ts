@@ -38,6 +38,8 @@ describe('proxy flags', () => {
       '--proxy-max-body-bytes=1024',
       '--proxy-max-connections-per-endpoint=8',
       '--proxy-max-buffered-request-bytes=2048',
+      '--proxy-lingering-bytes=4096',
+      '--proxy-lingering-time=2s',
     ]);
     expect(v.port).toBe(8080);
     expect(v.settings.retries).toEqual({ max: 0, repick: false });
@@ -45,6 +47,7 @@ describe('proxy flags', () => {
     expect(v.settings.maxBodyBytes).toBe(1024);
     expect(v.settings.pool?.connectionsPerEndpoint).toBe(8);
     expect(v.settings.maxBufferedBytes).toBe(2048);
+    expect(v.settings.lingeringClose).toEqual({ maxBytes: 4096, timeMs: 2000 });
   });
 
   const bad: Array<[string, string]> = [
@@ -56,6 +59,8 @@ describe('proxy flags', () => {
     ['proxy-connect-timeout', '5 seconds'],
     ['proxy-connect-timeout', '0'],
     ['proxy-max-body-bytes', '0'],
+    ['proxy-lingering-bytes', '-1'],
+    ['proxy-lingering-time', 'soon'],
   ];
   it.each(bad)('rejects --%s=%s with a coded flag error', (name, value) => {
     let err: unknown;

@@ -26,6 +26,8 @@ export const PROXY_FLAGS: readonly ProxyFlagSpec[] = [
   { name: 'proxy-idle-stream-timeout', type: 'duration', default: d.timeouts.idleStreamMs, help: 'longest silence between two chunks of a response (0: none)' },
   { name: 'proxy-max-body-bytes', type: 'int', default: d.maxBodyBytes, help: 'largest request body accepted (413 above it)' },
   { name: 'proxy-max-buffered-request-bytes', type: 'int', default: d.maxBufferedBytes, help: 'most request-body bytes all proxy requests together hold (503 above it; 0: no limit)' },
+  { name: 'proxy-lingering-bytes', type: 'int', default: d.lingeringClose.maxBytes, help: 'of a body refused while it arrives (413, 503), how many more bytes are read and dropped so the client sees the answer (0: close at once)' },
+  { name: 'proxy-lingering-time', type: 'duration', default: d.lingeringClose.timeMs, help: 'how long a connection whose body was refused stays open to read and drop the rest (0: close at once)' },
   { name: 'proxy-max-connections-per-endpoint', type: 'int', default: d.pool.connectionsPerEndpoint, help: 'keep-alive connections per pod at most' },
   { name: 'proxy-keepalive-timeout', type: 'duration', default: d.pool.keepAliveMs, help: 'how long an idle connection to a pod stays open' },
   { name: 'proxy-models-refresh', type: 'duration', default: d.modelsRefreshMs, help: 'how often /v1/models is refreshed from the pods' },
@@ -61,6 +63,7 @@ export function proxyFlagValues(values: Readonly<Record<string, string | number 
     settings: {
       maxBodyBytes: num('proxy-max-body-bytes', 1),
       maxBufferedBytes: num('proxy-max-buffered-request-bytes', 0),
+      lingeringClose: { maxBytes: num('proxy-lingering-bytes', 0), timeMs: num('proxy-lingering-time', 0) },
       timeouts: {
         connectMs: num('proxy-connect-timeout', 1),
         firstByteMs: num('proxy-first-byte-timeout', 0),

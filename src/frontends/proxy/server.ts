@@ -2,6 +2,7 @@
  * The OpenAI-compatible proxy front door: a fastify server whose inference routes are scheduled
  * by the director and forwarded to pods with undici, plus `/v1/models`, `/health` and `/ready`.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -10,6 +11,8 @@ import { BodyBudget } from './body-budget.js';
 import type { Director } from '../../director/types.js';
 import type { EndpointPool } from '../../pool/pool.js';
 import { ProxyExchange, type ProxyContext, type ProxyLogger } from './exchange.js';
+import { answerExpectContinue } from './expect-continue.js';
+import { closeLingering } from './lingering-close.js';
 import { NodeHeaderSource, requestIdOf, upstreamRequestHeaders, wantsExplanation } from './headers.js';
 import { ModelCatalog } from './model-catalog.js';
 import { openAIErrorJson, writeOpenAIError } from './openai-error.js';
@@ -90,8 +93,11 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     return503OnClosing: true,
   });
   registerBodyParser(app);
-  new BodyBudget(settings.maxBufferedBytes).install(app);
-  registerErrorHandlers(app, settings, metrics);
+  const budget = new BodyBudget(settings.maxBufferedBytes, settings.maxBodyBytes);
+  budget.install(app);
+  const refusals = new BodyRefusals(settings, budget, metrics);
+  answerExpectContinue(app.server, (req) => refusals.atHeaders(req), (req, res, err) => refusals.answer(req, res, err));
+  registerErrorHandlers(app, settings, refusals);
 
   /** One inference request; `path` is the route's (what the director sees as the API shape). */
   const inference = (path: string, request: FastifyRequest, reply: FastifyReply): void => {
@@ -129,7 +135,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     if (catalog.models().length === 0) await catalog.refresh();
     const card = catalog.card(req.params.model);
     if (card !== undefined) return reply.send(card);
-    return sendError(reply, sbError('SB_ERR_NOT_FOUND', `model ${JSON.stringify(req.params.model)} is not served by any endpoint`), metrics);
+    return refusals.send(req, reply, sbError('SB_ERR_NOT_FOUND', `model ${JSON.stringify(req.params.model)} is not served by any endpoint`));
   });
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/ready', async (_req, reply) => {
@@ -195,23 +201,56 @@ function registerBodyParser(app: FastifyInstance): void {
 }
 
 /** Every error fastify raises itself (404, 413, malformed request) leaves in the OpenAI shape. */
-function registerErrorHandlers(app: FastifyInstance, settings: ProxySettings, metrics: ProxyMetrics): void {
+function registerErrorHandlers(app: FastifyInstance, settings: ProxySettings, refusals: BodyRefusals): void {
   app.setNotFoundHandler((req, reply) => {
     const what = `${req.method} ${req.url}`.slice(0, 200);
-    return sendError(reply, sbError('SB_ERR_NOT_FOUND', `no route for ${what}`), metrics);
+    return refusals.send(req, reply, sbError('SB_ERR_NOT_FOUND', `no route for ${what}`));
   });
-  app.setErrorHandler((error: FastifyError, _req, reply) => {
+  app.setErrorHandler((error: FastifyError, req, reply) => {
     let err: SwitchboardError;
     if (isSwitchboardError(error)) err = error;
     else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') err = sbError('SB_ERR_BODY_TOO_LARGE', settings.maxBodyBytes);
     else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       err = sbError('SB_ERR_BAD_REQUEST_SHAPE', error.message);
     } else err = sbError('SB_ERR_INTERNAL', error.message);
-    return sendError(reply, err, metrics);
+    return refusals.send(req, reply, err);
   });
 }
 
-function sendError(reply: FastifyReply, err: SwitchboardError, metrics: ProxyMetrics): FastifyReply {
-  metrics.error(err.code);
-  return reply.code(err.status).type('application/json').send(openAIErrorJson(err));
+/**
+ * Errors answered before a request's body was read: counted, in the OpenAI shape, and, when the
+ * body is still arriving, followed by a lingering close so a client still writing reads them.
+ */
+class BodyRefusals {
+  constructor(
+    private readonly settings: ProxySettings,
+    private readonly budget: BodyBudget,
+    private readonly metrics: ProxyMetrics,
+  ) {}
+
+  /** The refusal a request earns by its declared length alone: over the limit, then over the budget. */
+  atHeaders(req: IncomingMessage): SwitchboardError | null {
+    const declared = Number(req.headers['content-length']);
+    if (!Number.isFinite(declared) || declared < 0) return null;
+    if (declared > this.settings.maxBodyBytes) return sbError('SB_ERR_BODY_TOO_LARGE', this.settings.maxBodyBytes);
+    return this.budget.fits(declared) ? null : this.budget.refusal();
+  }
+
+  /** Answers a request fastify has not taken (an `Expect: 100-continue` one) with `err`. */
+  answer(req: IncomingMessage, res: ServerResponse, err: SwitchboardError): void {
+    this.metrics.error(err.code);
+    this.linger(req, res);
+    writeOpenAIError(res, err, ['x-request-id', requestIdOf(req.headers)]);
+  }
+
+  /** Answers through fastify with `err`. */
+  send(req: FastifyRequest, reply: FastifyReply, err: SwitchboardError): FastifyReply {
+    this.metrics.error(err.code);
+    if (!req.raw.complete) this.linger(req.raw, reply.raw);
+    return reply.code(err.status).type('application/json').send(openAIErrorJson(err));
+  }
+
+  private linger(req: IncomingMessage, res: ServerResponse): void {
+    closeLingering(req, res, this.settings.lingeringClose, (end, bytes) => this.metrics.lingeringClose(end, bytes));
+  }
 }
