@@ -119,7 +119,7 @@ export function renderHtml(report: Report): string {
         })
         .join('');
       return (
-        `<details><summary>${esc(r.policy)} · seed ${r.seed} · ${fmt(r.wallMs)} ms wall</summary><div class="table-box"><table>` +
+        `<details${report.runs.length === 1 ? ' open' : ''}><summary>${esc(r.policy)} · seed ${r.seed} · ${fmt(r.wallMs)} ms wall</summary><div class="table-box"><table>` +
         '<tr><th>stage</th><th>rate/s</th><th>requests</th><th>success %</th><th>TTFT p50</th><th>TTFT p90</th><th>TTFT p99</th>' +
         '<th>TPOT p50</th><th>NTPOT p90</th><th>E2E p90</th><th>out tok/s</th><th>hit %</th><th>preempt</th><th>LoRA loads</th><th>pod CV</th></tr>' +
         `${body}</table></div></details>`
@@ -145,18 +145,22 @@ export function renderHtml(report: Report): string {
     .join('');
 
   const warnings = report.warnings.map((w) => `<p class="warning">warning: ${esc(w)}</p>`).join('\n');
-  const failed = report.runs.filter((r) => r.failures.length > 0);
-  const failures = failed
-    .map((r) => {
-      const rows = r.failures
-        .map((f) => `<tr><th>${esc(f.error)}</th><td>${f.count}</td><td class="msg">${esc(f.firstMessage ?? '-')}</td></tr>`)
-        .join('');
-      return (
-        `<p><b>${esc(r.policy)} · seed ${r.seed}</b></p><div class="table-box"><table class="failures">` +
-        `<tr><th>status</th><th>count</th><th>first message</th></tr>${rows}</table></div>`
-      );
-    })
-    .join('\n');
+  // One table for every run: policy and seed columns only when there is more than one run.
+  const many = report.runs.length > 1;
+  const failureRows = report.runs
+    .flatMap((r) =>
+      r.failures.map(
+        (f) =>
+          `<tr>${many ? `<th>${esc(r.policy)}</th><td>${r.seed}</td><td class="left">` : '<td class="left">'}${esc(f.error)}</td>` +
+          `<td>${f.count}</td><td class="msg">${esc(f.firstMessage ?? '-')}</td></tr>`,
+      ),
+    )
+    .join('');
+  const failures =
+    failureRows === ''
+      ? ''
+      : `<div class="table-box"><table class="failures"><tr>${many ? '<th>policy</th><th>seed</th>' : ''}<th class="left">status</th><th>count</th>` +
+        `<th class="left">first message</th></tr>${failureRows}</table></div>`;
 
   const s = report.scenario;
   const slo = Object.entries(report.slo)
@@ -179,7 +183,9 @@ h1{font-size:22px;margin:0 0 4px}p.meta{color:#666;margin:0 0 16px;overflow-wrap
 .charts svg{display:block;border:1px solid #eee;border-radius:6px;background:#fff;width:100%;height:auto}
 .table-box{max-width:100%;overflow-x:auto;margin:8px 0 16px}.table-box table{margin:0}
 p.warning{background:#fff4e5;border-left:4px solid #f0a020;padding:6px 10px;overflow-wrap:anywhere}
-table.failures td.msg{text-align:left;white-space:normal;min-width:24em}tr.not-run td{color:#888;text-align:left}
+table.failures td.msg{text-align:left;white-space:normal;min-width:24em;overflow-wrap:anywhere}.left{text-align:left}
+tr.not-run td{color:#888;text-align:left}
+.table-box tr>:first-child{position:sticky;left:0;background:#fff}
 table{border-collapse:collapse;margin:8px 0 16px;font-variant-numeric:tabular-nums}
 th,td{border-bottom:1px solid #eee;padding:4px 8px;text-align:right;white-space:nowrap}th:first-child{text-align:left}
 td small{display:block;color:#888;font-size:11px}details{margin:6px 0}summary{cursor:pointer;font-weight:600}
