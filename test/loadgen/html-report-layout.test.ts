@@ -92,9 +92,10 @@ describe('report.html layout in headless Chromium', () => {
       const page = await openHtml(browser, html, width);
       try {
         await screenshot(page, `report-${width}`);
-        const layout = await page.evaluate((): Layout => {
+        // Runs in the page (a string: the project compiles without the DOM library).
+        const layout = (await page.evaluate(`(() => {
           const charts = [...document.querySelectorAll('.charts svg')].map((e) => e.getBoundingClientRect());
-          const box = document.querySelector('.table-box:has(table.summary)') as HTMLElement;
+          const box = document.querySelector('.table-box:has(table.summary)');
           box.scrollLeft = 200;
           return {
             innerWidth: window.innerWidth,
@@ -109,7 +110,7 @@ describe('report.html layout in headless Chromium', () => {
               right: box.getBoundingClientRect().right,
             },
           };
-        });
+        })()`)) as Layout;
         expect(layout.innerWidth).toBe(width);
         expect(layout.pageScrollWidth).toBeLessThanOrEqual(layout.innerWidth);
         expect(layout.chartsRight).toBeLessThanOrEqual(width);
