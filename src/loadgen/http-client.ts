@@ -63,6 +63,7 @@ export async function sendStreamed(o: SendOptions): Promise<SentRequest> {
     }
     const parser = new SseParser();
     let sawDone = false;
+    let streamError: string | null = null;
     const onData = (data: string): void => {
       if (data === '[DONE]') {
         sawDone = true;
@@ -74,6 +75,8 @@ export async function sendStreamed(o: SendOptions): Promise<SentRequest> {
       } catch {
         return;
       }
+      // An error event inside a 200 stream (vLLM and SGLang send one when generation fails).
+      if (j.error !== undefined && j.error !== null && streamError === null) streamError = errorMessage(JSON.stringify({ error: j.error }));
       if (j.usage) usage = j.usage;
       const c = j.choices?.[0];
       const text = c === undefined ? '' : (c.text ?? c.delta?.content ?? '');
@@ -87,7 +90,8 @@ export async function sendStreamed(o: SendOptions): Promise<SentRequest> {
     };
     for await (const chunk of res.body) parser.push(chunk as Buffer, onData);
     parser.end(onData);
-    if (!sawDone) return fail(rec, 'truncated', answer, tokenTimes);
+    if (!sawDone) return fail(rec, 'truncated', answer, tokenTimes, streamError ?? 'the stream ended without "data: [DONE]"');
+    if (streamError !== null) return fail(rec, 'stream_error', answer, tokenTimes, streamError);
   } catch (e) {
     const aborted = o.signal.aborted;
     const err = e as Error & { code?: unknown; cause?: { code?: unknown; message?: unknown } };

@@ -3,6 +3,8 @@
  * warning naming the scenario's models and adapters the target does not serve, "not run" for
  * stages nothing was sent in, and no MaxListenersExceededWarning on long runs.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,6 +116,40 @@ drain: 5
     const d = buildRunReport(scenario, 't', 1, dead.records, null, 0, dead.wallMs);
     expect(d.failures[0].error).toBe('connection');
     expect(d.failures[0].firstMessage).toMatch(/ECONNREFUSED/);
+  });
+
+  it('names errors sent inside a 200 stream and streams cut before [DONE]', async () => {
+    // A server whose streams fail: odd requests carry an error event, even ones just stop.
+    let n = 0;
+    const server = http.createServer((req, res) => {
+      if (req.url === '/v1/models') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"m","object":"model"}]}');
+        return;
+      }
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {"choices":[{"index":0,"text":"abc "}]}\n\n');
+      if (n++ % 2 === 0) res.end('data: {"error":{"message":"engine died","type":"InternalServerError","code":500}}\n\ndata: [DONE]\n\n');
+      else res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const scenario = parseScenario(`
+name: diag-stream
+workload: { input: 5, output: 2 }
+arrivals: { process: constant, stages: [ { rate: 20, duration: 0.2 } ] }
+drain: 5
+`);
+      const run = await runLoadScenario(scenario, { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, concurrency: 1 });
+      expect(run.warnings).toEqual([]);
+      const f = buildRunReport(scenario, 't', 1, run.records, null, 0, run.wallMs).failures;
+      expect(f).toEqual([
+        { error: 'stream_error', count: 2, firstMessage: 'engine died' },
+        { error: 'truncated', count: 2, firstMessage: 'the stream ended without "data: [DONE]"' },
+      ]);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('reads the message from every usual error body', () => {
