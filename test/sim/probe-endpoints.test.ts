@@ -217,5 +217,8 @@ describe('SGLang mode', () => {
     }
     expect((await call(base, 'GET', '/v1/models')).json().data[0]).toMatchObject({ id: 'sim-sglang', owned_by: 'sglang' });
     for (const p of ['/version', '/load']) expect((await call(base, 'GET', p)).status).toBe(404);
+    // Refused input is counted on the SGLang page too.
+    expect((await call(base, 'POST', '/tokenize', { prompt: 1 })).status).toBe(400);
+    expect((await call(base, 'GET', '/metrics')).text).toMatch(/^switchboard_sim_rejected_requests_total\{reason="bad_request"\} [1-9]/m);
   });
 });

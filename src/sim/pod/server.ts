@@ -155,7 +155,7 @@ export class SimPod {
   /** The /metrics page as it reads now. */
   metricsText(): string {
     if (this.engineType === 'sglang') {
-      return renderSglangMetrics(this.engine, this.modelName, this.sglangRates, performance.now());
+      return renderSglangMetrics(this.engine, this.modelName, this.sglangRates, performance.now(), this.rejected);
     }
     return renderMetrics({
       engine: this.engine,

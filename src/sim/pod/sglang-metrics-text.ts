@@ -43,7 +43,13 @@ export class SglangRates {
 }
 
 /** Renders the page. */
-export function renderSglangMetrics(engine: Engine, modelName: string, rates: SglangRates, nowMs: number): string {
+export function renderSglangMetrics(
+  engine: Engine,
+  modelName: string,
+  rates: SglangRates,
+  nowMs: number,
+  rejected: ReadonlyMap<string, number> = new Map(),
+): string {
   const base = `model_name="${escapeLabel(modelName)}"`;
   const state = engine.state();
   const c = engine.counters;
@@ -66,6 +72,14 @@ export function renderSglangMetrics(engine: Engine, modelName: string, rates: Sg
     '# TYPE sglang:cache_config_info gauge',
     `sglang:cache_config_info{${base},num_pages="${p.numGpuBlocks}",page_size="${p.blockSize}"} 1.0`,
   );
+  if (rejected.size > 0) {
+    // The simulator's own count of refused requests, as on the vLLM-mode page.
+    out.push(
+      '# HELP switchboard_sim_rejected_requests_total Requests the simulated pod refused before its engine, by reason.',
+      '# TYPE switchboard_sim_rejected_requests_total counter',
+    );
+    for (const [reason, n] of rejected) out.push(`switchboard_sim_rejected_requests_total{reason="${escapeLabel(reason)}"} ${promNumber(n)}`);
+  }
   histogram(out, 'sglang:time_to_first_token_seconds', 'Histogram of time to first token in seconds.', engine.ttft, base);
   histogram(out, 'sglang:e2e_request_latency_seconds', 'Histogram of End-to-end request latency in seconds', engine.e2e, base);
   // The simulator's per-token gaps are what SGLang's time-per-output-token histogram measures.
