@@ -63,12 +63,14 @@ export async function runLoad(argv: string[]): Promise<number> {
     drainS: num('drain', 0),
     concurrency: num('concurrency', 1),
     podHeader: str('pod-header'),
+    // Said at once (before the run's progress), and again in the summary and report.html.
+    onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
     onProgress: bar === null ? undefined : (f, inflight, done) => bar.update(`${scenario.name} → ${url}`, f, `${done} done, ${inflight} in flight`),
   };
   const run = await runLoadScenario(scenario, opts);
   bar?.done(`${scenario.name} → ${url}`, `${run.records.length} requests`);
   const runReport = buildRunReport(scenario, label, scenario.seed, run.records, null, run.pods.length, run.wallMs);
-  const report = buildReport('load', scenario, [runReport], url, false);
+  const report = buildReport('load', scenario, [runReport], url, false, run.warnings);
   const out = str('out') ?? join('bench', 'out', `load-${basename(scenarioFile, extname(scenarioFile))}`);
   const files = writeReport(out, report);
   process.stdout.write(`${renderTable(report)}\nwrote ${files.json}\nwrote ${files.html}\n`);

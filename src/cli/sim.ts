@@ -17,7 +17,7 @@ const FAULT_FLAGS = ['errorRate', 'errorStatus', 'dropRate', 'metricsFailRate', 
 
 const USAGE = `usage: switchboard sim [flags]
 
-Runs simulated vLLM pods (OpenAI API, LoRA endpoints, /health, /metrics), one port each.
+Runs simulated vLLM (or SGLang) pods (OpenAI API, LoRA endpoints, /health, /metrics), one port each.
 
 flags:
   --pods N                 number of pods (default 1)
@@ -30,6 +30,7 @@ flags:
   --chat-max-tokens N      max_tokens for chat requests that omit it (default 128)
   --stream-chunk-tokens N  tokens per SSE event (default 1)
   --seed N                 seed of fault injection (default 1)
+  --engine vllm|sglang     model server to imitate: metric names and native endpoints (default vllm)
 engine constants (override the profile): ${ENGINE_FLAGS.map((k) => `--${kebab(k)}`).join(' ')}
 faults (every pod): ${FAULT_FLAGS.map((k) => `--${kebab(k)}`).join(' ')}
 `;
@@ -47,6 +48,7 @@ export function parseSimFlags(argv: string[]): SimFleetOptions | 'help' {
     'chat-max-tokens',
     'stream-chunk-tokens',
     'seed',
+    'engine',
     ...[...ENGINE_FLAGS, ...FAULT_FLAGS].map(kebab),
   ]);
   if (values.help === true) return 'help';
@@ -85,7 +87,10 @@ export function parseSimFlags(argv: string[]): SimFleetOptions | 'help' {
   if (!Number.isInteger(basePort) || basePort < 0 || basePort + pods - 1 > 65535) {
     throw sbError('SB_ERR_FLAG', 'base-port', 'ports must lie in [0, 65535]');
   }
+  const engineType = str('engine') ?? 'vllm';
+  if (engineType !== 'vllm' && engineType !== 'sglang') throw sbError('SB_ERR_FLAG', 'engine', 'must be vllm or sglang');
   return {
+    engineType,
     pods,
     basePort,
     host: str('host'),
@@ -108,7 +113,7 @@ export async function runSim(argv: string[], signal?: AbortSignal): Promise<numb
     return 0;
   }
   const fleet: SimFleet = await startSimFleet(opts);
-  for (const p of fleet.pods) process.stdout.write(`sim pod ${p.index}: ${p.url} (model ${fleet.modelName})\n`);
+  for (const p of fleet.pods) process.stdout.write(`sim pod ${p.index}: ${p.url} (model ${fleet.modelName}, ${opts.engineType ?? 'vllm'} API)\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);

@@ -4,7 +4,7 @@
  */
 import { HEADLINES, type Headline, type Report } from './report.js';
 import { barChart, esc, lineChart } from './svg-charts.js';
-import { fmt } from './table.js';
+import { fmt, stageCell } from './table.js';
 
 const TABLE_COLUMNS: Headline[] = [
   'ttftP50',
@@ -95,8 +95,11 @@ export function renderHtml(report: Report): string {
       const body = r.stages
         .map((s) => {
           const x = s.summary;
+          const name = `${s.name}${s.warmup ? ' (warm-up)' : ''}`;
+          // A stage nothing was sent in is "not run", not a row of zeros.
+          if (x.requests === 0) return `<tr class="not-run"><th>${esc(name)}</th><td>${fmt(s.rate)}</td><td colspan="13">not run</td></tr>`;
           const cells = [
-            `${s.name}${s.warmup ? ' (warm-up)' : ''}`,
+            name,
             fmt(s.rate),
             String(x.requests),
             fmt(100 * x.successRate),
@@ -116,10 +119,10 @@ export function renderHtml(report: Report): string {
         })
         .join('');
       return (
-        `<details><summary>${esc(r.policy)} · seed ${r.seed} · ${fmt(r.wallMs)} ms wall</summary><table>` +
+        `<details${report.runs.length === 1 ? ' open' : ''}><summary>${esc(r.policy)} · seed ${r.seed} · ${fmt(r.wallMs)} ms wall</summary><div class="table-box"><table>` +
         '<tr><th>stage</th><th>rate/s</th><th>requests</th><th>success %</th><th>TTFT p50</th><th>TTFT p90</th><th>TTFT p99</th>' +
         '<th>TPOT p50</th><th>NTPOT p90</th><th>E2E p90</th><th>out tok/s</th><th>hit %</th><th>preempt</th><th>LoRA loads</th><th>pod CV</th></tr>' +
-        `${body}</table></details>`
+        `${body}</table></div></details>`
       );
     })
     .join('');
@@ -135,11 +138,29 @@ export function renderHtml(report: Report): string {
         )
         .join('');
       return (
-        `<details><summary>${esc(r.policy)} · seed ${r.seed}: by adapter / turn</summary><table>` +
-        `<tr><th>slice</th><th>requests</th><th>success %</th><th>TTFT p50</th><th>TTFT p90</th><th>hit %</th></tr>${rows}</table></details>`
+        `<details><summary>${esc(r.policy)} · seed ${r.seed}: by adapter / turn</summary><div class="table-box"><table>` +
+        `<tr><th>slice</th><th>requests</th><th>success %</th><th>TTFT p50</th><th>TTFT p90</th><th>hit %</th></tr>${rows}</table></div></details>`
       );
     })
     .join('');
+
+  const warnings = report.warnings.map((w) => `<p class="warning">warning: ${esc(w)}</p>`).join('\n');
+  // One table for every run: policy and seed columns only when there is more than one run.
+  const many = report.runs.length > 1;
+  const failureRows = report.runs
+    .flatMap((r) =>
+      r.failures.map(
+        (f) =>
+          `<tr>${many ? `<th>${esc(r.policy)}</th><td>${r.seed}</td><td class="left">` : '<td class="left">'}${esc(f.error)}</td>` +
+          `<td>${f.count}</td><td class="msg">${esc(f.firstMessage ?? '-')}</td></tr>`,
+      ),
+    )
+    .join('');
+  const failures =
+    failureRows === ''
+      ? ''
+      : `<div class="table-box"><table class="failures"><tr>${many ? '<th>policy</th><th>seed</th>' : ''}<th class="left">status</th><th>count</th>` +
+        `<th class="left">first message</th></tr>${failureRows}</table></div>`;
 
   const s = report.scenario;
   const slo = Object.entries(report.slo)
@@ -155,9 +176,16 @@ export function renderHtml(report: Report): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(s.name)} — Switchboard ${report.kind} report</title>
 <style>
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:24px auto;max-width:1400px;color:#222;padding:0 16px}
-h1{font-size:22px;margin:0 0 4px}p.meta{color:#666;margin:0 0 16px}
-.charts{display:flex;flex-wrap:wrap;gap:12px}.charts svg{border:1px solid #eee;border-radius:6px;background:#fff;max-width:100%;height:auto}
+*,*::before,*::after{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:24px auto;max-width:1840px;color:#222;padding:0 24px}
+h1{font-size:22px;margin:0 0 4px}p.meta{color:#666;margin:0 0 16px;overflow-wrap:anywhere}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,520px),1fr));gap:12px}
+.charts svg{display:block;border:1px solid #eee;border-radius:6px;background:#fff;width:100%;height:auto}
+.table-box{max-width:100%;overflow-x:auto;margin:8px 0 16px}.table-box table{margin:0}
+p.warning{background:#fff4e5;border-left:4px solid #f0a020;padding:6px 10px;overflow-wrap:anywhere}
+table.failures td.msg{text-align:left;white-space:normal;min-width:24em;overflow-wrap:anywhere}.left{text-align:left}
+tr.not-run td{color:#888;text-align:left}
+.table-box tr>:first-child{position:sticky;left:0;background:#fff}
 table{border-collapse:collapse;margin:8px 0 16px;font-variant-numeric:tabular-nums}
 th,td{border-bottom:1px solid #eee;padding:4px 8px;text-align:right;white-space:nowrap}th:first-child{text-align:left}
 td small{display:block;color:#888;font-size:11px}details{margin:6px 0}summary{cursor:pointer;font-weight:600}
@@ -165,9 +193,11 @@ td small{display:block;color:#888;font-size:11px}details{margin:6px 0}summary{cu
 <h1>${esc(s.name)}</h1>
 <p class="meta">${meta}</p>
 ${s.description !== '' ? `<p>${esc(s.description)}</p>` : ''}
+${warnings}
+${failures === '' ? '' : `<h2>Failed requests</h2>\n${failures}`}
 <div class="charts">${charts.join('\n')}</div>
 <h2>Summary (median over seeds; small: min–max)</h2>
-<table>${headRow}${rows}</table>
+<div class="table-box"><table class="summary">${headRow}${rows}</table></div>
 <h2>Per stage, per run</h2>
 ${stageTables}
 ${breakdowns === '' ? '' : `<h2>By LoRA adapter and session turn (warm-up excluded)</h2>\n${breakdowns}`}

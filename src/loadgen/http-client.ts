@@ -7,6 +7,9 @@ import { countTokens } from '../sim/engine/tokenizer.js';
 import type { RequestRecord } from './metrics.js';
 import { SseParser } from './sse.js';
 
+/** Most bytes of an error body kept to find its message; the rest is discarded. */
+const MAX_ERROR_BODY = 8192;
+
 /** Result of one request: its record plus the answer text (for multi-turn sessions). */
 export interface SentRequest {
   record: RequestRecord;
@@ -55,11 +58,12 @@ export async function sendStreamed(o: SendOptions): Promise<SentRequest> {
       if (typeof v === 'string') rec.pod = o.podIndex(v);
     }
     if (res.statusCode >= 400) {
-      await res.body.dump();
-      return fail(rec, `http_${res.statusCode}`, answer);
+      const detail = errorMessage(await readCapped(res.body, MAX_ERROR_BODY));
+      return fail(rec, `http_${res.statusCode}`, answer, [], detail);
     }
     const parser = new SseParser();
     let sawDone = false;
+    let streamError: string | null = null;
     const onData = (data: string): void => {
       if (data === '[DONE]') {
         sawDone = true;
@@ -71,6 +75,8 @@ export async function sendStreamed(o: SendOptions): Promise<SentRequest> {
       } catch {
         return;
       }
+      // An error event inside a 200 stream (vLLM and SGLang send one when generation fails).
+      if (j.error !== undefined && j.error !== null && streamError === null) streamError = errorMessage(JSON.stringify({ error: j.error }));
       if (j.usage) usage = j.usage;
       const c = j.choices?.[0];
       const text = c === undefined ? '' : (c.text ?? c.delta?.content ?? '');
@@ -84,10 +90,14 @@ export async function sendStreamed(o: SendOptions): Promise<SentRequest> {
     };
     for await (const chunk of res.body) parser.push(chunk as Buffer, onData);
     parser.end(onData);
-    if (!sawDone) return fail(rec, 'truncated', answer, tokenTimes);
+    if (!sawDone) return fail(rec, 'truncated', answer, tokenTimes, streamError ?? 'the stream ended without "data: [DONE]"');
+    if (streamError !== null) return fail(rec, 'stream_error', answer, tokenTimes, streamError);
   } catch (e) {
     const aborted = o.signal.aborted;
-    return fail(rec, aborted ? 'timeout' : tokenTimes.length > 0 ? 'dropped' : 'connection', answer, tokenTimes);
+    const err = e as Error & { code?: unknown; cause?: { code?: unknown; message?: unknown } };
+    const code = typeof err.cause?.code === 'string' ? err.cause.code : typeof err.code === 'string' ? err.code : null;
+    const detail = aborted ? 'drain deadline reached' : `${code === null ? '' : `${code}: `}${String(err.cause?.message ?? err.message)}`;
+    return fail(rec, aborted ? 'timeout' : tokenTimes.length > 0 ? 'dropped' : 'connection', answer, tokenTimes, detail);
   }
   rec.end = performance.now();
   rec.ok = true;
@@ -108,11 +118,57 @@ function setTokenTimes(rec: RequestRecord, times: number[]): void {
   rec.itl = itl;
 }
 
-function fail(rec: RequestRecord, error: string, answer: string, times: number[] = []): SentRequest {
+function fail(rec: RequestRecord, error: string, answer: string, times: number[] = [], detail?: string): SentRequest {
   rec.end = performance.now();
   rec.ok = false;
   rec.error = error;
+  if (detail !== undefined && detail !== '') rec.detail = detail;
   rec.outputTokens = times.length;
   setTokenTimes(rec, times);
   return { record: rec, answer };
+}
+
+/** Reads at most `cap` bytes of `body` and discards the rest. */
+async function readCapped(body: AsyncIterable<unknown>, cap: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      if (size >= cap) continue;
+      const b = chunk as Buffer;
+      parts.push(b.subarray(0, cap - size));
+      size += Math.min(b.length, cap - size);
+    }
+  } catch {
+    // A body cut short still tells what arrived.
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/**
+ * The message of an error body: OpenAI/vLLM `{"error":{"message"}}`, old vLLM
+ * `{"message"}`, FastAPI `{"detail"}`, else the text itself; one line, at most 300 characters.
+ */
+export function errorMessage(text: string): string {
+  let msg: unknown = text;
+  try {
+    const j = JSON.parse(text) as { error?: unknown; message?: unknown; detail?: unknown };
+    const e = j.error;
+    msg =
+      typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string'
+        ? (e as { message: string }).message
+        : typeof e === 'string'
+          ? e
+          : typeof j.message === 'string'
+            ? j.message
+            : j.detail !== undefined
+              ? typeof j.detail === 'string'
+                ? j.detail
+                : JSON.stringify(j.detail)
+              : text;
+  } catch {
+    // Not JSON: the text is the message.
+  }
+  const line = String(msg).replace(/\s+/g, ' ').trim();
+  return line.length > 300 ? `${line.slice(0, 299)}…` : line;
 }

@@ -31,6 +31,8 @@ export interface LoadOptions {
   concurrency?: number;
   /** Header that names the serving endpoint, for per-pod imbalance (optional). */
   podHeader?: string;
+  /** Called with each warning as soon as it is known (e.g. models the target does not serve). */
+  onWarning?: (message: string) => void;
   /** Progress callback, fraction of the arrival window elapsed. */
   onProgress?: (fraction: number, inflight: number, done: number) => void;
 }
@@ -42,23 +44,51 @@ export interface LoadRun {
   /** Distinct endpoints seen in `podHeader`, in index order. */
   pods: string[];
   wallMs: number;
+  /** Problems noticed before or during the run (also passed to `onWarning`). */
+  warnings: string[];
 }
 
-/** Asks `GET /v1/models` for the served base model. */
-export async function discoverModel(baseUrl: string, headers: Record<string, string>, dispatcher: Agent): Promise<string> {
-  try {
-    const res = await request(`${baseUrl}/v1/models`, { headers, dispatcher });
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      throw new Error(`HTTP ${res.statusCode}`);
-    }
-    const j = (await res.body.json()) as { data?: Array<{ id?: unknown; parent?: unknown }> };
-    const base = j.data?.find((m) => typeof m.id === 'string' && (m.parent === null || m.parent === undefined));
-    if (base === undefined) throw new Error('no base model listed');
-    return base.id as string;
-  } catch (e) {
-    throw sbError('SB_ERR_CONFIG', 'model', `could not discover the model at ${baseUrl}/v1/models (${(e as Error).message}); pass --model`);
+/** What `GET /v1/models` lists: base models and adapters (entries with a `parent`). */
+export interface ServedModels {
+  bases: string[];
+  adapters: string[];
+}
+
+/** Asks `GET /v1/models` once; throws a plain Error naming what went wrong. */
+export async function fetchModels(baseUrl: string, headers: Record<string, string>, dispatcher: Agent): Promise<ServedModels> {
+  const res = await request(`${baseUrl}/v1/models`, { headers, dispatcher, headersTimeout: 10_000, bodyTimeout: 10_000 });
+  if (res.statusCode !== 200) {
+    await res.body.dump();
+    throw new Error(`HTTP ${res.statusCode}`);
   }
+  const j = (await res.body.json()) as { data?: unknown };
+  if (!Array.isArray(j.data)) throw new Error('the answer has no "data" list');
+  const out: ServedModels = { bases: [], adapters: [] };
+  for (const m of j.data as Array<{ id?: unknown; parent?: unknown } | null>) {
+    if (typeof m?.id !== 'string') continue;
+    if (m.parent === null || m.parent === undefined) out.bases.push(m.id);
+    else out.adapters.push(m.id);
+  }
+  return out;
+}
+
+/**
+ * Names the scenario's models the target does not list: the base model and every LoRA adapter
+ * of `workload.lora` (vLLM lists adapters by name in /v1/models). One line, or null if all served.
+ */
+export function missingModelsWarning(scenario: Scenario, model: string, served: ServedModels): string | null {
+  const all = new Set([...served.bases, ...served.adapters]);
+  const missing: string[] = [];
+  if (!all.has(model)) missing.push(`model ${JSON.stringify(model)}`);
+  const adapters = (scenario.workload.lora?.adapters ?? []).filter((a) => !all.has(a));
+  if (adapters.length > 0) {
+    const shown = adapters.slice(0, 10).map((a) => JSON.stringify(a)).join(', ');
+    missing.push(`${adapters.length === 1 ? 'adapter' : `${adapters.length} adapters`} ${shown}${adapters.length > 10 ? ', …' : ''}`);
+  }
+  if (missing.length === 0) return null;
+  const listed = [...served.bases, ...served.adapters];
+  const shownListed = listed.length === 0 ? 'nothing' : listed.slice(0, 10).join(', ') + (listed.length > 10 ? ', …' : '');
+  return `the target does not serve the scenario's ${missing.join(' and ')} (its /v1/models lists: ${shownListed}); requests for them will fail`;
 }
 
 /** Runs `scenario` against `opts.baseUrl` in real time. */
@@ -69,7 +99,32 @@ export async function runLoadScenario(scenario: Scenario, opts: LoadOptions): Pr
   const agent = new Agent({ connections: concurrency, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
   const t0 = performance.now();
   try {
-    const model = opts.model ?? (await discoverModel(baseUrl, headers, agent));
+    const warnings: string[] = [];
+    const warn = (m: string): void => {
+      warnings.push(m);
+      opts.onWarning?.(m);
+    };
+    // One look at /v1/models: the default model, and what the scenario asks for that is not served.
+    let served: ServedModels | null = null;
+    let modelsError = '';
+    try {
+      served = await fetchModels(baseUrl, headers, agent);
+    } catch (e) {
+      modelsError = (e as Error).message;
+    }
+    let model = opts.model;
+    if (model === undefined) {
+      if (served === null || served.bases.length === 0) {
+        const why = served === null ? modelsError : 'no base model listed';
+        throw sbError('SB_ERR_CONFIG', 'model', `could not discover the model at ${baseUrl}/v1/models (${why}); pass --model`);
+      }
+      model = served.bases[0];
+    }
+    if (served === null) warn(`could not read ${baseUrl}/v1/models (${modelsError}); the scenario's models and adapters were not checked`);
+    else {
+      const w = missingModelsWarning(scenario, model, served);
+      if (w !== null) warn(w);
+    }
     const gen = new WorkloadGenerator(scenario, model);
     const maxRequests = Math.min(opts.maxRequests ?? scenario.maxRequests, scenario.maxRequests);
     const stageEnds: number[] = [];
@@ -79,6 +134,24 @@ export async function runLoadScenario(scenario: Scenario, opts: LoadOptions): Pr
     const arrivals = planArrivals(scenario.arrivals, new Rng(scenario.seed).fork('arrivals'), maxRequests).filter((a) => a.at < windowMs);
     const drainMs = (opts.drainS ?? scenario.drainS) * 1000;
     const stop = new AbortController();
+    // One listener on the run's signal, whatever the number of requests: it aborts the requests
+    // in flight (each has its own controller, whose listener undici removes when it ends) and
+    // cancels the follow-up turns still waiting. A listener per request would pile up on the
+    // shared signal (MaxListenersExceededWarning) and outlive finished requests.
+    const inflightAborts = new Set<AbortController>();
+    const sleeping = new Map<NodeJS.Timeout, () => void>();
+    stop.signal.addEventListener(
+      'abort',
+      () => {
+        for (const c of inflightAborts) c.abort();
+        for (const [timer, resolve] of sleeping) {
+          clearTimeout(timer);
+          resolve();
+        }
+        sleeping.clear();
+      },
+      { once: true },
+    );
     const records: RequestRecord[] = [];
     const podNames: string[] = [];
     const podIndex = (v: string): number => {
@@ -116,16 +189,20 @@ export async function runLoadScenario(scenario: Scenario, opts: LoadOptions): Pr
       if (work.stage < 0) work.stage = stageAt(performance.now() - start);
       const record = newRecord(work, 0, countTokens(promptText(work)));
       records.push(record);
+      const abort = new AbortController();
+      inflightAborts.add(abort);
+      if (stop.signal.aborted) abort.abort();
       const sent = await sendStreamed({
         url: baseUrl + WorkloadGenerator.path(work),
         body: gen.body(work),
         headers: work.headers === null ? headers : { ...headers, ...work.headers },
         dispatcher: agent,
-        signal: stop.signal,
+        signal: abort.signal,
         record,
         podHeader: opts.podHeader?.toLowerCase() ?? null,
         podIndex,
       });
+      inflightAborts.delete(abort);
       finished++;
       release();
       if (session !== null && sent.record.ok) {
@@ -134,11 +211,11 @@ export async function runLoadScenario(scenario: Scenario, opts: LoadOptions): Pr
         if (nxt !== null && at < windowMs) {
           track(
             new Promise<void>((resolve) => {
-              const timer = setTimeout(() => resolve(send(nxt.request, session)), nxt.delayMs);
-              stop.signal.addEventListener('abort', () => {
-                clearTimeout(timer);
-                resolve();
-              });
+              const timer = setTimeout(() => {
+                sleeping.delete(timer);
+                resolve(send(nxt.request, session));
+              }, nxt.delayMs);
+              sleeping.set(timer, resolve);
             }),
           );
         }
@@ -175,7 +252,7 @@ export async function runLoadScenario(scenario: Scenario, opts: LoadOptions): Pr
       r.lastToken -= start;
       r.end -= start;
     }
-    return { records, model, pods: podNames, wallMs: performance.now() - t0 };
+    return { records, model, pods: podNames, wallMs: performance.now() - t0, warnings };
   } finally {
     await agent.close();
   }

@@ -39,6 +39,8 @@ export interface RequestRecord {
   ok: boolean;
   /** Short error label for failures (e.g. `http_503`, `dropped`), else null. */
   error: string | null;
+  /** What the server or the socket said about a failure (error body message, errno), when known. */
+  detail?: string;
   promptTokens: number;
   outputTokens: number;
   /** Prompt tokens served from the prefix cache; -1 when the server did not say. */

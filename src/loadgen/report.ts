@@ -35,6 +35,8 @@ export interface RunReport {
   engine: EngineCounterSummary | null;
   /** Wall-clock time the run took, ms. */
   wallMs: number;
+  /** Every failed request (warm-up included) by error label, most frequent first. */
+  failures: FailureGroup[];
   /** Measured requests broken down by LoRA adapter, session turn and tenant (empty when not used). */
   breakdowns: { byAdapter: Breakdown[]; byTurn: Breakdown[]; byTenant: Breakdown[] };
 }
@@ -51,6 +53,14 @@ export interface Breakdown {
   outputTokens: number;
   /** Failed requests by error label (`reject_429`, `reject_503`, ...). */
   errors: Record<string, number>;
+}
+
+/** Failed requests that share an error label (`http_404`, `connection`, ...). */
+export interface FailureGroup {
+  error: string;
+  count: number;
+  /** What the first of them was told (server message or socket error), or null if nothing. */
+  firstMessage: string | null;
 }
 
 /** Median and spread of one headline number across seeds. */
@@ -87,6 +97,8 @@ export interface PolicyAggregate {
   policy: string;
   seeds: number[];
   headlines: Record<Headline, Spread>;
+  /** Whether any run sent a request in each stage (false: the stage never ran). */
+  stageRan: boolean[];
   /** TTFT p90 per stage (median over seeds), for charts. */
   stageTtftP90: number[];
   stageOutputTps: number[];
@@ -100,6 +112,8 @@ export interface Report {
   generatedAt: string;
   runs: RunReport[];
   aggregates: PolicyAggregate[];
+  /** Problems found before or during the runs (e.g. models the target does not serve). */
+  warnings: string[];
 }
 
 /** Summarises one run's records per stage and overall. */
@@ -140,7 +154,21 @@ export function buildRunReport(
     byTurn: breakdown(measured, (r) => (r.turn >= 0 ? `turn ${r.turn + 1}` : null)),
     byTenant: breakdown(measured, (r) => r.tenant),
   };
-  return { policy, seed, stages, overall: summarize(measured, scenario.slo, pods), engine, wallMs, breakdowns };
+  return { policy, seed, stages, overall: summarize(measured, scenario.slo, pods), engine, wallMs, failures: failureGroups(records), breakdowns };
+}
+
+/** Failed `records` grouped by error label, each with the first message seen. */
+export function failureGroups(records: readonly RequestRecord[]): FailureGroup[] {
+  const groups = new Map<string, FailureGroup>();
+  for (const r of records) {
+    if (r.ok) continue;
+    const error = r.error ?? 'error';
+    let g = groups.get(error);
+    if (g === undefined) groups.set(error, (g = { error, count: 0, firstMessage: null }));
+    g.count++;
+    if (g.firstMessage === null && r.detail !== undefined) g.firstMessage = r.detail;
+  }
+  return [...groups.values()].sort((a, b) => b.count - a.count || (a.error < b.error ? -1 : 1));
 }
 
 /** Groups `records` by `keyOf` (null = not part of any group), most requests first. */
@@ -228,13 +256,17 @@ export function aggregate(runs: readonly RunReport[]): PolicyAggregate[] {
     const h = {} as Record<Headline, Spread>;
     for (const k of Object.keys(HEADLINES) as Headline[]) h[k] = spread(hs.map((x) => x[k]));
     const nStages = list[0].stages.length;
+    const stageRan: boolean[] = [];
     const stageTtftP90: number[] = [];
     const stageOutputTps: number[] = [];
     for (let i = 0; i < nStages; i++) {
+      // A stage no run sent anything in has no throughput (NaN), not a measured zero.
+      const ran = list.some((r) => r.stages[i].summary.requests > 0);
+      stageRan.push(ran);
       stageTtftP90.push(spread(list.map((r) => r.stages[i].summary.ttft?.p90 ?? NaN)).median);
-      stageOutputTps.push(spread(list.map((r) => r.stages[i].summary.outputTokensPerS)).median);
+      stageOutputTps.push(ran ? spread(list.filter((r) => r.stages[i].summary.requests > 0).map((r) => r.stages[i].summary.outputTokensPerS)).median : NaN);
     }
-    out.push({ policy, seeds: list.map((r) => r.seed), headlines: h, stageTtftP90, stageOutputTps });
+    out.push({ policy, seeds: list.map((r) => r.seed), headlines: h, stageRan, stageTtftP90, stageOutputTps });
   }
   return out;
 }
@@ -246,6 +278,7 @@ export function buildReport(
   runs: RunReport[],
   target: string | null,
   simulated: boolean,
+  warnings: readonly string[] = [],
 ): Report {
   return {
     kind,
@@ -261,5 +294,6 @@ export function buildReport(
     generatedAt: new Date().toISOString(),
     runs,
     aggregates: aggregate(runs),
+    warnings: [...warnings],
   };
 }

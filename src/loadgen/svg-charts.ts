@@ -73,6 +73,13 @@ function niceStep(raw: number): number {
   return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
 }
 
+/** `text` cut with an ellipsis to about `px` wide at 11 px (≈ 6.2 px a character); the full text in a tooltip. */
+function fitted(text: string, px: number): string {
+  const max = Math.max(3, Math.floor(px / 6.2));
+  if (text.length <= max) return esc(text);
+  return `${esc(text.slice(0, max - 1))}…<title>${esc(text)}</title>`;
+}
+
 function frame(spec: ChartSpec, s: Scale, body: string): string {
   const axis = s.ticks
     .map((t) => {
@@ -80,10 +87,12 @@ function frame(spec: ChartSpec, s: Scale, body: string): string {
       return `<line x1="${M.left}" x2="${W - M.right}" y1="${y}" y2="${y}" stroke="#e4e4e4"/><text x="${M.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle" font-size="11" fill="#555">${label(t)}</text>`;
     })
     .join('');
+  // Legend entries share the width; long series names are cut so they never overlap.
+  const step = Math.min(130, (W - M.left - 8) / Math.max(1, spec.series.length));
   const legend = spec.series
     .map((se, i) => {
-      const x = M.left + i * 130;
-      return `<rect x="${x}" y="${H - 18}" width="10" height="10" fill="${color(i)}"/><text x="${x + 14}" y="${H - 9}" font-size="11" fill="#333">${esc(se.name)}</text>`;
+      const x = M.left + i * step;
+      return `<rect x="${x.toFixed(1)}" y="${H - 18}" width="10" height="10" fill="${color(i)}"/><text x="${(x + 14).toFixed(1)}" y="${H - 9}" font-size="11" fill="#333">${fitted(se.name, step - 20)}</text>`;
     })
     .join('');
   return (
@@ -98,8 +107,9 @@ function frame(spec: ChartSpec, s: Scale, body: string): string {
 }
 
 function categoryLabels(spec: ChartSpec, cx: (i: number) => number): string {
+  const slot = (W - M.left - M.right) / Math.max(1, spec.categories.length);
   return spec.categories
-    .map((c, i) => `<text x="${cx(i).toFixed(1)}" y="${H - M.bottom + 16}" text-anchor="middle" font-size="11" fill="#333">${esc(c)}</text>`)
+    .map((c, i) => `<text x="${cx(i).toFixed(1)}" y="${H - M.bottom + 16}" text-anchor="middle" font-size="11" fill="#333">${fitted(c, slot - 6)}</text>`)
     .join('');
 }
 

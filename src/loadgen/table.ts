@@ -49,11 +49,31 @@ export function renderTable(report: Report): string {
   const stageHeader = ['TTFT p90 (ms) per stage', ...stages.map((s) => `${s.name}${s.warmup ? '*' : ''}`)];
   const perStage = grid(
     stageHeader,
-    report.aggregates.map((a) => [a.policy, ...a.stageTtftP90.map(fmt)]),
+    report.aggregates.map((a) => [a.policy, ...a.stageTtftP90.map((v, i) => stageCell(a.stageRan[i], v))]),
   );
   const tpsStage = grid(
     ['output tok/s per stage', ...stages.map((s) => `${s.name}${s.warmup ? '*' : ''}`)],
-    report.aggregates.map((a) => [a.policy, ...a.stageOutputTps.map(fmt)]),
+    report.aggregates.map((a) => [a.policy, ...a.stageOutputTps.map((v, i) => stageCell(a.stageRan[i], v))]),
   );
-  return `${head}\n\n${overall}\n\n${perStage}\n\n${tpsStage}\n(* warm-up, excluded from the first table)\n`;
+  return `${head}\n\n${overall}\n\n${perStage}\n\n${tpsStage}\n(* warm-up, excluded from the first table)\n${renderFailures(report)}`;
+}
+
+/** A per-stage number, or `not run` for a stage no request was sent in. */
+export function stageCell(ran: boolean | undefined, v: number): string {
+  return ran === false ? 'not run' : fmt(v);
+}
+
+/** Warnings and the failed requests by error (count and first message); empty when none. */
+export function renderFailures(report: Report): string {
+  const out: string[] = [];
+  for (const w of report.warnings) out.push(`warning: ${w}`);
+  const runs = report.runs.filter((r) => r.failures.length > 0);
+  for (const r of runs) {
+    const who = report.runs.length > 1 ? ` (${r.policy}, seed ${r.seed})` : '';
+    const w0 = Math.max(6, ...r.failures.map((f) => f.error.length));
+    const w1 = Math.max(5, ...r.failures.map((f) => String(f.count).length));
+    out.push(`failed requests${who}:`, `  ${'status'.padEnd(w0)}  ${'count'.padStart(w1)}  first message`);
+    for (const f of r.failures) out.push(`  ${f.error.padEnd(w0)}  ${String(f.count).padStart(w1)}  ${f.firstMessage ?? '-'}`);
+  }
+  return out.length === 0 ? '' : `\n${out.join('\n')}\n`;
 }

@@ -44,6 +44,8 @@ export interface EngineProfile {
   loraLoadMs: number;
   /** Time to load an adapter that is not in the CPU cache (disk/remote), ms. */
   loraColdLoadMs: number;
+  /** Size of the vectors `/v1/embeddings` returns; 0 for a generative model (no embeddings API). */
+  embeddingDim: number;
 }
 
 /**
@@ -72,11 +74,31 @@ export const LLAMA_31_8B_H100: Readonly<EngineProfile> = Object.freeze({
   maxCpuLoras: 8,
   loraLoadMs: 5,
   loraColdLoadMs: 300,
+  embeddingDim: 0,
+});
+
+/**
+ * BAAI/bge-m3 (XLM-RoBERTa large, 568M parameters, 1024-dimensional dense vectors, 8,192-token
+ * context) on one H100: an embedding model, served by `/v1/embeddings` only. Step constants are
+ * estimates scaled from the 8B profile by parameter count (about 1/14 of the prefill work per
+ * token), not measurements; an embedding costs API overhead + c0 + cPrefill per input token.
+ */
+export const BGE_M3_H100: Readonly<EngineProfile> = Object.freeze({
+  ...LLAMA_31_8B_H100,
+  name: 'bge-m3-h100',
+  model: 'BAAI/bge-m3',
+  c0Us: 1500,
+  cPrefillUs: 1.8,
+  maxModelLen: 8192,
+  maxLoras: 0,
+  maxCpuLoras: 0,
+  embeddingDim: 1024,
 });
 
 /** Named profiles. */
 export const PROFILES: Readonly<Record<string, Readonly<EngineProfile>>> = Object.freeze({
   [LLAMA_31_8B_H100.name]: LLAMA_31_8B_H100,
+  [BGE_M3_H100.name]: BGE_M3_H100,
 });
 
 /** Default profile name. */
@@ -98,6 +120,7 @@ const NUMERIC_LIMITS: Partial<Record<keyof EngineProfile, [number, number]>> = {
   maxCpuLoras: [0, 1e6],
   loraLoadMs: [0, 1e7],
   loraColdLoadMs: [0, 1e7],
+  embeddingDim: [0, 65536],
 };
 
 /** The named profile with `overrides` applied and checked; throws SB_ERR_CONFIG on bad values. */
@@ -125,7 +148,7 @@ export function resolveProfile(name: string = DEFAULT_PROFILE, overrides: Partia
       out[k] = value;
     }
   }
-  for (const k of ['maxNumBatchedTokens', 'maxNumSeqs', 'blockSize', 'numGpuBlocks', 'maxModelLen', 'maxLoras', 'maxCpuLoras'] as const) {
+  for (const k of ['maxNumBatchedTokens', 'maxNumSeqs', 'blockSize', 'numGpuBlocks', 'maxModelLen', 'maxLoras', 'maxCpuLoras', 'embeddingDim'] as const) {
     if (!Number.isInteger(out[k])) throw sbError('SB_ERR_CONFIG', `profile.${k}`, 'must be an integer');
   }
   if (out.maxCpuLoras < out.maxLoras) out.maxCpuLoras = out.maxLoras;

@@ -99,3 +99,37 @@ export function synthTokenIds(seed: number, tokens: number, out: Int32Array, off
   const rng = new Rng(seed);
   for (let i = 0; i < tokens; i++) out[offset + i] = ids[rng.nextU32() % WORDS];
 }
+
+/** The text of each token of `text` (same boundaries as `tokenize`); their concatenation is `text`. */
+export function tokenPieces(text: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let len = 0;
+  let prevSpace = false;
+  for (let i = 0; i < text.length; i++) {
+    const space = isSpace(text.charCodeAt(i));
+    if (len > 0 && (len === MAX_TOKEN_CHARS || (prevSpace && !space))) {
+      out.push(text.slice(start, i));
+      start = i;
+      len = 0;
+    }
+    len++;
+    prevSpace = space;
+  }
+  if (len > 0) out.push(text.slice(start));
+  return out;
+}
+
+let wordById: Map<number, string> | null = null;
+
+/** The synthetic word (`"abc "`) whose token id is `id`, or undefined: what generated text detokenizes from. */
+export function synthWord(id: number): string | undefined {
+  if (wordById === null) {
+    const ids = words();
+    wordById = new Map();
+    for (let i = 0; i < WORDS; i++) {
+      wordById.set(ids[i], String.fromCharCode(97 + Math.floor(i / 676), 97 + (Math.floor(i / 26) % 26), 97 + (i % 26)) + ' ');
+    }
+  }
+  return wordById.get(id);
+}

@@ -4,7 +4,7 @@
  */
 import { resolveProfile, type EngineProfile } from '../engine/profile.js';
 import type { PodFaults } from './faults.js';
-import { SimPod } from './server.js';
+import { SimPod, type SimEngineType } from './server.js';
 
 /** Options of a simulated fleet. */
 export interface SimFleetOptions {
@@ -30,6 +30,8 @@ export interface SimFleetOptions {
   faults?: Partial<PodFaults> | ((index: number) => Partial<PodFaults>);
   /** Seed for fault dice (pod i uses seed + i). */
   seed?: number;
+  /** Model server every pod imitates (default `vllm`). */
+  engineType?: SimEngineType;
 }
 
 /** One running pod of a fleet. */
@@ -74,6 +76,7 @@ export async function startSimFleet(options: SimFleetOptions = {}): Promise<SimF
           faults,
           seed: (options.seed ?? 1) + i,
           index: i,
+          engineType: options.engineType,
         }),
       );
     }

@@ -46,7 +46,7 @@ export function promNumber(v: number): string {
   return String(v);
 }
 
-function escapeLabel(v: string): string {
+export function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
@@ -111,7 +111,7 @@ export function renderMetrics(input: MetricsPageInput): string {
   return out.join('\n');
 }
 
-function histogram(out: string[], name: string, help: string, h: Histogram, base: string): void {
+export function histogram(out: string[], name: string, help: string, h: Histogram, base: string): void {
   out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
   for (const [le, n] of h.cumulative()) out.push(`${name}_bucket{${base},le="${le}"} ${promNumber(n)}`);
   out.push(`${name}_count{${base}} ${promNumber(h.count)}`, `${name}_sum{${base}} ${promNumber(h.sum)}`);

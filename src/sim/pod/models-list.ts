@@ -1,7 +1,13 @@
 /** The `/v1/models` list of a simulated pod: the base model and its LoRA adapters (vLLM's shape). */
 
 /** `ModelList` JSON: base model first, then adapters with `parent` = base and `root` = path. */
-export function modelList(modelName: string, maxModelLen: number, adapters: ReadonlyMap<string, string>, createdAt: number): string {
+export function modelList(
+  modelName: string,
+  maxModelLen: number,
+  adapters: ReadonlyMap<string, string>,
+  createdAt: number,
+  ownedBy: 'vllm' | 'sglang' = 'vllm',
+): string {
   const created = Math.floor(createdAt);
   const perm = (id: string) => ({
     id: `modelperm-${id}`,
@@ -21,7 +27,7 @@ export function modelList(modelName: string, maxModelLen: number, adapters: Read
     id,
     object: 'model',
     created,
-    owned_by: 'vllm',
+    owned_by: ownedBy,
     root,
     parent,
     max_model_len: maxModelLen,

@@ -14,6 +14,18 @@ import { parseInference, type ApiKind } from './openai-request.js';
 import { errorBody, type ResponseHead } from './openai-response.js';
 import { runInference, sendJson } from './inference-stream.js';
 import { modelList } from './models-list.js';
+import { embeddingsResponse, parseEmbeddings } from './embeddings.js';
+import { loadInfo, modelInfo, serverInfo } from './sglang-api.js';
+import { SglangRates, renderSglangMetrics } from './sglang-metrics-text.js';
+import { PieceMemory, detokenizeBody, modelField, tokenizeBody, type ApiError } from './tokenize-api.js';
+import { SimRequest } from '../engine/request.js';
+import { tokenize } from '../engine/tokenizer.js';
+
+/** The vLLM version whose API the simulator follows (answered on `/version`). */
+export const VLLM_API_VERSION = '0.11.0';
+
+/** Which model server a pod imitates: its metric names and native endpoints. */
+export type SimEngineType = 'vllm' | 'sglang';
 
 /** Largest request body a pod accepts. */
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -44,12 +56,15 @@ export interface SimPodOptions {
   scheduler?: SimScheduler;
   /** Pod index, used in response ids. */
   index?: number;
+  /** Model server to imitate (default `vllm`): `sglang` switches /metrics names and native endpoints. */
+  engineType?: SimEngineType;
 }
 
 export class SimPod {
   readonly engine: Engine;
   readonly modelName: string;
   readonly loraEnabled: boolean;
+  readonly engineType: SimEngineType;
   /** Requests refused before reaching the engine, by reason (bad JSON, unknown model, ...). */
   readonly rejected = new Map<string, number>();
   faults: PodFaults;
@@ -63,6 +78,10 @@ export class SimPod {
   private readonly chunkTokens: number;
   private readonly index: number;
   private counter = 0;
+  /** Inference and embedding requests being answered (vLLM's `/load` `server_load`). */
+  private inflight = 0;
+  private readonly pieces = new PieceMemory();
+  private readonly sglangRates = new SglangRates(performance.now());
   private lagHistory: Array<{ t: number; text: string }> = [];
   private lagTimer: NodeJS.Timeout | null = null;
   private addressInfo: AddressInfo | null = null;
@@ -77,6 +96,7 @@ export class SimPod {
     this.chatMaxTokens = opts.chatMaxTokens ?? 128;
     this.chunkTokens = Math.max(1, Math.floor(opts.streamChunkTokens ?? 1));
     this.index = opts.index ?? 0;
+    this.engineType = opts.engineType ?? 'vllm';
     this.faults = resolveFaults(opts.faults);
     this.dice = new FaultDice(opts.seed ?? hashString(`pod-${this.index}`));
     this.server = http.createServer((req, res) => this.handle(req, res));
@@ -134,6 +154,9 @@ export class SimPod {
 
   /** The /metrics page as it reads now. */
   metricsText(): string {
+    if (this.engineType === 'sglang') {
+      return renderSglangMetrics(this.engine, this.modelName, this.sglangRates, performance.now(), this.rejected);
+    }
     return renderMetrics({
       engine: this.engine,
       modelName: this.modelName,
@@ -155,18 +178,26 @@ export class SimPod {
     const q = url.indexOf('?');
     const path = q >= 0 ? url.slice(0, q) : url;
     const method = req.method ?? 'GET';
+    const sglang = this.engineType === 'sglang';
     if (method === 'GET' && path === '/health') {
       res.writeHead(this.faults.unhealthy ? 503 : 200).end();
       return;
     }
     if (method === 'GET' && path === '/metrics') return this.serveMetrics(res);
-    if (method === 'GET' && path === '/v1/models') return sendJson(res, 200, modelList(this.modelName, this.engine.profile.maxModelLen, this.engine.loras.registered, this.createdAt));
+    if (method === 'GET' && path === '/v1/models') {
+      return sendJson(res, 200, modelList(this.modelName, this.engine.profile.maxModelLen, this.engine.loras.registered, this.createdAt, this.engineType));
+    }
     if (method === 'POST' && (path === '/v1/completions' || path === '/v1/chat/completions')) {
+      this.track(res);
       readBody(req, (err, body) => {
         if (err !== null) return this.reject(res, 413, 'BadRequestError', err, 'body_too_large');
         this.serveInference(path === '/v1/completions' ? 'completions' : 'chat', body, res);
       });
       return;
+    }
+    if (method === 'POST' && path === '/v1/embeddings') {
+      this.track(res);
+      return this.withJson(req, res, (b) => this.serveEmbeddings(b, res));
     }
     if (method === 'POST' && (path === '/v1/load_lora_adapter' || path === '/v1/unload_lora_adapter')) {
       readBody(req, (err, body) => {
@@ -175,7 +206,127 @@ export class SimPod {
       });
       return;
     }
+    if (method === 'POST' && (path === '/tokenize' || path === '/detokenize')) {
+      this.withJson(req, res, (b) => {
+        const known = this.checkModel(b);
+        if (known !== null) return this.rejectWith(res, known, 'unknown_model');
+        const out = path === '/tokenize' ? tokenizeBody(b, this.engine.profile.maxModelLen, this.pieces) : detokenizeBody(b, this.pieces);
+        if (typeof out === 'string') sendJson(res, 200, out);
+        else this.rejectWith(res, out, 'bad_request');
+      });
+      return;
+    }
+    if (path === '/v1/responses') {
+      // Not simulated (README says so): a clear error in vLLM's shape rather than a bare 404.
+      return this.reject(res, 404, 'NotFoundError', 'The simulated pod does not implement the Responses API; use /v1/chat/completions or /v1/completions.', 'not_simulated');
+    }
+    if (!sglang) {
+      if (method === 'GET' && path === '/version') return sendJson(res, 200, JSON.stringify({ version: VLLM_API_VERSION }));
+      if ((method === 'GET' || method === 'POST') && path === '/ping') {
+        res.writeHead(this.faults.unhealthy ? 503 : 200).end();
+        return;
+      }
+      if (method === 'GET' && path === '/load') return sendJson(res, 200, JSON.stringify({ server_load: this.inflight }));
+    } else {
+      if (method === 'GET' && (path === '/get_server_info' || path === '/server_info')) {
+        const info = { engine: this.engine, modelName: this.modelName, host: this.address, port: this.port, loraEnabled: this.loraEnabled };
+        return sendJson(res, 200, serverInfo({ ...info, genThroughput: this.sglangRates.genThroughput }));
+      }
+      if (method === 'GET' && path === '/get_load') return sendJson(res, 200, loadInfo(this.engine, performance.now() / 1000));
+      if (method === 'GET' && (path === '/get_model_info' || path === '/model_info')) return sendJson(res, 200, modelInfo(this.engine, this.modelName));
+      if ((method === 'GET' || method === 'POST') && path === '/health_generate') return this.healthGenerate(res);
+    }
     sendJson(res, 404, '{"detail":"Not Found"}');
+  }
+
+  /** Counts `res` in `/load` until it closes. */
+  private track(res: http.ServerResponse): void {
+    this.inflight++;
+    res.once('close', () => this.inflight--);
+  }
+
+  /** Reads a JSON object body, answering 413/400 itself when it is not one. */
+  private withJson(req: http.IncomingMessage, res: http.ServerResponse, then: (body: Record<string, unknown>) => void): void {
+    readBody(req, (err, body) => {
+      if (err !== null) return this.reject(res, 413, 'BadRequestError', err, 'body_too_large');
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch (e) {
+        return this.reject(res, 400, 'BadRequestError', `invalid JSON body: ${(e as Error).message}`, 'bad_json');
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        return this.reject(res, 400, 'BadRequestError', 'request body must be a JSON object', 'bad_request');
+      }
+      then(parsed as Record<string, unknown>);
+    });
+  }
+
+  private rejectWith(res: http.ServerResponse, e: ApiError, reason: string): void {
+    this.reject(res, e.status, e.type, e.message, reason);
+  }
+
+  /** A `model` field naming neither the base model nor a registered adapter: vLLM's 404. */
+  private checkModel(body: Record<string, unknown>): ApiError | null {
+    const m = modelField(body);
+    if (m === null) return null;
+    if (typeof m !== 'string') return m;
+    if (m === this.modelName || this.engine.loras.registered.has(m)) return null;
+    return { status: 404, type: 'NotFoundError', message: `The model \`${m}\` does not exist.` };
+  }
+
+  private serveEmbeddings(body: Record<string, unknown>, res: http.ServerResponse): void {
+    const known = this.checkModel(body);
+    if (known !== null) return this.rejectWith(res, known, 'unknown_model');
+    const p = this.engine.profile;
+    if (p.embeddingDim === 0) return this.reject(res, 400, 'BadRequestError', 'The model does not support Embeddings API', 'unsupported_api');
+    const parsed = parseEmbeddings(body, p.embeddingDim);
+    if ('status' in parsed) return this.rejectWith(res, parsed, 'bad_request');
+    let tokens = 0;
+    for (const t of parsed.inputs) {
+      if (t.length > p.maxModelLen) {
+        return this.reject(
+          res,
+          400,
+          'BadRequestError',
+          `This model's maximum context length is ${p.maxModelLen} tokens. However, you requested ${t.length} tokens in the input for embedding generation. Please reduce the length of the input.`,
+          'bad_request',
+        );
+      }
+      tokens += t.length;
+    }
+    this.engine.counters.promptTokens += tokens;
+    // An embedding is one prefill pass: API overhead plus one step's fixed and per-token cost.
+    const us = p.apiOverheadUs + p.c0Us + (p.apiOverheadPerTokenUs + p.cPrefillUs) * tokens;
+    const id = `embd-sim${this.index}-${++this.counter}`;
+    const created = Math.floor(Date.now() / 1000);
+    const model = typeof body.model === 'string' ? body.model : this.modelName;
+    this.scheduler.at(this.scheduler.now() + us / 1000, () => sendJson(res, 200, embeddingsResponse(id, created, model, parsed, p.embeddingDim)));
+  }
+
+  /** SGLang's `/health_generate`: 200 once a one-token generation went through the engine. */
+  private healthGenerate(res: http.ServerResponse): void {
+    if (this.faults.unhealthy) {
+      res.writeHead(503).end();
+      return;
+    }
+    if (this.engine.profile.embeddingDim > 0) {
+      res.writeHead(200).end();
+      return;
+    }
+    const prompt = tokenize('health check ');
+    const answer = (status: number): void => {
+      if (!res.headersSent && !res.destroyed) res.writeHead(status).end();
+    };
+    const req = new SimRequest({
+      id: `health-sim${this.index}-${++this.counter}`,
+      prompt,
+      maxTokens: 1,
+      outputSeed: 1,
+      lora: null,
+      sink: { onToken: () => {}, onFinish: () => answer(200), onFail: () => answer(503) },
+    });
+    this.engine.submit(req);
   }
 
   private serveMetrics(res: http.ServerResponse): void {
@@ -255,6 +406,10 @@ export class SimPod {
       raw = JSON.parse(body.toString('utf8'));
     } catch (e) {
       return this.reject(res, 400, 'BadRequestError', `invalid JSON body: ${(e as Error).message}`, 'bad_json');
+    }
+    if (this.engine.profile.embeddingDim > 0) {
+      const api = kind === 'chat' ? 'Chat Completions API' : 'Completions API';
+      return this.reject(res, 400, 'BadRequestError', `The model does not support ${api}`, 'unsupported_api');
     }
     const parsed = parseInference(kind, raw, { model: this.modelName, chatMaxTokens: this.chatMaxTokens });
     if ('status' in parsed) return this.reject(res, parsed.status, parsed.type, parsed.message, 'bad_request');
