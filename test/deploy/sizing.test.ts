@@ -14,7 +14,7 @@ import { kustomize } from '../support/kustomize.js';
 type Json = Record<string, unknown>;
 
 /** The formula's constants, as deploy/README.md states them. */
-const IDLE_CPU = 0.05;
+const IDLE_CPU = 0.1;
 const HEADROOM = 2;
 const PEAK_RPS = 100;
 const CPU_PER_REQUEST_S = 0.0014;
@@ -44,7 +44,7 @@ describe('picker sizing', () => {
     for (const x of us) expect(x).toBeGreaterThan(0);
     expect(Math.max(...us) / 1e6).toBeLessThanOrEqual(CPU_PER_REQUEST_S);
     const readme = readFileSync(join(DEPLOY, 'README.md'), 'utf8');
-    expect(readme).toContain('CPU request per replica = 0.05 + 2 x (peak req/s through that replica) x CPU per request');
+    expect(readme).toContain('CPU request per replica = 0.1 + 2 x (peak req/s through that replica) x CPU per request');
     expect(readme).toContain('1.4 ms');
     expect(readme).toContain(`Peak ${PEAK_RPS} req/s`);
   });
