@@ -7,7 +7,14 @@
 #
 # Stages: `deps` installs production dependencies, `build` compiles TypeScript with every
 # dependency, the runtime image copies the two results. test/deploy/dockerfile.test.ts runs the
-# RUN lines of `deps` and `build` as ordinary commands in CI (there is no container engine there).
+# RUN lines of `deps` and `build` as ordinary commands in CI (there is no container engine there)
+# and checks that the runtime stage holds everything dist/cli.js imports.
+#
+# Base images are referenced by tag. For reproducible builds pin them by digest, e.g.
+#   FROM node:24-bookworm-slim@sha256:<digest> AS deps   (and the same in `build`)
+#   FROM gcr.io/distroless/nodejs24-debian12:nonroot@sha256:<digest>
+# with the digests from `docker buildx imagetools inspect <image>` or `crane digest <image>` on
+# the day you pin (the test accepts either form).
 
 ARG NODE_VERSION=24
 

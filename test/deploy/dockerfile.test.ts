@@ -5,7 +5,8 @@
  * final stage assembles must then start the CLI with production dependencies only.
  */
 import { execFileSync, execSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +82,43 @@ function contextFiles(): string[] {
   return out.sort();
 }
 
+/**
+ * The runtime import graph of `entry`: every JS file reached through static imports, re-exports,
+ * side-effect imports and literal dynamic `import()`s, the bare specifiers they name, and the
+ * files named by `new URL('<relative>', import.meta.url)`.
+ */
+function importGraph(entry: string): { files: Set<string>; bare: Map<string, string>; assets: Map<string, string>; missing: string[] } {
+  const files = new Set<string>();
+  const bare = new Map<string, string>();
+  const assets = new Map<string, string>();
+  const missing: string[] = [];
+  const queue = [entry];
+  const specifiers = /(?:\bimport|\bexport)\s*(?:[\w*${}\s,]*?\sfrom\s*)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    if (files.has(file)) continue;
+    files.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(specifiers)) {
+      const spec = m[1] ?? m[2];
+      if (spec.startsWith('.')) {
+        const target = resolve(dirname(file), spec);
+        if (!existsSync(target)) missing.push(`${relative(dirname(entry), file)} imports ${spec}`);
+        else queue.push(target);
+      } else bare.set(spec, file);
+    }
+    for (const m of text.matchAll(/new URL\(\s*['"](\.[^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g)) assets.set(resolve(dirname(file), m[1]), file);
+  }
+  return { files, bare, assets, missing };
+}
+
+/** The package a bare specifier names (`@scope/name/sub` → `@scope/name`), or null for a Node builtin. */
+function packageOf(spec: string): string | null {
+  if (spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0])) return null;
+  const parts = spec.split('/');
+  return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
 const stages = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
 const byName = (n: string) => stages.find((s) => s.name === n)!;
 const final = stages.at(-1)!;
@@ -90,8 +128,10 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe('Dockerfile structure', () => {
   it('builds in stages and runs on a distroless non-root runtime', () => {
     expect(stages.map((s) => s.name)).toEqual(['deps', 'build', null]);
-    expect(byName('deps').from).toMatch(/^node:\d+-bookworm-slim$/);
-    expect(final.from).toMatch(/^gcr\.io\/distroless\/nodejs\d+-debian12:nonroot$/);
+    // A tag, optionally pinned by digest (`image:tag@sha256:<64 hex>`).
+    expect(byName('deps').from).toMatch(/^node:\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
+    expect(byName('build').from).toBe(byName('deps').from);
+    expect(final.from).toMatch(/^gcr\.io\/distroless\/nodejs\d+-debian12:nonroot(@sha256:[0-9a-f]{64})?$/);
     const user = final.steps.filter((s) => s.op === 'USER').at(-1)!.args;
     expect(user).toMatch(/^\d+:\d+$/);
     expect(Number(user.split(':')[0])).toBeGreaterThan(0);
@@ -166,6 +206,28 @@ describe('Dockerfile build stages as ordinary commands', () => {
     expect(installed).not.toContain('vitest');
     expect(installed).not.toContain('typescript');
     const cli = join(runtime, 'dist', 'cli.js');
+
+    // Everything cli.js reaches at runtime is in the image: relative imports and assets among the
+    // copied files, bare imports from production dependencies (a devDependency is not installed).
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const graph = importGraph(cli);
+    expect(graph.missing).toEqual([]);
+    expect(graph.files.size).toBeGreaterThan(50);
+    for (const f of graph.files) expect(f.startsWith(runtime + '/'), f).toBe(true);
+    // The dynamic imports of the sub-commands are followed too.
+    for (const sub of ['sim.js', 'load.js', 'bench.js']) expect(graph.files, sub).toContain(join(runtime, 'dist', 'cli', sub));
+    const packages = new Set<string>();
+    for (const [spec, from] of graph.bare) {
+      const p = packageOf(spec);
+      if (p === null) continue;
+      packages.add(p);
+      expect(Object.keys(pkg.dependencies), `${relative(runtime, from)} imports ${spec}`).toContain(p);
+      expect(existsSync(join(runtime, 'node_modules', p, 'package.json')), `${p} installed in the runtime`).toBe(true);
+    }
+    expect(packages.size).toBeGreaterThan(3);
+    for (const [asset, from] of graph.assets) expect(existsSync(asset), `${relative(runtime, from)} reads ${relative(runtime, asset)}`).toBe(true);
+    expect(existsSync(join(runtime, 'proto')), 'proto/ for the gRPC services').toBe(true);
+
     expect(execFileSync(process.execPath, [cli, '--version'], { encoding: 'utf8' })).toMatch(/^switchboard \S+/);
     expect(execFileSync(process.execPath, [cli, 'serve', '--help'], { encoding: 'utf8' })).toContain('--pool-name');
     expect(execFileSync(process.execPath, [cli, 'serve', '--print-config'], { encoding: 'utf8' })).toContain('kind: EndpointPickerConfig');

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { defaultConfig } from '../../src/config/defaults.js';
 import { parseConfig } from '../../src/config/load.js';
-import { at, CrdValidator, DEPLOY, ROOT } from '../support/deploy.js';
+import { at, CrdValidator, DEPLOY, readDocs, ROOT } from '../support/deploy.js';
 import { checkPickerConfig, checkRole, checkSwitchboardDeployment, checkSwitchboardService } from '../support/deploy-checks.js';
 import { HelmRenderer } from '../support/helm-template.js';
 
@@ -28,7 +28,7 @@ const get = (objs: Json[], kind: string) => {
 describe('helm chart', () => {
   it('renders the picker, its RBAC, config, Service and InferencePool by default', () => {
     const objs = render();
-    expect(kinds(objs)).toEqual(['ConfigMap', 'Deployment', 'InferencePool', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+    expect(kinds(objs)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'InferencePool', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
     for (const o of objs) expect(at(o, 'metadata.name'), String(o.kind)).toBeTypeOf('string');
     const dep = get(objs, 'Deployment');
     const flags = checkSwitchboardDeployment(dep);
@@ -43,6 +43,9 @@ describe('helm chart', () => {
     expect(cfg).not.toContain('prefix-rendezvous-scorer');
     const pool = get(objs, 'InferencePool');
     expect(crds.errors(pool)).toEqual([]);
+    // appProtocol only when set: older InferencePool CRDs (before GIE v1.4.0) lack the field.
+    expect(at(pool, 'spec.appProtocol')).toBeUndefined();
+    expect(at(get(render({ inferencePool: { appProtocol: 'kubernetes.io/h2c' } }), 'InferencePool'), 'spec.appProtocol')).toBe('kubernetes.io/h2c');
     expect(at(pool, 'spec.endpointPickerRef.name')).toBe(at(get(objs, 'Service'), 'metadata.name'));
     expect((get(objs, 'RoleBinding').subjects as Json[])[0]).toMatchObject({ name: at(dep, 'spec.template.spec.serviceAccountName'), namespace: 'serving' });
   });
@@ -71,7 +74,8 @@ describe('helm chart', () => {
   });
 
   it.each([
-    ['gke', ['GCPBackendPolicy', 'Gateway', 'HTTPRoute', 'HealthCheckPolicy'], 'gke-l7-regional-internal-managed'],
+    ['gke', ['GCPBackendPolicy', 'Gateway', 'HTTPRoute', 'HealthCheckPolicy'], 'gke-l7-rilb'],
+    ['istio', ['DestinationRule', 'Gateway', 'HTTPRoute'], 'istio'],
     ['envoy-gateway', ['Gateway', 'GatewayClass', 'HTTPRoute'], 'envoy-gateway'],
     ['kgateway', ['Gateway', 'HTTPRoute'], 'kgateway'],
   ])('provider %s: a Gateway and an HTTPRoute to the InferencePool', (name, extra, className) => {
@@ -82,6 +86,37 @@ describe('helm chart', () => {
     const route = get(objs, 'HTTPRoute');
     expect((at(route, 'spec.rules') as Json[])[0].backendRefs).toEqual([{ group: 'inference.networking.k8s.io', kind: 'InferencePool', name: 'vllm-llama3-3b' }]);
     expect((at(route, 'spec.parentRefs') as Json[])[0].name).toBe(at(get(objs, 'Gateway'), 'metadata.name'));
+    // GKE bounds requests with the GCPBackendPolicy; elsewhere the route carries the timeout.
+    expect((at(route, 'spec.rules') as Json[])[0].timeouts).toEqual(name === 'gke' ? undefined : { request: '300s' });
+  });
+
+  it('gke: the class is a value; the health check follows the pool`s first target port unless set', () => {
+    const objs = render({ provider: { name: 'gke', gateway: { className: 'gke-l7-regional-external-managed' } }, inferencePool: { targetPorts: [8001, 8002] } });
+    expect(at(get(objs, 'Gateway'), 'spec.gatewayClassName')).toBe('gke-l7-regional-external-managed');
+    expect(at(get(objs, 'HealthCheckPolicy'), 'spec.default.config.httpHealthCheck')).toEqual({ requestPath: '/health', port: 8001 });
+    const fixed = render({ provider: { name: 'gke', gke: { healthCheckPort: 9000 } } });
+    expect(at(get(fixed, 'HealthCheckPolicy'), 'spec.default.config.httpHealthCheck.port')).toBe(9000);
+  });
+
+  it('istio: a DestinationRule with TLS to the picker Service, as upstream`s chart renders', () => {
+    const objs = render({ provider: { name: 'istio' } });
+    const dr = get(objs, 'DestinationRule');
+    expect(at(dr, 'spec.host')).toBe(`${String(at(get(objs, 'Service'), 'metadata.name'))}.serving.svc.cluster.local`);
+    expect(at(dr, 'spec.trafficPolicy')).toEqual({ tls: { mode: 'SIMPLE', insecureSkipVerify: true } });
+  });
+
+  it('release `switchboard` gives the plain manifests` names and the same container settings', () => {
+    const objs = new HelmRenderer().objects(CHART, {}, { Name: 'switchboard', Namespace: 'default' });
+    const plain = readDocs('manifests/switchboard/deployment.yaml')[0].obj;
+    for (const kind of ['Deployment', 'Service', 'ServiceAccount', 'ConfigMap', 'Role', 'RoleBinding'])
+      expect(at(get(objs, kind), 'metadata.name'), kind).toBe(at(readDocs(`manifests/switchboard/${{ Deployment: 'deployment', Service: 'service', ConfigMap: 'config' }[kind] ?? 'rbac'}.yaml`).find((d) => d.obj.kind === kind)!.obj, 'metadata.name'));
+    expect(at(get(objs, 'InferencePool'), 'spec.endpointPickerRef.name')).toBe('switchboard');
+    expect(at(get(new HelmRenderer().objects(CHART, { fullnameOverride: 'picker' }), 'Deployment'), 'metadata.name')).toBe('picker');
+    const c = (at(get(objs, 'Deployment'), 'spec.template.spec.containers') as Json[])[0];
+    const p = (at(plain, 'spec.template.spec.containers') as Json[])[0];
+    for (const key of ['env', 'ports', 'readinessProbe', 'livenessProbe', 'resources', 'securityContext', 'volumeMounts']) expect(c[key], key).toEqual(p[key]);
+    for (const key of ['securityContext', 'terminationGracePeriodSeconds', 'volumes']) expect(at(get(objs, 'Deployment'), `spec.template.spec.${key}`), key).toEqual(at(plain, `spec.template.spec.${key}`));
+    expect(at(get(objs, 'Deployment'), 'spec.strategy')).toEqual(at(plain, 'spec.strategy'));
   });
 
   it('references an existing Gateway when told not to create one', () => {
@@ -98,13 +133,14 @@ describe('helm chart', () => {
       extraArgs: ['--refresh-metrics-interval=100ms'],
       env: [{ name: 'EXTRA', value: '1' }],
     });
-    expect(at(get(objs, 'PodMonitoring'), 'spec.endpoints')).toEqual([{ port: 'metrics', path: '/metrics', interval: '5s' }]);
+    expect(at(get(objs, 'PodMonitoring'), 'spec.endpoints')).toMatchObject([{ port: 'metrics', path: '/metrics', interval: '5s' }]);
     expect(at(get(objs, 'ServiceMonitor'), 'metadata.labels.release')).toBe('kube-prometheus');
     const dep = get(objs, 'Deployment');
     expect(checkSwitchboardDeployment(dep).values['refresh-metrics-interval']).toBe(100);
     expect(at(dep, 'spec.template.spec.nodeSelector')).toEqual({ pool: 'cpu' });
     expect(at(dep, 'spec.template.spec.tolerations')).toEqual([{ key: 'dedicated', operator: 'Exists' }]);
     expect((at(dep, 'spec.template.spec.containers') as Json[])[0].env).toContainEqual({ name: 'EXTRA', value: '1' });
+    expect((at(dep, 'spec.template.spec.containers') as Json[])[0].env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=1536' });
   });
 
   it('renders the alpha pool API when asked, and no pool when another chart owns it', () => {

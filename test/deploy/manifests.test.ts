@@ -14,7 +14,14 @@ import { parseInferencePool, parseObjective, parseRewrite } from '../../src/disc
 import { EndpointPool } from '../../src/pool/pool.js';
 import { Telemetry } from '../../src/telemetry/metrics.js';
 import { at, CEL_RULES, CrdValidator, DEPLOY, isKubeObject, readDocs, ROOT, yamlFiles, type Doc } from '../support/deploy.js';
-import { checkPickerConfig, checkRole, checkSwitchboardDeployment, checkSwitchboardService } from '../support/deploy-checks.js';
+import {
+  checkAuthClusterRole,
+  checkMetricsReaderClusterRole,
+  checkPickerConfig,
+  checkRole,
+  checkSwitchboardDeployment,
+  checkSwitchboardService,
+} from '../support/deploy-checks.js';
 
 type Json = Record<string, unknown>;
 const files = yamlFiles();
@@ -35,6 +42,10 @@ const REQUIRED: Record<string, string[]> = {
   ServiceAccount: [],
   Role: ['rules'],
   RoleBinding: ['roleRef.name', 'subjects'],
+  ClusterRole: ['rules'],
+  ClusterRoleBinding: ['roleRef.name', 'subjects'],
+  Secret: ['type'],
+  DestinationRule: ['spec.host', 'spec.trafficPolicy'],
   ConfigMap: ['data'],
   CustomResourceDefinition: ['spec.group', 'spec.names.kind', 'spec.versions'],
   InferencePool: ['spec.selector', 'spec.targetPorts'],
@@ -93,6 +104,8 @@ describe('CRDs', () => {
     for (const d of examples) expect(crds.errors(d.obj), `${d.file}[${d.index}]`).toEqual([]);
     const pool = one('InferencePool', 'manifests/inferencepool.yaml');
     expect(parseInferencePool(pool)).toEqual({ name: 'vllm-llama3-3b', selector: { app: 'vllm-llama3-3b' }, targetPorts: [8000], appProtocol: 'http' });
+    // appProtocol exists only in InferencePool CRDs from GIE v1.4.0 on; http is its default.
+    expect(at(pool, 'spec.appProtocol')).toBeUndefined();
     expect(at(pool, 'spec.endpointPickerRef.failureMode')).toBe('FailOpen');
     for (const o of find('InferenceObjective')) expect(parseObjective(o)).not.toBeNull();
     expect(parseRewrite(one('InferenceModelRewrite', 'manifests/objectives.yaml'))?.rules[0]).toEqual({
@@ -119,11 +132,12 @@ describe('CRDs', () => {
     expect(crds.errors(p).join('\n')).toMatch(re);
   });
 
-  it('reject rewrites that mix weighted and unweighted targets, and empty matches values', () => {
+  it('validate rewrites as upstream v1.5.0 does: mixed weights pass the CRD (our parser reads a missing weight as 0), empty match values do not', () => {
     const rw = structuredClone(one('InferenceModelRewrite', 'manifests/objectives.yaml')) as Json;
     const rule = (at(rw, 'spec.rules') as Json[])[0];
     delete (rule.targets as Json[])[1].weight;
-    expect(crds.errors(rw).join('\n')).toMatch(/weight on every target or on none/);
+    expect(crds.errors(rw)).toEqual([]);
+    expect(parseRewrite(rw)?.rules[0].targets[1]).toEqual({ model: 'meta-llama/Llama-3.2-3B-Instruct', weight: 0 });
     ((rule.matches as Json[])[0].model as Json).value = '';
     expect(crds.errors(rw).join('\n')).toMatch(/fewer than 1 characters/);
   });
@@ -193,7 +207,7 @@ describe('the Switchboard manifests', () => {
 });
 
 describe('gateways and autoscaling', () => {
-  it.each(['gke/httproute.yaml', 'envoy-gateway/gateway.yaml', 'kgateway/gateway.yaml'])('%s routes to the InferencePool through a Gateway it defines', (file) => {
+  it.each(['gke/httproute.yaml', 'istio/gateway.yaml', 'envoy-gateway/gateway.yaml', 'kgateway/gateway.yaml'])('%s routes to the InferencePool through a Gateway it defines', (file) => {
     const route = find('HTTPRoute').find((r) => objects.some((d) => d.obj === r && d.file === file))!;
     const backend = (at(route, 'spec.rules') as Json[])[0].backendRefs as Json[];
     expect(backend).toEqual([{ group: 'inference.networking.k8s.io', kind: 'InferencePool', name: 'vllm-llama3-3b' }]);
@@ -203,11 +217,34 @@ describe('gateways and autoscaling', () => {
     expect(gw, `Gateway ${String(parent.name)} in ${dir}/`).toBeDefined();
   });
 
-  it('uses the regional internal GKE gateway class, with health-check and backend policies on the pool', () => {
-    expect(at(one('Gateway', 'gke/gateway.yaml'), 'spec.gatewayClassName')).toBe('gke-l7-regional-internal-managed');
+  it('uses the internal GKE gateway class; health-check and backend policies on the pool bound the route, not a route timeout', () => {
+    expect(at(one('Gateway', 'gke/gateway.yaml'), 'spec.gatewayClassName')).toBe('gke-l7-rilb');
     for (const kind of ['HealthCheckPolicy', 'GCPBackendPolicy'])
       expect(at(one(kind, `gke/${kind.toLowerCase()}.yaml`), 'spec.targetRef')).toEqual({ group: 'inference.networking.k8s.io', kind: 'InferencePool', name: 'vllm-llama3-3b' });
-    expect(at(one('HealthCheckPolicy', 'gke/healthcheckpolicy.yaml'), 'spec.default.config.httpHealthCheck')).toEqual({ requestPath: '/health', port: 8000 });
+    // The load balancer checks vLLM's /health on the pool's serving port.
+    const port = (at(one('InferencePool', 'manifests/inferencepool.yaml'), 'spec.targetPorts') as Json[])[0].number;
+    expect(at(one('HealthCheckPolicy', 'gke/healthcheckpolicy.yaml'), 'spec.default.config.httpHealthCheck')).toEqual({ requestPath: '/health', port });
+    // On GKE the GCPBackendPolicy's timeout applies; upstream leaves the route timeout out there.
+    expect(at(one('GCPBackendPolicy', 'gke/gcpbackendpolicy.yaml'), 'spec.default.timeoutSec')).toBe(300);
+    expect((at(one('HTTPRoute', 'gke/httproute.yaml'), 'spec.rules') as Json[])[0].timeouts).toBeUndefined();
+  });
+
+  it('istio: a DestinationRule makes the gateway speak TLS, unverified, to the picker Service', () => {
+    const dr = one('DestinationRule', 'istio/gateway.yaml');
+    expect(at(dr, 'spec.host')).toBe(`${String(at(one('Service', 'manifests/switchboard/service.yaml'), 'metadata.name'))}.default.svc.cluster.local`);
+    expect(at(dr, 'spec.trafficPolicy.tls')).toEqual({ mode: 'SIMPLE', insecureSkipVerify: true });
+  });
+
+  it('envoy: ext_proc and its gRPC health check reach the picker over TLS with ALPN h2', () => {
+    const envoy = readDocs('envoy/envoy.yaml')[0].obj;
+    const cluster = (at(envoy, 'static_resources.clusters') as Json[]).find((c) => c.name === 'switchboard')!;
+    // Node's HTTP/2 TLS server refuses a handshake without ALPN h2; the health checker uses this socket.
+    expect(at(cluster, 'transport_socket.typed_config.common_tls_context.alpn_protocols')).toEqual(['h2']);
+    expect((cluster.health_checks as Json[])[0].grpc_health_check).toEqual({ service_name: 'envoy.service.ext_proc.v3.ExternalProcessor' });
+  });
+
+  it('envoy gateway: no stale FailOpen caveat', () => {
+    expect(readFileSync(join(DEPLOY, 'envoy-gateway', 'gateway.yaml'), 'utf8')).not.toMatch(/6559|should be FailClose/);
   });
 
   it('scales the model servers on pool metrics Switchboard exports', async () => {
@@ -229,6 +266,6 @@ describe('gateways and autoscaling', () => {
 
   it('documents every folder in deploy/README.md', () => {
     const readme = readFileSync(join(DEPLOY, 'README.md'), 'utf8');
-    for (const dir of ['crds', 'manifests', 'gke', 'envoy-gateway', 'kgateway', 'autoscaling', 'helm/switchboard']) expect(readme).toContain(`${dir}/`);
+    for (const dir of ['crds', 'manifests', 'gke', 'istio', 'envoy-gateway', 'kgateway', 'autoscaling', 'helm/switchboard']) expect(readme).toContain(`${dir}/`);
   });
 });

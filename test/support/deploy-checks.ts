@@ -91,3 +91,47 @@ export function checkRole(role: Json): void {
       }
   }
 }
+
+/** An int-or-percent of a Deployment's rollingUpdate, resolved as the deployment controller does. */
+function intOrPercent(v: unknown, replicas: number, fallback: string, roundUp: boolean): number {
+  const s = v === undefined ? fallback : String(v);
+  if (!s.endsWith('%')) return Number(s);
+  const x = (Number(s.slice(0, -1)) * replicas) / 100;
+  return roundUp ? Math.ceil(x) : Math.floor(x);
+}
+
+/**
+ * Whether a rollout of `dep` can finish when at most one of its pods is ever ready (leader
+ * election: standbys report NOT_SERVING). With RollingUpdate the controller removes old pods only
+ * while more than replicas − maxUnavailable pods are available, minus the new pods not yet
+ * available: with maxUnavailable 0 it removes none, and the new standby never becomes ready.
+ */
+export function rolloutFinishesWithOneReadyPod(dep: Json): { ok: boolean; why: string } {
+  const type = String(at(dep, 'spec.strategy.type') ?? 'RollingUpdate');
+  if (type === 'Recreate') return { ok: true, why: 'Recreate stops the old pods first' };
+  const replicas = Number(at(dep, 'spec.replicas') ?? 1);
+  const surge = intOrPercent(at(dep, 'spec.strategy.rollingUpdate.maxSurge'), replicas, '25%', true);
+  const unavailable = intOrPercent(at(dep, 'spec.strategy.rollingUpdate.maxUnavailable'), replicas, '25%', false);
+  // Old pods the controller may remove while `surge` new pods stay unready:
+  // (replicas + surge) − (replicas − maxUnavailable) − surge = maxUnavailable.
+  const removable = replicas + surge - (replicas - unavailable) - surge;
+  return removable >= 1
+    ? { ok: true, why: `RollingUpdate removes ${removable} old pod(s) at a time without new ones ready` }
+    : { ok: false, why: `RollingUpdate with ${replicas} replicas, maxSurge ${surge}, maxUnavailable ${unavailable} waits forever for a standby to become ready` };
+}
+
+/** The picker's cluster-wide rights: exactly TokenReview and SubjectAccessReview create. */
+export function checkAuthClusterRole(role: Json): void {
+  expect(role.kind).toBe('ClusterRole');
+  const rules = (role.rules as Json[]).map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs }));
+  expect(rules).toEqual([
+    { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+    { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+  ]);
+}
+
+/** The scrapers' ClusterRole: GET on /metrics and /debug/*, nothing else. */
+export function checkMetricsReaderClusterRole(role: Json): void {
+  expect(role.kind).toBe('ClusterRole');
+  expect(role.rules).toEqual([{ nonResourceURLs: ['/metrics', '/debug/*'], verbs: ['get'] }]);
+}

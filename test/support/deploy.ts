@@ -65,10 +65,6 @@ export const CEL_RULES: Record<string, (self: unknown) => boolean> = {
     // The API server applies the default (Service) before evaluating.
     return (o.kind ?? 'Service') !== 'Service' || o.port !== undefined;
   },
-  'self.all(t, has(t.weight)) || self.all(t, !has(t.weight))': (s) => {
-    const l = s as Array<{ weight?: unknown }>;
-    return l.every((t) => t.weight !== undefined) || l.every((t) => t.weight === undefined);
-  },
 };
 
 /** Collects CEL rule failures by walking `schema` and `value` together. */

@@ -251,9 +251,9 @@ export class HelmRenderer {
   }
 
   /** Renders and parses the Kubernetes objects (NOTES.txt excluded), failing on YAML errors. */
-  objects(chartDir: string, overrides: Record<string, unknown> = {}): Array<Record<string, unknown>> {
+  objects(chartDir: string, overrides: Record<string, unknown> = {}, release?: { Name: string; Namespace: string }): Array<Record<string, unknown>> {
     const out: Array<Record<string, unknown>> = [];
-    for (const [f, text] of this.render(chartDir, overrides)) {
+    for (const [f, text] of this.render(chartDir, overrides, release)) {
       if (!f.endsWith('.yaml')) continue;
       for (const doc of parseAllDocuments(text)) {
         if (doc.errors.length > 0) throw new Error(`${f}: ${doc.errors[0].message}\n${text}`);

@@ -1,6 +1,8 @@
 {{/* The release's full name, at most 63 characters. */}}
 {{- define "switchboard.fullname" -}}
-{{- if eq .Release.Name .Chart.Name -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else if eq .Release.Name .Chart.Name -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
 {{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
@@ -32,4 +34,14 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{/* The Lease used by active-passive leader election. */}}
 {{- define "switchboard.leaseName" -}}
 {{- printf "switchboard-%s" .Values.inferencePool.name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The metrics reader's ServiceAccount and its token Secret (scrapers send that token). */}}
+{{- define "switchboard.metricsReader" -}}
+{{- printf "%s-metrics-reader" (include "switchboard.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Cluster-scoped objects need names unique across namespaces. */}}
+{{- define "switchboard.clusterName" -}}
+{{- printf "%s-%s" .Release.Namespace (include "switchboard.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
