@@ -20,6 +20,7 @@ import { utilizationDetector, type SaturationDetector } from './scheduling/plugi
 import { Params } from './scheduling/params.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { Telemetry } from './telemetry/metrics.js';
+import type { MetricNames } from './telemetry/metric-names.js';
 import { sbError } from './errors.js';
 
 /** Settings of the core (flags and config merged by the CLI). */
@@ -50,6 +51,8 @@ export interface SwitchboardOptions {
   disableSubsetFilter?: boolean;
   logger?: DirectorLogger | null;
   version?: string;
+  /** Names of the exported Go EPP metrics (`--metrics-names`, default both). */
+  metricNames?: MetricNames;
 }
 
 /** The assembled core. */
@@ -80,7 +83,7 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
   const stalenessMs = opts.stalenessMs ?? 2000;
   const pool = new EndpointPool(clock);
   const telemetry =
-    opts.telemetry === false ? null : new Telemetry({ poolName: opts.poolName ?? 'switchboard', pool, stalenessMs, version: opts.version });
+    opts.telemetry === false ? null : new Telemetry({ poolName: opts.poolName ?? 'switchboard', pool, stalenessMs, version: opts.version, metricNames: opts.metricNames });
   const built = buildScheduling(opts.config, { pool, rng }, { timer: opts.pluginTiming === true ? telemetry : null });
 
   let engines: EngineRegistry;
