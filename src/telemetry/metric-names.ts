@@ -119,21 +119,28 @@ function shareCollection(metric: Source, share: boolean): () => Promise<MetricDa
       pending = Promise.resolve(original());
       setImmediate(() => (pending = null));
     }
-    return pending;
+    // Each reader gets its own copy: prom-client's Histogram.get() rewrites the values it reads.
+    return pending.then(copyData);
   };
   (metric as unknown as Record<string, unknown>)[key] = shared;
   return shared;
 }
 
+function copyData(d: MetricData): MetricData {
+  return {
+    ...d,
+    values: d.values?.map((v) => ({
+      ...v,
+      ...(v.labels !== undefined ? { labels: { ...v.labels } } : {}),
+      ...(v.sharedLabels !== undefined ? { sharedLabels: { ...v.sharedLabels } } : {}),
+    })),
+  };
+}
+
 function alias(source: Source, target: LlmdName, read: () => Promise<MetricData>): Source {
   const from = source.name;
-  const relabel = (labels: Labels | undefined, withConstant: boolean): Labels | undefined => {
-    if (labels === undefined) return withConstant && target.constant !== undefined ? { ...target.constant } : undefined;
-    if (target.rename === undefined && (!withConstant || target.constant === undefined)) return labels;
-    const out: Labels = {};
-    for (const [k, v] of Object.entries(labels)) out[target.rename?.[k] ?? k] = v;
-    return withConstant && target.constant !== undefined ? { ...out, ...target.constant } : out;
-  };
+  const rename = target.rename;
+  const constant = target.constant;
   return {
     name: target.name,
     help: source.help,
@@ -145,13 +152,13 @@ function alias(source: Source, target: LlmdName, read: () => Promise<MetricData>
         help: data.help,
         type: data.type,
         aggregator: data.aggregator,
-        values: (data.values ?? []).map((v) => ({
-          ...v,
-          // Histogram values carry the series labels in sharedLabels and `le` in labels.
-          labels: relabel(v.labels, v.sharedLabels === undefined),
-          ...(v.sharedLabels !== undefined ? { sharedLabels: relabel(v.sharedLabels, true) } : {}),
-          ...(v.metricName !== undefined ? { metricName: target.name + v.metricName.slice(from.length) } : {}),
-        })),
+        values: (data.values ?? []).map(({ sharedLabels, ...v }) => {
+          // prom-client histograms keep the series labels in sharedLabels and `le` in labels; merged here.
+          const labels: Labels = {};
+          for (const [k, l] of Object.entries({ ...v.labels, ...sharedLabels })) labels[rename?.[k] ?? k] = l;
+          if (constant !== undefined) Object.assign(labels, constant);
+          return { ...v, labels, ...(v.metricName !== undefined ? { metricName: target.name + v.metricName.slice(from.length) } : {}) };
+        }),
       };
     },
   };
