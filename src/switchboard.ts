@@ -10,7 +10,7 @@ import { systemTimers, type Timers } from './admission/timers.js';
 import { ModelRewriter, ObjectiveStore } from './admission/objectives.js';
 import type { EndpointPickerConfig } from './config/types.js';
 import { MetricsCollector, type CollectorOptions } from './datalayer/collector.js';
-import { BUILTIN_ENGINES, EngineRegistry, type EngineConfig } from './datalayer/engines.js';
+import type { EngineConfig, EngineRegistry } from './datalayer/engines.js';
 import { RequestDirector, type DirectorLogger } from './director/director.js';
 import type { EndpointSpec } from './pool/endpoint.js';
 import { EndpointPool, systemClock, type Clock } from './pool/pool.js';
@@ -23,6 +23,7 @@ import type { ConfigWarning } from './warnings.js';
 import { PREFIX_STATS } from './scheduling/framework/prefix-match.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { Telemetry } from './telemetry/metrics.js';
+import type { MetricNames } from './telemetry/metric-names.js';
 import { sbError } from './errors.js';
 
 /** Settings of the core (flags and config merged by the CLI). */
@@ -55,6 +56,8 @@ export interface SwitchboardOptions {
   disableSubsetFilter?: boolean;
   logger?: DirectorLogger | null;
   version?: string;
+  /** Names of the exported Go EPP metrics (`--metrics-names`, default both). */
+  metricNames?: MetricNames;
 }
 
 /** The assembled core. */
@@ -85,7 +88,7 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
   const stalenessMs = opts.stalenessMs ?? 2000;
   const pool = new EndpointPool(clock);
   const telemetry =
-    opts.telemetry === false ? null : new Telemetry({ poolName: opts.poolName ?? 'switchboard', pool, stalenessMs, version: opts.version });
+    opts.telemetry === false ? null : new Telemetry({ poolName: opts.poolName ?? 'switchboard', pool, stalenessMs, version: opts.version, metricNames: opts.metricNames });
   const registry = opts.registry ?? registerBuiltinPlugins();
   const handle = { pool, rng };
   const warnings: ConfigWarning[] = [];

@@ -39,6 +39,8 @@ export interface StartedDiscovery {
    * first on shutdown: a standby takes over while this replica drains its streams.
    */
   leaderElection: { name: string; close(): Promise<void> } | null;
+  /** The Kubernetes API client, when discovery or leader election made one (closed with `closables`). */
+  client: KubeClient | null;
 }
 
 /** Starts discovery and HA from the flags; throws SB_ERR_FLAG on contradictory flags. */
@@ -124,7 +126,7 @@ export async function startDiscovery(flags: ParsedFlags, config: EndpointPickerC
     closables.unshift({ name: 'kubernetes client', close: () => c.close() });
   }
   logger.info({ discovery: discovery?.kind ?? 'static', namespace: discovery?.kind.startsWith('kubernetes') ? namespace : undefined }, 'discovery started');
-  return { kind: discovery?.kind ?? 'static', leadership, closables, leaderElection };
+  return { kind: discovery?.kind ?? 'static', leadership, closables, leaderElection, client };
 }
 
 function poolMode(name: string, group: string): KubernetesMode {

@@ -52,8 +52,9 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'enable-pprof', type: 'bool', default: true, help: 'Go profiling', compat: 'ignored; use node --inspect' },
   { name: 'tracing', type: 'bool', default: false, help: 'OpenTelemetry tracing', compat: 'ignored' },
   { name: 'ha-enable-leader-election', type: 'bool', default: false, help: 'active-passive HA via a Lease' },
-  { name: 'metrics-endpoint-auth', type: 'bool', default: false, help: 'require a bearer token on /metrics and /debug/* (the token is read from --metrics-token-file)' },
-  { name: 'metrics-token-file', type: 'string', default: '', help: 'file holding the bearer token of --metrics-endpoint-auth; re-read when it changes' },
+  { name: 'metrics-endpoint-auth', type: 'bool', default: null, help: 'require a bearer token on /metrics and /debug/*, checked with Kubernetes TokenReview + SubjectAccessReview, or against --metrics-token-file when given (default: on with InferencePool discovery, else off)' },
+  { name: 'metrics-token-file', type: 'string', default: '', help: 'file holding the one bearer token of --metrics-endpoint-auth (no Kubernetes); re-read when it changes' },
+  { name: 'metrics-names', type: 'string', default: 'both', help: 'names of the exported EPP metrics: gie (inference_*), llm-d (llm_d_epp_*) or both' },
   { name: 'enable-debug-endpoints', type: 'bool', default: false, help: 'serve /debug/endpoints and /debug/config on the metrics port (behind the token when auth is on)' },
   // Shutdown.
   { name: 'shutdown-grace-period', type: 'duration', default: 30_000, help: 'on SIGTERM, how long open ext_proc streams may finish after readiness turns NOT_SERVING' },

@@ -15,12 +15,17 @@ import { createLogger, levelFromVerbosity, LOG_LEVELS, type Logger, type LogLeve
 import { debugRoutes } from '../telemetry/debug-routes.js';
 import { startMetricsServer } from '../telemetry/metrics-server.js';
 import { tokenFromFile } from '../telemetry/token-file.js';
+import { StaticTokenAuthenticator, type MetricsAuthenticator } from '../telemetry/metrics-auth.js';
+import { parseMetricNames } from '../telemetry/metric-names.js';
+import { KubeClient } from '../discovery/kubernetes/client.js';
+import { resolveConnection } from '../discovery/kubernetes/connection.js';
+import { TokenReviewAuthenticator } from '../discovery/kubernetes/token-review-authenticator.js';
 import { extProcOptionsFromFlags } from '../frontends/extproc/flags.js';
 import { startExtProcServer } from '../frontends/extproc/server.js';
 import { proxyFlagValues } from '../frontends/proxy/flags.js';
 import { startProxyServer } from '../frontends/proxy/server.js';
 import { formatFlags, parseFlags, type ParsedFlags } from './flags.js';
-import { startDiscovery } from './serve-discovery.js';
+import { startDiscovery, type StartedDiscovery } from './serve-discovery.js';
 import { SERVE_FLAGS } from './serve-flags.js';
 import { VERSION } from './version.js';
 import { startSimFleet } from '../sim/pod/fleet.js';
@@ -145,6 +150,7 @@ async function startParts(
     disableSubsetFilter: v['disable-endpoint-subset-filter'] === true,
     logger,
     version: VERSION,
+    metricNames: parseMetricNames(String(v['metrics-names'])),
   });
   closables.push({ name: 'metrics collection', close: () => core.close() });
   for (const w of core.warnings) logger.warn({ code: w.code }, w.message);
@@ -152,17 +158,24 @@ async function startParts(
   closables.push(...discovery.closables);
 
   let metricsPort: number | null = null;
+  // Checked even when the port is off, so a contradictory command line fails either way.
+  const auth = metricsAuth(flags, discovery, logger);
+  if (auth.client !== null) {
+    const c = auth.client;
+    closables.push({ name: 'kubernetes client (metrics auth)', close: () => c.close() });
+  }
   if (Number(v['metrics-port']) >= 0 && core.telemetry !== null) {
     const m = await startMetricsServer({
       registry: core.telemetry.registry,
       port: Number(v['metrics-port']),
       host: String(v['bind-address']),
-      bearerToken: metricsToken(flags),
+      authenticator: auth.authenticator,
       debugRoutes: v['enable-debug-endpoints'] === true ? debugRoutes({ pool: core.pool, config, settings: v, version: VERSION }) : null,
     });
     metricsPort = m.port;
     closables.push({ name: 'metrics server', close: () => m.close() });
-    if (v['enable-debug-endpoints'] === true && v['metrics-endpoint-auth'] !== true) {
+    if (auth.authenticator !== null) logger.info({ auth: auth.authenticator.kind }, 'metrics endpoint auth on');
+    if (v['enable-debug-endpoints'] === true && auth.authenticator === null) {
       logger.warn('debug endpoints are enabled without --metrics-endpoint-auth: anyone who reaches the metrics port can read them');
     }
   }
@@ -214,15 +227,41 @@ async function startParts(
   return { core, closables, metricsPort, grpcPort, proxyUrl, leadership: discovery.leadership };
 }
 
-/** The bearer token of the metrics port, when `--metrics-endpoint-auth` asks for one. */
-function metricsToken(flags: ParsedFlags): (() => string) | null {
-  const file = String(flags.values['metrics-token-file']);
-  if (flags.values['metrics-endpoint-auth'] !== true) {
+/**
+ * The check of the metrics port. `--metrics-endpoint-auth` defaults to on with InferencePool
+ * discovery (as the Go EPP's default of true, which always runs in a cluster) and off otherwise.
+ * When on, `--metrics-token-file` selects the one static token; without it tokens are checked
+ * with Kubernetes TokenReview + SubjectAccessReview through discovery's API client (or a new one
+ * from `--kubeconfig` / the service account, returned in `client` to be closed).
+ */
+function metricsAuth(
+  flags: ParsedFlags,
+  discovery: StartedDiscovery,
+  logger: Logger,
+): { authenticator: MetricsAuthenticator | null; client: KubeClient | null } {
+  const v = flags.values;
+  const file = String(v['metrics-token-file']);
+  const explicit = v['metrics-endpoint-auth'];
+  const on = explicit === null ? discovery.kind === 'kubernetes' : explicit === true;
+  if (!on) {
     if (file !== '') throw sbError('SB_ERR_FLAG', 'metrics-token-file', 'only used with --metrics-endpoint-auth');
-    return null;
+    return { authenticator: null, client: null };
   }
-  if (file === '') throw sbError('SB_ERR_FLAG', 'metrics-endpoint-auth', 'needs --metrics-token-file with the bearer token');
-  return tokenFromFile(file, 'metrics-token-file');
+  if (file !== '') return { authenticator: new StaticTokenAuthenticator(tokenFromFile(file, 'metrics-token-file')), client: null };
+  let client = discovery.client;
+  let own: KubeClient | null = null;
+  if (client === null) {
+    try {
+      client = own = new KubeClient(resolveConnection({ kubeconfig: String(v.kubeconfig) }));
+    } catch (err) {
+      throw sbError('SB_ERR_FLAG', 'metrics-endpoint-auth', `checks tokens with the Kubernetes API unless --metrics-token-file is given: ${(err as Error).message}`);
+    }
+  }
+  const authenticator = new TokenReviewAuthenticator({
+    client,
+    onUnavailable: (message) => logger.warn({ err: message }, 'metrics endpoint auth: Kubernetes review failed; answering 503'),
+  });
+  return { authenticator, client: own };
 }
 
 function loadConfig(flags: ParsedFlags): EndpointPickerConfig {

@@ -1,11 +1,11 @@
 /**
- * The Prometheus endpoint (`--metrics-port`, default 9090): GET /metrics, optionally behind a
- * bearer token, plus opt-in JSON debug routes (`/debug/...`) behind the same token. Anything
- * else is 404.
+ * The Prometheus endpoint (`--metrics-port`, default 9090): GET /metrics, optionally behind an
+ * authenticator (a static bearer token, or Kubernetes TokenReview + SubjectAccessReview), plus
+ * opt-in JSON debug routes (`/debug/...`) behind the same check. Anything else is 404.
  */
-import { createServer, type Server } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Counter, type Registry } from 'prom-client';
+import { deny, StaticTokenAuthenticator, type AuthDecision, type MetricsAuthenticator } from './metrics-auth.js';
 
 /** Options of the metrics server. */
 export interface MetricsServerOptions {
@@ -13,10 +13,13 @@ export interface MetricsServerOptions {
   port: number;
   host?: string;
   /**
-   * When set, every route needs `Authorization: Bearer <token>`. A function is asked on every
-   * request (a token file that is rotated); null or '' from it refuses everyone.
+   * Shorthand for a StaticTokenAuthenticator: every route needs `Authorization: Bearer <token>`.
+   * A function is asked on every request (a token file that is rotated); null or '' from it
+   * refuses everyone. Ignored when `authenticator` is set.
    */
   bearerToken?: string | null | (() => string | null);
+  /** Checks every request before it is served; none by default. */
+  authenticator?: MetricsAuthenticator | null;
   /** Debug routes by path (e.g. `/debug/endpoints`), each answering a JSON value; none by default. */
   debugRoutes?: Readonly<Record<string, () => unknown>> | null;
 }
@@ -26,37 +29,20 @@ const UNAUTHORIZED_METRIC = 'switchboard_metrics_endpoint_unauthorized_total';
 /** Starts the metrics server; resolves once it listens. */
 export async function startMetricsServer(opts: MetricsServerOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const token = opts.bearerToken;
-  const expected: (() => Buffer | null) | null =
-    token === undefined || token === null || token === ''
-      ? null
-      : typeof token === 'string'
-        ? ((b) => () => b)(Buffer.from(`Bearer ${token}`))
-        : () => {
-            const t = token();
-            return t === null || t === '' ? null : Buffer.from(`Bearer ${t}`);
-          };
+  const auth: MetricsAuthenticator | null =
+    opts.authenticator ?? (token === undefined || token === null || token === '' ? null : new StaticTokenAuthenticator(token));
   const debug = opts.debugRoutes ?? null;
-  const unauthorized =
-    expected === null
+  const refused =
+    auth === null
       ? null
       : ((opts.registry.getSingleMetric(UNAUTHORIZED_METRIC) as Counter | undefined) ??
-        new Counter({ name: UNAUTHORIZED_METRIC, help: 'Requests to the metrics and debug endpoints refused for a missing or wrong bearer token.', registers: [opts.registry] }));
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const route = path === '/metrics' ? 'metrics' : debug !== null && Object.prototype.hasOwnProperty.call(debug, path) ? 'debug' : null;
-    if (req.method !== 'GET' || route === null) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      return;
-    }
-    if (expected !== null) {
-      const want = expected();
-      const got = Buffer.from(req.headers.authorization ?? '');
-      if (want === null || got.length !== want.length || !timingSafeEqual(got, want)) {
-        unauthorized?.inc();
-        res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('unauthorized\n');
-        return;
-      }
-    }
+        new Counter({
+          name: UNAUTHORIZED_METRIC,
+          help: 'Requests to the metrics and debug endpoints refused, by reason: missing_token or invalid_token (401), forbidden (403), unavailable (503: the check could not be made).',
+          labelNames: ['reason'],
+          registers: [opts.registry],
+        }));
+  const serve = (req: IncomingMessage, res: ServerResponse, path: string, route: 'metrics' | 'debug'): void => {
     if (route === 'debug') {
       let body: string;
       try {
@@ -72,6 +58,38 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<{ 
       (text) => res.writeHead(200, { 'content-type': opts.registry.contentType }).end(text),
       (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics collection failed: ${err.message}\n`),
     );
+  };
+  const refuse = (res: ServerResponse, d: Extract<AuthDecision, { allowed: false }>): void => {
+    refused?.inc({ reason: d.reason });
+    const headers: Record<string, string> = { 'content-type': 'text/plain' };
+    if (d.status === 401) headers['www-authenticate'] = 'Bearer';
+    if (d.status === 503) headers['retry-after'] = '1';
+    res.writeHead(d.status, headers).end(`${d.status === 401 ? 'unauthorized' : d.status === 403 ? 'forbidden' : 'unavailable'}: ${d.message}\n`);
+  };
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const route = path === '/metrics' ? 'metrics' : debug !== null && Object.prototype.hasOwnProperty.call(debug, path) ? 'debug' : null;
+    if (req.method !== 'GET' || route === null) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    if (auth === null) {
+      serve(req, res, path, route);
+      return;
+    }
+    const done = (d: AuthDecision) => {
+      if (res.destroyed) return;
+      if (d.allowed) serve(req, res, path, route);
+      else refuse(res, d);
+    };
+    let decision: AuthDecision | Promise<AuthDecision>;
+    try {
+      decision = auth.authorize(req.headers.authorization, path);
+    } catch (err) {
+      decision = deny('unavailable', (err as Error).message);
+    }
+    if (decision instanceof Promise) decision.then(done, (err: Error) => done(deny('unavailable', err.message)));
+    else done(decision);
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;

@@ -12,6 +12,7 @@ import type { PluginTimer } from '../scheduling/framework/profile.js';
 import type { Plugin } from '../scheduling/framework/plugin.js';
 import type { PrefixStats } from '../scheduling/framework/prefix-match.js';
 import { AdmissionMetrics } from './admission-metrics.js';
+import { applyMetricNames, type MetricNames } from './metric-names.js';
 
 const DURATION_BUCKETS = [
   0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60, 120, 180, 240, 300, 360,
@@ -98,7 +99,15 @@ export class Telemetry implements PluginTimer {
   private readonly modelLabels = new Set<string>();
   private readonly attemptChildren = new Map<string, CounterSeries>();
 
-  constructor(opts: { poolName: string; pool: EndpointPool; stalenessMs: number; version?: string; defaultMetrics?: boolean }) {
+  constructor(opts: {
+    poolName: string;
+    pool: EndpointPool;
+    stalenessMs: number;
+    version?: string;
+    defaultMetrics?: boolean;
+    /** Names of the Go EPP's metrics: GIE's, llm-d's or both (default both). */
+    metricNames?: MetricNames;
+  }) {
     const r = (this.registry = new Registry());
     const reqLabels = ['model_name', 'target_model_name'];
     this.requestTotal = new FastCounter(
@@ -149,6 +158,18 @@ export class Telemetry implements PluginTimer {
     poolGauge('inference_pool_average_queue_size', 'The average number of requests pending in the model server queue.', (s) => avg(pool.waiting)(s));
     poolGauge('inference_pool_average_running_requests', 'The average number of requests currently being processed in the model server.', (s) => avg(pool.running)(s));
     poolGauge('inference_pool_ready_pods', 'The number of ready pods in the inference server pool.', (s) => s.length);
+    const metricNames = opts.metricNames ?? 'both';
+    if (metricNames !== 'gie') {
+      // llm-d's pool-spread gauges have no GIE name: population standard deviation over fresh endpoints.
+      const std = (col: Float64Array) => (slots: number[]) => {
+        if (slots.length === 0) return 0;
+        const mean = avg(col)(slots);
+        return Math.sqrt(slots.reduce((a, s) => a + (col[s] - mean) ** 2, 0) / slots.length);
+      };
+      poolGauge('llm_d_epp_std_dev_kv_cache_utilization', 'The standard deviation of kv cache utilization across the pool\'s endpoints.', (s) => std(pool.kvUsage)(s));
+      poolGauge('llm_d_epp_std_dev_queue_size', 'The standard deviation of the number of requests pending in the model server queues.', (s) => std(pool.waiting)(s));
+      poolGauge('llm_d_epp_std_dev_running_requests', 'The standard deviation of the number of running requests across the pool\'s endpoints.', (s) => std(pool.running)(s));
+    }
     new Gauge({
       name: 'inference_pool_per_pod_queue_size',
       help: 'The total number of requests pending in the model server queue for each underlying pod.',
@@ -236,6 +257,8 @@ export class Telemetry implements PluginTimer {
       registers: [r],
     });
     this.admission = new AdmissionMetrics(r, poolName, (m) => this.label(m));
+    // After every Go EPP metric is registered: adds the llm-d names and/or drops the GIE ones.
+    applyMetricNames(r, metricNames);
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: r });
   }
 

@@ -97,6 +97,8 @@ describe('serve with Kubernetes discovery', () => {
       '--ha-lease-duration=3s',
       '--ha-renew-deadline=2s',
       '--ha-retry-period=100ms',
+      // Auth is on by default with InferencePool discovery; test/security/metrics-auth.test.ts covers it.
+      '--metrics-endpoint-auth=false',
     ]);
     await vi.waitFor(() => expect(core.pool.synced).toBe(true));
     expect(core.pool.endpoints().map((e) => e.name).sort()).toEqual(['vllm-0-rank-0', 'vllm-0-rank-1']);

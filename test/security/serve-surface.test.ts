@@ -131,7 +131,8 @@ describe('metrics and debug endpoints', () => {
     }
     const metrics = await get('/metrics', 'Bearer s3cret-token');
     expect(metrics.status).toBe(200);
-    expect(metrics.text).toMatch(/switchboard_metrics_endpoint_unauthorized_total 9/);
+    expect(metrics.text).toContain('switchboard_metrics_endpoint_unauthorized_total{reason="missing_token"} 3');
+    expect(metrics.text).toContain('switchboard_metrics_endpoint_unauthorized_total{reason="invalid_token"} 6');
     const endpoints = JSON.parse((await get('/debug/endpoints', 'Bearer s3cret-token')).text);
     expect(endpoints).toMatchObject({ synced: true, endpoints: [{ key: p.key, scrapeOk: true }] });
     const config = (await get('/debug/config', 'Bearer s3cret-token')).text;
@@ -139,12 +140,15 @@ describe('metrics and debug endpoints', () => {
     expect(config).not.toContain('s3cret-token');
   });
 
-  it('refuses to start with auth but no token, or with an empty token file', async () => {
+  it('refuses to start with auth but no token source, or with an empty token file', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'empty'), '  \n');
     const logger = createLogger('silent');
     const tryStart = (args: string[]) => startServe(parseFlags(SERVE_FLAGS, ['--grpc-port=-1', '--metrics-port=0', '--bind-address=127.0.0.1', ...args]), defaultConfig(), logger);
-    await expect(tryStart(['--metrics-endpoint-auth'])).rejects.toThrow(/invalid flag --metrics-endpoint-auth: needs --metrics-token-file/);
+    // Without a token file the check is Kubernetes TokenReview, which needs an API server.
+    await expect(tryStart(['--metrics-endpoint-auth', `--kubeconfig=${join(dir, 'missing')}`])).rejects.toThrow(
+      /invalid flag --metrics-endpoint-auth: checks tokens with the Kubernetes API unless --metrics-token-file is given: .*none of .*missing exists/,
+    );
     await expect(tryStart(['--metrics-endpoint-auth', `--metrics-token-file=${join(dir, 'empty')}`])).rejects.toThrow(/--metrics-token-file: .* is empty/);
     await expect(tryStart([`--metrics-token-file=${join(dir, 'empty')}`])).rejects.toThrow(/only used with --metrics-endpoint-auth/);
   });

@@ -11,11 +11,16 @@
  *   resourceVersion, 409 AlreadyExists on create), as leases need;
  * - misbehaviour: compaction (410 as an ERROR event or as an HTTP status), dropped connections,
  *   garbage lines, one-byte chunks, stalled streams, injected error statuses, expired continue
- *   tokens, unserved collections (404) and forbidden ones (403).
+ *   tokens, unserved collections (404) and forbidden ones (403);
+ * - TokenReview and SubjectAccessReview (non-resource URLs) answered from `tokenUsers` and
+ *   `allowedNonResource`, or not at all (`hangReviews`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
+
+const TOKEN_REVIEWS = '/apis/authentication.k8s.io/v1/tokenreviews';
+const ACCESS_REVIEWS = '/apis/authorization.k8s.io/v1/subjectaccessreviews';
 
 type Obj = Record<string, unknown> & { metadata: Record<string, unknown> };
 
@@ -77,6 +82,12 @@ export class FakeApiServer {
   requireAuthorization: string | null = null;
   /** Watches end as soon as they have replayed history. */
   closeWatchesImmediately = false;
+  /** TokenReview: the user each valid token authenticates as (other tokens are unauthenticated). */
+  readonly tokenUsers = new Map<string, { username: string; uid?: string; groups?: string[] }>();
+  /** SubjectAccessReview: `user verb path` triples allowed on non-resource URLs. */
+  readonly allowedNonResource = new Set<string>();
+  /** TokenReviews and SubjectAccessReviews get no answer while set (a hung API server). */
+  hangReviews = false;
 
   private scheme = 'http';
 
@@ -286,6 +297,7 @@ export class FakeApiServer {
       f.times--;
       return status(res, f.status, f.status === 429 ? 'TooManyRequests' : 'InternalError', 'injected failure');
     }
+    if (r.method === 'POST' && (r.path === TOKEN_REVIEWS || r.path === ACCESS_REVIEWS)) return this.review(r, res);
     const collectionPath = this.collections.has(r.path) ? r.path : null;
     const parentPath = r.path.slice(0, r.path.lastIndexOf('/'));
     const itemName = r.path.slice(r.path.lastIndexOf('/') + 1);
@@ -307,6 +319,38 @@ export class FakeApiServer {
       }
     }
     status(res, 404, 'NotFound', `the server could not find the requested resource (${r.path})`);
+  }
+
+  /** Review requests made (TokenReview and SubjectAccessReview), in order. */
+  reviewRequests(): RecordedRequest[] {
+    return this.requests.filter((r) => r.path === TOKEN_REVIEWS || r.path === ACCESS_REVIEWS);
+  }
+
+  /** TokenReview and SubjectAccessReview, answered 201 as the real server does for a create. */
+  private review(r: RecordedRequest, res: ServerResponse): void {
+    if (this.hangReviews) return;
+    if (this.forbidden.has(r.path)) return status(res, 403, 'Forbidden', `cannot create ${r.path}`);
+    const b = (r.body ?? {}) as { apiVersion?: string; kind?: string; spec?: Record<string, unknown> };
+    const spec = b.spec ?? {};
+    if (r.path === TOKEN_REVIEWS) {
+      if (b.kind !== 'TokenReview' || typeof spec.token !== 'string') return status(res, 400, 'BadRequest', 'not a TokenReview');
+      const user = this.tokenUsers.get(spec.token);
+      return json(res, 201, {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenReview',
+        spec,
+        status: user === undefined ? { authenticated: false, error: 'invalid bearer token' } : { authenticated: true, user: { groups: [], ...user } },
+      });
+    }
+    const attrs = spec.nonResourceAttributes as { path?: string; verb?: string } | undefined;
+    if (b.kind !== 'SubjectAccessReview' || typeof spec.user !== 'string' || attrs === undefined) return status(res, 400, 'BadRequest', 'not a non-resource SubjectAccessReview');
+    const allowed = this.allowedNonResource.has(`${spec.user} ${attrs.verb} ${attrs.path}`);
+    json(res, 201, {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec,
+      status: allowed ? { allowed: true, reason: 'RBAC: allowed' } : { allowed: false },
+    });
   }
 
   private list(path: string, r: RecordedRequest, res: ServerResponse): void {

@@ -64,9 +64,23 @@ export class KubeClient {
     });
   }
 
-  /** Sends a JSON request. Network failures throw SB_ERR_KUBE_API; HTTP errors are returned. */
-  async send(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, query?: Record<string, string>, body?: unknown): Promise<ApiResponse> {
-    const res = await this.dispatch(method, path, query, body, { bodyTimeout: this.requestTimeoutMs, headersTimeout: this.requestTimeoutMs });
+  /**
+   * Sends a JSON request. Network failures throw SB_ERR_KUBE_API; HTTP errors are returned.
+   * `timeoutMs` overrides the client's deadline for this call (the whole exchange).
+   */
+  async send(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    query?: Record<string, string>,
+    body?: unknown,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<ApiResponse> {
+    const ms = opts.timeoutMs ?? this.requestTimeoutMs;
+    const res = await this.dispatch(method, path, query, body, {
+      bodyTimeout: ms,
+      headersTimeout: ms,
+      ...(opts.timeoutMs !== undefined ? { signal: AbortSignal.timeout(ms) } : {}),
+    });
     const text = await this.readBody(res.body, method, path);
     let parsed: unknown = null;
     if (text !== '') {
