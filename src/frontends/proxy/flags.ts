@@ -43,7 +43,7 @@ export interface ProxyFlagValues {
  * Reads the proxy flags from parsed values (flag name -> value, as the CLI parser returns them;
  * absent names take their defaults). Throws SB_ERR_FLAG naming the flag for an out-of-range value.
  */
-export function proxyFlagValues(values: Readonly<Record<string, string | number | boolean | null>>): ProxyFlagValues {
+export function proxyFlagValues(values: Readonly<Record<string, unknown>>): ProxyFlagValues {
   const num = (name: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
     const v = values[name] ?? defaultOf(name);
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
