@@ -29,7 +29,10 @@ export interface FlagSpec {
   items?: 'host-port';
   /** Accepted for compatibility; the text says what it does here (shown in --help only). */
   compat?: string;
-  /** Accepted and ignored; the reason is logged once at start when the flag is given. */
+  /**
+   * Accepted and ignored; the reason is logged once at start when the flag is given with a value
+   * other than its default (the default is what happens here anyway, so asking for it is quiet).
+   */
   ignored?: string;
   /** Still works; the text (what to use instead) is logged once at start when the flag is given. */
   deprecated?: string;
@@ -234,10 +237,14 @@ export function flagNotices(specs: readonly FlagSpec[], flags: ParsedFlags): Fla
   const out: FlagNotice[] = [];
   for (const s of specs) {
     if (!flags.given.has(s.name)) continue;
-    if (s.ignored !== undefined) out.push({ code: 'SB_WARN_FLAG_IGNORED', flag: s.name, message: `flag --${s.name} is accepted and ignored: ${s.ignored}` });
+    if (s.ignored !== undefined && !sameValue(flags.values[s.name], s.default)) out.push({ code: 'SB_WARN_FLAG_IGNORED', flag: s.name, message: `flag --${s.name} is accepted and ignored: ${s.ignored}` });
     if (s.deprecated !== undefined) out.push({ code: 'SB_WARN_FLAG_DEPRECATED', flag: s.name, message: `flag --${s.name} is deprecated: ${s.deprecated}` });
   }
   return out;
+}
+
+function sameValue(a: FlagValue | undefined, b: FlagValue): boolean {
+  return Array.isArray(a) && Array.isArray(b) ? a.join(',') === b.join(',') : a === b;
 }
 
 function formatDefault(s: FlagSpec): string {
