@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli-process.js';
+import { startServeProcess } from '../support/serve-process.js';
 
 describe('switchboard without a usable command', () => {
   it('no command: usage on stderr, exit 2', async () => {
@@ -56,5 +57,25 @@ describe('an address already in use names the flag to change', () => {
     const r = await runCli(args(taken));
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`switchboard (serve|sim): address 127\\.0\\.0\\.1:${taken} in use: change --${flag}\\n$`));
+  });
+});
+
+describe('serve started with upstream-only flags', () => {
+  it('logs each ignored flag once at start, as a coded warning naming the flag and why', async () => {
+    const p = await startServeProcess(['--tracing=true', '--enable-pprof', '--tls-min-version=VersionTLS13', '--zap-encoder=json', '--v=2']);
+    try {
+      const warnings = p.logs.filter((l) => l.code === 'SB_WARN_FLAG_IGNORED');
+      expect(warnings.map((l) => [l.flag, l.level])).toEqual([
+        ['enable-pprof', 40],
+        ['tracing', 40],
+        ['tls-min-version', 40],
+      ]);
+      expect(String(warnings[1].msg)).toBe('flag --tracing is accepted and ignored: tracing is not implemented');
+      // Logged before anything listens: once, at start.
+      expect(p.logs.findIndex((l) => l.code === 'SB_WARN_FLAG_IGNORED')).toBeLessThan(p.logs.findIndex((l) => l.msg === 'switchboard started'));
+    } finally {
+      p.kill();
+      await p.exited;
+    }
   });
 });
