@@ -66,6 +66,7 @@ export const errorTable = {
   // --- startup errors (stop the process) ---
   SB_ERR_CONFIG: { status: 0, kind: 'BadConfiguration', message: 'invalid config: %s: %s' },
   SB_ERR_FLAG: { status: 0, kind: 'BadConfiguration', message: 'invalid flag --%s: %s' },
+  SB_ERR_ADDRESS_IN_USE: { status: 0, kind: 'BadConfiguration', message: 'address %s in use: change --%s' },
   SB_ERR_UNKNOWN_PLUGIN: { status: 0, kind: 'BadConfiguration', message: 'unknown plugin type "%s" (%s)' },
   SB_ERR_KUBE_CONFIG: { status: 0, kind: 'BadConfiguration', message: 'kubernetes connection: %s' },
   // --- background errors (logged and retried; never answered to a client) ---

@@ -8,7 +8,8 @@ export const warningTable = {
   SB_WARN_DEPRECATED_PLUGIN: 'plugin "%s": type "%s" is deprecated, use "%s"',
   SB_WARN_NO_SCORER: 'scheduling profile "%s" has no scorer: every endpoint that passes the filters scores the same and picks are tie-breaks',
   SB_WARN_DEFAULT_PROFILE: 'no scheduling plugins configured: using the default scheduling profile',
-  SB_WARN_IGNORED_FLAG: 'flag --%s is accepted for compatibility and ignored: %s',
+  SB_WARN_FLAG_IGNORED: 'flag --%s is accepted and ignored: %s',
+  SB_WARN_FLAG_DEPRECATED: 'flag --%s is deprecated: %s',
 } as const;
 
 export type WarningCode = keyof typeof warningTable;

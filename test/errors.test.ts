@@ -12,7 +12,7 @@ describe('error table', () => {
     }
   });
   it('pins the number of codes so additions are deliberate', () => {
-    expect(Object.keys(errorTable).length).toBe(29);
+    expect(Object.keys(errorTable).length).toBe(30);
   });
   it('formats ImmediateResponse bodies like the Go EPP', () => {
     expect(inferenceErrorText(sbError('SB_ERR_NO_CANDIDATES'))).toBe(
@@ -32,7 +32,7 @@ describe('error table', () => {
 describe('warning table', () => {
   it('has one entry per code and pins the count', () => {
     for (const code of Object.keys(warningTable) as WarningCode[]) expect(sbWarning(code, 'a', 'b', 'c').code).toBe(code);
-    expect(Object.keys(warningTable).length).toBe(5);
+    expect(Object.keys(warningTable).length).toBe(6);
     expect(sbWarning('SB_WARN_NO_SCORER', 'p').message).toMatch(/^scheduling profile "p" has no scorer/);
   });
 });

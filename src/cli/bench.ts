@@ -13,24 +13,30 @@ import { configFilePolicy } from '../sim/scorecard/director-router.js';
 import { defaultPolicies, policyFactory, registerPolicy } from '../sim/scorecard/policies.js';
 import { replicated } from '../sim/scorecard/replicas.js';
 import { runScorecard } from '../sim/scorecard/runner.js';
-import { listFlag, parseSubcommandFlags } from './subcommand-flags.js';
+import { formatHelp, list, parseFlags, rejectPositionals, str, type FlagSpec } from './flags.js';
 
-const USAGE = `usage: switchboard bench --scenario FILE [flags]
+/** Flags of `switchboard bench`. */
+export const BENCH_FLAGS: FlagSpec[] = [
+  { name: 'scenario', type: 'string', default: '', help: 'scenario YAML (see bench/scenarios/README.md); required' },
+  {
+    name: 'policies',
+    type: 'list',
+    default: [],
+    help: "policy names (default: the scenario's list, else all): round-robin, random, least-request, go-epp, switchboard",
+  },
+  { name: 'config', type: 'list', default: [], help: 'extra policies from EndpointPickerConfig files, "name=path,..." (added to the comparison)' },
+  { name: 'seeds', type: 'list', default: [], help: "seeds (default: the scenario's seed)" },
+  {
+    name: 'replicas',
+    type: 'list',
+    default: ['1'],
+    help: 'picker replicas per policy, e.g. 1,2,4: N independent routers behind a round-robin Service; runs are named policy×N',
+  },
+  { name: 'out', type: 'string', default: '', help: 'where report.json and report.html go (default bench/out/<scenario>)' },
+  { name: 'quiet', type: 'bool', default: false, help: 'no progress bar' },
+];
 
-Runs a scenario in virtual time on simulated vLLM pods, once per policy and seed.
-
-flags:
-  --scenario FILE     scenario YAML (see bench/scenarios/README.md)
-  --policies LIST     comma-separated policy names (default: the scenario's list, else all):
-                      round-robin, random, least-request, go-epp, switchboard
-  --config LIST       extra policies from EndpointPickerConfig files, "name=path,..."
-                      (added to the comparison)
-  --seeds LIST        comma-separated seeds (default: the scenario's seed)
-  --replicas LIST     picker replicas per policy, e.g. 1,2,4: N independent routers behind
-                      a round-robin Service (default 1); runs are named policy×N
-  --out DIR           where report.json and report.html go (default bench/out/<scenario>)
-  --quiet             no progress bar
-`;
+const HELP = formatHelp('switchboard bench --scenario FILE [flags]', 'Runs a scenario in virtual time on simulated vLLM pods, once per policy and seed.', BENCH_FLAGS);
 
 /** Parsed `switchboard bench` flags. */
 export interface BenchFlags {
@@ -47,27 +53,29 @@ export interface BenchFlags {
 
 /** Parses `switchboard bench` flags; throws SB_ERR_FLAG on bad input. */
 export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
-  const values = parseSubcommandFlags('bench', argv, ['scenario', 'policies', 'config', 'seeds', 'replicas', 'out'], ['quiet']);
-  if (values.help === true) return 'help';
-  if (typeof values.scenario !== 'string' || values.scenario === '') throw sbError('SB_ERR_FLAG', 'scenario', 'is required');
+  const flags = parseFlags(BENCH_FLAGS, argv);
+  if (flags.help) return 'help';
+  rejectPositionals(flags);
+  const scenario = str(flags, 'scenario');
+  if (scenario === '') throw sbError('SB_ERR_FLAG', 'scenario', 'is required');
   return {
-    scenario: values.scenario,
-    policies: listFlag(values, 'policies'),
-    configs: (listFlag(values, 'config') ?? []).map((entry) => {
+    scenario,
+    policies: list(flags, 'policies'),
+    configs: (list(flags, 'config') ?? []).map((entry) => {
       const eq = entry.indexOf('=');
       const path = eq < 0 ? entry : entry.slice(eq + 1);
       const name = eq < 0 ? basename(entry, extname(entry)) : entry.slice(0, eq);
       if (name === '' || path === '') throw sbError('SB_ERR_FLAG', 'config', `expected name=path, got "${entry}"`);
       return { name, path };
     }),
-    seeds: seedList(listFlag(values, 'seeds')),
-    replicas: (listFlag(values, 'replicas') ?? ['1']).map((s) => {
+    seeds: seedList(list(flags, 'seeds')),
+    replicas: (list(flags, 'replicas') ?? ['1']).map((s) => {
       const n = Number(s);
       if (!Number.isInteger(n) || n < 1 || n > 64) throw sbError('SB_ERR_FLAG', 'replicas', `not a replica count 1..64: "${s}"`);
       return n;
     }),
-    out: typeof values.out === 'string' ? values.out : null,
-    quiet: values.quiet === true,
+    out: str(flags, 'out') === '' ? null : str(flags, 'out'),
+    quiet: flags.values.quiet === true,
   };
 }
 
@@ -110,7 +118,7 @@ export async function benchScenario(
 export async function runBench(argv: string[]): Promise<number> {
   const flags = parseBenchFlags(argv);
   if (flags === 'help') {
-    process.stdout.write(USAGE);
+    process.stdout.write(HELP);
     return 0;
   }
   const scenario = loadScenario(flags.scenario);

@@ -10,58 +10,56 @@ import { ProgressBar } from '../loadgen/progress.js';
 import { buildReport, buildRunReport } from '../loadgen/report.js';
 import { loadScenario } from '../loadgen/scenario.js';
 import { renderTable } from '../loadgen/table.js';
-import { numberFlag, parseSubcommandFlags, stringFlag } from './subcommand-flags.js';
+import { formatHelp, givenNum, givenStr, parseFlags, rejectPositionals, type FlagSpec } from './flags.js';
 
-const USAGE = `usage: switchboard load --scenario FILE --url URL [flags]
+/** Flags of `switchboard load`. */
+export const LOAD_FLAGS: FlagSpec[] = [
+  { name: 'scenario', type: 'string', default: '', help: 'scenario YAML (its fleet section is ignored); required' },
+  { name: 'url', type: 'string', default: '', help: 'base URL, e.g. http://127.0.0.1:8080; required' },
+  { name: 'model', type: 'string', default: '', help: 'base model (default: discovered from /v1/models)' },
+  { name: 'api-key', type: 'string', default: '', help: 'sent as "authorization: Bearer KEY"' },
+  { name: 'max-requests', type: 'int', min: 1, default: null, help: 'stop after this many requests' },
+  { name: 'duration', type: 'float', min: 0.001, default: null, help: 'cap the arrival window at this many seconds' },
+  { name: 'drain', type: 'float', min: 0, default: null, help: 'wait at most this many seconds for requests in flight afterwards' },
+  { name: 'concurrency', type: 'int', min: 1, default: 256, help: 'most requests in flight' },
+  { name: 'pod-header', type: 'string', default: '', help: 'response header naming the serving endpoint (per-pod imbalance)' },
+  { name: 'label', type: 'string', default: 'target', help: 'policy label in the report' },
+  { name: 'out', type: 'string', default: '', help: 'where report.json and report.html go (default bench/out/load-<scenario>)' },
+  { name: 'quiet', type: 'bool', default: false, help: 'no progress bar' },
+];
 
-Sends a scenario's requests in real time to an OpenAI-compatible server and reports
-TTFT, TPOT, NTPOT, ITL, E2E, throughput, success, goodput and prefix-cache hits.
-
-flags:
-  --scenario FILE       scenario YAML (its fleet section is ignored)
-  --url URL             base URL, e.g. http://127.0.0.1:8080
-  --model NAME          base model (default: discovered from /v1/models)
-  --api-key KEY         sent as "authorization: Bearer KEY"
-  --max-requests N      stop after N requests
-  --duration S          cap the arrival window at S seconds
-  --drain S             wait at most S seconds for requests in flight afterwards
-  --concurrency N       most requests in flight (default 256)
-  --pod-header NAME     response header naming the serving endpoint (per-pod imbalance)
-  --label NAME          policy label in the report (default "target")
-  --out DIR             where report.json and report.html go (default bench/out/load-<scenario>)
-  --quiet               no progress bar
-`;
+const HELP = formatHelp(
+  'switchboard load --scenario FILE --url URL [flags]',
+  "Sends a scenario's requests in real time to an OpenAI-compatible server and reports\nTTFT, TPOT, NTPOT, ITL, E2E, throughput, success, goodput and prefix-cache hits.",
+  LOAD_FLAGS,
+);
 
 /** Entry point of `switchboard load`; returns the exit code. */
 export async function runLoad(argv: string[]): Promise<number> {
-  const v = parseSubcommandFlags(
-    'load',
-    argv,
-    ['scenario', 'url', 'model', 'api-key', 'max-requests', 'duration', 'drain', 'concurrency', 'pod-header', 'label', 'out'],
-    ['quiet'],
-  );
-  if (v.help === true) {
-    process.stdout.write(USAGE);
+  const flags = parseFlags(LOAD_FLAGS, argv);
+  if (flags.help) {
+    process.stdout.write(HELP);
     return 0;
   }
-  const str = (k: string): string | undefined => stringFlag(v, k);
-  const num = (k: string, min: number): number | undefined => numberFlag(v, k, min);
+  rejectPositionals(flags);
+  const str = (k: string): string | undefined => givenStr(flags, k);
+  const num = (k: string): number | undefined => givenNum(flags, k);
   const scenarioFile = str('scenario');
   const url = str('url');
-  if (scenarioFile === undefined) throw sbError('SB_ERR_FLAG', 'scenario', 'is required');
-  if (url === undefined || !/^https?:\/\//.test(url)) throw sbError('SB_ERR_FLAG', 'url', 'must be an http(s) URL');
+  if (scenarioFile === undefined || scenarioFile === '') throw sbError('SB_ERR_FLAG', 'scenario', 'is required');
+  if (url === undefined || !/^https?:\/\//.test(url)) throw sbError('SB_ERR_FLAG', 'url', `must be an http(s) URL, got "${url ?? ''}"`);
   const scenario = loadScenario(scenarioFile);
   const key = str('api-key');
-  const bar = v.quiet === true ? null : new ProgressBar();
+  const bar = flags.values.quiet === true ? null : new ProgressBar();
   const label = str('label') ?? 'target';
   const opts: LoadOptions = {
     baseUrl: url,
     model: str('model'),
     headers: key === undefined ? {} : { authorization: `Bearer ${key}` },
-    maxRequests: num('max-requests', 1),
-    maxDurationS: num('duration', 0.001),
-    drainS: num('drain', 0),
-    concurrency: num('concurrency', 1),
+    maxRequests: num('max-requests'),
+    maxDurationS: num('duration'),
+    drainS: num('drain'),
+    concurrency: num('concurrency'),
     podHeader: str('pod-header'),
     // Said at once (before the run's progress), and again in the summary and report.html.
     onWarning: (m) => process.stderr.write(`warning: ${m}\n`),

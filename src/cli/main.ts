@@ -14,7 +14,12 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+  if (cmd === undefined) {
+    // A bare `switchboard` is a usage error (as in Go tools): usage on stderr, exit 2.
+    process.stderr.write(`switchboard: no command given\n\n${usage()}`);
+    return 2;
+  }
+  if (cmd === '-h' || cmd === '--help' || cmd === 'help') {
     process.stdout.write(usage());
     return 0;
   }

@@ -11,7 +11,7 @@ import { isSwitchboardError, sbError } from '../errors.js';
 import type { EndpointSpec } from '../pool/endpoint.js';
 import { readiness, type Leadership } from '../ha/leadership.js';
 import { createSwitchboard, type Switchboard } from '../switchboard.js';
-import { createLogger, levelFromVerbosity, LOG_LEVELS, type Logger, type LogLevel } from '../telemetry/logger.js';
+import { createLogger, type Logger } from '../telemetry/logger.js';
 import { debugRoutes } from '../telemetry/debug-routes.js';
 import { startMetricsServer } from '../telemetry/metrics-server.js';
 import { tokenFromFile } from '../telemetry/token-file.js';
@@ -24,9 +24,11 @@ import { extProcOptionsFromFlags } from '../frontends/extproc/flags.js';
 import { startExtProcServer } from '../frontends/extproc/server.js';
 import { proxyFlagValues } from '../frontends/proxy/flags.js';
 import { startProxyServer } from '../frontends/proxy/server.js';
-import { formatFlags, parseFlags, type ParsedFlags } from './flags.js';
+import { naming, formatAddress } from './address-in-use.js';
+import { flagNotices, formatHelp, parseFlags, rejectPositionals, type FlagNotice, type ParsedFlags } from './flags.js';
 import { startDiscovery, type StartedDiscovery } from './serve-discovery.js';
 import { SERVE_FLAGS } from './serve-flags.js';
+import { logSettings, type LogSettings } from './serve-logging.js';
 import { VERSION } from './version.js';
 import { startSimFleet } from '../sim/pod/fleet.js';
 
@@ -54,9 +56,12 @@ const EXIT_BACKSTOP_MS = 5000;
 export async function runServe(argv: string[]): Promise<number> {
   const flags = parseFlags(SERVE_FLAGS, argv);
   if (flags.help) {
-    process.stdout.write(`usage: switchboard serve [flags]\n\n${formatFlags(SERVE_FLAGS)}`);
+    process.stdout.write(formatHelp('switchboard serve [flags]', 'Runs the endpoint picker: Envoy ext_proc, health, metrics and (with --proxy-port) the OpenAI-compatible proxy.', SERVE_FLAGS));
     return 0;
   }
+  rejectPositionals(flags);
+  const logs = logSettings(flags);
+  const notices = flagNotices(SERVE_FLAGS, flags);
   const config = loadConfig(flags);
   const printFormat = String(flags.values['print-config']);
   if (printFormat !== '') {
@@ -65,11 +70,15 @@ export async function runServe(argv: string[]): Promise<number> {
     // start, and the printout shows the profile that would run (defaults filled in).
     const core = createSwitchboard({ config, scrape: false, telemetry: false });
     void core.close();
-    for (const w of core.warnings) process.stderr.write(`warning: ${w.message} (${w.code})\n`);
     process.stdout.write(formatConfig({ ...config, ...core.built.effective }, printFormat));
+    // How the flags and the config were read goes to stderr as JSON lines, leaving stdout the config alone.
+    for (const n of notices) process.stderr.write(JSON.stringify({ level: 'warn', code: n.code, flag: n.flag, msg: n.message }) + '\n');
+    for (const w of core.warnings) process.stderr.write(JSON.stringify({ level: 'warn', code: w.code, msg: w.message }) + '\n');
+    process.stderr.write(JSON.stringify(effectiveFlags(flags, logs)) + '\n');
     return 0;
   }
-  const logger = createLogger(logLevel(flags), { pretty: prettyLogs(flags) });
+  const logger = createLogger(logs.level, { pretty: logs.pretty });
+  logNotices(logger, notices);
   const started = await startServe(flags, config, logger);
   await waitForSignal(logger);
   // A second signal while draining means "now": exit without waiting for open streams.
@@ -84,6 +93,25 @@ export async function runServe(argv: string[]): Promise<number> {
   // Everything is closed; should a stray handle keep the event loop alive, exit anyway.
   setTimeout(() => process.exit(0), EXIT_BACKSTOP_MS).unref();
   return 0;
+}
+
+/** One line saying how the command line was read: log settings and every flag given, by name. */
+export function effectiveFlags(flags: ParsedFlags, logs: LogSettings): Record<string, unknown> {
+  const given: Record<string, unknown> = {};
+  for (const name of flags.given) if (name in flags.values) given[name] = flags.values[name];
+  return {
+    msg: 'effective flags',
+    logLevel: logs.level,
+    logLevelFrom: logs.levelFrom,
+    logFormat: logs.pretty === undefined ? 'auto' : logs.pretty ? 'pretty' : 'json',
+    logFormatFrom: logs.prettyFrom,
+    given,
+  };
+}
+
+/** Logs each ignored or deprecated flag once, at start, with its code. */
+function logNotices(logger: Logger, notices: readonly FlagNotice[]): void {
+  for (const n of notices) logger.warn({ code: n.code, flag: n.flag }, n.message);
 }
 
 /** What `startServe` started. */
@@ -120,7 +148,10 @@ async function startParts(
   closables: Closable[],
 ): Promise<Started> {
   const v = flags.values;
-  const endpoints = parseEndpointsFlag(String(v.endpoints));
+  // The demo is for a laptop: it listens on loopback unless --bind-address opens it.
+  if (v.demo === true && !flags.given.has('bind-address')) v['bind-address'] = '127.0.0.1';
+  const host = String(v['bind-address']);
+  const endpoints = parseEndpointsFlag(v.endpoints as string | string[]);
   if (v.demo === true) {
     // The embedded fleet: simulated vLLM pods on loopback, so `npm start` does something real.
     const fleet = await startSimFleet({ pods: Math.max(1, Number(v['demo-pods'])), loraModules: DEMO_ADAPTERS });
@@ -165,13 +196,19 @@ async function startParts(
     closables.push({ name: 'kubernetes client (metrics auth)', close: () => c.close() });
   }
   if (Number(v['metrics-port']) >= 0 && core.telemetry !== null) {
-    const m = await startMetricsServer({
-      registry: core.telemetry.registry,
-      port: Number(v['metrics-port']),
-      host: String(v['bind-address']),
-      authenticator: auth.authenticator,
-      debugRoutes: v['enable-debug-endpoints'] === true ? debugRoutes({ pool: core.pool, config, settings: v, version: VERSION }) : null,
-    });
+    const registry = core.telemetry.registry;
+    const m = await naming(
+      () =>
+        startMetricsServer({
+          registry,
+          port: Number(v['metrics-port']),
+          host,
+          authenticator: auth.authenticator,
+          debugRoutes: v['enable-debug-endpoints'] === true ? debugRoutes({ pool: core.pool, config, settings: v, version: VERSION }) : null,
+        }),
+      formatAddress(host, Number(v['metrics-port'])),
+      'metrics-port',
+    );
     metricsPort = m.port;
     closables.push({ name: 'metrics server', close: () => m.close() });
     if (auth.authenticator !== null) logger.info({ auth: auth.authenticator.kind }, 'metrics endpoint auth on');
@@ -182,13 +219,18 @@ async function startParts(
   const ready = readiness(core.pool, discovery.leadership);
   let grpcPort: number | null = null;
   if (Number(v['grpc-port']) >= 0) {
-    const server = await startExtProcServer({
-      ...extProcOptionsFromFlags(v),
-      director: core.director,
-      readiness: ready,
-      logger,
-      registry: core.telemetry?.registry,
-    });
+    const server = await naming(
+      () =>
+        startExtProcServer({
+          ...extProcOptionsFromFlags(v),
+          director: core.director,
+          readiness: ready,
+          logger,
+          registry: core.telemetry?.registry,
+        }),
+      formatAddress(host, Number(v['grpc-port'])),
+      (err) => ((err as { listener?: unknown }).listener === 'health' ? 'grpc-health-port' : 'grpc-port'),
+    );
     grpcPort = server.port;
     closables.push({ name: 'ext_proc server', frontDoor: true, close: () => server.drain(Math.max(0, Number(v['shutdown-grace-period']))) });
   }
@@ -197,16 +239,21 @@ async function startParts(
   const proxyPort = v.demo === true && !flags.given.has('proxy-port') ? DEMO_PROXY_PORT : proxy.port;
   let proxyUrl: string | null = null;
   if (proxyPort >= 0) {
-    const server = await startProxyServer({
-      director: core.director,
-      pool: core.pool,
-      port: proxyPort,
-      host: String(v['bind-address']),
-      settings: proxy.settings,
-      logger,
-      registry: core.telemetry?.registry ?? null,
-      ready: () => ready.ready() && core.pool.size > 0,
-    });
+    const server = await naming(
+      () =>
+        startProxyServer({
+          director: core.director,
+          pool: core.pool,
+          port: proxyPort,
+          host,
+          settings: proxy.settings,
+          logger,
+          registry: core.telemetry?.registry ?? null,
+          ready: () => ready.ready() && core.pool.size > 0,
+        }),
+      formatAddress(host, proxyPort),
+      'proxy-port',
+    );
     proxyUrl = server.url;
     closables.push({ name: 'proxy', frontDoor: true, close: () => server.drain() });
   }
@@ -273,10 +320,10 @@ function loadConfig(flags: ParsedFlags): EndpointPickerConfig {
   return defaultConfig();
 }
 
-/** Parses `--endpoints host:port,host:port`. */
-export function parseEndpointsFlag(value: string): EndpointSpec[] {
-  if (value.trim() === '') return [];
-  return value.split(',').map((s) => {
+/** Parses `--endpoints host:port,host:port` (text, or the list the flag parser made of it). */
+export function parseEndpointsFlag(value: string | string[]): EndpointSpec[] {
+  const items = (Array.isArray(value) ? value : value.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  return items.map((s) => {
     const hp = parseHostPort(s);
     if (hp === null) throw sbError('SB_ERR_FLAG', 'endpoints', `"${s}" is not host:port`);
     return hp;
@@ -295,22 +342,6 @@ function engineOverrides(flags: ParsedFlags): Partial<EngineConfig> {
   set('lora-info-metric', (s) => (out.loraSpec = s));
   set('cache-info-metric', (s) => (out.cacheInfoSpec = s));
   return out;
-}
-
-function logLevel(flags: ParsedFlags): LogLevel {
-  const explicit = String(flags.values['log-level']);
-  if (explicit !== '') {
-    if (!(LOG_LEVELS as readonly string[]).includes(explicit)) throw sbError('SB_ERR_FLAG', 'log-level', `must be one of ${LOG_LEVELS.join(', ')}`);
-    return explicit as LogLevel;
-  }
-  return levelFromVerbosity(Number(flags.values.v));
-}
-
-function prettyLogs(flags: ParsedFlags): boolean | undefined {
-  const p = String(flags.values['log-pretty']);
-  if (p === 'auto') return undefined;
-  if (p === 'true' || p === 'false') return p === 'true';
-  throw sbError('SB_ERR_FLAG', 'log-pretty', 'must be auto, true or false');
 }
 
 function waitForSignal(logger: Logger): Promise<void> {

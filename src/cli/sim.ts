@@ -5,101 +5,90 @@ import { sbError } from '../errors.js';
 import { PROFILE_KEYS, type EngineProfile } from '../sim/engine/profile.js';
 import type { PodFaults } from '../sim/pod/faults.js';
 import { startSimFleet, type SimFleet, type SimFleetOptions } from '../sim/pod/fleet.js';
-import { numberFlag, parseSubcommandFlags, stringFlag } from './subcommand-flags.js';
+import { formatAddress, naming } from './address-in-use.js';
+import { formatHelp, givenNum, givenStr, list, num, parseFlags, rejectPositionals, type FlagSpec } from './flags.js';
 
 /** `numGpuBlocks` -> `num-gpu-blocks`. */
 function kebab(s: string): string {
   return s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-const ENGINE_FLAGS = PROFILE_KEYS.filter((k) => k !== 'name' && k !== 'model');
-const FAULT_FLAGS = ['errorRate', 'errorStatus', 'dropRate', 'metricsFailRate', 'metricsDelayMs', 'metricsLagMs'] as const;
+const ENGINE_KEYS = PROFILE_KEYS.filter((k) => k !== 'name' && k !== 'model');
 
-const USAGE = `usage: switchboard sim [flags]
+type FaultKey = 'errorRate' | 'errorStatus' | 'dropRate' | 'metricsFailRate' | 'metricsDelayMs' | 'metricsLagMs';
 
-Runs simulated vLLM (or SGLang) pods (OpenAI API, LoRA endpoints, /health, /metrics), one port each.
+/** Fault flags with their bounds (rates are probabilities). */
+const FAULT_FLAGS: ReadonlyArray<{ key: FaultKey; spec: Pick<FlagSpec, 'type' | 'min' | 'max' | 'help'> }> = [
+  { key: 'errorRate', spec: { type: 'float', min: 0, max: 1, help: 'fault: probability an inference request is answered with --error-status at once' } },
+  { key: 'errorStatus', spec: { type: 'int', min: 100, max: 599, help: 'fault: status of injected errors' } },
+  { key: 'dropRate', spec: { type: 'float', min: 0, max: 1, help: 'fault: probability a streamed response is cut part-way' } },
+  { key: 'metricsFailRate', spec: { type: 'float', min: 0, max: 1, help: 'fault: probability /metrics answers 500' } },
+  { key: 'metricsDelayMs', spec: { type: 'float', min: 0, help: 'fault: delay before /metrics answers, ms' } },
+  { key: 'metricsLagMs', spec: { type: 'float', min: 0, help: 'fault: /metrics shows the engine state as it was this many ms ago' } },
+];
 
-flags:
-  --pods N                 number of pods (default 1)
-  --base-port P            port of the first pod; pod i listens on P+i (default 8000; 0 = ephemeral)
-  --host ADDR              listen address (default 127.0.0.1)
-  --profile NAME           engine profile (default llama-3.1-8b-h100)
-  --model NAME             served model name (default: the profile's model)
-  --lora-modules LIST      adapters to register, "name[=path],..."
-  --lora-adapters N        also register adapter-0 ... adapter-(N-1) (the scenarios' names)
-  --chat-max-tokens N      max_tokens for chat requests that omit it (default 128)
-  --stream-chunk-tokens N  tokens per SSE event (default 1)
-  --seed N                 seed of fault injection (default 1)
-  --engine vllm|sglang     model server to imitate: metric names and native endpoints (default vllm)
-engine constants (override the profile): ${ENGINE_FLAGS.map((k) => `--${kebab(k)}`).join(' ')}
-faults (every pod): ${FAULT_FLAGS.map((k) => `--${kebab(k)}`).join(' ')}
-`;
+/** Flags of `switchboard sim`. */
+export const SIM_FLAGS: FlagSpec[] = [
+  { name: 'pods', type: 'int', min: 1, max: 1024, default: 1, help: 'number of pods' },
+  { name: 'base-port', type: 'int', min: 0, max: 65535, default: 8000, help: 'port of the first pod; pod i listens on base-port+i (0: free ports)' },
+  { name: 'host', type: 'string', default: '127.0.0.1', help: 'listen address' },
+  { name: 'profile', type: 'string', default: 'llama-3.1-8b-h100', help: 'engine profile' },
+  { name: 'model', type: 'string', default: '', help: "served model name (default: the profile's model)" },
+  { name: 'lora-modules', type: 'list', default: [], help: 'adapters to register, "name[=path],..."' },
+  { name: 'lora-adapters', type: 'int', min: 0, max: 100_000, default: 0, help: "also register adapter-0 ... adapter-(N-1) (the scenarios' names)" },
+  { name: 'chat-max-tokens', type: 'int', min: 1, default: 128, help: 'max_tokens for chat requests that omit it' },
+  { name: 'stream-chunk-tokens', type: 'int', min: 1, default: 1, help: 'tokens per SSE event' },
+  { name: 'seed', type: 'int', min: 0, default: 1, help: 'seed of fault injection' },
+  { name: 'engine', type: 'enum', values: ['vllm', 'sglang'], default: 'vllm', help: 'model server to imitate: metric names and native endpoints' },
+  ...ENGINE_KEYS.map(
+    (k): FlagSpec =>
+      k === 'enablePrefixCaching'
+        ? { name: kebab(k), type: 'bool', default: null, help: 'engine: automatic prefix caching (overrides the profile)' }
+        : { name: kebab(k), type: 'float', min: 0, default: null, help: `engine: ${k} (overrides the profile)` },
+  ),
+  ...FAULT_FLAGS.map((f): FlagSpec => ({ name: kebab(f.key), default: null, ...f.spec })),
+];
+
+const HELP = formatHelp('switchboard sim [flags]', 'Runs simulated vLLM (or SGLang) pods (OpenAI API, LoRA endpoints, /health, /metrics), one port each.', SIM_FLAGS);
 
 /** Parses `switchboard sim` flags into fleet options; throws SB_ERR_FLAG on bad input. */
 export function parseSimFlags(argv: string[]): SimFleetOptions | 'help' {
-  const values = parseSubcommandFlags('sim', argv, [
-    'pods',
-    'base-port',
-    'host',
-    'profile',
-    'model',
-    'lora-modules',
-    'lora-adapters',
-    'chat-max-tokens',
-    'stream-chunk-tokens',
-    'seed',
-    'engine',
-    ...[...ENGINE_FLAGS, ...FAULT_FLAGS].map(kebab),
-  ]);
-  if (values.help === true) return 'help';
-  const num = (flag: string): number | undefined => numberFlag(values, flag);
-  const str = (flag: string): string | undefined => stringFlag(values, flag);
+  const flags = parseFlags(SIM_FLAGS, argv);
+  if (flags.help) return 'help';
+  rejectPositionals(flags);
 
   const engine: Partial<EngineProfile> = {};
-  for (const k of ENGINE_FLAGS) {
+  for (const k of ENGINE_KEYS) {
     const flag = kebab(k);
-    if (values[flag] === undefined) continue;
-    if (k === 'enablePrefixCaching') {
-      const v = str(flag);
-      if (v !== 'true' && v !== 'false') throw sbError('SB_ERR_FLAG', flag, 'must be true or false');
-      engine.enablePrefixCaching = v === 'true';
-    } else (engine as Record<string, number>)[k] = num(flag) as number;
+    if (flags.given.has(flag)) (engine as Record<string, number | boolean>)[k] = flags.values[flag] as number | boolean;
   }
   const faults: Partial<PodFaults> = {};
-  for (const k of FAULT_FLAGS) {
-    const v = num(kebab(k));
-    if (v !== undefined) faults[k] = v;
+  for (const f of FAULT_FLAGS) {
+    const v = givenNum(flags, kebab(f.key));
+    if (v !== undefined) faults[f.key] = v;
   }
-  const loraModules = str('lora-modules')
-    ?.split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map((s) => {
-      const eq = s.indexOf('=');
-      return eq < 0 ? { name: s } : { name: s.slice(0, eq), path: s.slice(eq + 1) };
-    });
-  const generated = num('lora-adapters') ?? 0;
-  if (!Number.isInteger(generated) || generated < 0 || generated > 100_000) throw sbError('SB_ERR_FLAG', 'lora-adapters', 'must be an integer in [0, 100000]');
-  const adapters = [...(loraModules ?? []), ...Array.from({ length: generated }, (_, i) => ({ name: `adapter-${i}` }))];
-  const pods = num('pods') ?? 1;
-  const basePort = num('base-port') ?? 8000;
-  if (!Number.isInteger(pods) || pods < 1 || pods > 1024) throw sbError('SB_ERR_FLAG', 'pods', 'must be an integer in [1, 1024]');
-  if (!Number.isInteger(basePort) || basePort < 0 || basePort + pods - 1 > 65535) {
-    throw sbError('SB_ERR_FLAG', 'base-port', 'ports must lie in [0, 65535]');
+  const loraModules = (list(flags, 'lora-modules') ?? []).map((s) => {
+    const eq = s.indexOf('=');
+    return eq < 0 ? { name: s } : { name: s.slice(0, eq), path: s.slice(eq + 1) };
+  });
+  const adapters = [...loraModules, ...Array.from({ length: num(flags, 'lora-adapters') }, (_, i) => ({ name: `adapter-${i}` }))];
+  const pods = num(flags, 'pods');
+  const basePort = num(flags, 'base-port');
+  if (basePort !== 0 && basePort + pods - 1 > 65535) {
+    throw sbError('SB_ERR_FLAG', 'base-port', `pods would listen on ${basePort}..${basePort + pods - 1}, past port 65535; lower --base-port or --pods`);
   }
-  const engineType = str('engine') ?? 'vllm';
-  if (engineType !== 'vllm' && engineType !== 'sglang') throw sbError('SB_ERR_FLAG', 'engine', 'must be vllm or sglang');
+  const engineType = flags.values.engine as 'vllm' | 'sglang';
   return {
     engineType,
     pods,
     basePort,
-    host: str('host'),
-    profile: str('profile'),
-    modelName: str('model'),
+    host: givenStr(flags, 'host'),
+    profile: givenStr(flags, 'profile'),
+    modelName: givenStr(flags, 'model'),
     loraModules: adapters,
-    chatMaxTokens: num('chat-max-tokens'),
-    streamChunkTokens: num('stream-chunk-tokens'),
-    seed: num('seed'),
+    chatMaxTokens: givenNum(flags, 'chat-max-tokens'),
+    streamChunkTokens: givenNum(flags, 'stream-chunk-tokens'),
+    seed: givenNum(flags, 'seed'),
     engine,
     faults,
   };
@@ -109,10 +98,12 @@ export function parseSimFlags(argv: string[]): SimFleetOptions | 'help' {
 export async function runSim(argv: string[], signal?: AbortSignal): Promise<number> {
   const opts = parseSimFlags(argv);
   if (opts === 'help') {
-    process.stdout.write(USAGE);
+    process.stdout.write(HELP);
     return 0;
   }
-  const fleet: SimFleet = await startSimFleet(opts);
+  // Pod i listens on base-port+i; a taken one names the flag to move.
+  const host = opts.host ?? '127.0.0.1';
+  const fleet: SimFleet = await naming(() => startSimFleet(opts), formatAddress(host, opts.basePort ?? 0), 'base-port');
   for (const p of fleet.pods) process.stdout.write(`sim pod ${p.index}: ${p.url} (model ${fleet.modelName}, ${opts.engineType ?? 'vllm'} API)\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {

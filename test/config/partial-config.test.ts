@@ -86,7 +86,7 @@ describe('a partial config keeps the default scheduling', () => {
   it('serve logs that warning at start (--print-config writes it to stderr)', async () => {
     const r = await serve(['--config-text', 'plugins: [{type: random-picker}]\nschedulingProfiles: [{name: p, plugins: [{pluginRef: random-picker}]}]', '--print-config']);
     expect(r.code).toBe(0);
-    expect(r.err).toMatch(/warning: scheduling profile "p" has no scorer/);
+    expect(r.err).toMatch(/"code":"SB_WARN_NO_SCORER","msg":"scheduling profile \\"p\\" has no scorer/);
   });
 });
 

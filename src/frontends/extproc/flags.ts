@@ -17,6 +17,9 @@ export interface ExtProcFlagSpec {
   type: 'int' | 'bool' | 'string' | 'duration';
   default: number | boolean | string;
   help: string;
+  /** Bounds the CLI parser checks (durations in ms). */
+  min?: number;
+  max?: number;
 }
 
 /** Default for `--max-body-bytes`: 32 MiB, room for very long prompts and inline images. */
@@ -42,6 +45,7 @@ export const extProcFlagSpecs: readonly ExtProcFlagSpec[] = [
   },
   {
     name: 'cert-reload-interval',
+    min: 0,
     type: 'duration',
     default: 10_000,
     help: 'how often the --cert-path files are checked for a new certificate',
@@ -54,48 +58,56 @@ export const extProcFlagSpecs: readonly ExtProcFlagSpec[] = [
   },
   {
     name: 'max-body-bytes',
+    min: 1,
     type: 'int',
     default: DEFAULT_MAX_BODY_BYTES,
     help: 'largest request body accepted over ext_proc; larger bodies get 413',
   },
   {
     name: 'extproc-request-timeout',
+    min: 0,
     type: 'duration',
     default: DEFAULT_STREAM_LIMITS.requestTimeoutMs,
     help: 'time a gateway has to deliver a whole request (headers and body) on a Process stream; then 408 (0: none)',
   },
   {
     name: 'extproc-idle-timeout',
+    min: 0,
     type: 'duration',
     default: DEFAULT_STREAM_LIMITS.idleTimeoutMs,
     help: 'longest silence of the gateway on a routed Process stream before it is ended (0: none)',
   },
   {
     name: 'max-active-streams',
+    min: 0,
     type: 'int',
     default: DEFAULT_STREAM_LIMITS.maxActiveStreams,
     help: 'most ext_proc streams open at once over all connections; more are answered 503 (0: no limit)',
   },
   {
     name: 'grpc-max-concurrent-streams',
+    min: 0,
     type: 'int',
     default: 1000,
     help: 'HTTP/2 max concurrent streams per gateway connection on the ext_proc port (0: no limit)',
   },
   {
     name: 'grpc-keepalive-time',
+    min: 0,
     type: 'duration',
     default: 60_000,
     help: 'interval of HTTP/2 pings to gateway connections on the ext_proc port; one unanswered for 20s is closed with its streams (0: off)',
   },
   {
     name: 'grpc-stream-reset-rate',
+    min: 0,
     type: 'int',
     default: 10_000,
     help: 'RST_STREAM frames per second a gateway connection may send (Envoy resets every ext_proc stream; 0: Node\'s 33/s rapid-reset limit)',
   },
   {
     name: 'max-buffered-request-bytes',
+    min: 0,
     type: 'int',
     default: DEFAULT_STREAM_LIMITS.maxBufferedBytes,
     help: 'most request-body bytes all ext_proc streams together hold before end_of_stream; beyond it 503 (0: no limit)',

@@ -176,16 +176,22 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
   let healthServer: Server | null = null;
   let port: number;
   let healthPort: number | null = null;
+  // Which listener a bind error belongs to, so the CLI can name the port flag to change.
+  let listener: 'ext_proc' | 'health' = 'ext_proc';
+  let address = hostPort(host, options.port ?? 9002);
   try {
-    port = await bind(extProc, hostPort(host, options.port ?? 9002), serving.credentials);
+    port = await bind(extProc, address, serving.credentials);
     if (options.healthPort !== null) {
+      listener = 'health';
+      address = hostPort(host, options.healthPort ?? 9003);
       healthServer = new Server({ 'grpc.enable_channelz': 0 });
       healthServer.addService(healthServiceDefinition, health.implementation());
-      healthPort = await bind(healthServer, hostPort(host, options.healthPort ?? 9003), ServerCredentials.createInsecure());
+      healthPort = await bind(healthServer, address, ServerCredentials.createInsecure());
     }
   } catch (err) {
     forceShutdown(extProc);
     if (healthServer !== null) forceShutdown(healthServer);
+    if (err instanceof Error) Object.assign(err, { listener, bindAddress: address });
     throw err;
   }
   serving.reloader?.start(options.certReloadIntervalMs ?? 10_000);

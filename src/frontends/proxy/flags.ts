@@ -12,26 +12,29 @@ export interface ProxyFlagSpec {
   type: 'string' | 'int' | 'bool' | 'duration';
   default: string | number | boolean;
   help: string;
+  /** Bounds the CLI parser checks (durations in ms); proxyFlagValues checks the same. */
+  min?: number;
+  max?: number;
 }
 
 const d = DEFAULT_PROXY_SETTINGS;
 
 /** Every proxy flag, in help order. The proxy is off unless `--proxy-port` is given. */
 export const PROXY_FLAGS: readonly ProxyFlagSpec[] = [
-  { name: 'proxy-port', type: 'int', default: -1, help: 'port of the OpenAI-compatible proxy, e.g. 8080 (0: any free port, -1: off)' },
-  { name: 'proxy-retries', type: 'int', default: d.retries.max, help: 'extra attempts on other endpoints when a request fails before its response started' },
+  { name: 'proxy-port', type: 'int', min: -1, max: 65535, default: -1, help: 'port of the OpenAI-compatible proxy, e.g. 8080 (0: any free port, -1: off)' },
+  { name: 'proxy-retries', type: 'int', min: 0, max: 100, default: d.retries.max, help: 'extra attempts on other endpoints when a request fails before its response started' },
   { name: 'proxy-repick', type: 'bool', default: d.retries.repick, help: 'when fallback endpoints are used up, ask the scheduler for another pick' },
-  { name: 'proxy-connect-timeout', type: 'duration', default: d.timeouts.connectMs, help: 'timeout of a TCP connect to a pod' },
-  { name: 'proxy-first-byte-timeout', type: 'duration', default: d.timeouts.firstByteMs, help: 'timeout from sending a request to the pod answering (0: none)' },
-  { name: 'proxy-idle-stream-timeout', type: 'duration', default: d.timeouts.idleStreamMs, help: 'longest silence between two chunks of a response (0: none)' },
-  { name: 'proxy-max-body-bytes', type: 'int', default: d.maxBodyBytes, help: 'largest request body accepted (413 above it)' },
-  { name: 'proxy-max-buffered-request-bytes', type: 'int', default: d.maxBufferedBytes, help: 'most request-body bytes all proxy requests together hold (503 above it; 0: no limit)' },
-  { name: 'proxy-lingering-bytes', type: 'int', default: d.lingeringClose.maxBytes, help: 'of a body refused while it arrives (413, 503), how many more bytes are read and dropped so the client sees the answer (0: close at once)' },
-  { name: 'proxy-lingering-time', type: 'duration', default: d.lingeringClose.timeMs, help: 'how long a connection whose body was refused stays open to read and drop the rest (0: close at once)' },
-  { name: 'proxy-max-connections-per-endpoint', type: 'int', default: d.pool.connectionsPerEndpoint, help: 'keep-alive connections per pod at most' },
-  { name: 'proxy-keepalive-timeout', type: 'duration', default: d.pool.keepAliveMs, help: 'how long an idle connection to a pod stays open' },
-  { name: 'proxy-models-refresh', type: 'duration', default: d.modelsRefreshMs, help: 'how often /v1/models is refreshed from the pods' },
-  { name: 'proxy-drain-timeout', type: 'duration', default: d.drainTimeoutMs, help: 'on shutdown, how long in-flight proxy requests may finish' },
+  { name: 'proxy-connect-timeout', type: 'duration', min: 1, default: d.timeouts.connectMs, help: 'timeout of a TCP connect to a pod' },
+  { name: 'proxy-first-byte-timeout', type: 'duration', min: 0, default: d.timeouts.firstByteMs, help: 'timeout from sending a request to the pod answering (0: none)' },
+  { name: 'proxy-idle-stream-timeout', type: 'duration', min: 0, default: d.timeouts.idleStreamMs, help: 'longest silence between two chunks of a response (0: none)' },
+  { name: 'proxy-max-body-bytes', type: 'int', min: 1, default: d.maxBodyBytes, help: 'largest request body accepted (413 above it)' },
+  { name: 'proxy-max-buffered-request-bytes', type: 'int', min: 0, default: d.maxBufferedBytes, help: 'most request-body bytes all proxy requests together hold (503 above it; 0: no limit)' },
+  { name: 'proxy-lingering-bytes', type: 'int', min: 0, default: d.lingeringClose.maxBytes, help: 'of a body refused while it arrives (413, 503), how many more bytes are read and dropped so the client sees the answer (0: close at once)' },
+  { name: 'proxy-lingering-time', type: 'duration', min: 0, default: d.lingeringClose.timeMs, help: 'how long a connection whose body was refused stays open to read and drop the rest (0: close at once)' },
+  { name: 'proxy-max-connections-per-endpoint', type: 'int', min: 1, default: d.pool.connectionsPerEndpoint, help: 'keep-alive connections per pod at most' },
+  { name: 'proxy-keepalive-timeout', type: 'duration', min: 1, default: d.pool.keepAliveMs, help: 'how long an idle connection to a pod stays open' },
+  { name: 'proxy-models-refresh', type: 'duration', min: 0, default: d.modelsRefreshMs, help: 'how often /v1/models is refreshed from the pods' },
+  { name: 'proxy-drain-timeout', type: 'duration', min: 0, default: d.drainTimeoutMs, help: 'on shutdown, how long in-flight proxy requests may finish' },
 ];
 
 /** The proxy part of the parsed command line. */
@@ -45,7 +48,7 @@ export interface ProxyFlagValues {
  * Reads the proxy flags from parsed values (flag name -> value, as the CLI parser returns them;
  * absent names take their defaults). Throws SB_ERR_FLAG naming the flag for an out-of-range value.
  */
-export function proxyFlagValues(values: Readonly<Record<string, string | number | boolean | null>>): ProxyFlagValues {
+export function proxyFlagValues(values: Readonly<Record<string, unknown>>): ProxyFlagValues {
   const num = (name: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
     const v = values[name] ?? defaultOf(name);
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
