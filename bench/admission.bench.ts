@@ -13,7 +13,7 @@ import { RequestDirector } from '../src/director/director.js';
 import type { InferenceRequest, RoutedDecision } from '../src/director/types.js';
 import { EMPTY_SET } from '../src/pool/endpoint.js';
 import { createSwitchboard, type Switchboard } from '../src/switchboard.js';
-import { seededRandom } from '../src/scheduling/rng.js';
+import { seededRandom } from '../src/util/random.js';
 import { loadNote, machine, median, percentile, spread, writeJson, writeResultsSection } from './lib/stats.js';
 
 const quick = process.argv.includes('--quick');

@@ -12,7 +12,7 @@ import { benchScenario } from '../src/cli/bench.js';
 import { loadConfigFile } from '../src/config/load.js';
 import { ProgressBar } from '../src/loadgen/progress.js';
 import type { Headline, Report } from '../src/loadgen/report.js';
-import { loadScenario } from '../src/loadgen/scenario.js';
+import { loadScenario } from '../src/workload/scenario.js';
 import { fmt } from '../src/loadgen/table.js';
 import { configPolicy } from '../src/sim/scorecard/director-router.js';
 import { registerPolicy } from '../src/sim/scorecard/policies.js';

@@ -19,7 +19,7 @@ import { inspectRequest, type RequestView } from '../src/request/inspect.js';
 import { buildScheduling } from '../src/scheduling/build.js';
 import type { SchedulingRequest } from '../src/scheduling/framework/cycle.js';
 import { Scheduler } from '../src/scheduling/scheduler.js';
-import { seededRandom } from '../src/scheduling/rng.js';
+import { seededRandom } from '../src/util/random.js';
 import { EndpointPool } from '../src/pool/pool.js';
 import { EMPTY_SET } from '../src/pool/endpoint.js';
 import { isSwitchboardError } from '../src/errors.js';

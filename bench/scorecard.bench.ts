@@ -13,7 +13,7 @@ import { benchScenario } from '../src/cli/bench.js';
 import { writeReport } from '../src/loadgen/output.js';
 import { ProgressBar } from '../src/loadgen/progress.js';
 import type { Breakdown, Headline, PolicyAggregate, Report } from '../src/loadgen/report.js';
-import { loadScenario } from '../src/loadgen/scenario.js';
+import { loadScenario } from '../src/workload/scenario.js';
 import { fmt } from '../src/loadgen/table.js';
 import { configFilePolicy } from '../src/sim/scorecard/director-router.js';
 import { defaultPolicies, registerPolicy } from '../src/sim/scorecard/policies.js';

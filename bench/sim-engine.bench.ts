@@ -11,11 +11,11 @@
  */
 import { join } from 'node:path';
 import { Engine } from '../src/sim/engine/engine.js';
-import { resolveProfile } from '../src/sim/engine/profile.js';
-import { Rng } from '../src/sim/engine/random.js';
+import { resolveProfile } from '../src/workload/engine-profile.js';
+import { Rng } from '../src/util/random.js';
 import { SimRequest, type RequestSink } from '../src/sim/engine/request.js';
 import { VirtualScheduler } from '../src/sim/engine/scheduler.js';
-import { synthText, tokenize } from '../src/sim/engine/tokenizer.js';
+import { synthText, tokenize } from '../src/workload/tokenizer.js';
 import { loadNote, machine, median, writeJson, writeResultsSection } from './lib/stats.js';
 
 const PODS = 8;

@@ -4,7 +4,7 @@
  * a pod that answers only 503 for a while, and a pod that crashes (port refused) and comes back.
  * Pod 0 never fails, so every request that fails before streaming has a healthy pod to go to.
  */
-import { resolveProfile } from '../../src/sim/engine/profile.js';
+import { resolveProfile } from '../../src/workload/engine-profile.js';
 import { startSimFleet, type SimFleet } from '../../src/sim/pod/fleet.js';
 import { SimPod } from '../../src/sim/pod/server.js';
 import type { PodFaults } from '../../src/sim/pod/faults.js';

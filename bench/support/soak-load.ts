@@ -11,7 +11,7 @@
  * have been served); it is counted as `refused_connection_broke`.
  */
 import { Agent, request } from 'undici';
-import { seededRandom } from '../../src/scheduling/rng.js';
+import { seededRandom } from '../../src/util/random.js';
 import { EnvoyEmulator } from '../../test/support/envoy-emulator.js';
 
 /** Outcome classes. */

@@ -7,7 +7,7 @@ import { sbError } from '../errors.js';
 import { writeReport } from '../loadgen/output.js';
 import { ProgressBar } from '../loadgen/progress.js';
 import { buildReport, buildRunReport, type Report, type RunReport } from '../loadgen/report.js';
-import { loadScenario, type Scenario } from '../loadgen/scenario.js';
+import { loadScenario, type Scenario } from '../workload/scenario.js';
 import { renderTable } from '../loadgen/table.js';
 import { configFilePolicy } from '../sim/scorecard/director-router.js';
 import { defaultPolicies, policyFactory, registerPolicy } from '../sim/scorecard/policies.js';

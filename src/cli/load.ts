@@ -8,7 +8,7 @@ import { runLoadScenario, type LoadOptions } from '../loadgen/http-runner.js';
 import { writeReport } from '../loadgen/output.js';
 import { ProgressBar } from '../loadgen/progress.js';
 import { buildReport, buildRunReport } from '../loadgen/report.js';
-import { loadScenario } from '../loadgen/scenario.js';
+import { loadScenario } from '../workload/scenario.js';
 import { renderTable } from '../loadgen/table.js';
 import { formatHelp, givenNum, givenStr, parseFlags, rejectPositionals, type FlagSpec } from './flags.js';
 

@@ -2,7 +2,7 @@
  * `switchboard sim`: runs a fleet of simulated vLLM pods on consecutive ports until interrupted.
  */
 import { sbError } from '../errors.js';
-import { PROFILE_KEYS, type EngineProfile } from '../sim/engine/profile.js';
+import { PROFILE_KEYS, type EngineProfile } from '../workload/engine-profile.js';
 import type { PodFaults } from '../sim/pod/faults.js';
 import { startSimFleet, type SimFleet, type SimFleetOptions } from '../sim/pod/fleet.js';
 import { formatAddress, naming } from './address-in-use.js';

@@ -3,8 +3,8 @@
  * time of every content chunk, the text, the final usage, and how it failed if it did.
  */
 import { request, type Dispatcher } from 'undici';
-import { countTokens } from '../sim/engine/tokenizer.js';
-import type { RequestRecord } from './metrics.js';
+import { countTokens } from '../workload/tokenizer.js';
+import type { RequestRecord } from '../workload/metrics.js';
 import { SseParser } from './sse.js';
 
 /** Most bytes of an error body kept to find its message; the rest is discarded. */

@@ -5,13 +5,13 @@
  */
 import { Agent, request } from 'undici';
 import { sbError } from '../errors.js';
-import { Rng } from '../sim/engine/random.js';
-import { countTokens } from '../sim/engine/tokenizer.js';
-import { planArrivals } from './arrivals.js';
+import { Rng } from '../util/random.js';
+import { countTokens } from '../workload/tokenizer.js';
+import { planArrivals } from '../workload/arrivals.js';
 import { sendStreamed } from './http-client.js';
-import type { RequestRecord } from './metrics.js';
-import type { Scenario } from './scenario.js';
-import { WorkloadGenerator, newRecord, promptText, type SessionState, type WorkRequest } from './workload.js';
+import type { RequestRecord } from '../workload/metrics.js';
+import type { Scenario } from '../workload/scenario.js';
+import { WorkloadGenerator, newRecord, promptText, type SessionState, type WorkRequest } from '../workload/workload.js';
 
 /** Options of a real-time run. */
 export interface LoadOptions {

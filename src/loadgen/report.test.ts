@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { renderHtml } from './html-report.js';
-import type { RequestRecord } from './metrics.js';
+import type { RequestRecord } from '../workload/metrics.js';
 import { aggregate, buildReport, buildRunReport, spread } from './report.js';
-import { parseScenario } from './scenario.js';
+import { parseScenario } from '../workload/scenario.js';
 import { renderTable } from './table.js';
 
 const scenario = parseScenario(`

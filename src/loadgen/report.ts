@@ -3,8 +3,8 @@
  * aggregates across seeds (median and spread of the headline numbers). Written as
  * `report.json`; the table and the HTML page render from it.
  */
-import { summarize, type RequestRecord, type Slo, type StageSummary } from './metrics.js';
-import type { Scenario } from './scenario.js';
+import { summarize, type RequestRecord, type Slo, type StageSummary } from '../workload/metrics.js';
+import type { Scenario } from '../workload/scenario.js';
 
 /** Engine-side counters of a stage (simulated fleets only). */
 export interface EngineCounterSummary {

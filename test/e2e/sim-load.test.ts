@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHtml } from '../../src/loadgen/html-report.js';
 import { runLoadScenario } from '../../src/loadgen/http-runner.js';
 import { buildReport, buildRunReport } from '../../src/loadgen/report.js';
-import { parseScenario } from '../../src/loadgen/scenario.js';
+import { parseScenario } from '../../src/workload/scenario.js';
 import { renderTable } from '../../src/loadgen/table.js';
 import { startSimFleet, type SimFleet } from '../../src/sim/pod/fleet.js';
 

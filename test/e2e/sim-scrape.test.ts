@@ -8,7 +8,7 @@ import { MetricsCollector } from '../../src/datalayer/collector.js';
 import { EngineRegistry } from '../../src/datalayer/engines.js';
 import { ENGINE_TYPE_LABEL } from '../../src/pool/endpoint.js';
 import { EndpointPool } from '../../src/pool/pool.js';
-import { synthText } from '../../src/sim/engine/tokenizer.js';
+import { synthText } from '../../src/workload/tokenizer.js';
 import { startSimFleet, type SimFleet } from '../../src/sim/pod/fleet.js';
 
 let fleet: SimFleet;

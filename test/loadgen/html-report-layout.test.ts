@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'puppeteer-core';
 import { renderHtml } from '../../src/loadgen/html-report.js';
-import type { RequestRecord } from '../../src/loadgen/metrics.js';
+import type { RequestRecord } from '../../src/workload/metrics.js';
 import { buildReport, buildRunReport } from '../../src/loadgen/report.js';
-import { parseScenario } from '../../src/loadgen/scenario.js';
+import { parseScenario } from '../../src/workload/scenario.js';
 import { launchBrowser, openHtml, screenshot } from '../support/browser.js';
 
 const scenario = parseScenario(`

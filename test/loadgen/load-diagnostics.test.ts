@@ -14,7 +14,7 @@ import { renderHtml } from '../../src/loadgen/html-report.js';
 import { errorMessage } from '../../src/loadgen/http-client.js';
 import { runLoadScenario } from '../../src/loadgen/http-runner.js';
 import { buildReport, buildRunReport } from '../../src/loadgen/report.js';
-import { parseScenario } from '../../src/loadgen/scenario.js';
+import { parseScenario } from '../../src/workload/scenario.js';
 import { renderTable } from '../../src/loadgen/table.js';
 import { startSimFleet, type SimFleet } from '../../src/sim/pod/fleet.js';
 

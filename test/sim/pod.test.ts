@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimFleet, type SimFleet } from '../../src/sim/pod/fleet.js';
 import type { Engine } from '../../src/sim/engine/engine.js';
-import { synthText } from '../../src/sim/engine/tokenizer.js';
+import { synthText } from '../../src/workload/tokenizer.js';
 
 let fleet: SimFleet;
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSimFlags } from '../../src/cli/sim.js';
 import { BUILTIN_ENGINES, compileEngine } from '../../src/datalayer/engines.js';
 import { extractMetrics } from '../../src/datalayer/extract.js';
-import { synthText, tokenize } from '../../src/sim/engine/tokenizer.js';
+import { synthText, tokenize } from '../../src/workload/tokenizer.js';
 import { startSimFleet, type SimFleet } from '../../src/sim/pod/fleet.js';
 
 let vllm: SimFleet;

@@ -10,7 +10,7 @@ import { SERVE_FLAGS } from '../../src/cli/serve-flags.js';
 import { parseConfig } from '../../src/config/load.js';
 import { EndpointPool } from '../../src/pool/pool.js';
 import { buildScheduling } from '../../src/scheduling/build.js';
-import { seededRandom } from '../../src/scheduling/rng.js';
+import { seededRandom } from '../../src/util/random.js';
 import { at } from './deploy.js';
 
 type Json = Record<string, unknown>;

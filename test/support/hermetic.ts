@@ -8,7 +8,7 @@
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import { startExtProcServer, type ExtProcServer } from '../../src/frontends/extproc/server.js';
-import { seededRandom } from '../../src/scheduling/rng.js';
+import { seededRandom } from '../../src/util/random.js';
 import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
 import { startMetricsServer } from '../../src/telemetry/metrics-server.js';
 import { EnvoyExtProcClient, type EnvoyClientOptions } from './envoy-client.js';

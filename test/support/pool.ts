@@ -1,7 +1,7 @@
 /** Builds pools with given metrics for scheduler tests, on a clock the test controls. */
 import { EMPTY_SET, type MetricsSnapshot } from '../../src/pool/endpoint.js';
 import { EndpointPool, type Clock } from '../../src/pool/pool.js';
-import { seededRandom } from '../../src/scheduling/rng.js';
+import { seededRandom } from '../../src/util/random.js';
 
 /** A clock that moves only when told. */
 export class ManualClock implements Clock {

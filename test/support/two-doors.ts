@@ -11,7 +11,7 @@ import { startExtProcServer, type ExtProcServer, type ExtProcServerOptions } fro
 import { startProxyServer, type ProxyServer } from '../../src/frontends/proxy/server.js';
 import type { ProxySettingsInput } from '../../src/frontends/proxy/options.js';
 import type { EndpointSpec } from '../../src/pool/endpoint.js';
-import { seededRandom } from '../../src/scheduling/rng.js';
+import { seededRandom } from '../../src/util/random.js';
 import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
 import { EnvoyExtProcClient } from './envoy-client.js';
 import { EnvoyEmulator } from './envoy-emulator.js';

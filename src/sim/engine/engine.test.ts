@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Engine } from './engine.js';
-import { resolveProfile, type EngineProfile } from './profile.js';
-import { Rng } from './random.js';
+import { resolveProfile, type EngineProfile } from '../../workload/engine-profile.js';
+import { Rng } from '../../util/random.js';
 import { RequestState, SimRequest, type RequestSink } from './request.js';
 import { VirtualScheduler } from './scheduler.js';
-import { synthText, tokenize } from './tokenizer.js';
+import { synthText, tokenize } from '../../workload/tokenizer.js';
 
 interface Trace {
   tokens: number[];

@@ -20,7 +20,7 @@ import { Deque } from './deque.js';
 import { E2E_BUCKETS, Histogram, ITL_BUCKETS, TTFT_BUCKETS } from './histogram.js';
 import { KvCacheManager } from './kv-cache-manager.js';
 import { LoraSlots } from './lora-slots.js';
-import type { EngineProfile } from './profile.js';
+import type { EngineProfile } from '../../workload/engine-profile.js';
 import { RequestState, SimRequest } from './request.js';
 import type { SimScheduler, TimerHandle } from './scheduler.js';
 

@@ -1,8 +1,8 @@
 /**
  * One request inside the engine model: its tokens, progress, KV blocks and timestamps.
  */
-import { mix32 } from './random.js';
-import { synthTokenIds } from './tokenizer.js';
+import { mix32 } from '../../util/random.js';
+import { synthTokenIds } from '../../workload/tokenizer.js';
 
 /** Lifecycle states of a request. */
 export const RequestState = {

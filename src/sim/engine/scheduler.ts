@@ -5,6 +5,7 @@
  * behind real HTTP servers (wall-clock timers) and inside the scorecard (a discrete-event queue
  * in virtual time). Times are milliseconds.
  */
+import { BinaryHeap } from '../../util/heap.js';
 
 /** A pending timer; `cancel` it through the scheduler that made it. */
 export interface TimerHandle {
@@ -32,7 +33,7 @@ interface VirtualEvent extends TimerHandle {
  * Events at equal times run in the order they were scheduled, so runs are deterministic.
  */
 export class VirtualScheduler implements SimScheduler {
-  private heap: VirtualEvent[] = [];
+  private readonly heap = new BinaryHeap<VirtualEvent>(before);
   private seq = 0;
   private time = 0;
 
@@ -46,21 +47,12 @@ export class VirtualScheduler implements SimScheduler {
 
   /** Number of pending events (cancelled ones included until they surface). */
   get pending(): number {
-    return this.heap.length;
+    return this.heap.size;
   }
 
   at(at: number, fn: () => void): TimerHandle {
     const ev: VirtualEvent = { at: at < this.time ? this.time : at, seq: this.seq++, fn };
-    const h = this.heap;
-    h.push(ev);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!before(ev, h[p])) break;
-      h[i] = h[p];
-      i = p;
-    }
-    h[i] = ev;
+    this.heap.push(ev);
     return ev;
   }
 
@@ -70,12 +62,12 @@ export class VirtualScheduler implements SimScheduler {
 
   /** Time of the next event, or Infinity when none is pending. */
   peekTime(): number {
-    return this.heap.length > 0 ? this.heap[0].at : Infinity;
+    return this.heap.peek()?.at ?? Infinity;
   }
 
   /** Runs the next event; returns false when none is pending. */
   step(): boolean {
-    const ev = this.pop();
+    const ev = this.heap.pop();
     if (ev === undefined) return false;
     this.time = ev.at;
     const fn = ev.fn;
@@ -89,39 +81,17 @@ export class VirtualScheduler implements SimScheduler {
   /** Runs events until the queue is empty or the next event is after `limit`; returns events run. */
   runUntil(limit: number): number {
     let n = 0;
-    while (this.heap.length > 0 && this.heap[0].at <= limit) {
+    while (this.heap.size > 0 && (this.heap.peek() as VirtualEvent).at <= limit) {
       this.step();
       n++;
     }
-    if (this.time < limit && Number.isFinite(limit) && this.heap.length === 0) this.time = limit;
+    if (this.time < limit && Number.isFinite(limit) && this.heap.size === 0) this.time = limit;
     return n;
   }
 
   /** Moves time forward to `t` without running anything (only if no event is earlier). */
   advanceTo(t: number): void {
     if (t > this.time && this.peekTime() >= t) this.time = t;
-  }
-
-  private pop(): VirtualEvent | undefined {
-    const h = this.heap;
-    if (h.length === 0) return undefined;
-    const top = h[0];
-    const last = h.pop() as VirtualEvent;
-    if (h.length > 0) {
-      let i = 0;
-      const n = h.length;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const c = r < n && before(h[r], h[l]) ? r : l;
-        if (!before(h[c], last)) break;
-        h[i] = h[c];
-        i = c;
-      }
-      h[i] = last;
-    }
-    return top;
   }
 }
 

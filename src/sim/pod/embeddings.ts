@@ -4,8 +4,8 @@
  * every token adds ±1 to a few dimensions picked by its id (feature hashing), so texts that
  * share tokens have a positive cosine similarity, as real embeddings of similar texts do.
  */
-import { mix32 } from '../engine/random.js';
-import { tokenize } from '../engine/tokenizer.js';
+import { mix32 } from '../../util/random.js';
+import { tokenize } from '../../workload/tokenizer.js';
 import type { ApiError } from './tokenize-api.js';
 
 const bad = (message: string): ApiError => ({ status: 400, type: 'BadRequestError', message });

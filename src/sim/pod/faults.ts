@@ -4,7 +4,7 @@
  * reproducible.
  */
 import { sbError } from '../../errors.js';
-import { Rng } from '../engine/random.js';
+import { Rng } from '../../util/random.js';
 
 /** Faults of one pod; every field defaults to "no fault". */
 export interface PodFaults {

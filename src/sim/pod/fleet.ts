@@ -2,7 +2,7 @@
  * A fleet of simulated vLLM pods, one HTTP port each: the programmatic API behind
  * `switchboard sim`, the demo fleet of `switchboard serve --demo`, and integration tests.
  */
-import { resolveProfile, type EngineProfile } from '../engine/profile.js';
+import { resolveProfile, type EngineProfile } from '../../workload/engine-profile.js';
 import type { PodFaults } from './faults.js';
 import { SimPod, type SimEngineType } from './server.js';
 

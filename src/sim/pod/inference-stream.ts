@@ -6,7 +6,7 @@
 import type http from 'node:http';
 import type { Engine } from '../engine/engine.js';
 import { RequestState, SimRequest, type RequestSink } from '../engine/request.js';
-import { synthText } from '../engine/tokenizer.js';
+import { synthText } from '../../workload/tokenizer.js';
 import type { ParsedInference } from './openai-request.js';
 import { DONE_EVENT, contentChunk, errorBody, fullResponse, usageChunk, type ResponseHead } from './openai-response.js';
 

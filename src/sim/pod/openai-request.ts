@@ -2,9 +2,9 @@
  * Parses and validates OpenAI completions / chat-completions bodies the way vLLM's API server
  * does, far enough for the simulator: model, prompt or messages, output length, streaming.
  */
-import { messageText, renderChat, type ChatMessage } from '../engine/chat-template.js';
-import { mix32 } from '../engine/random.js';
-import { tokenize } from '../engine/tokenizer.js';
+import { messageText, renderChat, type ChatMessage } from '../../workload/chat-template.js';
+import { mix32 } from '../../util/random.js';
+import { tokenize } from '../../workload/tokenizer.js';
 
 /** Which OpenAI endpoint a request came to. */
 export type ApiKind = 'completions' | 'chat';

@@ -5,8 +5,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Engine } from '../engine/engine.js';
-import { resolveProfile, type EngineProfile } from '../engine/profile.js';
-import { hashString } from '../engine/random.js';
+import { resolveProfile, type EngineProfile } from '../../workload/engine-profile.js';
+import { hashString } from '../../util/random.js';
 import { RealTimeScheduler, type SimScheduler } from '../engine/scheduler.js';
 import { FaultDice, resolveFaults, type PodFaults } from './faults.js';
 import { LoraInfoSeries, renderMetrics } from './metrics-text.js';
@@ -19,7 +19,7 @@ import { loadInfo, modelInfo, serverInfo } from './sglang-api.js';
 import { SglangRates, renderSglangMetrics } from './sglang-metrics-text.js';
 import { PieceMemory, detokenizeBody, modelField, tokenizeBody, type ApiError } from './tokenize-api.js';
 import { SimRequest } from '../engine/request.js';
-import { tokenize } from '../engine/tokenizer.js';
+import { tokenize } from '../../workload/tokenizer.js';
 
 /** The vLLM version whose API the simulator follows (answered on `/version`). */
 export const VLLM_API_VERSION = '0.11.0';

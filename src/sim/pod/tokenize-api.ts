@@ -3,8 +3,8 @@
  * the token text, so `/detokenize` can only turn back ids it has seen: the pieces of texts sent
  * to `/tokenize` (a bounded memory per pod) and the synthetic words generated text is made of.
  */
-import { messageText, renderChat, type ChatMessage } from '../engine/chat-template.js';
-import { synthWord, tokenPieces, tokenize } from '../engine/tokenizer.js';
+import { messageText, renderChat, type ChatMessage } from '../../workload/chat-template.js';
+import { synthWord, tokenPieces, tokenize } from '../../workload/tokenizer.js';
 
 /** A rejected body: status, vLLM error type, message. */
 export interface ApiError {

@@ -10,7 +10,7 @@ import { CONFIG_API_VERSION, CONFIG_KIND, loadConfigFile, validateConfig } from 
 import type { EndpointPickerConfig } from '../../config/types.js';
 import type { HeaderSource, InferenceRequest } from '../../director/types.js';
 import type { Endpoint, MetricsSnapshot } from '../../pool/endpoint.js';
-import { seededRandom } from '../../scheduling/rng.js';
+import { seededRandom } from '../../util/random.js';
 import { createSwitchboard } from '../../switchboard.js';
 import type { EngineState } from '../engine/engine.js';
 import type { RouteDecision, Router, RouterContext, RouterFactory } from './router.js';

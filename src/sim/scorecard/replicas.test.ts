@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseScenario } from '../../loadgen/scenario.js';
+import { parseScenario } from '../../workload/scenario.js';
 import { configPolicy } from './director-router.js';
 import { replicated } from './replicas.js';
 import type { Router, RouterContext } from './router.js';

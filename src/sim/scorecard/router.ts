@@ -4,9 +4,9 @@
  * Switchboard director live in `director-router.ts`.
  */
 import type { Timers } from '../../admission/timers.js';
-import { Rng } from '../engine/random.js';
+import { Rng } from '../../util/random.js';
 import type { EngineState } from '../engine/engine.js';
-import type { WorkRequest } from '../../loadgen/workload.js';
+import type { WorkRequest } from '../../workload/workload.js';
 
 /** What a router sees of one request. */
 export interface RouteInput {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseScenario } from '../../loadgen/scenario.js';
+import { parseScenario } from '../../workload/scenario.js';
 import { runScorecard } from './runner.js';
 import { leastRequest, randomRouter, roundRobin, type Router } from './router.js';
 

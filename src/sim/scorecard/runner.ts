@@ -6,15 +6,15 @@
  * the router as a client would send it (path + OpenAI JSON body); the pod it picks runs it.
  * Thousands of requests take seconds because nothing waits for real time.
  */
-import { planArrivals, type Arrival } from '../../loadgen/arrivals.js';
-import type { RequestRecord } from '../../loadgen/metrics.js';
-import type { Scenario } from '../../loadgen/scenario.js';
-import { WorkloadGenerator, newRecord, promptText, type SessionState, type WorkRequest } from '../../loadgen/workload.js';
+import { planArrivals, type Arrival } from '../../workload/arrivals.js';
+import type { RequestRecord } from '../../workload/metrics.js';
+import type { Scenario } from '../../workload/scenario.js';
+import { WorkloadGenerator, newRecord, promptText, type SessionState, type WorkRequest } from '../../workload/workload.js';
 import { Engine, type EngineCounters } from '../engine/engine.js';
-import { Rng } from '../engine/random.js';
+import { Rng } from '../../util/random.js';
 import { SimRequest, type RequestSink } from '../engine/request.js';
 import { VirtualScheduler, type TimerHandle } from '../engine/scheduler.js';
-import { synthText, tokenize } from '../engine/tokenizer.js';
+import { synthText, tokenize } from '../../workload/tokenizer.js';
 import { outputSeedFor } from '../pod/openai-request.js';
 import type { RouteDecision, RouteOutcome, RouterFactory } from './router.js';
 

@@ -1,8 +1,11 @@
 /**
- * Seeded randomness and string hashing for the simulator and the load generator.
+ * Seeded randomness and string hashing: one module for every seeded generator.
  *
  * Everything random in a simulated run flows from one seed through these helpers, so a run is
- * reproducible bit for bit: same seed, same prompts, same arrivals, same engine behaviour.
+ * reproducible bit for bit: same seed, same prompts, same arrivals, same engine behaviour, same
+ * tie-breaks. Two generators live here: `Rng` (sfc32, with distributions) for workloads and the
+ * engine, and `seededRandom` (mulberry32, a bare `() => number`) for pickers' tie-breaks. They
+ * stay separate because the published scorecard results depend on each stream as it is.
  */
 
 /** A seeded pseudo-random source (sfc32: small state, good statistics, fast in V8). */
@@ -116,4 +119,16 @@ export function mix32(x: number): number {
   x = Math.imul(x, 0xc2b2ae35);
   x ^= x >>> 16;
   return x >>> 0;
+}
+
+/** A PRNG returning numbers in [0,1) from a 32-bit seed (mulberry32: small, fast, good enough for tie-breaks). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { sbError } from '../errors.js';
-import { resolveProfile, type EngineProfile } from '../sim/engine/profile.js';
-import type { Rng } from '../sim/engine/random.js';
+import { resolveProfile, type EngineProfile } from './engine-profile.js';
+import type { Rng } from '../util/random.js';
 import { compileCount, compileDist, weightedPicker, zipfWeights, type Sampler } from './distributions.js';
 import type { Slo } from './metrics.js';
 

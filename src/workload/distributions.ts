@@ -11,7 +11,7 @@
  *   { mixture: [ { weight: 0.9, dist: ... }, { weight: 0.1, dist: ... } ] }
  */
 import { sbError } from '../errors.js';
-import type { Rng } from '../sim/engine/random.js';
+import type { Rng } from '../util/random.js';
 
 /** A distribution as written in a scenario file. */
 export type DistSpec =

@@ -9,7 +9,7 @@
  *
  * Token ids are 31-bit hashes of the token's characters, so equal pieces get equal ids.
  */
-import { Rng } from './random.js';
+import { Rng } from '../util/random.js';
 
 const MAX_TOKEN_CHARS = 4;
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isSwitchboardError } from '../errors.js';
-import { renderChat } from '../sim/engine/chat-template.js';
-import { Rng } from '../sim/engine/random.js';
-import { tokenize } from '../sim/engine/tokenizer.js';
+import { renderChat } from './chat-template.js';
+import { Rng } from '../util/random.js';
+import { tokenize } from './tokenizer.js';
 import { planArrivals } from './arrivals.js';
 import { compileDist } from './distributions.js';
 import { parseScenario } from './scenario.js';

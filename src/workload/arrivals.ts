@@ -8,7 +8,7 @@
  *
  * Each stage starts its own process at the stage boundary.
  */
-import type { Rng } from '../sim/engine/random.js';
+import type { Rng } from '../util/random.js';
 import type { ArrivalsSpec } from './scenario.js';
 
 /** One arrival: when (ms from the run start) and in which stage. */

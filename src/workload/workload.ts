@@ -6,9 +6,9 @@
  * Everything is derived from the scenario seed and the arrival index (or session and turn),
  * never from processing order, so every policy in a comparison sees the same requests.
  */
-import { renderChat, type ChatMessage } from '../sim/engine/chat-template.js';
-import { Rng, hashString, mix32 } from '../sim/engine/random.js';
-import { synthText } from '../sim/engine/tokenizer.js';
+import { renderChat, type ChatMessage } from './chat-template.js';
+import { Rng, hashString, mix32 } from '../util/random.js';
+import { synthText } from './tokenizer.js';
 import { weightedPicker } from './distributions.js';
 import type { Arrival } from './arrivals.js';
 import type { RequestRecord } from './metrics.js';

@@ -4,7 +4,7 @@
  * Step cost (µs) = c0 + cPrefill·(uncached prefill tokens) + cDecode·(decode sequences)
  *                + cKv·(context tokens read) + LoRA load time of adapters brought in this step.
  */
-import { sbError } from '../../errors.js';
+import { sbError } from '../errors.js';
 
 /** Every constant of the engine model; all of them can be overridden per run. */
 export interface EngineProfile {
