@@ -1,7 +1,8 @@
 /**
- * The layout is the architecture: no import cycles, and dependencies point inward. The core
- * (pool, datalayer, scheduling, request, director, admission, config, telemetry, errors) never
- * imports an adapter (front doors, discovery, simulator, load generator, CLI).
+ * The layout is the architecture: no import cycles (type-only ones included), and every import
+ * points down the layer order below, so a lower layer importing a higher one fails here. The
+ * core never imports an adapter (front doors, discovery, simulator, load generator, CLI), and
+ * adapters do not import each other except where the order says so.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -20,15 +21,55 @@ function files(dir: string): string[] {
   });
 }
 
-/** Runtime imports of a file (type-only imports cannot form runtime cycles). */
-function imports(file: string): string[] {
+/** Imports of a file; with `typesToo`, type-only imports as well. */
+function imports(file: string, typesToo = false): string[] {
   const text = readFileSync(file, 'utf8');
   const out: string[] = [];
   for (const m of text.matchAll(/^(?:import|export)\s+(type\s+)?[^'"]*?from\s+'(\.[^']+)'/gm)) {
-    if (m[1] !== undefined) continue;
+    if (m[1] !== undefined && !typesToo) continue;
     out.push(resolve(dirname(file), m[2].replace(/\.js$/, '.ts')));
   }
   return out;
+}
+
+/**
+ * The layer of each top-level folder or file of src/, lowest first. An import may point to a
+ * lower layer, or within its own folder; core folders of one layer may use each other's
+ * contracts (admission reads scheduling's SaturationDetector); adapters (layer 7) may not import
+ * each other, except `ha` which elects over `discovery`'s Kubernetes client.
+ */
+const LAYERS: Record<string, number> = {
+  util: 0,
+  'errors.ts': 0,
+  'warnings.ts': 0,
+  config: 1,
+  pool: 1,
+  framework: 2,
+  datalayer: 3,
+  request: 3,
+  scheduling: 4,
+  admission: 4,
+  telemetry: 4,
+  director: 5,
+  workload: 5,
+  'switchboard.ts': 6,
+  'builtin-plugins.ts': 6,
+  'plugin-api.ts': 6,
+  discovery: 7,
+  frontends: 7,
+  ha: 7,
+  sim: 7,
+  loadgen: 7,
+  cli: 8,
+  'index.ts': 9,
+  'cli.ts': 9,
+};
+const ADAPTER_EDGES = new Set(['ha -> discovery']);
+
+/** Whether an import from top-level folder `a` to `b` breaks the layer order. */
+function breaksLayers(a: string, b: string): boolean {
+  if (a === b) return false;
+  return LAYERS[b] > LAYERS[a] || (LAYERS[b] === LAYERS[a] && LAYERS[a] >= 7 && !ADAPTER_EDGES.has(`${a} -> ${b}`));
 }
 
 const all = files(SRC);
@@ -51,6 +92,47 @@ describe('architecture', () => {
     };
     for (const f of all) visit(f, []);
     expect(cycles).toEqual([]);
+  });
+
+  it('has no import cycles between folders, type-only imports included', () => {
+    const typeGraph = new Map(all.map((f) => [f, imports(f, true).filter((t) => all.includes(t))]));
+    const state = new Map<string, 1 | 2>();
+    const cycles: string[] = [];
+    const visit = (f: string, path: string[]) => {
+      if (state.get(f) === 2) return;
+      if (state.get(f) === 1) {
+        cycles.push([...path.slice(path.indexOf(f)), f].map((p) => relative(SRC, p)).join(' -> '));
+        return;
+      }
+      state.set(f, 1);
+      for (const t of typeGraph.get(f) ?? []) visit(t, [...path, f]);
+      state.set(f, 2);
+    };
+    for (const f of all) visit(f, []);
+    expect(cycles).toEqual([]);
+  });
+
+  it('every import points down the layer order', () => {
+    const unknown = [...new Set(all.map(top))].filter((t) => LAYERS[t] === undefined);
+    expect(unknown, 'every top-level folder has a layer').toEqual([]);
+    const bad: string[] = [];
+    for (const f of all) {
+      const a = top(f);
+      for (const t of imports(f, true).filter((x) => all.includes(x))) {
+        const b = top(t);
+        if (breaksLayers(a, b)) bad.push(`${relative(SRC, f)} (${a}, layer ${LAYERS[a]}) imports ${relative(SRC, t)} (${b}, layer ${LAYERS[b]})`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('the layer check refuses upward and sideways-adapter imports', () => {
+    expect(breaksLayers('pool', 'scheduling')).toBe(true);
+    expect(breaksLayers('admission', 'director')).toBe(true);
+    expect(breaksLayers('sim', 'loadgen')).toBe(true);
+    expect(breaksLayers('scheduling', 'pool')).toBe(false);
+    expect(breaksLayers('admission', 'scheduling')).toBe(false);
+    expect(breaksLayers('ha', 'discovery')).toBe(false);
   });
 
   it('keeps the core free of adapter imports', () => {
