@@ -44,6 +44,40 @@ export interface DirectorOptions {
   logger?: DirectorLogger | null;
 }
 
+/** Everything a routed decision is made of. */
+interface RouteInput {
+  req: InferenceRequest;
+  endpoints: Endpoint[];
+  /** The body to send (rewritten when the model was), or null to send the original. */
+  body: Buffer | null;
+  bodyRewritten: boolean;
+  incomingModel: string;
+  targetModel: string;
+  priority: number;
+  stream: boolean;
+  /** Estimated tokens (prompt plus expected output) charged to the endpoint. */
+  tokens: number;
+  /** Estimated uncached prompt tokens, pending until the first token. */
+  prefillTokens: number;
+  startedAt: number;
+  explanation: RoutedDecision['explanation'];
+  areq: AdmissionRequest | null;
+}
+
+/** A header-only request carries no model, body or estimates. */
+const HEADER_ONLY_ROUTE = {
+  body: null,
+  bodyRewritten: false,
+  incomingModel: '',
+  targetModel: '',
+  priority: 0,
+  stream: false,
+  tokens: 0,
+  prefillTokens: 0,
+  explanation: null,
+  areq: null,
+} as const;
+
 export class RequestDirector implements Director {
   private readonly o: DirectorOptions;
 
@@ -166,7 +200,21 @@ export class RequestDirector implements Director {
     const rewritten = view !== null && target !== incoming;
     const body = rewritten ? rewriteModel(req.body, view as RequestView, target) : req.body;
     const prefillTokens = Math.round(inputTokens * (1 - result.prefixMatch));
-    return this.route(req, result.endpoints, body, rewritten, incoming, target, priority, view?.stream ?? false, inputTokens + outputTokens, prefillTokens, startedAt, req.explain === true ? result.explanation : null, areq);
+    return this.route({
+      req,
+      endpoints: result.endpoints,
+      body,
+      bodyRewritten: rewritten,
+      incomingModel: incoming,
+      targetModel: target,
+      priority,
+      stream: view?.stream ?? false,
+      tokens: inputTokens + outputTokens,
+      prefillTokens,
+      startedAt,
+      explanation: req.explain === true ? result.explanation : null,
+      areq,
+    });
   }
 
   /** A request without a body: any candidate will do (the Go EPP picks at random). */
@@ -177,24 +225,11 @@ export class RequestDirector implements Director {
     const cands = eps.filter((e) => (subset === null || subset.has(e.address)) && (exclude === null || !exclude.has(e.key)));
     if (cands.length === 0) return this.reject(sbError('SB_ERR_NO_CANDIDATES'), '', '');
     const ep = cands[Math.floor(this.o.rng() * cands.length)];
-    return this.route(req, [ep], null, false, '', '', 0, false, 0, 0, startedAt, null, null);
+    return this.route({ ...HEADER_ONLY_ROUTE, req, endpoints: [ep], startedAt });
   }
 
-  private route(
-    req: InferenceRequest,
-    endpoints: Endpoint[],
-    body: Buffer | null,
-    bodyRewritten: boolean,
-    incomingModel: string,
-    targetModel: string,
-    priority: number,
-    stream: boolean,
-    tokens: number,
-    prefillTokens: number,
-    startedAt: number,
-    explanation: RoutedDecision['explanation'],
-    areq: AdmissionRequest | null,
-  ): RoutedDecision {
+  private route(r: RouteInput): RoutedDecision {
+    const { req, endpoints, body, bodyRewritten, incomingModel, targetModel, priority, stream, tokens, prefillTokens, startedAt, explanation, areq } = r;
     const admission = this.o.admission;
     const lifecycle = new Lifecycle({
       pool: this.o.pool,
