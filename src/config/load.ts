@@ -86,19 +86,37 @@ export function validateConfig(doc: unknown, source = 'config'): EndpointPickerC
   const v: Validator = new Validator(source);
   const root = v.attempt(() => v.object(doc, ''), {});
   v.only(root, '', [...TOP_LEVEL]);
-  const scheduling = root.plugins === undefined && root.schedulingProfiles === undefined ? defaultSchedulingDocument() : root;
 
   const apiVersion = v.attempt(() => v.optString(root.apiVersion, 'apiVersion'), null) ?? CONFIG_API_VERSION;
   if (apiVersion !== CONFIG_API_VERSION) v.attempt(() => v.fail('apiVersion', `must be ${CONFIG_API_VERSION}, got "${apiVersion}"`), undefined);
   const kind = v.attempt(() => v.optString(root.kind, 'kind'), null) ?? CONFIG_KIND;
   if (kind !== CONFIG_KIND) v.attempt(() => v.fail('kind', `must be ${CONFIG_KIND}, got "${kind}"`), undefined);
-
   const featureGates = v.items(root.featureGates, 'featureGates', (g, at) => {
     const gate = v.string(g, at);
     if (!KNOWN_FEATURE_GATES.has(gate)) v.fail(at, `unknown feature gate "${gate}"${didYouMean(gate, KNOWN_FEATURE_GATES)}`);
     return gate;
   });
 
+  const scheduling = readSchedulingSections(root, v);
+  const flowControl = v.attempt(() => parseFlowControl(root.flowControl, scheduling.plugins, v), null);
+  const promptGuards = v.attempt(() => parsePromptGuards(root.promptGuards, v), []);
+  const tokenBudgets = v.attempt(() => parseTokenBudgets(root.tokenBudgets, v), null);
+  const extensions = readExtensionSections(root, v);
+
+  v.finish();
+  return { apiVersion, kind, featureGates, ...scheduling, flowControl, ...extensions, promptGuards, tokenBudgets, source };
+}
+
+/**
+ * `plugins`, `schedulingProfiles`, `saturationDetector`, `parser` and `dataLayer` (or `data`):
+ * the plugin declarations and every reference to them. Without `plugins` and
+ * `schedulingProfiles` the default scheduling applies.
+ */
+function readSchedulingSections(
+  root: Record<string, unknown>,
+  v: Validator,
+): Pick<EndpointPickerConfig, 'plugins' | 'schedulingProfiles' | 'saturationDetector' | 'parser' | 'dataLayer'> {
+  const scheduling = root.plugins === undefined && root.schedulingProfiles === undefined ? defaultSchedulingDocument() : root;
   const plugins: PluginSpec[] = v.items(scheduling.plugins, 'plugins', (raw, at) => {
     const o = v.object(raw, at);
     v.only(o, at, ['type', 'name', 'parameters']);
@@ -170,11 +188,11 @@ export function validateConfig(doc: unknown, source = 'config'): EndpointPickerC
         dataLayer.push(src);
     }, undefined);
   }
+  return { plugins, schedulingProfiles, saturationDetector, parser, dataLayer };
+}
 
-  const flowControl = v.attempt(() => parseFlowControl(root.flowControl, plugins, v), null);
-  const promptGuards = v.attempt(() => parsePromptGuards(root.promptGuards, v), []);
-  const tokenBudgets = v.attempt(() => parseTokenBudgets(root.tokenBudgets, v), null);
-
+/** Switchboard's extensions: static `endpoints`, `objectives` and `modelRewrites`. */
+function readExtensionSections(root: Record<string, unknown>, v: Validator): Pick<EndpointPickerConfig, 'endpoints' | 'objectives' | 'modelRewrites'> {
   const endpoints = v.items(root.endpoints, 'endpoints', (e, at) => parseStaticEndpoint(e, at, v));
   const seenEndpoints = new Set<string>();
   endpoints.forEach((e, i) => {
@@ -205,25 +223,7 @@ export function validateConfig(doc: unknown, source = 'config'): EndpointPickerC
     if (targets.length === 0 && !v.problems.some((p) => p.path.startsWith(`${at}.targets`))) v.fail(`${at}.targets`, 'needs at least one target');
     return { name: v.attempt(() => v.optString(ro.name, `${at}.name`), null) ?? model, model, targets };
   });
-
-  v.finish();
-  return {
-    apiVersion,
-    kind,
-    featureGates,
-    plugins,
-    schedulingProfiles,
-    saturationDetector,
-    dataLayer,
-    flowControl,
-    parser,
-    endpoints,
-    objectives,
-    modelRewrites,
-    promptGuards,
-    tokenBudgets,
-    source,
-  };
+  return { endpoints, objectives, modelRewrites };
 }
 
 /** Parses `ip:port`, `[v6]:port`, or `{address, port, name?, labels?, metricsPort?}`. */
