@@ -65,7 +65,7 @@ export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory
   const seed = opts.seed ?? scenario.seed;
   const sc: Scenario = seed === scenario.seed ? scenario : { ...scenario, seed };
   const sched = new VirtualScheduler();
-  const { pods: nPods, profile, scrapeIntervalMs, metricsLagMs } = sc.fleet;
+  const { pods: nPods, profile, scrapeIntervalMs } = sc.fleet;
   const router = await makeRouter({
     pods: nPods,
     seed,
@@ -80,52 +80,147 @@ export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory
     for (const a of sc.workload.lora?.adapters ?? []) e.loras.register(a, `/adapters/${a}`);
     engines.push(e);
   }
-  const gen = new WorkloadGenerator(sc, profile.model);
-  const arrivals = planArrivals(sc.arrivals, new Rng(seed).fork('arrivals'), sc.maxRequests);
-  const stageEnds: number[] = [];
-  let acc = 0;
-  for (const st of sc.arrivals.stages) stageEnds.push((acc += st.duration * 1000));
-  const arrivalsEnd = acc;
-  const hardStop = arrivalsEnd + sc.drainS * 1000;
-  const stageAt = (t: number): number => {
-    for (let i = 0; i < stageEnds.length; i++) if (t < stageEnds[i]) return i;
-    return stageEnds.length - 1;
-  };
+  const run = new VirtualRun(sc, router, engines, new WorkloadGenerator(sc, profile.model), sched);
+  run.scheduleArrivals(planArrivals(sc.arrivals, new Rng(seed).fork('arrivals'), sc.maxRequests));
+  run.startScrapes();
+  run.recordStageBoundaries();
+  await run.drive(opts.onProgress);
+  await router.close?.();
+  opts.onProgress?.(1);
+  return { policy: router.name, seed, records: run.records, stageCounters: run.stageCounters(), virtualMs: sched.now(), events: run.events };
+}
 
-  const records: RequestRecord[] = [];
-  const live = new Set<Tracked>();
-  let pending = 0;
-  let issued = 0;
+/**
+ * One policy's run: the requests in flight and their records, the scenario's stage clock, and
+ * the steps (issue a request, hand it to the router, submit it to the picked pod's engine,
+ * record tokens, finish) that the event loop drives.
+ */
+class VirtualRun {
+  readonly records: RequestRecord[] = [];
+  events = 0;
+  private readonly live = new Set<Tracked>();
+  /** Router decisions still being awaited (async routers). */
+  private pending = 0;
+  private issued = 0;
+  private readonly stageEnds: number[] = [];
+  private readonly arrivalsEnd: number;
+  private readonly hardStop: number;
+  private readonly boundaries: FleetCounters[] = [];
+  private readonly sink: RequestSink;
 
-  const sink: RequestSink = {
-    onToken(req, now) {
-      const t = req.user as Tracked;
-      const r = t.record;
-      if (req.output === 1) {
-        r.firstToken = now;
-        t.firstToken?.();
-        t.firstToken = null;
+  constructor(
+    private readonly sc: Scenario,
+    private readonly router: Awaited<ReturnType<RouterFactory>>,
+    private readonly engines: readonly Engine[],
+    private readonly gen: WorkloadGenerator,
+    private readonly sched: VirtualScheduler,
+  ) {
+    let acc = 0;
+    for (const st of sc.arrivals.stages) this.stageEnds.push((acc += st.duration * 1000));
+    this.arrivalsEnd = acc;
+    this.hardStop = acc + sc.drainS * 1000;
+    this.sink = {
+      onToken: (req, now) => {
+        const t = req.user as Tracked;
+        const r = t.record;
+        if (req.output === 1) {
+          r.firstToken = now;
+          t.firstToken?.();
+          t.firstToken = null;
+        } else t.itl[req.output - 2] = now - r.lastToken;
+        r.lastToken = now;
+      },
+      onFinish: (req, now) => {
+        const t = req.user as Tracked;
+        this.finish(t, now, true, null, req.output, Math.max(0, req.cachedTokens));
+        if (t.session !== null) {
+          const nxt = this.gen.next(t.session, syntheticAnswer(req));
+          if (nxt !== null && now + nxt.delayMs < this.arrivalsEnd && this.issued < this.sc.maxRequests) {
+            this.sched.at(now + nxt.delayMs, () => this.issue(nxt.request, t.session));
+          }
+        }
+      },
+      onFail: (req, reason, now) => {
+        this.finish(req.user as Tracked, now, false, `engine: ${reason}`, req.output, Math.max(0, req.cachedTokens));
+      },
+    };
+  }
+
+  /** The stage a request issued at `t` belongs to. */
+  private stageAt(t: number): number {
+    const ends = this.stageEnds;
+    for (let i = 0; i < ends.length; i++) if (t < ends[i]) return i;
+    return ends.length - 1;
+  }
+
+  /** Schedules the scenario's first requests (sessions' next turns follow their answers). */
+  scheduleArrivals(arrivals: readonly Arrival[]): void {
+    for (const a of arrivals) {
+      this.sched.at(a.at, () => {
+        if (this.issued >= this.sc.maxRequests) return;
+        const { request, session } = this.gen.first(a);
+        this.issue(request, session);
+      });
+    }
+  }
+
+  /** Metrics scrapes: the picker sees each pod's state as of the scrape, `metricsLagMs` later. */
+  startScrapes(): void {
+    const router = this.router;
+    if (router.onScrape === undefined && router.onScrapeStarted === undefined) return;
+    const { pods, scrapeIntervalMs, metricsLagMs } = this.sc.fleet;
+    const sched = this.sched;
+    const scrape = (): void => {
+      const now = sched.now();
+      for (let i = 0; i < pods; i++) {
+        router.onScrapeStarted?.(i, now);
+        const state = this.engines[i].state();
+        if (metricsLagMs > 0) sched.at(now + metricsLagMs, () => router.onScrape?.(i, state, sched.now()));
+        else router.onScrape?.(i, state, now);
       }
-      else t.itl[req.output - 2] = now - r.lastToken;
-      r.lastToken = now;
-    },
-    onFinish(req, now) {
-      const t = req.user as Tracked;
-      finish(t, now, true, null, req.output, Math.max(0, req.cachedTokens));
-      if (t.session !== null) {
-        const nxt = gen.next(t.session, syntheticAnswer(req));
-        if (nxt !== null && now + nxt.delayMs < arrivalsEnd && issued < sc.maxRequests) {
-          sched.at(now + nxt.delayMs, () => issue(nxt.request, t.session));
+      if (now + scrapeIntervalMs < this.hardStop && (now < this.arrivalsEnd || this.live.size > 0)) sched.at(now + scrapeIntervalMs, scrape);
+    };
+    scrape();
+  }
+
+  /** Fleet counters at stage boundaries. */
+  recordStageBoundaries(): void {
+    this.boundaries.push(fleetCounters(this.engines));
+    for (const end of this.stageEnds) this.sched.at(end, () => this.boundaries.push(fleetCounters(this.engines)));
+  }
+
+  /** Runs the event loop to the end of the scenario (or its drain), then times out what is left. */
+  async drive(onProgress: ((fraction: number) => void) | undefined): Promise<void> {
+    const sched = this.sched;
+    let lastProgress = -1;
+    while (sched.peekTime() <= this.hardStop) {
+      if (!sched.step()) break;
+      this.events++;
+      if (this.pending > 0) await new Promise<void>((r) => setImmediate(r));
+      if (onProgress !== undefined && (this.events & 1023) === 0) {
+        const f = Math.min(1, sched.now() / this.arrivalsEnd);
+        if (f - lastProgress >= 0.01) {
+          lastProgress = f;
+          onProgress(f);
         }
       }
-    },
-    onFail(req, reason, now) {
-      finish(req.user as Tracked, now, false, `engine: ${reason}`, req.output, Math.max(0, req.cachedTokens));
-    },
-  };
+      if (sched.now() >= this.arrivalsEnd && this.live.size === 0 && this.pending === 0) break;
+    }
+    while (this.boundaries.length <= this.stageEnds.length) this.boundaries.push(fleetCounters(this.engines));
+    const stopAt = Math.max(sched.now(), this.arrivalsEnd);
+    for (const t of [...this.live]) this.finish(t, stopAt, false, 'timeout', t.sim?.output ?? 0, -1);
+    for (const e of this.engines) e.stop();
+  }
 
-  function finish(t: Tracked, now: number, ok: boolean, error: string | null, output: number, cached: number): void {
-    if (!live.delete(t)) return;
+  /** Fleet counters accumulated during each stage's time window. */
+  stageCounters(): FleetCounters[] {
+    const out: FleetCounters[] = [];
+    for (let i = 0; i < this.stageEnds.length; i++) out.push(diff(this.boundaries[i + 1], this.boundaries[i]));
+    return out;
+  }
+
+  private finish(t: Tracked, now: number, ok: boolean, error: string | null, output: number, cached: number): void {
+    if (!this.live.delete(t)) return;
     const r = t.record;
     r.end = now;
     r.ok = ok;
@@ -137,25 +232,19 @@ export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory
     t.done = null;
   }
 
-  function issue(work: WorkRequest, session: SessionState | null): void {
-    const now = sched.now();
-    issued++;
-    if (work.stage < 0) work.stage = stageAt(now);
+  /** Sends one request to the router and, once it picks, to that pod's engine. */
+  private issue(work: WorkRequest, session: SessionState | null): void {
+    const now = this.sched.now();
+    this.issued++;
+    if (work.stage < 0) work.stage = this.stageAt(now);
     const prompt = tokenize(promptText(work));
     const record = newRecord(work, now, prompt.length);
-    records.push(record);
-    const tracked: Tracked = {
-      record,
-      itl: new Float64Array(Math.max(0, work.maxTokens - 1)),
-      work,
-      session,
-      done: null,
-      firstToken: null,
-      sim: null,
-    };
-    live.add(tracked);
+    this.records.push(record);
+    const tracked: Tracked = { record, itl: new Float64Array(Math.max(0, work.maxTokens - 1)), work, session, done: null, firstToken: null, sim: null };
+    this.live.add(tracked);
     let body: Buffer | null = null;
-    const decision = router.route({
+    const gen = this.gen;
+    const decision = this.router.route({
       work,
       path: WorkloadGenerator.path(work),
       // Built on demand: baselines never look at the body.
@@ -165,96 +254,48 @@ export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory
       promptTokens: prompt.length,
       now,
     });
-    const apply = (d: RouteDecision): void => {
-      if (d.kind === 'reject') {
-        finish(tracked, sched.now(), false, `reject_${d.status}`, 0, -1);
-        return;
-      }
-      record.pod = d.pod;
-      tracked.done = d.done;
-      tracked.firstToken = d.firstToken ?? null;
-      const engine = engines[d.pod];
-      const invalid = engine.validate(prompt.length, work.maxTokens, work.lora);
-      if (invalid !== null) {
-        finish(tracked, sched.now(), false, 'http_400', 0, -1);
-        return;
-      }
-      tracked.sim = new SimRequest({
-        id: work.id,
-        prompt,
-        maxTokens: work.maxTokens,
-        outputSeed: outputSeedFor(prompt, null),
-        lora: work.lora,
-        sink,
-        user: tracked,
-      });
-      engine.submit(tracked.sim);
-    };
     if (decision instanceof Promise) {
-      pending++;
+      this.pending++;
       decision.then(
         (d) => {
-          pending--;
-          apply(d);
+          this.pending--;
+          this.apply(tracked, prompt, d);
         },
         (err: unknown) => {
-          pending--;
-          finish(tracked, sched.now(), false, `router: ${err instanceof Error ? err.message : String(err)}`, 0, -1);
+          this.pending--;
+          this.finish(tracked, this.sched.now(), false, `router: ${err instanceof Error ? err.message : String(err)}`, 0, -1);
         },
       );
-    } else apply(decision);
+    } else this.apply(tracked, prompt, decision);
   }
 
-  for (const a of arrivals) {
-    sched.at(a.at, () => {
-      if (issued >= sc.maxRequests) return;
-      const { request, session } = gen.first(a as Arrival);
-      issue(request, session);
+  /** Carries out the router's decision for one request. */
+  private apply(tracked: Tracked, prompt: Int32Array, d: RouteDecision): void {
+    const { record, work } = tracked;
+    if (d.kind === 'reject') {
+      this.finish(tracked, this.sched.now(), false, `reject_${d.status}`, 0, -1);
+      return;
+    }
+    record.pod = d.pod;
+    tracked.done = d.done;
+    tracked.firstToken = d.firstToken ?? null;
+    const engine = this.engines[d.pod];
+    const invalid = engine.validate(prompt.length, work.maxTokens, work.lora);
+    if (invalid !== null) {
+      this.finish(tracked, this.sched.now(), false, 'http_400', 0, -1);
+      return;
+    }
+    tracked.sim = new SimRequest({
+      id: work.id,
+      prompt,
+      maxTokens: work.maxTokens,
+      outputSeed: outputSeedFor(prompt, null),
+      lora: work.lora,
+      sink: this.sink,
+      user: tracked,
     });
+    engine.submit(tracked.sim);
   }
-
-  // Metrics scrapes: the picker sees each pod's state as of the scrape, `metricsLagMs` later.
-  const scrape = (): void => {
-    const now = sched.now();
-    for (let i = 0; i < nPods; i++) {
-      router.onScrapeStarted?.(i, now);
-      const state = engines[i].state();
-      if (metricsLagMs > 0) sched.at(now + metricsLagMs, () => router.onScrape?.(i, state, sched.now()));
-      else router.onScrape?.(i, state, now);
-    }
-    if (now + scrapeIntervalMs < hardStop && (now < arrivalsEnd || live.size > 0)) sched.at(now + scrapeIntervalMs, scrape);
-  };
-  if (router.onScrape !== undefined || router.onScrapeStarted !== undefined) scrape();
-
-  // Fleet counters at stage boundaries.
-  const boundaries: FleetCounters[] = [fleetCounters(engines)];
-  for (const end of stageEnds) sched.at(end, () => boundaries.push(fleetCounters(engines)));
-
-  let events = 0;
-  let lastProgress = -1;
-  while (sched.peekTime() <= hardStop) {
-    if (!sched.step()) break;
-    events++;
-    if (pending > 0) await new Promise<void>((r) => setImmediate(r));
-    if (opts.onProgress !== undefined && (events & 1023) === 0) {
-      const f = Math.min(1, sched.now() / arrivalsEnd);
-      if (f - lastProgress >= 0.01) {
-        lastProgress = f;
-        opts.onProgress(f);
-      }
-    }
-    if (sched.now() >= arrivalsEnd && live.size === 0 && pending === 0) break;
-  }
-  while (boundaries.length <= stageEnds.length) boundaries.push(fleetCounters(engines));
-  const stopAt = Math.max(sched.now(), arrivalsEnd);
-  for (const t of [...live]) finish(t, stopAt, false, 'timeout', t.sim?.output ?? 0, -1);
-  for (const e of engines) e.stop();
-  await router.close?.();
-  opts.onProgress?.(1);
-
-  const stageCounters: FleetCounters[] = [];
-  for (let i = 0; i < stageEnds.length; i++) stageCounters.push(diff(boundaries[i + 1], boundaries[i]));
-  return { policy: router.name, seed, records, stageCounters, virtualMs: sched.now(), events };
 }
 
 /** The answer a client would have read: the words behind the request's output token ids. */
