@@ -10,21 +10,21 @@
 # RUN lines of `deps` and `build` as ordinary commands in CI (there is no container engine there)
 # and checks that the runtime stage holds everything dist/cli.js imports.
 #
-# Base images are referenced by tag. For reproducible builds pin them by digest, e.g.
-#   FROM node:24-bookworm-slim@sha256:<digest> AS deps   (and the same in `build`)
-#   FROM gcr.io/distroless/nodejs24-debian12:nonroot@sha256:<digest>
-# with the digests from `docker buildx imagetools inspect <image>` or `crane digest <image>` on
-# the day you pin (the test accepts either form).
+# The build stages' base is pinned by digest: node:24-bookworm-slim as the Docker Official Images
+# record it (docker-library/repo-info, repos/node/remote/24-bookworm-slim.md: the multi-platform
+# index of Node 24.18.1 on bookworm). The runtime is distroless, whose digests are published only
+# by its registry: `scripts/pin-base-images.sh` pins every FROM line to the digest a registry
+# answers today (crane or docker buildx), and the test requires the build stages pinned.
 
 ARG NODE_VERSION=24
 
-FROM node:${NODE_VERSION}-bookworm-slim AS deps
+FROM node:24-bookworm-slim@sha256:235600a8101ab264e117b1768e925532262668dc9b581ef1dd7d96ced463b8e7 AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: no dependency needs an install script at runtime.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
-FROM node:${NODE_VERSION}-bookworm-slim AS build
+FROM node:24-bookworm-slim@sha256:235600a8101ab264e117b1768e925532262668dc9b581ef1dd7d96ced463b8e7 AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
