@@ -245,6 +245,22 @@ export class EndpointPool {
     return sent < open ? sent : open;
   }
 
+  /**
+   * Adds `unseenLoad` of `slots[k]` to `out[k]` for k < n: the same accessor for scorers' hot
+   * loops, with the columns read once (measured: a per-slot call cost 10-14% of a 1,024-endpoint pick).
+   */
+  addUnseenLoad(slots: Int32Array, n: number, out: Float64Array): void {
+    const sentTotal = this.dispatched;
+    const seen = this.dispatchedAtLastMetrics;
+    const open = this.inflight;
+    for (let k = 0; k < n; k++) {
+      const s = slots[k];
+      const sent = sentTotal[s] - seen[s];
+      const o = open[s];
+      out[k] += sent < o ? sent : o;
+    }
+  }
+
   /** Whether `slot` has metrics no older than `thresholdMs` at clock time `now`. */
   isFresh(slot: number, now: number, thresholdMs: number): boolean {
     return now - this.scrapedAt[slot] <= thresholdMs;

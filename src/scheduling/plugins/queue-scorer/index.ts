@@ -14,12 +14,8 @@ export const queueScorer: PluginFactory = (name, p, { pool }) => {
       const n = cands.length;
       const slots = cands.slots;
       const waiting = pool.waiting;
-      if (countUnscraped) {
-        for (let k = 0; k < n; k++) {
-          const s = slots[k];
-          out[k] = waiting[s] + pool.unseenLoad(s);
-        }
-      } else for (let k = 0; k < n; k++) out[k] = waiting[slots[k]];
+      for (let k = 0; k < n; k++) out[k] = waiting[slots[k]];
+      if (countUnscraped) pool.addUnseenLoad(slots, n, out);
       if (reference > 0) for (let k = 0; k < n; k++) out[k] = reference / (reference + out[k]);
       else inverseMinMax(out, n);
     },
