@@ -1,14 +1,13 @@
 /**
  * One ext_proc `Process` stream = one HTTP exchange, as a small state machine.
  *
- * Request phase: FULL_DUPLEX_STREAMED buffers body chunks until end_of_stream (or trailers), asks
- * the director, then answers the headers (routing header, clear_route_cache, envoy.lb metadata)
- * followed by the body as streamed_response chunks. BUFFERED answers the headers with CONTINUE at
- * once (Envoy holds the body until then) and routes in the body response. Modes in which the body
- * cannot be seen before the headers must be answered (NONE, STREAMED, BUFFERED_PARTIAL) route from
- * the headers alone. Response phase: headers answered at once, body chunks pass through the
- * lifecycle (streams are echoed immediately, JSON held only as the lifecycle needs), trailers
- * answered. Messages are handled strictly in order: those arriving while the director works wait in
+ * Request phase (here): FULL_DUPLEX_STREAMED buffers body chunks until end_of_stream (or
+ * trailers), asks the director, then answers the headers (routing header, clear_route_cache,
+ * envoy.lb metadata) followed by the body as streamed_response chunks. BUFFERED answers the
+ * headers with CONTINUE at once (Envoy holds the body until then) and routes in the body
+ * response. Modes in which the body cannot be seen before the headers must be answered (NONE,
+ * STREAMED, BUFFERED_PARTIAL) route from the headers alone. The response phase is in
+ * response-phase.ts; the stream's endings (reset, half-close, timeouts) here. Messages are handled strictly in order: those arriving while the director works wait in
  * a small queue (pausing the HTTP/2 stream instead cost measurably more per exchange).
  */
 import { randomUUID } from 'node:crypto';
@@ -25,11 +24,12 @@ import {
   type HttpBody,
   type HttpHeaders,
   type ProcessingRequest,
-  type ProcessingResponse,
 } from './messages.js';
 import type { OutboundResponse } from './codec.js';
 import { encodeRouteHeaders, encodeStreamedBody } from './fast-encode.js';
-import { servedEndpoint, subsetHint } from './metadata.js';
+import { onResponseBody, onResponseHeaders, onResponseTrailers, type ResponseHost } from './response-phase.js';
+import { bodyHandling, type BodyHandling, type Phase } from './stream-phase.js';
+import { subsetHint } from './metadata.js';
 import type { ExtProcMetrics } from './metrics.js';
 import type { StreamLimits, Watched } from './stream-limits.js';
 import { REQUEST_ID_HEADER } from '../../request/headers.js';
@@ -37,7 +37,6 @@ import {
   continueBody,
   continueHeaders,
   immediateErrorResponse,
-  replaceBody,
   routeBufferedBodyResponse,
   trailersResponse,
   type Direction,
@@ -62,22 +61,6 @@ export interface StreamContext {
   /** Told about every stream the gateway resets, by connection (keeps connections under nghttp2's reset limit). */
   resets: { reset(peer: string): void } | null;
   logger: Logger;
-}
-
-type Phase =
-  | 'request-headers' // waiting for request_headers
-  | 'request-body' // collecting the request body
-  | 'routed' // request answered; waiting for the response (or request trailers / passthrough body)
-  | 'response-body' // response headers answered; body in flight
-  | 'done'; // exchange over (finished, rejected, reset or broken)
-
-/** How a body mode is handled. */
-type BodyHandling = 'duplex' | 'buffered' | 'passthrough';
-
-function bodyHandling(mode: number): BodyHandling {
-  if (mode === BodySendMode.FULL_DUPLEX_STREAMED || mode === BodySendMode.GRPC) return 'duplex';
-  if (mode === BodySendMode.BUFFERED) return 'buffered';
-  return 'passthrough';
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -107,14 +90,14 @@ export function handleProcessStream(call: ProcessCall, ctx: StreamContext): void
   new ProcessStream(call, ctx).start();
 }
 
-class ProcessStream implements Watched {
+class ProcessStream implements Watched, ResponseHost {
   private readonly call: ProcessCall;
   private readonly ctx: StreamContext;
-  private phase: Phase = 'request-headers';
+  phase: Phase = 'request-headers';
   private requestMode: BodyHandling = 'duplex';
-  private responseMode: BodyHandling = 'duplex';
+  responseMode: BodyHandling = 'duplex';
   /** The gateway said it sends no response body (mode NONE): the exchange is complete at the response headers. */
-  private responseBodyNone = false;
+  responseBodyNone = false;
   private headers: ProtoHeaders | null = null;
   private requestId = '';
   private generatedRequestId: string | null = null;
@@ -123,9 +106,9 @@ class ProcessStream implements Watched {
   private bodyBytes = 0;
   /** The request had trailers: body responses keep end_of_stream false and trailers end the phase. */
   private requestTrailers = false;
-  private lifecycle: RequestLifecycle | null = null;
-  private servedReported = false;
-  private responseBodyEnded = false;
+  lifecycle: RequestLifecycle | null = null;
+  servedReported = false;
+  responseBodyEnded = false;
   private busy = false;
   /** Messages that arrived while the director was deciding, handled in order after it. */
   private queued: ProcessingRequest[] | null = null;
@@ -208,9 +191,9 @@ class ProcessStream implements Watched {
     if (msg.requestHeaders) return this.onRequestHeaders(msg, msg.requestHeaders);
     if (msg.requestBody) return this.onRequestBody(msg.requestBody);
     if (msg.requestTrailers) return this.onRequestTrailers();
-    if (msg.responseHeaders) return this.onResponseHeaders(msg, msg.responseHeaders);
-    if (msg.responseBody) return this.onResponseBody(msg, msg.responseBody);
-    if (msg.responseTrailers) return this.onResponseTrailers();
+    if (msg.responseHeaders) return onResponseHeaders(this, msg, msg.responseHeaders);
+    if (msg.responseBody) return onResponseBody(this, msg, msg.responseBody);
+    if (msg.responseTrailers) return onResponseTrailers(this);
     this.fail(GrpcStatus.INVALID_ARGUMENT, 'ProcessingRequest has no request field set', 'empty_request');
   }
 
@@ -289,81 +272,6 @@ class ProcessStream implements Watched {
       return;
     }
     this.outOfOrder('request_trailers');
-  }
-
-  private onResponseHeaders(msg: ProcessingRequest, h: HttpHeaders): void {
-    if (this.phase !== 'routed') return this.outOfOrder('response_headers');
-    const lifecycle = this.lifecycle;
-    this.reportServed(msg);
-    if (lifecycle !== null) {
-      const headers = new ProtoHeaders(h.headers);
-      // Envoy sends `:status`; the Go EPP's harness sends `status`.
-      const statusText = headers.get(':status') ?? headers.get('status');
-      const status = statusText === undefined ? 0 : Number.parseInt(statusText, 10) || 0;
-      lifecycle.responseHeaders(status, headers.get('content-type'));
-    }
-    this.send(continueHeaders('response'));
-    if (h.endOfStream) {
-      this.responseBodyEnded = true;
-      this.finish('ok');
-      this.phase = 'done';
-      return;
-    }
-    this.phase = 'response-body';
-    if (this.responseBodyNone) {
-      // The body goes to the client without us; trailers (if any) may still come and be answered.
-      this.responseBodyEnded = true;
-      this.finish('ok');
-    }
-  }
-
-  private onResponseBody(msg: ProcessingRequest, b: HttpBody): void {
-    if (this.phase !== 'response-body') return this.outOfOrder('response_body');
-    if (!this.servedReported) this.reportServed(msg);
-    const chunk = bytesOf(b.body);
-    const eos = b.endOfStream === true;
-    const lifecycle = this.lifecycle;
-    switch (this.responseMode) {
-      case 'duplex': {
-        const out = lifecycle === null ? chunk : lifecycle.responseBody(chunk, eos);
-        if (out !== null) this.sendAll(encodeStreamedBody('response', out, eos));
-        else if (eos) this.sendAll(encodeStreamedBody('response', EMPTY, true));
-        break;
-      }
-      case 'buffered': {
-        // The whole body in one message, even when trailers follow.
-        const out = lifecycle === null ? chunk : lifecycle.responseBody(chunk, true);
-        if (out === null || out === chunk) this.send(continueBody('response'));
-        else this.send(replaceBody('response', out, out.length));
-        break;
-      }
-      case 'passthrough': {
-        const out = lifecycle === null ? chunk : lifecycle.responseBody(chunk, eos);
-        if (out === chunk) this.send(continueBody('response'));
-        else this.send(replaceBody('response', out ?? EMPTY, -1));
-        break;
-      }
-    }
-    if (eos || this.responseMode === 'buffered') this.responseBodyEnded = true;
-    if (eos) {
-      this.finish('ok');
-      this.phase = 'done';
-    }
-  }
-
-  private onResponseTrailers(): void {
-    if (this.phase !== 'response-body' && this.phase !== 'routed') return this.outOfOrder('response_trailers');
-    if (this.phase === 'response-body' && !this.responseBodyEnded && this.responseMode !== 'buffered') {
-      // Trailers end the body: flush whatever the lifecycle still holds, without end_of_stream.
-      const out = this.lifecycle?.responseBody(EMPTY, true) ?? null;
-      if (out !== null && out.length > 0) {
-        if (this.responseMode === 'duplex') this.sendAll(encodeStreamedBody('response', out, false));
-      }
-      this.responseBodyEnded = true;
-    }
-    this.send(trailersResponse('response'));
-    this.finish('ok');
-    this.phase = 'done';
   }
 
   // ---- deciding --------------------------------------------------------------------------------
@@ -461,14 +369,6 @@ class ProcessStream implements Watched {
 
   // ---- endings ---------------------------------------------------------------------------------
 
-  private reportServed(msg: ProcessingRequest): void {
-    const served = servedEndpoint(msg.metadataContext);
-    if (served !== null && this.lifecycle !== null) {
-      this.servedReported = true;
-      this.lifecycle.served(served);
-    }
-  }
-
   private rejectLocally(error: SwitchboardError): void {
     this.ctx.metrics.localRejection(error.code);
     this.sendImmediate(error);
@@ -481,14 +381,14 @@ class ProcessStream implements Watched {
   }
 
   /** Ends the lifecycle once; later calls are no-ops. */
-  private finish(outcome: Outcome): void {
+  finish(outcome: Outcome): void {
     const lifecycle = this.lifecycle;
     if (lifecycle === null) return;
     this.lifecycle = null;
     lifecycle.finish(outcome);
   }
 
-  private outOfOrder(what: string): void {
+  outOfOrder(what: string): void {
     this.fail(GrpcStatus.FAILED_PRECONDITION, `unexpected ${what} in phase ${this.phase}`, 'out_of_order');
   }
 
@@ -559,12 +459,12 @@ class ProcessStream implements Watched {
 
   // ---- outbound --------------------------------------------------------------------------------
 
-  private send(msg: OutboundResponse): void {
+  send(msg: OutboundResponse): void {
     if (this.ended) return;
     this.call.write(msg);
   }
 
-  private sendAll(msgs: OutboundResponse[]): void {
+  sendAll(msgs: OutboundResponse[]): void {
     for (let i = 0; i < msgs.length; i++) this.send(msgs[i]);
   }
 }
