@@ -24,7 +24,6 @@ import { PREFIX_STATS } from './scheduling/framework/prefix-match.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { Telemetry } from './telemetry/metrics.js';
 import type { MetricNames } from './telemetry/metric-names.js';
-import { sbError } from './errors.js';
 
 /** Settings of the core (flags and config merged by the CLI). */
 export interface SwitchboardOptions {

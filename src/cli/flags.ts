@@ -7,6 +7,7 @@
 import { sbError } from '../errors.js';
 import { parseDurationMs } from '../util/duration.js';
 import { checkHostPort } from './host-port.js';
+import { editDistance } from '../util/nearest.js';
 import { sbWarning, type ConfigWarning } from '../warnings.js';
 
 /** Value kinds. Durations parse to milliseconds; lists are comma-separated. */
@@ -205,20 +206,9 @@ function convert(spec: FlagSpec, raw: string): FlagValue {
   }
 }
 
-/** Edit distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length];
-}
-
 /** The nearest valid flag names: smallest edit distance (within a third of the name), else containing ones. */
 export function nearestFlags(name: string, specs: readonly FlagSpec[]): string[] {
-  const scored = specs.map((s) => ({ name: s.name, d: distance(name, s.name) }));
+  const scored = specs.map((s) => ({ name: s.name, d: editDistance(name, s.name) }));
   const best = Math.min(...scored.map((s) => s.d));
   if (best <= Math.max(2, Math.floor(name.length / 3))) return scored.filter((s) => s.d === best).map((s) => s.name).slice(0, 3);
   return specs.filter((s) => s.name.includes(name) || (s.name.length > 2 && name.includes(s.name))).map((s) => s.name).slice(0, 3);

@@ -3,7 +3,7 @@
  * extensions), `promptGuards` and `tokenBudgets` (Switchboard's). Strict like the rest of the
  * loader: unknown fields, wrong types and dangling policy references name the field.
  */
-import type { FlowControlSpec, PluginSpec, PriorityBandSpec, PromptGuardSpec, TokenBudgetSpec, TokenLimitSpec } from './types.js';
+import type { FlowControlSpec, PriorityBandSpec, PromptGuardSpec, TokenBudgetSpec, TokenLimitSpec } from './types.js';
 import type { Validator } from './validator.js';
 
 /** The Go EPP's default policies of a band (types; the plugins validate references at start). */
@@ -29,8 +29,8 @@ export function defaultFlowControlSpec(): FlowControlSpec {
   return { maxBytes: 0, maxRequests: 0, defaultRequestTTLMs: DEFAULT_TTL_MS, priorityBands: [], defaultPriorityBand: band, sheddable: 'reject', recheckIntervalMs: DEFAULT_RECHECK_MS };
 }
 
-/** Parses `flowControl:`; `plugins` resolves policy references by plugin name. */
-export function parseFlowControl(raw: unknown, plugins: readonly PluginSpec[], v: Validator): FlowControlSpec | null {
+/** Parses `flowControl:`; policy references are kept as written and resolved when flow control is built. */
+export function parseFlowControl(raw: unknown, v: Validator): FlowControlSpec | null {
   if (raw === undefined || raw === null) return null;
   const o = v.object(raw, 'flowControl');
   v.only(o, 'flowControl', ['maxBytes', 'maxRequests', 'defaultRequestTTL', 'priorityBands', 'defaultPriorityBand', 'sheddable', 'recheckInterval']);
@@ -44,8 +44,8 @@ export function parseFlowControl(raw: unknown, plugins: readonly PluginSpec[], v
       maxBytes: v.bytes(bo.maxBytes, `${at}.maxBytes`, 0) || (template?.maxBytes ?? DEFAULT_BAND_MAX_BYTES),
       maxRequests: v.number(bo.maxRequests, `${at}.maxRequests`, template?.maxRequests ?? 0, { min: 0, integer: true }),
       maxRequestsPerFlow: v.number(bo.maxRequestsPerFlow, `${at}.maxRequestsPerFlow`, template?.maxRequestsPerFlow ?? 0, { min: 0, integer: true }),
-      fairness: policyRef(bo.fairnessPolicyRef, `${at}.fairnessPolicyRef`, template?.fairness ?? DEFAULT_FAIRNESS, plugins, v),
-      ordering: policyRef(bo.orderingPolicyRef, `${at}.orderingPolicyRef`, template?.ordering ?? DEFAULT_ORDERING, plugins, v),
+      fairness: policyRef(bo.fairnessPolicyRef, `${at}.fairnessPolicyRef`, template?.fairness ?? DEFAULT_FAIRNESS, v),
+      ordering: policyRef(bo.orderingPolicyRef, `${at}.orderingPolicyRef`, template?.ordering ?? DEFAULT_ORDERING, v),
     };
   };
   const defaultPriorityBand = band(o.defaultPriorityBand ?? {}, 'flowControl.defaultPriorityBand', null);
@@ -74,7 +74,7 @@ export function parseFlowControl(raw: unknown, plugins: readonly PluginSpec[], v
  * a policy type name. Whether it names a policy of the right kind is checked when flow control
  * is built, by the plugin registry.
  */
-function policyRef(raw: unknown, at: string, def: string, _plugins: readonly PluginSpec[], v: Validator): string {
+function policyRef(raw: unknown, at: string, def: string, v: Validator): string {
   return v.optString(raw, at) ?? def;
 }
 

@@ -98,7 +98,7 @@ export function validateConfig(doc: unknown, source = 'config'): EndpointPickerC
   });
 
   const scheduling = readSchedulingSections(root, v);
-  const flowControl = v.attempt(() => parseFlowControl(root.flowControl, scheduling.plugins, v), null);
+  const flowControl = v.attempt(() => parseFlowControl(root.flowControl, v), null);
   const promptGuards = v.attempt(() => parsePromptGuards(root.promptGuards, v), []);
   const tokenBudgets = v.attempt(() => parseTokenBudgets(root.tokenBudgets, v), null);
   const extensions = readExtensionSections(root, v);

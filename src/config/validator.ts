@@ -8,8 +8,6 @@ import { parseDurationMs } from '../util/duration.js';
 import { didYouMean } from '../util/nearest.js';
 import { parseQuantity } from '../util/quantity.js';
 
-export { parseQuantity };
-
 /** One thing wrong in a config file: where (field path) and why. */
 export interface ConfigProblem {
   path: string;

@@ -4,7 +4,7 @@
  */
 import { HEADLINES, type Headline, type Report } from './report.js';
 import { barChart, esc, lineChart } from './svg-charts.js';
-import { fmt, stageCell } from './table.js';
+import { fmt } from './table.js';
 
 const TABLE_COLUMNS: Headline[] = [
   'ttftP50',

@@ -64,12 +64,13 @@ export function buildScheduling(cfg: SchedulingConfig, handle: PluginHandle, opt
   if (cfg.schedulingProfiles.length === 0 && profiles[0].plugins.length === 0) {
     // Plugins were declared, none of them for scheduling (a data source, flow-control policies):
     // the default scheduling applies rather than picks by tie-break.
-    for (const spec of defaultConfig().plugins) {
+    const defaults = defaultConfig();
+    for (const spec of defaults.plugins) {
       if (plugins.has(spec.name)) continue;
       plugins.set(spec.name, registry.create(spec.type, spec.name, spec.parameters, handle, warnings) as AnyPlugin);
       effectivePlugins.push(spec);
     }
-    profiles = defaultConfig().schedulingProfiles;
+    profiles = defaults.schedulingProfiles;
     warnings.push(sbWarning('SB_WARN_DEFAULT_PROFILE'));
   }
   if (profiles.length > 1)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { parseQuantity } from '../../src/config/validator.js';
+import { parseQuantity } from '../../src/util/quantity.js';
 import { createSwitchboard } from '../../src/switchboard.js';
 import { Params } from '../../src/framework/params.js';
 import { localPolicySettings } from '../../src/admission/plugins/local-policy/index.js';
