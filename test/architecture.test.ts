@@ -135,3 +135,50 @@ describe('architecture', () => {
     expect(bad).toEqual([]);
   });
 });
+
+/**
+ * One test layout: tests live under test/, mirroring src/ (a plugin `src/x/plugins/p/` is tested
+ * in `test/x/plugins/p.test.ts` or a file its README names), so nothing shipped imports test code.
+ */
+describe('test layout', () => {
+  const ROOT = resolve(SRC, '..');
+  function walk(dir: string): string[] {
+    return readdirSync(dir).flatMap((f) => {
+      const p = join(dir, f);
+      return statSync(p).isDirectory() ? walk(p) : [p];
+    });
+  }
+
+  it('keeps every test out of src/', () => {
+    expect(walk(SRC).filter((p) => p.endsWith('.test.ts')).map((p) => relative(ROOT, p))).toEqual([]);
+  });
+
+  it('gives every plugin folder a README that names an existing test', () => {
+    const problems: string[] = [];
+    for (const sub of readdirSync(SRC)) {
+      const plugins = join(SRC, sub, 'plugins');
+      if (!statSync(join(SRC, sub)).isDirectory() || !exists(plugins)) continue;
+      for (const name of readdirSync(plugins)) {
+        const dir = join(plugins, name);
+        if (!statSync(dir).isDirectory()) continue;
+        const readme = join(dir, 'README.md');
+        if (!exists(readme)) {
+          problems.push(`${relative(ROOT, dir)}: no README.md`);
+          continue;
+        }
+        const named = [...readFileSync(readme, 'utf8').matchAll(/`(test\/[^`]+\.test\.ts)`/g)].map((m) => m[1]);
+        if (!named.some((t) => exists(join(ROOT, t)))) problems.push(`${relative(ROOT, readme)}: names no existing test under test/`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
+
+function exists(p: string): boolean {
+  try {
+    statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

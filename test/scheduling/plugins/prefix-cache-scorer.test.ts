@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import type { PrefixCacheScorer } from '../../../src/scheduling/plugins/prefix-cache-scorer/index.js';
+import { hashBlocks, seedHash } from '../../../src/scheduling/prefix/hash.js';
+import { Candidates } from '../../../src/scheduling/framework/plugin.js';
+import { makePool } from '../../support/pool.js';
+import { allCandidates, cycle, plugin } from '../../support/plugin.js';
+import { request } from '../../support/scheduling.js';
+
+/** Scores every pod, then records the prompt on pod `pickSlot` (the primary of the pick). */
+function scoreAndRoute(s: PrefixCacheScorer, pool: ReturnType<typeof makePool>, prompt: string, pickSlot: number | null): number[] {
+  const c = cycle(pool, request('m', prompt));
+  const cands = allCandidates(pool);
+  const out = new Float64Array(cands.length);
+  s.score(c, cands, out);
+  if (pickSlot !== null) s.preRequest(c, Int32Array.of(pickSlot), 1);
+  return [...out];
+}
+
+describe('prefix hashing', () => {
+  const b = Buffer.from('aaaaaa');
+  it('hashes full blocks and a trailing partial block; shorter than a block gives none', () => {
+    const out = new Float64Array(16);
+    expect(hashBlocks(b, 0, 6, 4, 256, seedHash('m', ''), out)).toBe(2);
+    expect(hashBlocks(b, 0, 3, 4, 256, seedHash('m', ''), out)).toBe(0);
+  });
+  it('chains: equal hashes mean equal prefixes; model and salt change the chain', () => {
+    const h = (s: string, model = 'm', salt = '') => {
+      const out = new Float64Array(16);
+      const n = hashBlocks(Buffer.from(s), 0, s.length, 4, 256, seedHash(model, salt), out);
+      return [...out.subarray(0, n)];
+    };
+    expect(h('aaaabbbb')[0]).toBe(h('aaaacccc')[0]);
+    expect(h('aaaabbbb')[1]).not.toBe(h('aaaacccc')[1]);
+    expect(h('xxxxbbbb')[1]).not.toBe(h('aaaabbbb')[1]);
+    expect(h('aaaa', 'other')[0]).not.toBe(h('aaaa')[0]);
+    expect(h('aaaa', 'm', 'tenant-a')[0]).not.toBe(h('aaaa')[0]);
+  });
+  it('caps at maxBlocks', () => {
+    const out = new Float64Array(16);
+    expect(hashBlocks(Buffer.alloc(64, 97), 0, 64, 4, 3, 0, out)).toBe(3);
+  });
+  it('gives 53-bit integers', () => {
+    const out = new Float64Array(64);
+    const n = hashBlocks(Buffer.from('x'.repeat(256)), 0, 256, 4, 64, 12345, out);
+    for (const v of out.subarray(0, n)) expect(Number.isSafeInteger(v) && v >= 0).toBe(true);
+  });
+});
+
+describe('prefix-cache-scorer', () => {
+  const params = { autoTune: false, blockSizeTokens: 1 };
+
+  it('after aaaaaa went to pod 0, aaaabbbb matches 1 of 2 blocks there (0.5) and nothing elsewhere', () => {
+    const pool = makePool([{}, {}, {}]);
+    const s = plugin<PrefixCacheScorer>('prefix-cache-scorer', pool, params);
+    expect(scoreAndRoute(s, pool, 'aaaaaa', 0)).toEqual([0, 0, 0]);
+    expect(scoreAndRoute(s, pool, 'aaaabbbb', null)).toEqual([0.5, 0, 0]);
+    expect(scoreAndRoute(s, pool, 'aaaaaa', null)).toEqual([1, 0, 0]);
+  });
+
+  it('auto-tunes the block size from the endpoint cache config (16 tokens: 128 chars = 2 blocks)', () => {
+    const pool = makePool([{ blockSize: 16, numBlocks: 100 }, { blockSize: 16, numBlocks: 100 }]);
+    const s = plugin<PrefixCacheScorer>('prefix-cache-scorer', pool);
+    const prompt = 'p'.repeat(128);
+    scoreAndRoute(s, pool, prompt, 1);
+    expect(s.stats().indexSize).toBe(2);
+    expect(scoreAndRoute(s, pool, prompt, null)).toEqual([0, 1]);
+  });
+
+  it('caps the blocks hashed with maxPrefixTokensToMatch', () => {
+    const pool = makePool([{}]);
+    const s = plugin<PrefixCacheScorer>('prefix-cache-scorer', pool, { ...params, maxPrefixTokensToMatch: 2 });
+    scoreAndRoute(s, pool, 'aaaabbbbccccdddd', 0);
+    expect(s.stats().indexSize).toBe(2);
+  });
+
+  it('evicts per endpoint at its LRU capacity and forgets endpoints that leave', () => {
+    const pool = makePool([{}, {}]);
+    const s = plugin<PrefixCacheScorer>('prefix-cache-scorer', pool, { ...params, lruCapacityPerServer: 2 });
+    scoreAndRoute(s, pool, 'aaaabbbbcccc', 0); // 3 blocks into a capacity of 2: the first is evicted
+    expect(s.stats().indexSize).toBe(2);
+    // The walk stops at the first block nobody holds, so the evicted head hides the rest.
+    expect(scoreAndRoute(s, pool, 'aaaabbbbcccc', null)).toEqual([0, 0]);
+    scoreAndRoute(s, pool, 'zzzz', 1);
+    expect(s.stats().indexSize).toBe(3);
+    pool.remove(pool.endpoints()[0].key);
+    expect(s.stats().indexSize).toBe(1);
+  });
+
+  it('scores 0 everywhere for prompts shorter than a block and for header-only requests', () => {
+    const pool = makePool([{}, {}]);
+    const s = plugin<PrefixCacheScorer>('prefix-cache-scorer', pool, params);
+    expect(scoreAndRoute(s, pool, 'abc', 0)).toEqual([0, 0]);
+    const c = cycle(pool, { ...request('m'), body: null });
+    const out = new Float64Array(2);
+    s.score(c, allCandidates(pool), out);
+    expect([...out]).toEqual([0, 0]);
+  });
+
+  it('counts a block held by several endpoints for each of them', () => {
+    const pool = makePool([{}, {}, {}]);
+    const s = plugin<PrefixCacheScorer>('prefix-cache-scorer', pool, params);
+    scoreAndRoute(s, pool, 'aaaabbbb', 0);
+    scoreAndRoute(s, pool, 'aaaacccc', 1);
+    expect(scoreAndRoute(s, pool, 'aaaabbbb', null)).toEqual([1, 0.5, 0]);
+    const empty = new Candidates(4);
+    expect(() => s.score(cycle(pool), empty, new Float64Array(0))).not.toThrow();
+  });
+});
