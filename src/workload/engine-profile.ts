@@ -95,10 +95,78 @@ export const BGE_M3_H100: Readonly<EngineProfile> = Object.freeze({
   embeddingDim: 1024,
 });
 
+/**
+ * Llama-3.1-8B, BF16, one A100-40GB: a smaller, slower accelerator for mixed fleets. Derived, not
+ * measured (no published vLLM figures for this pairing): weight-read floor 16.1 GB / 2.04 TB/s ≈
+ * 7.9 ms, scaled by the H100 fit's ratio to its own floor (5.75 / 4.8) → c0 9.5 ms; prefill
+ * 16 GFLOP/token at BLIS's A100 roofline MFU 0.38 ≈ 135 µs, scaled by the H100 fit's ratio to its
+ * roofline (25 / 32) → 105 µs; KV read 128 KiB / 2.04 TB/s × 1.5 ≈ 0.096 µs/token; KV 0.9 × 40 GB
+ * − 16 GB weights ≈ 20 GB ≈ 160k tokens ≈ 10,000 blocks. Cross-check: 8×A100-40GB shared-prefix
+ * runs report ITL ≈ 30 ms at high load (GKE Inference Gateway vs round-robin, Principled
+ * Technologies), in reach of this model at batch ~100 with 1k-token contexts.
+ */
+export const LLAMA_31_8B_A100_40GB: Readonly<EngineProfile> = Object.freeze({
+  ...LLAMA_31_8B_H100,
+  name: 'llama-3.1-8b-a100-40gb',
+  c0Us: 9500,
+  cPrefillUs: 105,
+  cDecodeUs: 9,
+  cKvUs: 0.096,
+  numGpuBlocks: 10000,
+});
+
+/**
+ * Llama-3.1-8B, BF16, one NVIDIA L4 (24 GB, 300 GB/s, 121 TFLOPS dense BF16; nvidia.com L4 data
+ * sheet). Derived, not measured: weight-read floor 16.1 GB / 0.3 TB/s ≈ 54 ms per step → c0 58 ms;
+ * prefill ≈ 415 µs/token at MFU 0.32 (BLIS's L40S value) → 330 µs as a middle of the 250–415
+ * range; KV read 128 KiB / 300 GB/s × 1.5 ≈ 0.65 µs/token; KV ≈ 27–34k tokens after the weights →
+ * 1,900 blocks; served with `--max-model-len 8192` and `--max-num-seqs 128` as L4 guides do.
+ */
+export const LLAMA_31_8B_L4: Readonly<EngineProfile> = Object.freeze({
+  ...LLAMA_31_8B_H100,
+  name: 'llama-3.1-8b-l4',
+  c0Us: 58000,
+  cPrefillUs: 330,
+  cDecodeUs: 20,
+  cKvUs: 0.65,
+  maxNumBatchedTokens: 2048,
+  maxNumSeqs: 128,
+  numGpuBlocks: 1900,
+  maxModelLen: 8192,
+  maxLoras: 2,
+  maxCpuLoras: 4,
+});
+
+/**
+ * Llama-3-8B, BF16, TPU v5e-8 (8 chips × 197 TFLOPS, 16 GB HBM, 819 GB/s; cloud.google.com/tpu/docs/v5e)
+ * served by JetStream. Measured anchor: JetStream-PyTorch, ShareGPT, max in/out 1024, 8,249 tok/s
+ * at batch 128 (AI-Hypercomputer/jetstream-pytorch benchmarks/summary.md) ≈ 15.5 ms per batch-128
+ * step → c0 12 ms + 128 × 20 µs + KV read; prefill 16 GFLOP/token at MFU 0.3 of 1.58 PFLOPS ≈
+ * 34 µs; KV ≈ 128 GB − 16 GB weights at 0.9 ≈ 750k tokens ≈ 46,000 blocks; 128 decode slots;
+ * no LoRA. The simulator exposes JetStream's metric names for it (`--engine jetstream`).
+ */
+export const LLAMA_3_8B_TPU_V5E_8: Readonly<EngineProfile> = Object.freeze({
+  ...LLAMA_31_8B_H100,
+  name: 'llama-3-8b-tpu-v5e-8',
+  model: 'meta-llama/Meta-Llama-3-8B-Instruct',
+  c0Us: 12000,
+  cPrefillUs: 34,
+  cDecodeUs: 20,
+  cKvUs: 0.02,
+  maxNumSeqs: 128,
+  numGpuBlocks: 46000,
+  maxModelLen: 8192,
+  maxLoras: 0,
+  maxCpuLoras: 0,
+});
+
 /** Named profiles. */
 export const PROFILES: Readonly<Record<string, Readonly<EngineProfile>>> = Object.freeze({
   [LLAMA_31_8B_H100.name]: LLAMA_31_8B_H100,
   [BGE_M3_H100.name]: BGE_M3_H100,
+  [LLAMA_31_8B_A100_40GB.name]: LLAMA_31_8B_A100_40GB,
+  [LLAMA_31_8B_L4.name]: LLAMA_31_8B_L4,
+  [LLAMA_3_8B_TPU_V5E_8.name]: LLAMA_3_8B_TPU_V5E_8,
 });
 
 /** Default profile name. */
