@@ -10,6 +10,7 @@ import { localPolicy, LOCAL_POLICY } from './admission/plugins/local-policy/inde
 import { roundRobinFairnessPolicy, ROUND_ROBIN_FAIRNESS_POLICY } from './admission/plugins/round-robin-fairness-policy/index.js';
 import { coreMetricsExtractor, CORE_METRICS_EXTRACTOR } from './datalayer/plugins/core-metrics-extractor/index.js';
 import { metricsDataSource, METRICS_DATA_SOURCE } from './datalayer/plugins/metrics-data-source/index.js';
+import { endpointLatencyObserver, ENDPOINT_LATENCY_OBSERVER } from './director/plugins/endpoint-latency-observer/index.js';
 import { PluginRegistry } from './framework/registry.js';
 import { openaiParser, OPENAI_PARSER, passthroughParser, PASSTHROUGH_PARSER } from './request/plugins/parsers.js';
 import { boundedLoadFilter, BOUNDED_LOAD_FILTER } from './scheduling/plugins/bounded-load-filter/index.js';
@@ -67,6 +68,8 @@ export function registerBuiltinPlugins(r: PluginRegistry = new PluginRegistry())
     .register(EDF_ORDERING_POLICY, 'ordering', edfOrderingPolicy);
   // Prompt guards (strict: a misspelt parameter must not silently let prompts through).
   r.register(LOCAL_POLICY, 'prompt-guard', localPolicy, { strictParams: true }).register(HTTP_SCREENING, 'prompt-guard', httpScreening, { strictParams: true });
+  // Request-lifecycle hooks: observe each routed request's end (both doors and the scorecard).
+  r.register(ENDPOINT_LATENCY_OBSERVER, 'lifecycle', endpointLatencyObserver);
   // Go EPP types that configure nothing here.
   for (const type of GO_EPP_COMPAT_TYPES) r.register(type, 'compat', compatPlugin(type));
   return r;

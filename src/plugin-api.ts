@@ -11,6 +11,7 @@
  * | fairness / ordering | FairnessPolicy (FlowPicker), OrderingPolicy (FlowQueue) | round-robin-fairness-policy |
  * | prompt-guard | PromptGuard | local-policy, http-screening |
  * | telemetry | StatsSource (StatsKey) | the prefix index's PREFIX_STATS |
+ * | lifecycle | LifecycleHook (ResponseObservation) | endpoint-latency-observer |
  */
 export type { ExtensionPoint, Factory, Plugin as BasePlugin, PluginHandle, TypedName } from './framework/plugin.js';
 export { Params, ParamError } from './framework/params.js';
@@ -31,9 +32,14 @@ export { isMetricsDataSource, isMetricsExtractor, type DataSourceSettings, type 
 export { EngineRegistry, type EngineConfig } from './datalayer/engines.js';
 export { SIGNALS, SIGNAL_NAMES, type SignalName, type SignalSpec } from './pool/signals.js';
 export type { EndpointPool } from './pool/pool.js';
+export type { Endpoint } from './pool/endpoint.js';
 // request parsing
 export { isRequestParser, type ParserMode, type RequestParser } from './request/parser.js';
 // admission
 export { Flow, QueuedRequest, isFairnessPolicy, isOrderingPolicy, type FairnessPolicy, type FlowPicker, type FlowQueue, type OrderingPolicy } from './admission/framework/flow.js';
 export { FAILED_OPEN, GuardInput, isPromptGuard, type GuardVerdict, type PromptGuard } from './admission/framework/prompt-guard.js';
+// request lifecycle
+export { isLifecycleHook, type LifecycleHook, type ResponseObservation } from './director/framework/lifecycle-hook.js';
+export type { Outcome } from './director/types.js';
+export type { Usage } from './request/usage.js';
 export { parseDurationMs } from './util/duration.js';

@@ -11,7 +11,9 @@ import { ModelRewriter, ObjectiveStore } from './admission/objectives.js';
 import type { EndpointPickerConfig } from './config/types.js';
 import { MetricsCollector, type CollectorOptions } from './datalayer/collector.js';
 import type { EngineConfig, EngineRegistry } from './datalayer/engines.js';
+import { buildLifecycleHooks } from './director/build.js';
 import { RequestDirector, type DirectorLogger } from './director/director.js';
+import type { LifecycleHook } from './director/framework/lifecycle-hook.js';
 import type { EndpointSpec } from './pool/endpoint.js';
 import { EndpointPool, systemClock, type Clock } from './pool/pool.js';
 import { registerBuiltinPlugins } from './builtin-plugins.js';
@@ -74,6 +76,8 @@ export interface Switchboard {
   /** The flow controller when the `flowControl` feature gate is on, else null. */
   readonly flowControl: FlowController | null;
   readonly built: BuiltScheduling;
+  /** Request-lifecycle hooks the director tells about every routed attempt's end. */
+  readonly hooks: readonly LifecycleHook[];
   /** Config warnings (unknown plugin parameters, deprecated names, a profile without scorers), coded. */
   readonly warnings: ConfigWarning[];
   /** Stops scrape loops. */
@@ -115,6 +119,7 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
     const slots = pool.endpoints().map((e) => e.slot);
     return detector.saturation(pool, slots, slots.length, clock.now());
   });
+  const hooks = buildLifecycleHooks(plugins, registry, handle, warnings);
   const director = new RequestDirector({
     pool,
     scheduler,
@@ -126,6 +131,7 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
     rng,
     disableSubsetFilter: opts.disableSubsetFilter,
     logger: opts.logger ?? null,
+    hooks,
   });
 
   telemetry?.setPrefixStats(built.stats.reader(PREFIX_STATS));
@@ -155,6 +161,7 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
     admission: admission.pipeline,
     flowControl: flow,
     built,
+    hooks,
     warnings,
     async close() {
       await collector?.stop();

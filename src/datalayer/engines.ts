@@ -2,7 +2,7 @@
  * Engine mappings: which metric of a model server's /metrics page carries each signal the
  * scheduler reads. Built-ins use the Go EPP's names; user `engineConfigs` override them by name.
  */
-import { SIGNAL_NAMES, type SignalName } from '../pool/signals.js';
+import { SCRAPED_SIGNAL_NAMES, type SignalName } from '../pool/signals.js';
 import { parseMetricSpec, type MetricSpec } from './metric-spec.js';
 
 /** An engine config as written in EndpointPickerConfig (`core-metrics-extractor` parameters). */
@@ -119,7 +119,9 @@ function signalSpecs(v: EngineConfig['signalSpecs'], engine: string): EngineMapp
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`engine "${engine}": signalSpecs must be a mapping of signal name to metric`);
   const out: EngineMapping['signals'] = [];
   for (const [name, spec] of Object.entries(v)) {
-    if (!(SIGNAL_NAMES as string[]).includes(name)) throw new Error(`engine "${engine}": signalSpecs.${name}: unknown signal (known: ${SIGNAL_NAMES.join(', ')})`);
+    // Observed signals (response latencies) come from the front doors, never from a page.
+    if (!(SCRAPED_SIGNAL_NAMES as string[]).includes(name))
+      throw new Error(`engine "${engine}": signalSpecs.${name}: unknown signal (known: ${SCRAPED_SIGNAL_NAMES.join(', ')})`);
     out.push({ name: name as SignalName, specs: specList(spec, `signalSpecs.${name}`, engine) });
   }
   return out;

@@ -15,6 +15,7 @@ import { inspectRequest, rewriteModel, type RequestView } from '../request/inspe
 import type { SchedulingRequest } from '../scheduling/framework/cycle.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import type { Telemetry } from '../telemetry/metrics.js';
+import type { LifecycleHook } from './framework/lifecycle-hook.js';
 import { Lifecycle } from './lifecycle.js';
 import type { Decision, Director, InferenceRequest, RoutedDecision } from './types.js';
 
@@ -42,6 +43,8 @@ export interface DirectorOptions {
   /** Ignore the gateway's subset hint (`--disable-endpoint-subset-filter`). */
   disableSubsetFilter?: boolean;
   logger?: DirectorLogger | null;
+  /** Lifecycle hooks told how every routed attempt ended (none when absent). */
+  hooks?: readonly LifecycleHook[];
 }
 
 /** Everything a routed decision is made of. */
@@ -80,9 +83,11 @@ const HEADER_ONLY_ROUTE = {
 
 export class RequestDirector implements Director {
   private readonly o: DirectorOptions;
+  private readonly hooks: readonly LifecycleHook[];
 
   constructor(opts: DirectorOptions) {
     this.o = opts;
+    this.hooks = opts.hooks ?? [];
   }
 
   async handleRequest(req: InferenceRequest): Promise<Decision> {
@@ -232,6 +237,7 @@ export class RequestDirector implements Director {
     const { req, endpoints, body, bodyRewritten, incomingModel, targetModel, priority, stream, tokens, prefillTokens, startedAt, explanation, areq } = r;
     const admission = this.o.admission;
     const lifecycle = new Lifecycle({
+      requestId: req.requestId,
       pool: this.o.pool,
       telemetry: this.o.telemetry,
       endpoint: endpoints[0],
@@ -246,6 +252,7 @@ export class RequestDirector implements Director {
       retry: req.retry === true,
       // Admission hears every finish: flow control re-checks dispatch, budgets charge usage.
       onFinish: areq !== null && admission?.finished !== undefined ? (usage, failed) => admission.finished?.(areq, usage, failed) : null,
+      hooks: this.hooks,
     });
     if (areq !== null) admission?.placed?.(areq);
     return {

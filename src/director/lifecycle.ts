@@ -1,15 +1,18 @@
 /**
  * Accounting for one routed request, from dispatch to the end of its response: in-flight
- * counts on the endpoint that serves it, the response observer, and the exported metrics.
+ * counts on the endpoint that serves it, the response observer, the exported metrics, and the
+ * lifecycle hooks' observation of how it ended.
  */
 import type { Endpoint } from '../pool/endpoint.js';
 import type { EndpointPool } from '../pool/pool.js';
 import { ResponseObserver } from '../request/response.js';
 import type { Telemetry } from '../telemetry/metrics.js';
+import type { LifecycleHook, ResponseObservation } from './framework/lifecycle-hook.js';
 import type { Outcome, RequestLifecycle, Usage } from './types.js';
 
 /** What the lifecycle needs to know about the request. */
 export interface LifecycleInit {
+  requestId: string;
   pool: EndpointPool;
   telemetry: Telemetry | null;
   endpoint: Endpoint;
@@ -31,6 +34,8 @@ export interface LifecycleInit {
    * whether this attempt failed (an error, a retried attempt, or a status >= 400).
    */
   onFinish: ((usage: Usage | null, failed: boolean) => void) | null;
+  /** Hooks that observe the attempt's end (extension point `lifecycle`). */
+  hooks: readonly LifecycleHook[];
 }
 
 export class Lifecycle implements RequestLifecycle {
@@ -39,10 +44,12 @@ export class Lifecycle implements RequestLifecycle {
   private finished = false;
   private prefillPending: boolean;
   private status = 0;
+  private readonly dispatchedAt: number;
 
   constructor(private readonly init: LifecycleInit) {
     this.endpoint = init.endpoint;
     const clock = init.pool.clock;
+    this.dispatchedAt = clock.now();
     this.observer = new ResponseObserver(init.stream, init.incomingModel, init.targetModel, () => clock.now());
     init.pool.dispatch(init.endpoint.slot, init.tokens);
     init.pool.addPrefill(init.endpoint.slot, init.prefillTokens);
@@ -98,6 +105,15 @@ export class Lifecycle implements RequestLifecycle {
     if (this.prefillPending) this.prefillDone();
     init.pool.complete(this.endpoint, init.tokens);
     init.onFinish?.(this.observer.usage, outcome === 'error' || outcome === 'retried' || this.status >= 400);
+    const now = init.pool.clock.now();
+    const failed = outcome === 'error' || this.status >= 500;
+    const code = failed ? (errorCode ?? (this.status >= 500 ? `upstream_${this.status}` : 'error')) : null;
+    this.record(outcome, code, now);
+    if (init.hooks.length > 0) this.observe(outcome, code, now);
+  }
+
+  private record(outcome: Outcome, errorCode: string | null, now: number): void {
+    const init = this.init;
     const t = init.telemetry;
     if (t === null) return;
     if (outcome === 'retried') {
@@ -105,15 +121,13 @@ export class Lifecycle implements RequestLifecycle {
       t.requestAbandoned(init.incomingModel, init.targetModel);
       return;
     }
-    const now = init.pool.clock.now();
     const o = this.observer;
     const u = o.usage;
-    const failed = outcome === 'error' || this.status >= 500;
     t.requestFinished({
       incomingModel: init.incomingModel,
       targetModel: init.targetModel,
       priority: init.priority,
-      errorCode: failed ? (errorCode ?? (this.status >= 500 ? `upstream_${this.status}` : 'error')) : null,
+      errorCode,
       durationSeconds: (now - init.startedAt) / 1000,
       requestBytes: init.requestBytes,
       responseBytes: o.bytes,
@@ -122,5 +136,48 @@ export class Lifecycle implements RequestLifecycle {
       cachedTokens: u?.cachedTokens ?? 0,
       ttftSeconds: o.isStreaming && o.firstByteAt >= 0 ? (o.firstByteAt - init.startedAt) / 1000 : -1,
     });
+  }
+
+  /** Tells every hook how the attempt ended: one object per request, nothing per token. */
+  private observe(outcome: Outcome, errorCode: string | null, now: number): void {
+    const init = this.init;
+    const o = this.observer;
+    const u = o.usage;
+    const streamed = o.isStreaming;
+    const timed = streamed && o.firstByteAt >= 0;
+    // A stream that arrived in one piece (buffered on the way) carries no per-token timing.
+    const span = o.lastByteAt - o.firstByteAt;
+    const spread = timed && span > 0;
+    const obs: ResponseObservation = {
+      requestId: init.requestId,
+      endpoint: this.endpoint,
+      incomingModel: init.incomingModel,
+      targetModel: init.targetModel,
+      priority: init.priority,
+      outcome,
+      status: this.status,
+      errorCode,
+      streamed,
+      usage: u,
+      startedAt: init.startedAt,
+      dispatchedAt: this.dispatchedAt,
+      firstByteAt: o.firstByteAt,
+      lastByteAt: o.lastByteAt,
+      finishedAt: now,
+      ttftMs: timed ? o.firstByteAt - this.dispatchedAt : -1,
+      tpotMs: spread && u !== null && u.completionTokens >= 2 ? span / (u.completionTokens - 1) : -1,
+      itlMs: spread && o.events >= 3 ? span / (o.events - 1) : -1,
+      events: o.events,
+      requestBytes: init.requestBytes,
+      responseBytes: o.bytes,
+      retry: init.retry,
+    };
+    for (const h of init.hooks) {
+      try {
+        h.responseComplete(obs);
+      } catch {
+        // A faulty hook loses its own observation only; the request is already accounted for.
+      }
+    }
   }
 }

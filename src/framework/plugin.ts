@@ -35,6 +35,7 @@ export type ExtensionPoint =
   | 'fairness' // flow control: which flow of a band goes next
   | 'ordering' // flow control: which request of a flow goes next
   | 'prompt-guard' // admission: screen prompts before scheduling
+  | 'lifecycle' // request-lifecycle hooks: observe each routed request's end
   | 'compat'; // accepted so Go EPP configs load; configures nothing here
 
 /** Builds a plugin from its configured name and parameters; throws on bad parameters. */

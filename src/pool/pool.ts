@@ -7,7 +7,7 @@
  * slot and drop it on the `removed` event.
  */
 import { Endpoint, EMPTY_SET, type EndpointSpec, type MetricsSnapshot } from './endpoint.js';
-import { SIGNAL_NAMES, SIGNALS, type SignalName, type SignalSpec } from './signals.js';
+import { SCRAPED_SIGNAL_NAMES, SIGNAL_NAMES, SIGNALS, type SignalName, type SignalSpec } from './signals.js';
 
 /** Monotonic milliseconds. Production uses performance.now(); the simulator injects virtual time. */
 export interface Clock {
@@ -76,7 +76,7 @@ export class EndpointPool {
   dispatchedAtLastMetrics!: Float64Array;
   /** Estimated uncached prompt tokens of in-flight requests that have not produced a token yet. */
   pendingPrefill!: Float64Array;
-  /** One column per declared signal (signals.ts): gauges as reported, counters as a rate per second. */
+  /** One column per declared signal (signals.ts): gauges as reported, counters as a rate per second, observed ones as their hook writes them. */
   readonly signal = {} as Record<SignalName, Float64Array>;
   /** Counters' raw value at the previous scrape, for their rate. */
   private readonly counterLast = {} as Record<SignalName, Float64Array>;
@@ -207,7 +207,8 @@ export class EndpointPool {
     this.cacheBlockSize[s] = m.cacheBlockSize;
     this.cacheNumBlocks[s] = m.cacheNumBlocks;
     const seconds = (now - this.scrapedAt[s]) / 1000;
-    for (const name of SIGNAL_NAMES) {
+    // Observed signals (response latencies) are the lifecycle hooks' to write, not the scrape's.
+    for (const name of SCRAPED_SIGNAL_NAMES) {
       const v = m.signals?.[name];
       const col = this.signal[name];
       if (v === undefined || !Number.isFinite(v)) {

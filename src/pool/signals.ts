@@ -6,20 +6,27 @@
  *
  * A `gauge` column holds the latest value; a `counter` column holds its rate per second between
  * the last two scrapes (0 after the first scrape, and when the counter went backwards: a restart).
+ * An `observed` column is not scraped: a request-lifecycle hook writes it from the responses the
+ * front doors see (director/plugins/endpoint-latency-observer); 0 means no recent evidence.
  */
 export interface SignalSpec {
-  readonly kind: 'gauge' | 'counter';
+  readonly kind: 'gauge' | 'counter' | 'observed';
   readonly help: string;
 }
 
 export const SIGNALS = {
   preemptions: { kind: 'counter', help: 'requests preempted per second (vllm:num_preemptions_total)' },
+  ttft: { kind: 'observed', help: 'time to first token of recent streamed responses, ms (moving average; 0 unknown)' },
+  tpot: { kind: 'observed', help: 'time per output token after the first of recent streamed responses, ms (moving average; 0 unknown)' },
 } as const satisfies Record<string, SignalSpec>;
 
 export type SignalName = keyof typeof SIGNALS;
 
 /** Signal names in declaration order. */
 export const SIGNAL_NAMES = Object.keys(SIGNALS) as SignalName[];
+
+/** Signals a scrape fills (gauges and counters), in declaration order. */
+export const SCRAPED_SIGNAL_NAMES = SIGNAL_NAMES.filter((n) => (SIGNALS[n] as SignalSpec).kind !== 'observed');
 
 /** Raw values of one scrape (counters cumulative); absent = the engine does not report it. */
 export type SignalValues = Partial<Record<SignalName, number>>;

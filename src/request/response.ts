@@ -50,6 +50,14 @@ function startsSseField(b: Buffer): boolean {
 }
 
 const SSE_FIELDS = ['data:', 'event:', 'id:', 'retry:'].map((f) => Buffer.from(f));
+const DATA_FIELD = SSE_FIELDS[0];
+
+/** `data:` fields in `b` (an event split across chunks may be missed: an estimate, not a parse). */
+function countEvents(b: Buffer): number {
+  let n = 0;
+  for (let at = b.indexOf(DATA_FIELD); at >= 0; at = b.indexOf(DATA_FIELD, at + 5)) n++;
+  return n;
+}
 
 export class ResponseObserver {
   /** Usage seen so far, or null. */
@@ -58,6 +66,13 @@ export class ResponseObserver {
   bytes = 0;
   /** Clock time of the first non-empty body chunk, or -1. */
   firstByteAt = -1;
+  /** Clock time of the latest non-empty body chunk, or -1. */
+  lastByteAt = -1;
+  /**
+   * SSE `data:` events seen in a stream (tokens, the usage event, `[DONE]`), counted in place
+   * without copying: the inter-event gap is an ITL estimate when the stream reports no usage.
+   */
+  events = 0;
   private streaming: boolean;
   /** Non-streamed body kept for the usage parse (and the rewrite); null once released. */
   private held: Buffer[] | null = [];
@@ -98,8 +113,13 @@ export class ResponseObserver {
 
   /** Observes a chunk; returns the bytes to forward now (null while a body is held for rewriting). */
   chunk(buf: Buffer, endOfStream: boolean): Buffer | null {
-    if (buf.length > 0 && this.firstByteAt < 0) this.firstByteAt = this.now();
+    if (buf.length > 0) {
+      const t = this.now();
+      if (this.firstByteAt < 0) this.firstByteAt = t;
+      this.lastByteAt = t;
+    }
     this.bytes += buf.length;
+    if (this.streaming) this.events += countEvents(buf);
     return this.streaming ? this.streamChunk(buf, endOfStream) : this.bodyChunk(buf, endOfStream);
   }
 

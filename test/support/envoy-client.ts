@@ -125,6 +125,8 @@ export interface HttpResponse {
   /** Served endpoint injected as `envoy.lb/x-gateway-destination-endpoint-served`. */
   served?: string;
   trailers?: Record<string, string>;
+  /** FULL_DUPLEX: wait this long before sending chunk i (ms; index 0 unused), as a pod's stream paces them. */
+  chunkGapsMs?: number[];
 }
 
 export type ResponseOutcome =
@@ -526,9 +528,11 @@ export class EnvoyExchange {
     const out: Buffer[] = [];
     let bodyResponses = 0;
     if (streamed) {
-      chunks.forEach((c, i) =>
-        this.send({ responseBody: { body: c, endOfStream: i === chunks.length - 1 && res.trailers === undefined } }),
-      );
+      for (let i = 0; i < chunks.length; i++) {
+        const gap = res.chunkGapsMs?.[i] ?? 0;
+        if (i > 0 && gap > 0) await new Promise((r) => setTimeout(r, gap));
+        this.send({ responseBody: { body: chunks[i], endOfStream: i === chunks.length - 1 && res.trailers === undefined } });
+      }
       if (chunks.length === 0 && res.trailers === undefined) this.send({ responseBody: { body: Buffer.alloc(0), endOfStream: true } });
       if (res.trailers !== undefined) this.send({ responseTrailers: { trailers: this.headerMap(headerEntries(res.trailers)) } });
       for (;;) {

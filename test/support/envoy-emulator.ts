@@ -6,7 +6,7 @@
  * soak benchmark use it to drive the ext_proc front door end to end.
  *
  * Simplifications: the pod's body is collected before the response phase runs (chunk boundaries
- * are kept); a pod that fails before answering becomes Envoy's 503 local reply, which Envoy also
+ * are kept, and with `keepChunkTiming` the gaps between them too); a pod that fails before answering becomes Envoy's 503 local reply, which Envoy also
  * passes through the ext_proc response phase; a body that breaks off resets the ext_proc stream.
  */
 import { Agent, request as undiciRequest } from 'undici';
@@ -30,6 +30,8 @@ export interface EnvoyEmulatorOptions {
   connectTimeoutMs?: number;
   /** Upstream response timeout (route timeout), ms. */
   upstreamTimeoutMs?: number;
+  /** Replay the pod's gaps between body chunks in the response phase (latency observation tests). */
+  keepChunkTiming?: boolean;
 }
 
 /** Request headers Envoy does not forward as ordinary headers. */
@@ -37,11 +39,13 @@ const HOP = new Set([':authority', ':path', ':method', ':scheme', 'host', 'conte
 
 export class EnvoyEmulator {
   private readonly agent: Agent;
+  private readonly keepTiming: boolean;
 
   constructor(
     private readonly extproc: EnvoyExtProcClient,
     opts: EnvoyEmulatorOptions = {},
   ) {
+    this.keepTiming = opts.keepChunkTiming === true;
     const timeout = opts.upstreamTimeoutMs ?? 30_000;
     this.agent = new Agent({ connect: { timeout: opts.connectTimeoutMs ?? 2000 }, headersTimeout: timeout, bodyTimeout: timeout });
   }
@@ -71,6 +75,7 @@ export class EnvoyEmulator {
         status: upstream.status,
         headers: contentType !== undefined ? { 'content-type': contentType } : {},
         chunks: upstream.chunks,
+        chunkGapsMs: this.keepTiming ? upstream.gaps : undefined,
         served: dst,
       });
       if (res.kind === 'local-reply') {
@@ -96,7 +101,7 @@ export class EnvoyEmulator {
     headers: HeaderList,
     body: Buffer,
   ): Promise<
-    | { kind: 'answered'; status: number; headers: Record<string, string>; chunks: Buffer[]; broken: boolean }
+    | { kind: 'answered'; status: number; headers: Record<string, string>; chunks: Buffer[]; gaps: number[]; broken: boolean }
     | { kind: 'failed'; message: string }
   > {
     const sent: Record<string, string> = {};
@@ -110,12 +115,19 @@ export class EnvoyEmulator {
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') out[k] = v;
     const chunks: Buffer[] = [];
+    const gaps: number[] = [];
+    let last = performance.now();
     let broken = false;
     try {
-      for await (const c of res.body) chunks.push(c as Buffer);
+      for await (const c of res.body) {
+        const now = performance.now();
+        gaps.push(now - last);
+        last = now;
+        chunks.push(c as Buffer);
+      }
     } catch {
       broken = true;
     }
-    return { kind: 'answered', status: res.statusCode, headers: out, chunks, broken };
+    return { kind: 'answered', status: res.statusCode, headers: out, chunks, gaps, broken };
   }
 }

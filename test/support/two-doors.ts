@@ -14,7 +14,8 @@ import type { EndpointSpec } from '../../src/pool/endpoint.js';
 import { seededRandom } from '../../src/util/random.js';
 import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
 import { EnvoyExtProcClient } from './envoy-client.js';
-import { EnvoyEmulator } from './envoy-emulator.js';
+import { EnvoyEmulator, type EnvoyEmulatorOptions } from './envoy-emulator.js';
+import type { PluginRegistry } from '../../src/framework/registry.js';
 import { eventually, registryValue } from './extproc-harness.js';
 import { VllmPod, type PodOptions } from './vllm-pod.js';
 
@@ -34,6 +35,10 @@ export interface TwoDoorsOptions {
   endpoint?: (i: number) => Partial<EndpointSpec>;
   /** Scrape interval and deadline, ms (default 20 / 500). */
   scrape?: { intervalMs: number; timeoutMs: number };
+  /** Plugin registry of the core (default the built-ins; tests add their own plugins). */
+  registry?: PluginRegistry;
+  /** Options of the Envoy emulator (e.g. `keepChunkTiming`). */
+  emulator?: EnvoyEmulatorOptions;
 }
 
 export interface TwoDoors {
@@ -64,6 +69,7 @@ export async function startTwoDoors(opts: TwoDoorsOptions = {}): Promise<TwoDoor
     rng: seededRandom(7),
     logger,
     version: 'test',
+    registry: opts.registry,
   });
   await eventually(() => core.pool.endpoints().every((e) => e.metrics !== null), 5000);
   core.pool.markSynced();
@@ -81,7 +87,7 @@ export async function startTwoDoors(opts: TwoDoorsOptions = {}): Promise<TwoDoor
   });
   const proxy = await startProxyServer({ director: core.director, pool: core.pool, port: 0, host: '127.0.0.1', settings: opts.proxy, logger, registry });
   const envoy = new EnvoyExtProcClient({ address: `127.0.0.1:${extproc.port}`, waitLimitMs: 10_000 });
-  const emulator = new EnvoyEmulator(envoy);
+  const emulator = new EnvoyEmulator(envoy, opts.emulator);
   return {
     core,
     pods,

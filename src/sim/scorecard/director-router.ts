@@ -9,6 +9,7 @@ import { defaultConfig } from '../../config/defaults.js';
 import { CONFIG_API_VERSION, CONFIG_KIND, loadConfigFile, validateConfig } from '../../config/load.js';
 import type { EndpointPickerConfig } from '../../config/types.js';
 import type { HeaderSource, InferenceRequest } from '../../director/types.js';
+import type { PluginRegistry } from '../../framework/registry.js';
 import type { Endpoint, MetricsSnapshot } from '../../pool/endpoint.js';
 import { seededRandom } from '../../util/random.js';
 import { createSwitchboard } from '../../switchboard.js';
@@ -41,6 +42,8 @@ export function blendConfigDocument(blend: ReadonlyArray<readonly [string, numbe
 export interface DirectorRouterOptions {
   /** Metrics older than this are stale (`--metrics-staleness-threshold`), ms. */
   stalenessMs?: number;
+  /** Plugin registry; the built-ins when absent (tests add their own plugins, e.g. a lifecycle hook). */
+  registry?: PluginRegistry;
 }
 
 const NO_HEADERS: HeaderSource = { get: () => undefined };
@@ -64,6 +67,7 @@ export function directorRouter(name: string, config: EndpointPickerConfig, ctx: 
     scrape: false,
     telemetry: false,
     timers: ctx.timers,
+    registry: opts.registry,
   });
   // The environment's objectives (as Kubernetes would feed them) join the config's own.
   if (ctx.objectives !== undefined && ctx.objectives.length > 0) core.objectives.replace([...config.objectives, ...ctx.objectives]);
