@@ -14,6 +14,7 @@ import { writeReport } from '../src/loadgen/output.js';
 import { ProgressBar } from '../src/loadgen/progress.js';
 import type { Breakdown, Headline, PolicyAggregate, Report } from '../src/loadgen/report.js';
 import { loadScenario } from '../src/workload/scenario.js';
+import { overallCell } from '../src/loadgen/judgement.js';
 import { fmt } from '../src/loadgen/table.js';
 import { configFilePolicy } from '../src/sim/scorecard/director-router.js';
 import { defaultPolicies, registerPolicy } from '../src/sim/scorecard/policies.js';
@@ -35,6 +36,10 @@ Per-scenario reports: \`bench/out/<scenario>/report.html\` (not committed); aggr
 - Cells are medians over the seeds with (min–max); latencies in ms, throughput in output tokens/s;
   warm-up stages excluded. \`preemptions\` and \`loraLoads\` are engine counters summed over the
   fleet for the measured stages.
+- \`!\` marks a loss: more than 10% worse than the better of \`least-request\` and \`go-epp\`
+  (direction-aware, with absolute floors under which differences are ties; the rule and its floors
+  are in \`src/workload/judge.ts\` and \`bench/scenarios/README.md\`); \`losses\` counts the lost
+  cells of every headline metric, overall and per measured stage.
 - Scenario rates come from least-request calibration runs following the reference recipes; they
   were not tuned toward any goal.
 `;
@@ -176,8 +181,12 @@ function spreadCell(a: PolicyAggregate, h: Headline): string {
 
 function markdown(report: Report, wallMs: number, goals: Array<{ text: string; value: number; pass: boolean }>): string {
   const lines = [`### ${report.scenario.name}`, '', `Seeds ${report.aggregates[0]?.seeds.join(', ')}; median (min–max); warm-up excluded; ${fmt(wallMs / 1000)} s wall for all runs.`, ''];
-  lines.push(`| policy | ${COLUMNS.map((c) => c).join(' | ')} |`, `|---|${COLUMNS.map(() => '---:').join('|')}|`);
-  for (const a of report.aggregates) lines.push(`| ${a.policy} | ${COLUMNS.map((c) => spreadCell(a, c)).join(' | ')} |`);
+  // Lost cells (judged by src/workload/judge.ts) carry a `!`; `losses` counts every scope (overall and each stage).
+  const j = report.judgement;
+  const mark = (a: PolicyAggregate, c: Headline): string => `${spreadCell(a, c)}${overallCell(j, a.policy, c)?.verdict === 'loss' ? ' !' : ''}`;
+  const losses = (a: PolicyAggregate): string => String(j?.counts.find((x) => x.policy === a.policy)?.loss ?? '-');
+  lines.push(`| policy | ${COLUMNS.map((c) => c).join(' | ')} | losses |`, `|---|${COLUMNS.map(() => '---:').join('|')}|---:|`);
+  for (const a of report.aggregates) lines.push(`| ${a.policy} | ${COLUMNS.map((c) => mark(a, c)).join(' | ')} | ${losses(a)} |`);
   lines.push(...tenantTable(report));
   const stages = report.scenario.stages;
   if (stages.filter((s) => !s.warmup).length > 1) {

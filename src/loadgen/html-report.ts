@@ -2,6 +2,8 @@
  * The self-contained `report.html`: charts of latency percentiles and throughput per policy and
  * per stage, then the numbers behind them. One file, no scripts, no network.
  */
+import { JUDGED_METRICS, describeRules } from '../workload/judge.js';
+import type { Judgement, JudgedCell } from './judgement.js';
 import { HEADLINES, type Headline, type Report } from './report.js';
 import { barChart, esc, lineChart } from './svg-charts.js';
 import { fmt } from './table.js';
@@ -78,15 +80,16 @@ export function renderHtml(report: Report): string {
     }),
   ];
 
-  const headRow = `<tr><th>policy</th>${TABLE_COLUMNS.map((c) => `<th>${esc(HEADLINES[c])}</th>`).join('')}</tr>`;
+  const headRow = `<tr><th>policy</th>${TABLE_COLUMNS.map((c) => `<th>${esc(HEADLINES[c])}</th>`).join('')}${report.judgement === null ? '' : '<th>losses</th>'}</tr>`;
   const rows = ag
     .map((a) => {
       const cells = TABLE_COLUMNS.map((c) => {
         const s = a.headlines[c];
         const range = s.values.length > 1 && Number.isFinite(s.min) ? `<small>${fmt(s.min)}–${fmt(s.max)}</small>` : '';
-        return `<td>${fmt(s.median)}${range}</td>`;
+        return `<td${verdictAttrs(cellOf(report.judgement, a.policy, -1, c))}>${fmt(s.median)}${range}</td>`;
       }).join('');
-      return `<tr><th>${esc(a.policy)}</th>${cells}</tr>`;
+      const losses = report.judgement?.counts.find((x) => x.policy === a.policy)?.loss;
+      return `<tr><th>${esc(a.policy)}</th>${cells}${losses === undefined ? '' : `<td class="${losses > 0 ? 'loss' : ''}">${losses}</td>`}</tr>`;
     })
     .join('');
 
@@ -188,7 +191,7 @@ tr.not-run td{color:#888;text-align:left}
 .table-box tr>:first-child{position:sticky;left:0;background:#fff}
 table{border-collapse:collapse;margin:8px 0 16px;font-variant-numeric:tabular-nums}
 th,td{border-bottom:1px solid #eee;padding:4px 8px;text-align:right;white-space:nowrap}th:first-child{text-align:left}
-td small{display:block;color:#888;font-size:11px}details{margin:6px 0}summary{cursor:pointer;font-weight:600}
+td small{display:block;color:#888;font-size:11px}td.loss{background:#fde2e1;color:#a40000;font-weight:600}td.loss::after{content:" ✗"}td.win{background:#e3f4e1}details{margin:6px 0}summary{cursor:pointer;font-weight:600}
 </style></head><body>
 <h1>${esc(s.name)}</h1>
 <p class="meta">${meta}</p>
@@ -198,10 +201,58 @@ ${failures === '' ? '' : `<h2>Failed requests</h2>\n${failures}`}
 <div class="charts">${charts.join('\n')}</div>
 <h2>Summary (median over seeds; small: min–max)</h2>
 <div class="table-box"><table class="summary">${headRow}${rows}</table></div>
+${renderVerdicts(report)}
 <h2>Per stage, per run</h2>
 ${stageTables}
 ${breakdowns === '' ? '' : `<h2>By LoRA adapter and session turn (warm-up excluded)</h2>\n${breakdowns}`}
 <p class="meta">TTFT = first token − start; TPOT = (last token − first token)/(output tokens − 1); NTPOT = E2E/output tokens; ITL pooled over tokens; throughput = successful tokens ÷ (last end − first start); prefix hit = Σ cached ÷ Σ prompt tokens; pod CV = coefficient of variation of prompt tokens per pod. * = warm-up stage.</p>
 </body></html>
 `;
+}
+
+function cellOf(j: Judgement | null, policy: string, stage: number, metric: string): JudgedCell | undefined {
+  return j?.cells.find((c) => c.policy === policy && c.stage === stage && c.metric === metric);
+}
+
+/** `class` and `title` of a judged cell: losses red with a cross, wins green. */
+function verdictAttrs(c: JudgedCell | undefined): string {
+  if (c === undefined || c.verdict === 'tie') return '';
+  return ` class="${c.verdict}" title="${c.verdict} vs ${esc(c.referencePolicy)} ${esc(fmt(c.reference))}"`;
+}
+
+/** Verdict counts per policy, the per-stage medians with their verdicts, and every loss. */
+function renderVerdicts(report: Report): string {
+  const j = report.judgement;
+  if (j === null) return '';
+  const counts = j.counts.map((c) => `<tr><th>${esc(c.policy)}</th><td class="win">${c.win}</td><td>${c.tie}</td><td class="${c.loss > 0 ? 'loss' : ''}">${c.loss}</td></tr>`).join('');
+  const stages = [...new Set(j.cells.filter((c) => c.stage >= 0).map((c) => c.stage))].sort((a, b) => a - b);
+  let perStage = '';
+  if (stages.length > 0) {
+    const head = `<tr><th>policy</th><th>stage</th>${JUDGED_METRICS.map((m) => `<th>${esc(HEADLINES[m])}</th>`).join('')}</tr>`;
+    const body = report.aggregates
+      .flatMap((a) =>
+        stages.map(
+          (st) =>
+            `<tr><th>${esc(a.policy)}</th><td class="left">${esc(report.scenario.stages[st]?.name ?? String(st))}</td>` +
+            JUDGED_METRICS.map((m) => `<td${verdictAttrs(cellOf(j, a.policy, st, m))}>${fmt(a.stageMedians[st][m])}</td>`).join('') +
+            '</tr>',
+        ),
+      )
+      .join('');
+    perStage = `<h3>Per stage (median over seeds)</h3><div class="table-box"><table class="verdicts-stage">${head}${body}</table></div>`;
+  }
+  const lost = j.cells.filter((c) => c.verdict === 'loss');
+  const lossRows = lost
+    .map((c) => `<tr><th>${esc(c.policy)}</th><td class="left">${esc(c.scope)}</td><td class="left">${esc(HEADLINES[c.metric])}</td><td class="loss">${fmt(c.value)}</td><td>${fmt(c.reference)}</td><td class="left">${esc(c.referencePolicy)}</td></tr>`)
+    .join('');
+  const losses =
+    lost.length === 0
+      ? '<p>No losses.</p>'
+      : `<div class="table-box"><table class="losses"><tr><th>policy</th><th class="left">scope</th><th class="left">metric</th><th>value</th><th>reference</th><th class="left">reference policy</th></tr>${lossRows}</table></div>`;
+  return (
+    `<h2>Verdicts against ${j.references.map(esc).join(' and ')}</h2><p class="meta">${esc(describeRules())}. ` +
+    'Marked cells: red ✗ loss, green win.</p>' +
+    `<div class="table-box"><table class="verdicts"><tr><th>policy</th><th>wins</th><th>ties</th><th>losses</th></tr>${counts}</table></div>` +
+    `${perStage}<h3>Losses</h3>${losses}`
+  );
 }

@@ -5,6 +5,7 @@
  */
 import { summarize, type RequestRecord, type Slo, type StageSummary } from '../workload/metrics.js';
 import type { Scenario } from '../workload/scenario.js';
+import { judgePolicies, type Judgement } from './judgement.js';
 
 /** Engine-side counters of a stage (simulated fleets only). */
 export interface EngineCounterSummary {
@@ -102,6 +103,8 @@ export interface PolicyAggregate {
   /** TTFT p90 per stage (median over seeds), for charts. */
   stageTtftP90: number[];
   stageOutputTps: number[];
+  /** Every headline number per stage, median over seeds (NaN where no run measured it). */
+  stageMedians: Array<Record<Headline, number>>;
 }
 
 export interface Report {
@@ -114,6 +117,8 @@ export interface Report {
   aggregates: PolicyAggregate[];
   /** Problems found before or during the runs (e.g. models the target does not serve). */
   warnings: string[];
+  /** Wins, ties and losses against the reference policies; null when no reference policy ran. */
+  judgement: Judgement | null;
 }
 
 /** Summarises one run's records per stage and overall. */
@@ -210,8 +215,17 @@ function pick(c: EngineCounterSummary): EngineCounterSummary {
 
 /** The headline numbers of a run. NaN where a metric is undefined. */
 export function headlines(r: RunReport): Record<Headline, number> {
-  const o = r.overall;
+  return summaryHeadlines(r.overall, r.engine);
+}
+
+/** The headline numbers of one stage of a run. */
+export function stageHeadlines(s: StageReport): Record<Headline, number> {
+  return summaryHeadlines(s.summary, s.engine);
+}
+
+function summaryHeadlines(o: StageSummary, engine: EngineCounterSummary | null): Record<Headline, number> {
   const n = (v: number | undefined | null): number => (v === undefined || v === null ? NaN : v);
+  const ran = o.requests > 0;
   return {
     ttftP50: n(o.ttft?.p50),
     ttftP90: n(o.ttft?.p90),
@@ -224,11 +238,12 @@ export function headlines(r: RunReport): Record<Headline, number> {
     outputTps: o.outputTokensPerS,
     totalTps: o.totalTokensPerS,
     rps: o.requestsPerS,
-    successPct: 100 * o.successRate,
+    // A stage nothing was sent in has no success rate (not 0%).
+    successPct: ran ? 100 * o.successRate : NaN,
     goodputPct: n(o.goodput?.percent),
     hitPct: o.prefixHitRate === null ? NaN : 100 * o.prefixHitRate,
-    preemptions: n(r.engine?.preemptions),
-    loraLoads: n(r.engine?.loraLoads),
+    preemptions: n(engine?.preemptions),
+    loraLoads: n(engine?.loraLoads),
     podCv: n(o.imbalance?.cvPromptTokens),
   };
 }
@@ -259,14 +274,19 @@ export function aggregate(runs: readonly RunReport[]): PolicyAggregate[] {
     const stageRan: boolean[] = [];
     const stageTtftP90: number[] = [];
     const stageOutputTps: number[] = [];
+    const stageMedians: Array<Record<Headline, number>> = [];
     for (let i = 0; i < nStages; i++) {
       // A stage no run sent anything in has no throughput (NaN), not a measured zero.
       const ran = list.some((r) => r.stages[i].summary.requests > 0);
       stageRan.push(ran);
       stageTtftP90.push(spread(list.map((r) => r.stages[i].summary.ttft?.p90 ?? NaN)).median);
       stageOutputTps.push(ran ? spread(list.filter((r) => r.stages[i].summary.requests > 0).map((r) => r.stages[i].summary.outputTokensPerS)).median : NaN);
+      const sh = list.filter((r) => r.stages[i].summary.requests > 0).map((r) => stageHeadlines(r.stages[i]));
+      const m = {} as Record<Headline, number>;
+      for (const k of Object.keys(HEADLINES) as Headline[]) m[k] = spread(sh.map((x) => x[k])).median;
+      stageMedians.push(m);
     }
-    out.push({ policy, seeds: list.map((r) => r.seed), headlines: h, stageRan, stageTtftP90, stageOutputTps });
+    out.push({ policy, seeds: list.map((r) => r.seed), headlines: h, stageRan, stageTtftP90, stageOutputTps, stageMedians });
   }
   return out;
 }
@@ -280,6 +300,7 @@ export function buildReport(
   simulated: boolean,
   warnings: readonly string[] = [],
 ): Report {
+  const aggregates = aggregate(runs);
   return {
     kind,
     scenario: {
@@ -293,7 +314,31 @@ export function buildReport(
     target,
     generatedAt: new Date().toISOString(),
     runs,
-    aggregates: aggregate(runs),
+    aggregates,
     warnings: [...warnings],
+    judgement: judgeReport(scenario, aggregates),
   };
+}
+
+/**
+ * Judges every policy against the reference policies: the overall numbers, and each measured
+ * stage when there is more than one (a single measured stage is the overall).
+ */
+export function judgeReport(scenario: Scenario, aggregates: readonly PolicyAggregate[]): Judgement | null {
+  const stages = scenario.arrivals.stages;
+  const measured = stages.map((s, i) => i).filter((i) => !stages[i].warmup && aggregates.some((a) => a.stageRan[i]));
+  const scopes = [{ name: 'overall', stage: -1 }, ...(measured.length > 1 ? measured.map((i) => ({ name: stages[i].name, stage: i })) : [])];
+  return judgePolicies(
+    aggregates.map((a) => ({
+      policy: a.policy,
+      scopes: scopes.map((sc) => (sc.stage < 0 ? medians(a.headlines) : a.stageMedians[sc.stage])),
+    })),
+    scopes,
+  );
+}
+
+function medians(h: Record<Headline, Spread>): Record<Headline, number> {
+  const m = {} as Record<Headline, number>;
+  for (const k of Object.keys(h) as Headline[]) m[k] = h[k].median;
+  return m;
 }

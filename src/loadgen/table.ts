@@ -2,6 +2,8 @@
  * The terminal summary: one row per policy with the headline numbers (medians over seeds), then
  * TTFT p90 and output tokens/s per stage.
  */
+import { describeRules } from '../workload/judge.js';
+import { overallCell, type Judgement } from './judgement.js';
 import { HEADLINES, type Headline, type Report } from './report.js';
 
 const COLUMNS: Headline[] = [
@@ -41,9 +43,13 @@ function grid(header: string[], rows: string[][]): string {
 export function renderTable(report: Report): string {
   const seeds = report.aggregates[0]?.seeds.length ?? 0;
   const head = `${report.scenario.name}: ${report.runs.length} run(s), ${seeds} seed(s) per policy; medians, warm-up excluded`;
+  const j = report.judgement;
+  // A lost cell reads `123 !`; the losses column counts every scope (overall and each stage).
+  const mark = (policy: string, c: Headline, v: string): string => (overallCell(j, policy, c)?.verdict === 'loss' ? `${v} !` : v);
+  const lossCount = (policy: string): string => String(j?.counts.find((x) => x.policy === policy)?.loss ?? '-');
   const overall = grid(
-    ['policy', ...COLUMNS.map((c) => HEADLINES[c])],
-    report.aggregates.map((a) => [a.policy, ...COLUMNS.map((c) => fmt(a.headlines[c].median))]),
+    ['policy', ...COLUMNS.map((c) => HEADLINES[c]), ...(j === null ? [] : ['losses'])],
+    report.aggregates.map((a) => [a.policy, ...COLUMNS.map((c) => mark(a.policy, c, fmt(a.headlines[c].median))), ...(j === null ? [] : [lossCount(a.policy)])]),
   );
   const stages = report.scenario.stages;
   const stageHeader = ['TTFT p90 (ms) per stage', ...stages.map((s) => `${s.name}${s.warmup ? '*' : ''}`)];
@@ -55,7 +61,18 @@ export function renderTable(report: Report): string {
     ['output tok/s per stage', ...stages.map((s) => `${s.name}${s.warmup ? '*' : ''}`)],
     report.aggregates.map((a) => [a.policy, ...a.stageOutputTps.map((v, i) => stageCell(a.stageRan[i], v))]),
   );
-  return `${head}\n\n${overall}\n\n${perStage}\n\n${tpsStage}\n(* warm-up, excluded from the first table)\n${renderFailures(report)}`;
+  return `${head}\n\n${overall}\n\n${perStage}\n\n${tpsStage}\n(* warm-up, excluded from the first table)\n${renderLosses(j)}${renderFailures(report)}`;
+}
+
+/** Every lost cell with the reference it lost to, one line each, and the rule; empty without a judgement. */
+export function renderLosses(j: Judgement | null): string {
+  if (j === null) return '';
+  const lines = [`! ${describeRules()}.`];
+  const order = new Map(j.counts.map((c, i) => [c.policy, i]));
+  const lost = j.cells.filter((c) => c.verdict === 'loss').sort((a, b) => (order.get(a.policy) ?? 0) - (order.get(b.policy) ?? 0));
+  if (lost.length === 0) lines.push('no losses');
+  for (const c of lost) lines.push(`loss: ${c.policy} · ${c.scope} · ${HEADLINES[c.metric]} ${fmt(c.value)} vs ${fmt(c.reference)} (${c.referencePolicy})`);
+  return `\n${lines.join('\n')}\n`;
 }
 
 /** A per-stage number, or `not run` for a stage no request was sent in. */
