@@ -4,7 +4,7 @@
  * `report.json`; the table and the HTML page render from it.
  */
 import { summarize, type RequestRecord, type Slo, type StageSummary } from '../workload/metrics.js';
-import type { Scenario } from '../workload/scenario.js';
+import { fleetLabel, type Scenario } from '../workload/scenario.js';
 import { judgePolicies, type Judgement } from './judgement.js';
 
 /** Engine-side counters of a stage (simulated fleets only). */
@@ -307,7 +307,7 @@ export function buildReport(
       name: scenario.name,
       description: scenario.description,
       pods: simulated ? scenario.fleet.pods : null,
-      profile: simulated ? scenario.fleet.profile.name : null,
+      profile: simulated ? fleetProfiles(scenario) : null,
       stages: scenario.arrivals.stages.map((s) => ({ name: s.name, rate: s.rate, durationS: s.duration, warmup: s.warmup })),
     },
     slo: scenario.slo,
@@ -341,4 +341,9 @@ function medians(h: Record<Headline, Spread>): Record<Headline, number> {
   const m = {} as Record<Headline, number>;
   for (const k of Object.keys(h) as Headline[]) m[k] = h[k].median;
   return m;
+}
+
+/** The profile name, or every group of a mixed fleet with its pod count. */
+function fleetProfiles(s: Scenario): string {
+  return s.fleet.podProfiles.every((p) => p === s.fleet.profile) ? s.fleet.profile.name : fleetLabel(s.fleet);
 }

@@ -15,8 +15,10 @@ import type { Slo } from './metrics.js';
 /** The simulated fleet (ignored by `switchboard load`, which targets a real URL). */
 export interface FleetSpec {
   pods: number;
-  /** Resolved engine profile with the scenario's overrides. */
+  /** Resolved engine profile with the scenario's overrides (the first pod's, in a mixed fleet). */
   profile: EngineProfile;
+  /** Each pod's profile (`fleet.mix` gives pods different ones; else all are `profile`). */
+  podProfiles: EngineProfile[];
   /** Scrape interval of the picker's metrics, ms (GIE default 50). */
   scrapeIntervalMs: number;
   /** Extra age of scraped metrics, ms. */
@@ -192,15 +194,59 @@ export function buildScenario(doc: unknown, baseDir = '.'): Scenario {
 }
 
 function buildFleet(f: Obj): FleetSpec {
-  known(f, 'fleet', ['pods', 'profile', 'engine', 'scrapeIntervalMs', 'metricsLagMs']);
+  known(f, 'fleet', ['pods', 'profile', 'engine', 'mix', 'scrapeIntervalMs', 'metricsLagMs']);
   const profileName = f.profile === undefined ? undefined : String(f.profile);
   const engine = obj(f.engine, 'fleet.engine', true) as Partial<EngineProfile>;
+  const profile = resolveProfile(profileName, engine);
+  let podProfiles: EngineProfile[];
+  let pods: number;
+  if (f.mix === undefined || f.mix === null) {
+    pods = num(f.pods, 'fleet.pods', 8, 1, 1024, true);
+    podProfiles = new Array<EngineProfile>(pods).fill(profile);
+  } else {
+    podProfiles = buildMix(f.mix, profileName, engine, profile.model);
+    pods = podProfiles.length;
+    if (f.pods !== undefined && num(f.pods, 'fleet.pods', undefined, 1, 1024, true) !== pods) fail('fleet.pods', `is ${String(f.pods)} but fleet.mix adds up to ${pods}`);
+  }
   return {
-    pods: num(f.pods, 'fleet.pods', 8, 1, 1024, true),
-    profile: resolveProfile(profileName, engine),
+    pods,
+    profile: podProfiles[0],
+    podProfiles,
     scrapeIntervalMs: num(f.scrapeIntervalMs, 'fleet.scrapeIntervalMs', 50, 1, 60_000),
     metricsLagMs: num(f.metricsLagMs, 'fleet.metricsLagMs', 0, 0, 60_000),
   };
+}
+
+/**
+ * A mixed fleet: `[{ pods, profile?, engine? }, ...]` in pod order. Each group's profile
+ * defaults to `fleet.profile` and takes `fleet.engine` then its own overrides; every group must
+ * serve the same model (requests name one).
+ */
+function buildMix(v: unknown, profileName: string | undefined, engine: Partial<EngineProfile>, model: string): EngineProfile[] {
+  if (!Array.isArray(v) || v.length === 0) fail('fleet.mix', 'must be a non-empty list of { pods, profile, engine }');
+  const out: EngineProfile[] = [];
+  v.forEach((g, i) => {
+    const at = `fleet.mix[${i}]`;
+    const o = obj(g, at);
+    known(o, at, ['pods', 'profile', 'engine']);
+    const n = num(o.pods, `${at}.pods`, undefined, 1, 1024, true);
+    const p = resolveProfile(o.profile === undefined ? profileName : String(o.profile), { ...engine, ...(obj(o.engine, `${at}.engine`, true) as Partial<EngineProfile>) });
+    if (p.model !== model) fail(`${at}.profile`, `serves ${p.model} but the fleet serves ${model}: a mixed fleet serves one model`);
+    for (let k = 0; k < n; k++) out.push(p);
+  });
+  if (out.length > 1024) fail('fleet.mix', `adds up to ${out.length} pods (at most 1024)`);
+  return out;
+}
+
+/** `8× llama-3.1-8b-h100`, or each group of a mixed fleet: `6× llama-3.1-8b-h100 + 2× llama-3.1-8b-l4`. */
+export function fleetLabel(f: FleetSpec): string {
+  const parts: Array<[string, number]> = [];
+  for (const p of f.podProfiles) {
+    const last = parts.at(-1);
+    if (last !== undefined && last[0] === p.name) last[1]++;
+    else parts.push([p.name, 1]);
+  }
+  return parts.map(([name, n]) => `${n}× ${name}`).join(' + ');
 }
 
 function buildObjectives(v: unknown): Scenario['objectives'] {

@@ -5,7 +5,7 @@ import { Rng } from '../../src/util/random.js';
 import { tokenize } from '../../src/workload/tokenizer.js';
 import { planArrivals } from '../../src/workload/arrivals.js';
 import { compileDist } from '../../src/workload/distributions.js';
-import { parseScenario } from '../../src/workload/scenario.js';
+import { fleetLabel, parseScenario } from '../../src/workload/scenario.js';
 import { WorkloadGenerator } from '../../src/workload/workload.js';
 
 const BASE = `
@@ -42,6 +42,10 @@ describe('scenario files', () => {
     ['bad arrival process', BASE.replace('process: poisson', 'process: bursty'), /process/],
     ['all warm-up', BASE.replace('rate: 100, duration: 10', 'rate: 100, duration: 10, warmup: true'), /warm-up/],
     ['invalid YAML', 'name: [', /YAML/],
+    ['mix with an unknown profile', BASE.replace('pods: 2', 'mix: [ { pods: 1 }, { pods: 1, profile: h200 } ]'), /fleet\.mix\[1\]|profile/],
+    ['mix serving another model', BASE.replace('pods: 2', 'mix: [ { pods: 1 }, { pods: 1, profile: llama-3-8b-tpu-v5e-8 } ]'), /invalid config: fleet\.mix\[1\]\.profile: .*one model/],
+    ['mix disagreeing with pods', BASE.replace('pods: 2', 'pods: 3, mix: [ { pods: 1 }, { pods: 1 } ]'), /invalid config: fleet\.pods: is 3 but fleet\.mix adds up to 2/],
+    ['empty mix', BASE.replace('pods: 2', 'mix: []'), /invalid config: fleet\.mix: must be a non-empty list/],
   ])('rejects %s with a config error naming the field', (_name, text, pattern) => {
     let err: unknown;
     try {
@@ -51,6 +55,16 @@ describe('scenario files', () => {
     }
     expect(isSwitchboardError(err)).toBe(true);
     expect((err as Error).message).toMatch(pattern);
+  });
+
+  it('gives pods of a mixed fleet their own profiles, in order, with the fleet and group overrides', () => {
+    const s = parseScenario(BASE.replace('pods: 2', 'mix: [ { pods: 2 }, { pods: 1, profile: llama-3.1-8b-l4, engine: { maxLoras: 1 } } ]'));
+    expect(s.fleet.pods).toBe(3);
+    expect(s.fleet.podProfiles.map((p) => p.name)).toEqual(['llama-3.1-8b-h100', 'llama-3.1-8b-h100', 'llama-3.1-8b-l4']);
+    expect(s.fleet.podProfiles.map((p) => p.numGpuBlocks)).toEqual([1000, 1000, 1000]);
+    expect(s.fleet.podProfiles[2].maxLoras).toBe(1);
+    expect(s.fleet.podProfiles[2].c0Us).toBe(58000);
+    expect(fleetLabel(s.fleet)).toBe('2× llama-3.1-8b-h100 + 1× llama-3.1-8b-l4');
   });
 
   it('expands a QPS ladder into stages', () => {

@@ -65,7 +65,7 @@ export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory
   const seed = opts.seed ?? scenario.seed;
   const sc: Scenario = seed === scenario.seed ? scenario : { ...scenario, seed };
   const sched = new VirtualScheduler();
-  const { pods: nPods, profile, scrapeIntervalMs } = sc.fleet;
+  const { pods: nPods, profile, podProfiles, scrapeIntervalMs } = sc.fleet;
   const router = await makeRouter({
     pods: nPods,
     seed,
@@ -76,7 +76,7 @@ export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory
   });
   const engines: Engine[] = [];
   for (let i = 0; i < nPods; i++) {
-    const e = new Engine(profile, sched, { histograms: false });
+    const e = new Engine(podProfiles[i], sched, { histograms: false });
     for (const a of sc.workload.lora?.adapters ?? []) e.loras.register(a, `/adapters/${a}`);
     engines.push(e);
   }

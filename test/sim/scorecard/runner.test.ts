@@ -103,3 +103,24 @@ arrivals: { process: poisson, stages: [ { rate: 5, duration: 5 } ] }
     for (const r of sticky) expect(r.cachedTokens / r.promptTokens).toBeGreaterThan(0.8);
   });
 });
+
+describe('mixed fleets', () => {
+  it('runs each pod on its own profile: the L4 pods decode slower than the H100 pods', async () => {
+    const s = parseScenario(`
+name: mixed
+seed: 4
+fleet: { mix: [ { pods: 2 }, { pods: 2, profile: llama-3.1-8b-l4 } ] }
+workload: { input: 200, output: 20 }
+arrivals: { stages: [ { rate: 8, duration: 3 } ] }
+`);
+    const run = await runScorecard(s, () => roundRobin(4));
+    const tpot = (pods: number[]) => {
+      const rs = run.records.filter((r) => r.ok && pods.includes(r.pod));
+      return rs.reduce((a, r) => a + (r.lastToken - r.firstToken) / (r.outputTokens - 1), 0) / rs.length;
+    };
+    expect(run.records.every((r) => r.ok)).toBe(true);
+    // L4 steps cost at least c0 = 58 ms; H100 steps about 6 ms at this load.
+    expect(tpot([2, 3])).toBeGreaterThan(50);
+    expect(tpot([0, 1])).toBeLessThan(20);
+  });
+});
