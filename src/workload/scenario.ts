@@ -344,16 +344,24 @@ function buildWorkload(w: Obj): WorkloadSpec {
   };
 }
 
-/** `uniform` (default), `{ zipf: s }` or `{ weights: [...] }` (tiered splits). */
+/**
+ * `uniform` (default), `{ zipf: s }`, `{ hotSpot: share }` (the first item carries `share` of
+ * the traffic, the rest split the remainder evenly) or `{ weights: [...] }` (tiered splits).
+ */
 function popularity(v: unknown, n: number, path: string): number[] {
   if (v === undefined || v === null || v === 'uniform') return new Array<number>(n).fill(1);
   const o = obj(v, path);
   if (o.zipf !== undefined) return zipfWeights(n, num(o.zipf, `${path}.zipf`, undefined, 0, 10));
+  if (o.hotSpot !== undefined) {
+    const share = num(o.hotSpot, `${path}.hotSpot`, undefined, 0, 1);
+    if (n === 1) return [1];
+    return Array.from({ length: n }, (_, i) => (i === 0 ? share : (1 - share) / (n - 1)));
+  }
   if (Array.isArray(o.weights)) {
     if (o.weights.length !== n) fail(`${path}.weights`, `needs ${n} entries`);
     return o.weights.map((w, i) => num(w, `${path}.weights[${i}]`, undefined, 0));
   }
-  fail(path, 'must be "uniform", { zipf: s } or { weights: [...] }');
+  fail(path, 'must be "uniform", { zipf: s }, { hotSpot: share } or { weights: [...] }');
 }
 
 function buildArrivals(a: Obj): ArrivalsSpec {
