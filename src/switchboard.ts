@@ -26,6 +26,7 @@ import { PREFIX_STATS } from './scheduling/framework/prefix-match.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { Telemetry } from './telemetry/metrics.js';
 import type { MetricNames } from './telemetry/metric-names.js';
+import type { DecisionSampler } from './telemetry/dashboard/decisions.js';
 
 /** Settings of the core (flags and config merged by the CLI). */
 export interface SwitchboardOptions {
@@ -59,6 +60,8 @@ export interface SwitchboardOptions {
   version?: string;
   /** Names of the exported Go EPP metrics (`--metrics-names`, default both). */
   metricNames?: MetricNames;
+  /** Samples explained decisions for the live dashboard (`--enable-dashboard`). */
+  decisions?: DecisionSampler | null;
 }
 
 /** The assembled core. */
@@ -132,6 +135,7 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
     disableSubsetFilter: opts.disableSubsetFilter,
     logger: opts.logger ?? null,
     hooks,
+    decisions: opts.decisions ?? null,
   });
 
   telemetry?.setPrefixStats(built.stats.reader(PREFIX_STATS));

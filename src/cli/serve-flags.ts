@@ -79,6 +79,8 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'metrics-endpoint-auth', type: 'bool', default: null, help: 'require a bearer token on /metrics and /debug/*, checked with Kubernetes TokenReview + SubjectAccessReview, or against --metrics-token-file when given (default: on with InferencePool discovery, else off)' },
   { name: 'metrics-token-file', type: 'string', default: '', help: 'file holding the one bearer token of --metrics-endpoint-auth (no Kubernetes); re-read when it changes' },
   { name: 'metrics-names', type: 'string', default: 'both', help: 'names of the exported EPP metrics: gie (inference_*), llm-d (llm_d_epp_*) or both' },
+  { name: 'enable-dashboard', type: 'bool', default: null, help: 'serve the live dashboard at /dashboard on the metrics port (behind the token when auth is on; default: on with --demo)' },
+  { name: 'dashboard-max-viewers', type: 'int', min: 1, max: 1000, default: 8, help: 'dashboard viewers at once; more get 503' },
   { name: 'enable-debug-endpoints', type: 'bool', default: false, help: 'serve /debug/endpoints and /debug/config on the metrics port (behind the token when auth is on)' },
   // Shutdown.
   { name: 'shutdown-grace-period', type: 'duration', default: 30_000, help: 'on SIGTERM, how long open ext_proc streams may finish after readiness turns NOT_SERVING' },

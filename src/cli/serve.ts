@@ -13,6 +13,8 @@ import { readiness, type Leadership } from '../ha/leadership.js';
 import { createSwitchboard, type Switchboard } from '../switchboard.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { debugRoutes } from '../telemetry/debug-routes.js';
+import { Dashboard } from '../telemetry/dashboard/dashboard.js';
+import { DecisionLog } from '../telemetry/dashboard/decisions.js';
 import { startMetricsServer } from '../telemetry/metrics-server.js';
 import { tokenFromFile } from '../telemetry/token-file.js';
 import { StaticTokenAuthenticator, type MetricsAuthenticator } from '../telemetry/metrics-auth.js';
@@ -162,11 +164,17 @@ async function startParts(
   const metricsPortOverride = Number(v['model-server-metrics-port']);
   if (metricsPortOverride > 0) for (const e of [...endpoints, ...config.endpoints]) e.metricsPort ??= metricsPortOverride;
 
+  // The demo shows its dashboard unless told not to.
+  const dashboardOn = v['enable-dashboard'] === true || (v['enable-dashboard'] === null && v.demo === true);
+  const decisions = dashboardOn && Number(v['metrics-port']) >= 0 ? new DecisionLog() : null;
+  const poolName = String(v['pool-name']) || 'switchboard';
+  const stalenessMs = Number(v['metrics-staleness-threshold']);
   const core = createSwitchboard({
     config,
     endpoints,
-    poolName: String(v['pool-name']) || 'switchboard',
-    stalenessMs: Number(v['metrics-staleness-threshold']),
+    poolName,
+    stalenessMs,
+    decisions,
     collector: {
       intervalMs: Math.max(1, Number(v['refresh-metrics-interval'])),
       timeoutMs: Math.max(1, Number(v['scrape-timeout'])),
@@ -197,6 +205,16 @@ async function startParts(
   }
   if (Number(v['metrics-port']) >= 0 && core.telemetry !== null) {
     const registry = core.telemetry.registry;
+    const telemetry = core.telemetry;
+    const dashboard =
+      decisions === null
+        ? null
+        : new Dashboard({
+            pools: () => [{ name: poolName, pool: core.pool, telemetry, stalenessMs }],
+            decisions,
+            maxViewers: Number(v['dashboard-max-viewers']),
+            registry,
+          });
     const m = await naming(
       () =>
         startMetricsServer({
@@ -205,6 +223,7 @@ async function startParts(
           host,
           authenticator: auth.authenticator,
           debugRoutes: v['enable-debug-endpoints'] === true ? debugRoutes({ pool: core.pool, config, settings: v, version: VERSION }) : null,
+          dashboard,
         }),
       formatAddress(host, Number(v['metrics-port'])),
       'metrics-port',
@@ -214,6 +233,9 @@ async function startParts(
     if (auth.authenticator !== null) logger.info({ auth: auth.authenticator.kind }, 'metrics endpoint auth on');
     if (v['enable-debug-endpoints'] === true && auth.authenticator === null) {
       logger.warn('debug endpoints are enabled without --metrics-endpoint-auth: anyone who reaches the metrics port can read them');
+    }
+    if (dashboard !== null && auth.authenticator === null && v.demo !== true) {
+      logger.warn('the dashboard is enabled without --metrics-endpoint-auth: anyone who reaches the metrics port can watch routing');
     }
   }
   const ready = readiness(core.pool, discovery.leadership);
@@ -268,7 +290,9 @@ async function startParts(
       `\nSwitchboard is routing to ${core.pool.size} simulated vLLM pods. Try:\n\n` +
         `  curl -s ${base}/v1/completions -H 'content-type: application/json' \\\n` +
         `    -d '{"model":"sql-lora","prompt":"Write a query that counts users","max_tokens":32}'\n\n` +
-        `Envoy ext_proc on :${grpcPort ?? '-'}, metrics on :${metricsPort ?? '-'}/metrics. Ctrl-C stops.\n\n`,
+        `Envoy ext_proc on :${grpcPort ?? '-'}, metrics on :${metricsPort ?? '-'}/metrics` +
+        (decisions !== null && metricsPort !== null ? `, live dashboard at http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${metricsPort}/dashboard` : '') +
+        `. Ctrl-C stops.\n\n`,
     );
   }
   return { core, closables, metricsPort, grpcPort, proxyUrl, leadership: discovery.leadership };

@@ -14,6 +14,7 @@ import { MODEL_REWRITE_HEADER, OBJECTIVE_HEADER, FAIRNESS_ID_HEADER, contentType
 import { inspectRequest, rewriteModel, type RequestView } from '../request/inspect.js';
 import type { SchedulingRequest } from '../scheduling/framework/cycle.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
+import type { DecisionSampler } from '../telemetry/dashboard/decisions.js';
 import type { Telemetry } from '../telemetry/metrics.js';
 import type { LifecycleHook } from './framework/lifecycle-hook.js';
 import { Lifecycle } from './lifecycle.js';
@@ -45,6 +46,8 @@ export interface DirectorOptions {
   logger?: DirectorLogger | null;
   /** Lifecycle hooks told how every routed attempt ended (none when absent). */
   hooks?: readonly LifecycleHook[];
+  /** Samples explained decisions for the live dashboard; asks nothing of a cycle while no one watches. */
+  decisions?: DecisionSampler | null;
 }
 
 /** Everything a routed decision is made of. */
@@ -188,9 +191,19 @@ export class RequestDirector implements Director {
       priority,
     };
     const debug = o.logger?.isLevelEnabled('debug') === true;
+    const sampled = o.decisions?.wants() === true;
     const t0 = performance.now();
-    const result = o.scheduler.schedule(sreq, subset, req.explain === true || debug, req.exclude ?? null);
+    const result = o.scheduler.schedule(sreq, subset, req.explain === true || debug || sampled, req.exclude ?? null);
     const schedSeconds = (performance.now() - t0) / 1000;
+    if (sampled) {
+      o.decisions?.record({
+        model: target,
+        outcome: result.kind,
+        reason: result.kind === 'failed' ? result.reason : null,
+        explanation: result.explanation,
+        seconds: schedSeconds,
+      });
+    }
     if (result.kind !== 'picked') {
       o.telemetry?.scheduled(schedSeconds, false, target, null);
       const err = result.kind === 'no-candidates' ? sbError('SB_ERR_NO_CANDIDATES') : sbError('SB_ERR_SCHEDULE_FAILED', result.reason);

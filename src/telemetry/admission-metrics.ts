@@ -113,6 +113,29 @@ export class AdmissionMetrics implements FlowControlObserver, GuardObserver {
     });
   }
 
+  /** Flow-control queues now, summed by priority band and flow (fairness id). Off the hot path: reads the gauges. */
+  async queues(): Promise<Array<{ priority: number; flow: string; requests: number; bytes: number }>> {
+    const byKey = new Map<string, { priority: number; flow: string; requests: number; bytes: number }>();
+    const add = (values: Array<{ labels: Record<string, string | number | undefined>; value: number }>, field: 'requests' | 'bytes') => {
+      for (const v of values) {
+        const priority = Number(v.labels.priority);
+        const flow = String(v.labels.fairness_id ?? '');
+        const key = `${priority}\u0000${flow}`;
+        let e = byKey.get(key);
+        if (e === undefined) byKey.set(key, (e = { priority, flow, requests: 0, bytes: 0 }));
+        e[field] += v.value;
+      }
+    };
+    add((await this.queueSize.get()).values, 'requests');
+    add((await this.queueBytes.get()).values, 'bytes');
+    return [...byKey.values()].sort((a, b) => b.priority - a.priority || a.flow.localeCompare(b.flow));
+  }
+
+  /** Pool saturation now (0 empty, 1 saturated), or null when it is not tracked. */
+  saturation(): number | null {
+    return this.saturationFn?.() ?? null;
+  }
+
   /** Reads pool saturation at scrape time. */
   setSaturation(fn: (() => number) | null): void {
     this.saturationFn = fn;

@@ -41,6 +41,11 @@ abstract class Family<C> {
     return e.child;
   }
 
+  /** Every series with its labels (readers such as the dashboard; not for the hot path). */
+  series(): IterableIterator<{ labels: Record<string, string>; child: C }> {
+    return this.children.values();
+  }
+
   /** prom-client's custom-metric contract. */
   get(): { name: string; help: string; type: string; values: Value[]; aggregator: string } {
     const values: Value[] = [];
@@ -80,7 +85,8 @@ export class HistogramSeries {
   sum = 0;
   count = 0;
 
-  constructor(private readonly bounds: Float64Array) {
+  /** Bucket upper bounds, ascending. */
+  constructor(readonly bounds: Float64Array) {
     this.counts = new Float64Array(bounds.length);
   }
 

@@ -46,6 +46,21 @@ export function bearerToken(authorization: string | undefined): string | AuthDec
 }
 
 /**
+ * `Authorization: Basic base64(user:token)` as `Bearer token` (any user name), for pages a browser
+ * opens: it sends Basic credentials it prompted for, never a bearer token. Other values pass unchanged.
+ */
+export function basicAsBearer(authorization: string | undefined): string | undefined {
+  if (authorization === undefined) return undefined;
+  const m = /^basic[ \t]+([A-Za-z0-9+/=]+)[ \t]*$/i.exec(authorization);
+  if (m === null || m[1].length > MAX_TOKEN_BYTES * 2) return authorization;
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const token = colon < 0 ? '' : decoded.slice(colon + 1);
+  // An empty or blank password is no token: it stays Basic and is refused as not a bearer token.
+  return /^\S+$/.test(token) ? `Bearer ${token}` : authorization;
+}
+
+/**
  * The static-token check (`--metrics-token-file`): every path is allowed for the one token. `token`
  * is asked on every request (a rotated file); null or '' from it refuses everyone.
  */

@@ -5,7 +5,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Counter, type Registry } from 'prom-client';
-import { deny, StaticTokenAuthenticator, type AuthDecision, type MetricsAuthenticator } from './metrics-auth.js';
+import { DASHBOARD_PATHS, type Dashboard } from './dashboard/dashboard.js';
+import { basicAsBearer, deny, StaticTokenAuthenticator, type AuthDecision, type MetricsAuthenticator } from './metrics-auth.js';
 
 /** Options of the metrics server. */
 export interface MetricsServerOptions {
@@ -22,7 +23,11 @@ export interface MetricsServerOptions {
   authenticator?: MetricsAuthenticator | null;
   /** Debug routes by path (e.g. `/debug/endpoints`), each answering a JSON value; none by default. */
   debugRoutes?: Readonly<Record<string, () => unknown>> | null;
+  /** The live dashboard at `/dashboard` (`--enable-dashboard`); none by default. */
+  dashboard?: Dashboard | null;
 }
+
+type Route = 'metrics' | 'debug' | 'dashboard';
 
 const UNAUTHORIZED_METRIC = 'switchboard_metrics_endpoint_unauthorized_total';
 
@@ -32,6 +37,7 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<{ 
   const auth: MetricsAuthenticator | null =
     opts.authenticator ?? (token === undefined || token === null || token === '' ? null : new StaticTokenAuthenticator(token));
   const debug = opts.debugRoutes ?? null;
+  const dashboard = opts.dashboard ?? null;
   const refused =
     auth === null
       ? null
@@ -42,7 +48,11 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<{ 
           labelNames: ['reason'],
           registers: [opts.registry],
         }));
-  const serve = (req: IncomingMessage, res: ServerResponse, path: string, route: 'metrics' | 'debug'): void => {
+  const serve = (req: IncomingMessage, res: ServerResponse, path: string, route: Route): void => {
+    if (route === 'dashboard') {
+      (dashboard as Dashboard).serve(req, res, path);
+      return;
+    }
     if (route === 'debug') {
       let body: string;
       try {
@@ -59,16 +69,25 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<{ 
       (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics collection failed: ${err.message}\n`),
     );
   };
-  const refuse = (res: ServerResponse, d: Extract<AuthDecision, { allowed: false }>): void => {
+  const refuse = (res: ServerResponse, d: Extract<AuthDecision, { allowed: false }>, route: Route): void => {
     refused?.inc({ reason: d.reason });
-    const headers: Record<string, string> = { 'content-type': 'text/plain' };
-    if (d.status === 401) headers['www-authenticate'] = 'Bearer';
+    const headers: Record<string, string | string[]> = { 'content-type': 'text/plain' };
+    // A browser cannot send a bearer token by itself: the dashboard also asks for the token as a
+    // Basic password, which browsers prompt for and then send with every request of the page.
+    if (d.status === 401) headers['www-authenticate'] = route === 'dashboard' ? ['Basic realm="Switchboard dashboard", charset="UTF-8"', 'Bearer'] : 'Bearer';
     if (d.status === 503) headers['retry-after'] = '1';
     res.writeHead(d.status, headers).end(`${d.status === 401 ? 'unauthorized' : d.status === 403 ? 'forbidden' : 'unavailable'}: ${d.message}\n`);
   };
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    const route = path === '/metrics' ? 'metrics' : debug !== null && Object.prototype.hasOwnProperty.call(debug, path) ? 'debug' : null;
+    const route: Route | null =
+      path === '/metrics'
+        ? 'metrics'
+        : debug !== null && Object.prototype.hasOwnProperty.call(debug, path)
+          ? 'debug'
+          : dashboard !== null && DASHBOARD_PATHS.has(path)
+            ? 'dashboard'
+            : null;
     if (req.method !== 'GET' || route === null) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
@@ -80,11 +99,12 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<{ 
     const done = (d: AuthDecision) => {
       if (res.destroyed) return;
       if (d.allowed) serve(req, res, path, route);
-      else refuse(res, d);
+      else refuse(res, d, route);
     };
     let decision: AuthDecision | Promise<AuthDecision>;
     try {
-      decision = auth.authorize(req.headers.authorization, path);
+      const authorization = route === 'dashboard' ? basicAsBearer(req.headers.authorization) : req.headers.authorization;
+      decision = auth.authorize(authorization, path);
     } catch (err) {
       decision = deny('unavailable', (err as Error).message);
     }
@@ -103,6 +123,8 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<{ 
     port: typeof addr === 'object' && addr !== null ? addr.port : opts.port,
     close: () =>
       new Promise<void>((resolve) => {
+        // Open event streams would hold the server open: end them first.
+        dashboard?.close();
         server.close(() => resolve());
         // A scraper's keep-alive connection must not hold shutdown up.
         server.closeIdleConnections();

@@ -262,6 +262,23 @@ export class Telemetry implements PluginTimer {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: r });
   }
 
+  /** The scheduling-latency histogram (readers such as the dashboard). */
+  get schedulerLatency(): HistogramSeries {
+    return this.schedulerE2e;
+  }
+
+  /** Prefix-index statistics now, or null without a prefix index. */
+  prefix(): PrefixStats | null {
+    return this.prefixStats?.() ?? null;
+  }
+
+  /** Requests refused or failed since start, by error code (summed over models). */
+  errorsByCode(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const { labels, child } of this.requestErrors.series()) out.set(labels.error_code, (out.get(labels.error_code) ?? 0) + child.value);
+    return out;
+  }
+
   /** Reads prefix-index statistics at scrape time. */
   setPrefixStats(fn: (() => PrefixStats) | null): void {
     this.prefixStats = fn;
