@@ -9,7 +9,9 @@
  *                tell it apart from the core's;
  *   switchboard  the real ext_proc server with the real core (default scheduling config, eight
  *                endpoints whose metrics are refreshed in-process instead of scraped, so no
- *                scrape traffic competes for the CPU).
+ *                scrape traffic competes for the CPU);
+ *   switchboard-viewer  the same with the live dashboard on (`--dashboard-viewer`): the parent
+ *                connects one viewer to its events, so its cost shows against `switchboard`.
  *
  * Talks to the parent over IPC: sends {port} when listening, answers 'cpu' with process.cpuUsage().
  */
@@ -20,7 +22,9 @@ import { startExtProcServer } from '../src/frontends/extproc/server.js';
 import type { MetricsSnapshot } from '../src/pool/endpoint.js';
 import { createSwitchboard } from '../src/switchboard.js';
 import type { Decision, Director, InferenceRequest, RequestLifecycle } from '../src/director/types.js';
+import { DecisionLog } from '../src/telemetry/dashboard/decisions.js';
 import { expectedResponses, FLOOR_DESTINATION, requestMessages } from './extproc-frames.js';
+import { serveDashboard } from './support/dashboard-viewer.js';
 
 const kind = process.argv[2];
 const bodyBytes = Number(process.argv[3]);
@@ -98,8 +102,13 @@ async function startFrontDoor(): Promise<number> {
   return server.port;
 }
 
-async function startSwitchboard(): Promise<number> {
+/** Port of the dashboard's metrics server (`switchboard-viewer`), else null. */
+let dashboardPort: number | null = null;
+
+async function startSwitchboard(withDashboard: boolean): Promise<number> {
+  const decisions = withDashboard ? new DecisionLog() : null;
   const core = createSwitchboard({
+    decisions,
     config: defaultConfig(),
     endpoints: Array.from({ length: 8 }, (_, i) => ({ name: `pod-${i}`, address: `10.0.0.${i + 1}`, port: 8000 })),
     scrape: false,
@@ -127,6 +136,7 @@ async function startSwitchboard(): Promise<number> {
   refresh();
   setInterval(refresh, 500).unref();
   core.pool.markSynced();
+  if (decisions !== null) dashboardPort = await serveDashboard(core, decisions, 'bench');
   const server = await startExtProcServer({
     director: core.director,
     readiness: { ready: () => core.pool.synced },
@@ -139,9 +149,9 @@ async function startSwitchboard(): Promise<number> {
   return server.port;
 }
 
-const port = kind === 'floor' ? await startFloor() : kind === 'frontdoor' ? await startFrontDoor() : await startSwitchboard();
+const port = kind === 'floor' ? await startFloor() : kind === 'frontdoor' ? await startFrontDoor() : await startSwitchboard(kind === 'switchboard-viewer');
 process.on('message', (msg) => {
   if (msg === 'cpu') process.send?.({ cpu: process.cpuUsage() });
   if (msg === 'exit') process.exit(0);
 });
-process.send?.({ port });
+process.send?.({ port, dashboardPort });

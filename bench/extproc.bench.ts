@@ -11,6 +11,11 @@
  * front door's own cost apart from the core's (scheduling, telemetry).
  *
  * Writes bench/results/extproc.json and the ext_proc section of bench/RESULTS.md.
+ *
+ * `--dashboard-viewer` measures the live dashboard's cost instead: `switchboard` against
+ * `switchboard-viewer` (the same server with the dashboard on and one viewer connected to its
+ * event stream for the whole run), interleaved run by run, plus both servers' CPU while idle
+ * with the viewer connected. Writes bench/results/dashboard-extproc.json and its own section.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,14 +27,19 @@ import { decodeProcessingResponse, encodeProcessingRequest, PROCESS_PATH } from 
 import type { ProcessingRequest, ProcessingResponse } from '../src/frontends/extproc/messages.js';
 import { requestBody, requestMessages, requestStreamBytes } from './extproc-frames.js';
 import { loadNote, machine, median, percentile, writeJson, writeResultsSection } from './lib/stats.js';
+import { connectViewer, type Viewer } from './support/dashboard-viewer.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root (the script runs from dist-bench/bench/). */
 const repo = join(here, '..', '..');
 const BODY_SIZES = [2 * 1024, 220 * 1024];
 const CONCURRENCY = [1, 64];
-const KINDS = ['floor', 'frontdoor', 'switchboard'] as const;
-type Kind = (typeof KINDS)[number];
+type Kind = 'floor' | 'frontdoor' | 'switchboard' | 'switchboard-viewer';
+/** Measure the dashboard's cost: Switchboard with and without one dashboard viewer. */
+const VIEWER = process.argv.includes('--dashboard-viewer') || process.env.DASHBOARD_VIEWER === '1';
+const KINDS: readonly Kind[] = VIEWER ? ['switchboard', 'switchboard-viewer'] : ['floor', 'frontdoor', 'switchboard'];
+/** Seconds of the idle CPU measurement of `--dashboard-viewer`. */
+const IDLE_SECONDS = 10;
 const RUNS = Number(process.env.EXTPROC_BENCH_RUNS ?? 5);
 /** Target length of one measured run, seconds. */
 const RUN_SECONDS = Number(process.env.EXTPROC_BENCH_SECONDS ?? 2);
@@ -60,15 +70,35 @@ function checkH2load(): void {
   }
 }
 
-function startServer(kind: Kind, bodyBytes: number): Promise<{ child: ChildProcess; port: number }> {
+interface Started {
+  child: ChildProcess;
+  port: number;
+  /** The dashboard viewer held open on `switchboard-viewer`. */
+  viewer: Viewer | null;
+}
+
+function startServer(kind: Kind, bodyBytes: number): Promise<Started> {
   const child = fork(join(here, 'extproc-server.js'), [kind, String(bodyBytes)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
-    child.on('message', (m: { port?: number }) => {
-      if (m.port !== undefined) resolve({ child, port: m.port });
+    child.on('message', (m: { port?: number; dashboardPort?: number | null }) => {
+      if (m.port === undefined) return;
+      const port = m.port;
+      if (m.dashboardPort === undefined || m.dashboardPort === null) return resolve({ child, port, viewer: null });
+      connectViewer(m.dashboardPort).then((viewer) => resolve({ child, port, viewer }), reject);
     });
   });
+}
+
+/** Idle CPU of each server, percent of one core, over IDLE_SECONDS (the viewer still connected). */
+async function idleCpu(servers: Map<Kind, Started>): Promise<Record<string, number>> {
+  const before = new Map<Kind, number>();
+  for (const [kind, { child }] of servers) before.set(kind, await serverCpuUs(child));
+  await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+  const out: Record<string, number> = {};
+  for (const [kind, { child }] of servers) out[kind] = ((await serverCpuUs(child)) - before.get(kind)!) / (IDLE_SECONDS * 1e6) * 100;
+  return out;
 }
 
 function serverCpuUs(child: ChildProcess): Promise<number> {
@@ -142,8 +172,8 @@ function h2load(port: number, file: string, n: number, concurrency: number, logF
  * their runs are interleaved (floor, frontdoor, switchboard, floor, ...), so load from other
  * work on a shared machine falls on all of them alike instead of on whichever ran last.
  */
-async function measureSize(bodyBytes: number, file: string, work: string): Promise<Scenario[]> {
-  const servers = new Map<Kind, { child: ChildProcess; port: number }>();
+async function measureSize(bodyBytes: number, file: string, work: string, idle: Array<Record<string, number>>): Promise<Scenario[]> {
+  const servers = new Map<Kind, Started>();
   const out: Scenario[] = [];
   try {
     for (const kind of KINDS) servers.set(kind, await startServer(kind, bodyBytes));
@@ -177,14 +207,22 @@ async function measureSize(bodyBytes: number, file: string, work: string): Promi
         const ks = samples.get(kind)!;
         out.push({ kind, bodyBytes, concurrency, samples: ks });
         process.stdout.write(
-          `${kind.padEnd(11)} body ${fmtBytes(bodyBytes).padStart(6)} c=${String(concurrency).padEnd(2)}  ` +
+          `${kind.padEnd(18)} body ${fmtBytes(bodyBytes).padStart(6)} c=${String(concurrency).padEnd(2)}  ` +
             `${median(ks.map((x) => x.exchangesPerSec)).toFixed(0).padStart(6)} exchanges/s  ` +
             `${median(ks.map((x) => x.cpuUsPerExchange)).toFixed(1).padStart(7)} µs CPU/exchange\n`,
         );
       }
     }
+    if (VIEWER) {
+      idle.push(await idleCpu(servers));
+      const v = servers.get('switchboard-viewer')?.viewer;
+      process.stdout.write(`idle CPU % of a core: ${JSON.stringify(idle[idle.length - 1])}; viewer got ${v?.frames()} frames, ${v?.bytes()} bytes\n`);
+    }
   } finally {
-    for (const { child } of servers.values()) child.send('exit');
+    for (const { child, viewer } of servers.values()) {
+      viewer?.close();
+      child.send('exit');
+    }
   }
   return out;
 }
@@ -285,15 +323,51 @@ function writeResults(summary: ReturnType<typeof summarize>): void {
   writeResultsSection(join(repo, 'bench', 'RESULTS.md'), 'extproc', lines.join('\n'));
 }
 
+/** `--dashboard-viewer`: CPU per exchange and throughput with one viewer against without, paired run by run. */
+function writeViewerResults(all: Scenario[], idle: Array<Record<string, number>>): void {
+  const rows = BODY_SIZES.flatMap((bodyBytes) =>
+    CONCURRENCY.map((concurrency) => {
+      const base = all.find((s) => s.kind === 'switchboard' && s.bodyBytes === bodyBytes && s.concurrency === concurrency)!.samples;
+      const viewer = all.find((s) => s.kind === 'switchboard-viewer' && s.bodyBytes === bodyBytes && s.concurrency === concurrency)!.samples;
+      const cpu = stat(viewer.map((v, i) => v.cpuUsPerExchange / base[i].cpuUsPerExchange));
+      const throughput = stat(viewer.map((v, i) => v.exchangesPerSec / base[i].exchangesPerSec));
+      return { bodyBytes, concurrency, cpuRatio: cpu, throughputRatio: throughput, cpuUsPerExchange: { without: median(base.map((x) => x.cpuUsPerExchange)), with: median(viewer.map((x) => x.cpuUsPerExchange)) } };
+    }),
+  );
+  const idleMedian = (k: string) => median(idle.map((x) => x[k]));
+  const date = new Date().toISOString();
+  writeJson(join(repo, 'bench', 'results', 'dashboard-extproc.json'), { benchmark: 'extproc --dashboard-viewer', date, machine: machine(), runsPerScenario: RUNS, rows, idleCpuPercent: idle });
+  const range = (x: Stat) => `${x.median.toFixed(3)} (${x.min.toFixed(3)}–${x.max.toFixed(3)})`;
+  const lines = [
+    '## Live dashboard cost, ext_proc (`npm run bench:extproc -- --dashboard-viewer`)',
+    '',
+    `${loadNote()}. ${machine()}, ${date.slice(0, 10)}. ${RUNS} runs per scenario, the two servers interleaved run by run; ratios paired per run, median (min–max).`,
+    '**with viewer**: the same server as **switchboard** with `--enable-dashboard` and one viewer reading `/dashboard/events` for the whole run.',
+    '',
+    '| body | concurrency | CPU/exchange with viewer ÷ without | exchanges/s with ÷ without | CPU µs/exchange without → with |',
+    '|---|---|---|---|---|',
+    ...rows.map((r) => `| ${fmtBytes(r.bodyBytes)} | ${r.concurrency} | ${range(r.cpuRatio)} | ${range(r.throughputRatio)} | ${r.cpuUsPerExchange.without.toFixed(1)} → ${r.cpuUsPerExchange.with.toFixed(1)} |`),
+    '',
+    `Idle (no requests, viewer connected), ${IDLE_SECONDS} s per body size: without the dashboard ${idleMedian('switchboard').toFixed(2)}% of a core, with one viewer ${idleMedian('switchboard-viewer').toFixed(2)}%.`,
+  ];
+  writeResultsSection(join(repo, 'bench', 'RESULTS.md'), 'dashboard-extproc', lines.join('\n'));
+  for (const r of rows) process.stdout.write(`body ${fmtBytes(r.bodyBytes)} c=${r.concurrency}: CPU/exchange with a viewer ${r.cpuRatio.median.toFixed(3)}x without\n`);
+}
+
 async function main(): Promise<void> {
   checkH2load();
   const work = mkdtempSync(join(tmpdir(), 'sb-extproc-bench-'));
   try {
     const all: Scenario[] = [];
+    const idle: Array<Record<string, number>> = [];
     for (const bodyBytes of BODY_SIZES) {
       const file = join(work, `request-${bodyBytes}.bin`);
       writeFileSync(file, requestStreamBytes(bodyBytes));
-      all.push(...(await measureSize(bodyBytes, file, work)));
+      all.push(...(await measureSize(bodyBytes, file, work, idle)));
+    }
+    if (VIEWER) {
+      writeViewerResults(all, idle);
+      return;
     }
     const summary = summarize(all);
     writeResults(summary);

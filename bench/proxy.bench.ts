@@ -21,6 +21,11 @@
  * Writes bench/results/proxy.json and the proxy section of bench/RESULTS.md.
  * Environment: ROUNDS (8), DURATION seconds per 64-connection wrk run (3), SSE_STREAMS per round (30),
  * PIN=0 to run unpinned.
+ *
+ * `--dashboard-viewer` measures the live dashboard's cost instead: `switchboard` against the same
+ * proxy with the dashboard on and one viewer reading its event stream for the whole run, rounds
+ * alternating, CPU per request paired per round. Writes bench/results/dashboard-proxy.json and its
+ * own section of bench/RESULTS.md.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -29,6 +34,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadNote, machine, median, percentile, writeJson, writeResultsSection } from './lib/stats.js';
+import { connectViewer } from './support/dashboard-viewer.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -189,6 +195,7 @@ async function main(): Promise<void> {
     pinLoad = ['taskset', '-c', '1'];
   }
   const pod = await startProcess('bench-pod.js', [], pinLoad);
+  if (process.argv.includes('--dashboard-viewer') || process.env.DASHBOARD_VIEWER === '1') return viewerCost(pod.port, script);
   const bare = await startProcess('bare-proxy.js', [pod.port], pinProxy);
   const layer = await startProcess('switchboard-proxy.js', [pod.port, 'pass-through'], pinProxy);
   const sb = await startProcess('switchboard-proxy.js', [pod.port], pinProxy);
@@ -295,6 +302,60 @@ async function main(): Promise<void> {
   writeJson(join(repo, 'bench', 'results', 'proxy.json'), result);
   writeResultsSection(join(repo, 'bench', 'RESULTS.md'), 'proxy', resultsMarkdown(result.director, j, s, comparison, targets));
   process.stdout.write(`${JSON.stringify({ comparison, targets, director: result.director }, null, 2)}\n`);
+}
+
+/**
+ * `--dashboard-viewer`: Switchboard's proxy with and without the live dashboard (one viewer
+ * connected throughout), the two alternating first each round; CPU per request and req/s paired
+ * per round, plus each proxy's CPU while idle with the viewer connected.
+ */
+async function viewerCost(podPort: string, script: string): Promise<void> {
+  const plain = await startProcess('switchboard-proxy.js', [podPort], pinProxy);
+  const watched = await startProcess('switchboard-proxy.js', [podPort, 'dashboard'], pinProxy);
+  const viewer = await connectViewer(Number(watched.dashboard));
+  const kinds = [
+    { name: 'switchboard', url: `http://127.0.0.1:${plain.port}`, pid: Number(plain.pid) },
+    { name: 'switchboard-viewer', url: `http://127.0.0.1:${watched.port}`, pid: Number(watched.pid) },
+  ];
+  const idle = async () => {
+    const before = kinds.map((k) => cpuTimeUs(k.pid));
+    await new Promise((r) => setTimeout(r, 10_000));
+    return kinds.map((k, i) => round(((cpuTimeUs(k.pid) - before[i]) / 10e6) * 100));
+  };
+  const idleBefore = await idle();
+  for (let pass = 0; pass < 2; pass++) for (const k of kinds) await wrk(k.url, 2, script, k.pid);
+  const runs: Array<Record<string, WrkResult>> = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const round: Record<string, WrkResult> = {};
+    for (const k of r % 2 === 0 ? kinds : [...kinds].reverse()) {
+      round[k.name] = await wrk(k.url, DURATION, script, k.pid);
+      process.stderr.write(`round ${r + 1} ${k.name}: ${round[k.name].rps.toFixed(0)} req/s cpu ${round[k.name].cpuUsPerRequest}us/req\n`);
+    }
+    runs.push(round);
+  }
+  const idleAfter = await idle();
+  const cpuRatio = summary(runs.map((x) => ({ v: x['switchboard-viewer'].cpuUsPerRequest / x.switchboard.cpuUsPerRequest })), 'v');
+  const rpsRatio = summary(runs.map((x) => ({ v: x['switchboard-viewer'].rps / x.switchboard.rps })), 'v');
+  const cpu = (k: string) => summary(runs.map((x) => x[k]), 'cpuUsPerRequest');
+  const result = { benchmark: 'proxy --dashboard-viewer', started: new Date().toISOString(), machine: machine(), rounds: ROUNDS, cpuRatio, rpsRatio, cpuUsPerRequest: { without: cpu('switchboard'), with: cpu('switchboard-viewer') }, idleCpuPercent: { before: idleBefore, after: idleAfter, order: kinds.map((k) => k.name) }, viewerFrames: viewer.frames(), viewerBytes: viewer.bytes(), runs };
+  viewer.close();
+  writeJson(join(repo, 'bench', 'results', 'dashboard-proxy.json'), result);
+  const f = (x: Spread) => `${x.median.toFixed(3)} (${x.min.toFixed(3)}–${x.max.toFixed(3)})`;
+  writeResultsSection(
+    join(repo, 'bench', 'RESULTS.md'),
+    'dashboard-proxy',
+    [
+      '## Live dashboard cost, proxy (`npm run bench:proxy -- --dashboard-viewer`)',
+      '',
+      `${loadNote()}. ${machine()}. ${ROUNDS} rounds of wrk -c${CONNECTIONS} -d${DURATION}s against each proxy, alternating which goes first; ratios paired per round, median (min–max).`,
+      '',
+      `- CPU per request with one viewer ÷ without: ${f(cpuRatio)} (${result.cpuUsPerRequest.without.median.toFixed(0)} → ${result.cpuUsPerRequest.with.median.toFixed(0)} µs)`,
+      `- req/s with one viewer ÷ without: ${f(rpsRatio)}`,
+      `- idle CPU, % of a core (without / with one viewer), 10 s before and after the load: ${idleBefore.join(' / ')} and ${idleAfter.join(' / ')}`,
+      `- the viewer read ${result.viewerFrames} frames (${(result.viewerBytes / Math.max(1, result.viewerFrames) / 1024).toFixed(1)} KiB each on average)`,
+    ].join('\n'),
+  );
+  process.stdout.write(`${JSON.stringify({ cpuRatio, rpsRatio, idleBefore, idleAfter }, null, 2)}\n`);
 }
 
 /** This run's section of bench/RESULTS.md. */

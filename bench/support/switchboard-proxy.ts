@@ -2,9 +2,10 @@
  * Switchboard's proxy front door as the benchmark runs it: the real core from the default
  * config (director, scheduler, 50 ms scrape loop on the pod's /metrics, Prometheus telemetry)
  * with one pod, behind `startProxyServer`. With `pass-through` as second argument the core is
- * replaced by `PassThroughDirector`, leaving the front door's own cost.
+ * replaced by `PassThroughDirector`, leaving the front door's own cost. With `dashboard` the live
+ * dashboard is on as well and its port is printed as `dashboard=<n>` (the bench connects a viewer).
  *
- * Runs as its own process: `node switchboard-proxy.js <podPort> [pass-through]` prints
+ * Runs as its own process: `node switchboard-proxy.js <podPort> [pass-through|dashboard]` prints
  * `port=<n>` when it listens.
  */
 import { defaultConfig } from '../../src/config/defaults.js';
@@ -12,6 +13,8 @@ import type { Director } from '../../src/director/types.js';
 import { startProxyServer } from '../../src/frontends/proxy/index.js';
 import { EndpointPool } from '../../src/pool/pool.js';
 import { createSwitchboard } from '../../src/switchboard.js';
+import { DecisionLog } from '../../src/telemetry/dashboard/decisions.js';
+import { serveDashboard } from './dashboard-viewer.js';
 import { PassThroughDirector } from './pass-through-director.js';
 
 const podPort = Number(process.argv[2]);
@@ -25,9 +28,11 @@ if (passThrough) {
   pool.setEndpoints(endpoints);
   director = new PassThroughDirector(pool);
 } else {
-  const core = createSwitchboard({ config: defaultConfig(), endpoints, collector: { intervalMs: 50 } });
+  const decisions = process.argv[3] === 'dashboard' ? new DecisionLog() : null;
+  const core = createSwitchboard({ config: defaultConfig(), endpoints, collector: { intervalMs: 50 }, decisions });
   ({ pool, director } = core);
   registry = core.telemetry?.registry ?? null;
+  if (decisions !== null) process.stdout.write(`dashboard=${await serveDashboard(core, decisions, 'switchboard')}\n`);
 }
 pool.markSynced();
 const proxy = await startProxyServer({ director, pool, port: 0, host: '127.0.0.1', registry });
