@@ -69,12 +69,14 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<{ 
       (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics collection failed: ${err.message}\n`),
     );
   };
-  const refuse = (res: ServerResponse, d: Extract<AuthDecision, { allowed: false }>, route: Route): void => {
+  const refuse = (req: IncomingMessage, res: ServerResponse, d: Extract<AuthDecision, { allowed: false }>, route: Route): void => {
     refused?.inc({ reason: d.reason });
     const headers: Record<string, string | string[]> = { 'content-type': 'text/plain' };
     // A browser cannot send a bearer token by itself: the dashboard also asks for the token as a
     // Basic password, which browsers prompt for and then send with every request of the page.
-    if (d.status === 401) headers['www-authenticate'] = route === 'dashboard' ? ['Basic realm="Switchboard dashboard", charset="UTF-8"', 'Bearer'] : 'Bearer';
+    // A client that sent a bearer token is only told it was wrong.
+    const basic = route === 'dashboard' && !/^bearer\s/i.test(req.headers.authorization ?? '');
+    if (d.status === 401) headers['www-authenticate'] = basic ? ['Basic realm="Switchboard dashboard", charset="UTF-8"', 'Bearer'] : 'Bearer';
     if (d.status === 503) headers['retry-after'] = '1';
     res.writeHead(d.status, headers).end(`${d.status === 401 ? 'unauthorized' : d.status === 403 ? 'forbidden' : 'unavailable'}: ${d.message}\n`);
   };
@@ -99,7 +101,7 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<{ 
     const done = (d: AuthDecision) => {
       if (res.destroyed) return;
       if (d.allowed) serve(req, res, path, route);
-      else refuse(res, d, route);
+      else refuse(req, res, d, route);
     };
     let decision: AuthDecision | Promise<AuthDecision>;
     try {

@@ -95,50 +95,48 @@ async function open(authorization: string | null): Promise<{ page: Page; status:
     if (m.type() === 'error') errors.push(m.text());
   });
   page.on('pageerror', (e) => errors.push(String(e)));
-  // A 401 with a Basic challenge ends the navigation in an error when no one can type a password;
-  // the status is read from the response itself.
-  let status = 0;
-  page.on('response', (r) => {
-    if (r.url() === `${base}/dashboard`) status = r.status();
-  });
-  await page.goto(`${base}/dashboard`, { waitUntil: 'load' }).catch((err: Error) => errors.push(err.message));
-  return { page, status, urls, errors };
+  const res = await page.goto(`${base}/dashboard`, { waitUntil: 'load' });
+  return { page, status: res?.status() ?? 0, urls, errors };
 }
 
+// Code that runs in the page is passed as text: the project compiles without the DOM library.
+
 /** Frames the page has drawn. */
-const frames = (page: Page) => page.evaluate(() => Number(document.body.getAttribute('data-frames') ?? '0'));
+const frames = (page: Page) => page.evaluate(`Number(document.body.getAttribute('data-frames') || '0')`) as Promise<number>;
+/** Waits until the page has drawn `n` frames. */
+const framesAtLeast = (page: Page, n: number, timeout = 10_000) => page.waitForFunction(`Number(document.body.getAttribute('data-frames') || '0') >= ${n}`, { timeout });
 
 /** Opaque pixels of a chart's canvas in one of the three endpoints' series colours (lines on equal values overlap). */
 function seriesPixels(page: Page, chartId: string): Promise<number> {
-  return page.evaluate((id) => {
-    const canvas = document.querySelector('#chart-' + id + ' canvas') as HTMLCanvasElement | null;
+  return page.evaluate(`(() => {
+    const canvas = document.querySelector('#chart-${chartId} canvas');
     if (canvas === null) return -1;
-    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
     const colours = [[47, 126, 216], [228, 87, 46], [41, 163, 90]];
     let n = 0;
     for (let i = 0; i < data.length; i += 4) {
       if (data[i + 3] === 255 && colours.some((c) => c[0] === data[i] && c[1] === data[i + 1] && c[2] === data[i + 2])) n++;
     }
     return n;
-  }, chartId);
+  })()`) as Promise<number>;
 }
 
 /** The endpoints table as {key: {status, kv}}. */
 function rows(page: Page): Promise<Record<string, { status: string; kv: string }>> {
-  return page.evaluate(() => {
-    const out: Record<string, { status: string; kv: string }> = {};
+  return page.evaluate(`(() => {
+    const out = {};
     for (const tr of document.querySelectorAll('#endpoints tr')) {
-      out[tr.getAttribute('data-endpoint') ?? ''] = { status: tr.getAttribute('data-status') ?? '', kv: tr.children[4]?.textContent ?? '' };
+      out[tr.getAttribute('data-endpoint')] = { status: tr.getAttribute('data-status'), kv: tr.children[4].textContent };
     }
     return out;
-  });
+  })()`) as Promise<Record<string, { status: string; kv: string }>>;
 }
 
 describe('live dashboard in Chromium', () => {
   it('loads with the token, draws charts and decisions, follows the model servers, and shows a silent endpoint as stale', async () => {
     const { page, status, urls, errors } = await open(`Bearer ${TOKEN}`);
     expect(status).toBe(200);
-    await page.waitForFunction(() => Number(document.body.getAttribute('data-frames') ?? '0') >= 3, { timeout: 15_000 });
+    await framesAtLeast(page, 3, 15_000);
     // Self-contained: the page and its event stream, nothing else, nothing off this port.
     expect(urls.every((u) => u.startsWith(`${base}/dashboard`))).toBe(true);
     expect(urls).toContain(`${base}/dashboard/events`);
@@ -159,11 +157,11 @@ describe('live dashboard in Chromium', () => {
     const picks = Number(await page.$eval('#tile-picks', (e) => e.textContent));
     expect(picks).toBeGreaterThan(0);
     expect(await page.$eval('#tile-sched', (e) => e.textContent)).toMatch(/^\d+\.\d{3} \/ \d+\.\d{3}$/);
-    await page.waitForFunction(() => document.querySelectorAll('#rejections tr td.mono').length > 0, { timeout: 10_000 });
+    await page.waitForFunction(`document.querySelectorAll('#rejections tr td.mono').length > 0`, { timeout: 10_000 });
     expect(await page.$$eval('#rejections td.mono', (tds) => tds.map((t) => t.textContent))).toContain('SB_ERR_BAD_JSON');
 
     // Sampled decisions: one per scorer column, the picked candidate marked, no prompt text.
-    await page.waitForFunction(() => document.querySelectorAll('details.decision').length >= 3, { timeout: 10_000 });
+    await page.waitForFunction(`document.querySelectorAll('details.decision').length >= 3`, { timeout: 10_000 });
     const decision = await page.$eval('details.decision', (d) => ({
       headers: [...d.querySelectorAll('th')].map((th) => th.textContent ?? ''),
       picked: d.querySelectorAll('tr.picked').length,
@@ -178,13 +176,13 @@ describe('live dashboard in Chromium', () => {
     // Values update: the first model server's KV-cache climbs, and the table and frames follow.
     const before = await frames(page);
     pods[0].page = vllmPage({ waiting: 7, running: 9, kv: 0.75, maxLora: 2, running_lora: 'sql-lora' });
-    await page.waitForFunction((k) => document.querySelector(`tr[data-endpoint="${k}"]`)?.children[4]?.textContent === '75.0%', { timeout: 10_000 }, keys[0]);
+    await page.waitForFunction(`document.querySelector('tr[data-endpoint="${keys[0]}"]').children[4].textContent === '75.0%'`, { timeout: 10_000 });
     expect(await frames(page)).toBeGreaterThan(before);
 
     // The third model server stops answering scrapes: after the staleness threshold it is shown stale.
     pods[2].behaviour = (_req, res) => res.destroy();
-    await page.waitForFunction((k) => document.querySelector(`tr[data-endpoint="${k}"]`)?.getAttribute('data-status') === 'stale', { timeout: 10_000 }, keys[2]);
-    expect(await page.$eval('#stale-banner', (e) => [getComputedStyle(e).display, e.textContent])).toEqual([
+    await page.waitForFunction(`document.querySelector('tr[data-endpoint="${keys[2]}"]').getAttribute('data-status') === 'stale'`, { timeout: 10_000 });
+    expect(await page.evaluate(`(() => { const e = document.getElementById('stale-banner'); return [getComputedStyle(e).display, e.textContent]; })()`)).toEqual([
       'block',
       '1 of 3 endpoints have stale metrics: the scheduler skips them while fresh ones exist.',
     ]);
@@ -197,10 +195,8 @@ describe('live dashboard in Chromium', () => {
   it('answers 401 to a wrong or missing token and takes the token as a Basic password from a browser prompt', async () => {
     const wrong = await open('Bearer not-the-token');
     expect(wrong.status).toBe(401);
-    expect(wrong.errors.join()).toContain('ERR_INVALID_AUTH_CREDENTIALS');
+    expect(await wrong.page.evaluate('document.body.textContent')).toBe('unauthorized: wrong bearer token\n');
     await wrong.page.close();
-    const wrongText = await fetch(`${base}/dashboard`, { headers: { authorization: 'Bearer not-the-token' } });
-    expect([wrongText.status, await wrongText.text()]).toEqual([401, 'unauthorized: wrong bearer token\n']);
 
     const none = await fetch(`${base}/dashboard/events`);
     expect(none.status).toBe(401);
@@ -211,7 +207,7 @@ describe('live dashboard in Chromium', () => {
     await page.authenticate({ username: 'me', password: TOKEN });
     const ok = await page.goto(`${base}/dashboard`, { waitUntil: 'load' });
     expect(ok?.status()).toBe(200);
-    await page.waitForFunction(() => Number(document.body.getAttribute('data-frames') ?? '0') >= 1, { timeout: 10_000 });
+    await framesAtLeast(page, 1);
     await page.close();
     const badBasic = await fetch(`${base}/dashboard`, { headers: { authorization: `Basic ${Buffer.from(`me:wrong`).toString('base64')}` } });
     expect(badBasic.status).toBe(401);
