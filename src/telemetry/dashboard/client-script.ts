@@ -43,13 +43,6 @@ export const CLIENT_SCRIPT = String.raw`
   function clock(seconds) { var d = new Date(seconds * 1000); return two(d.getHours()) + ':' + two(d.getMinutes()) + ':' + two(d.getSeconds()); }
   function timeText(at) { return clock(at / 1000); }
 
-  // Observed TTFT / TPOT columns, whichever signal names carry them.
-  function latencySignals(ep) {
-    var out = [];
-    for (var k in ep.signals) if (/ttft|tpot|itl/i.test(k)) out.push(k);
-    return out.sort();
-  }
-
   function poolState(name) {
     var p = pools[name];
     if (!p) {
@@ -67,6 +60,8 @@ export const CLIENT_SCRIPT = String.raw`
     { id: 'running', title: 'Running requests', get: function (e) { return e.running; } },
     { id: 'inflight', title: 'In flight (sent by Switchboard)', get: function (e) { return e.inflight; } },
     { id: 'picks', title: 'Picks per second', get: function (e) { return e.picksPerSec; } },
+    { id: 'ttft', title: 'Observed time to first token (ms)', get: function (e) { return e.ttftMs; } },
+    { id: 'tpot', title: 'Observed time per output token (ms)', get: function (e) { return e.tpotMs; } },
     { id: 'age', title: 'Metrics age (ms)', get: function (e) { return e.metricsAgeMs; } }
   ];
   var POOL_CHARTS = [
@@ -93,18 +88,11 @@ export const CLIENT_SCRIPT = String.raw`
       if (!s) {
         s = p.byKey[e.key] = { name: e.name, data: {} };
         for (j = 0; j < ENDPOINT_CHARTS.length; j++) s.data[ENDPOINT_CHARTS[j].id] = p.times.slice(0, -1).map(function () { return null; });
-        s.data.latency = {};
       }
       for (j = 0; j < ENDPOINT_CHARTS.length; j++) { c = ENDPOINT_CHARTS[j]; push(s.data[c.id], c.get(e)); }
-      var lat = latencySignals(e);
-      for (j = 0; j < lat.length; j++) {
-        if (!s.data.latency[lat[j]]) s.data.latency[lat[j]] = p.times.slice(0, -1).map(function () { return null; });
-        push(s.data.latency[lat[j]], e.signals[lat[j]] > 0 ? e.signals[lat[j]] : null);
-      }
     }
     for (var key in p.byKey) if (!seen[key]) {
       for (j = 0; j < ENDPOINT_CHARTS.length; j++) push(p.byKey[key].data[ENDPOINT_CHARTS[j].id], null);
-      for (var l in p.byKey[key].data.latency) push(p.byKey[key].data.latency[l], null);
     }
     // Endpoints gone for the whole window are forgotten.
     for (key in p.byKey) {
@@ -140,7 +128,7 @@ export const CLIENT_SCRIPT = String.raw`
       series: series,
       scales: { x: { time: true } },
       axes: [
-        { stroke: '#555', grid: { stroke: '#eee' }, values: function (u, splits) { return splits.map(clock); } },
+        { stroke: '#555', grid: { stroke: '#eee' }, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300], values: function (u, splits) { return splits.map(clock); } },
         { stroke: '#555', grid: { stroke: '#eee' }, size: 52 }
       ],
       legend: { live: false },
@@ -150,11 +138,8 @@ export const CLIENT_SCRIPT = String.raw`
 
   function draw(p) {
     var grid = $('charts');
-    var latencyKeys = {};
-    var key, l;
-    for (key in p.byKey) for (l in p.byKey[key].data.latency) latencyKeys[l] = true;
-    var latList = Object.keys(latencyKeys).sort();
-    var shape = p.name + '|' + p.keys.join(',') + '|' + latList.join(',');
+    var key;
+    var shape = p.name + '|' + p.keys.join(',');
     var rebuild = shape !== p.shape || grid.getAttribute('data-pool') !== p.name;
     var specs = [];
     var i, j;
@@ -165,14 +150,6 @@ export const CLIENT_SCRIPT = String.raw`
         } });
       })(ENDPOINT_CHARTS[i]);
     }
-    for (i = 0; i < latList.length; i++) {
-      (function (name) {
-        specs.push({ id: 'lat-' + name, title: 'Observed ' + name, labels: p.keys.map(function (k) { return p.byKey[k].name; }), data: function () {
-          return [p.times].concat(p.keys.map(function (k) { return p.byKey[k].data.latency[name] || p.times.map(function () { return null; }); }));
-        } });
-      })(latList[i]);
-    }
-    if (latList.length === 0) specs.push({ id: 'lat-none', title: 'Observed TTFT / TPOT', empty: 'No per-endpoint latency observed yet: it appears once responses stream through a front door.' });
     for (j = 0; j < POOL_CHARTS.length; j++) {
       (function (c, j) {
         specs.push({ id: c.id, title: c.title, labels: c.series, data: function () { return [p.times].concat(p.pool[j]); } });
@@ -186,7 +163,6 @@ export const CLIENT_SCRIPT = String.raw`
       for (i = 0; i < specs.length; i++) {
         var box = el('div', { cls: 'card chart', id: 'chart-' + specs[i].id });
         grid.appendChild(box);
-        if (specs[i].empty) { box.appendChild(el('h3', { text: specs[i].title })); box.appendChild(el('p', { cls: 'muted', text: specs[i].empty })); continue; }
         p.charts[specs[i].id] = makeChart(box, specs[i].title, specs[i].labels, specs[i].data());
       }
       p.shape = shape;
@@ -201,12 +177,9 @@ export const CLIENT_SCRIPT = String.raw`
     var body = $('endpoints');
     body.textContent = '';
     var stale = 0;
-    var lat = {};
-    view.endpoints.forEach(function (e) { latencySignals(e).forEach(function (k) { lat[k] = true; }); });
-    var latList = Object.keys(lat).sort();
     var head = $('endpoints-head');
     head.textContent = '';
-    ['endpoint', 'address', 'status', 'metrics age', 'KV', 'waiting', 'running', 'in flight', 'picks/s', 'adapters loaded', 'adapters waiting'].concat(latList).forEach(function (h) { head.appendChild(el('th', { text: h })); });
+    ['endpoint', 'address', 'status', 'metrics age', 'KV', 'waiting', 'running', 'in flight', 'picks/s', 'adapters loaded', 'adapters waiting', 'TTFT ms', 'TPOT ms', 'preempted/s'].forEach(function (h) { head.appendChild(el('th', { text: h })); });
     view.endpoints.forEach(function (e) {
       if (e.stale) stale++;
       var status = e.stale ? 'stale' : e.scrapeOk ? 'fresh' : 'scrape failing';
@@ -216,9 +189,9 @@ export const CLIENT_SCRIPT = String.raw`
         cell(ageText(e.metricsAgeMs)), cell(pct(e.kvUsage)), cell(fmt(e.waiting, 0)), cell(fmt(e.running, 0)),
         cell(fmt(e.inflight, 0)), cell(fmt(e.picksPerSec, 1)),
         cell(e.activeAdapters.join(', ') + (e.maxAdapters > 0 ? ' (max ' + e.maxAdapters + ')' : '')),
-        cell(e.waitingAdapters.join(', '))
+        cell(e.waitingAdapters.join(', ')),
+        cell(fmt(e.ttftMs, 1)), cell(fmt(e.tpotMs, 2)), cell(e.signals.preemptions === undefined ? '–' : fmt(e.signals.preemptions, 2))
       ]);
-      latList.forEach(function (k) { row.appendChild(cell(e.signals[k] > 0 ? fmt(e.signals[k], 1) : '–')); });
       body.appendChild(row);
     });
     var banner = $('stale-banner');

@@ -41,6 +41,9 @@ export interface EndpointView {
   stale: boolean;
   scrapeOk: boolean;
   lastError: string | null;
+  /** Observed time to first token and per output token of recent streamed responses, ms; null with no recent evidence. */
+  ttftMs: number | null;
+  tpotMs: number | null;
   /** Every declared signal column (pool/signals.ts) by name. */
   signals: Record<string, number>;
 }
@@ -146,6 +149,8 @@ export class DashboardFeed {
         stale: !Number.isFinite(scraped) || (p.stalenessMs > 0 && !pool.isFresh(s, now, p.stalenessMs)),
         scrapeOk: ep.health.ok,
         lastError: ep.health.lastError,
+        ttftMs: signals.ttft > 0 ? signals.ttft : null,
+        tpotMs: signals.tpot > 0 ? signals.tpot : null,
         signals,
       };
     });

@@ -40,7 +40,19 @@ async function sendOne(i: number): Promise<void> {
     body: Buffer.from(JSON.stringify({ model: i % 3 === 0 ? 'sql-lora' : 'base', prompt: `${SYSTEM} Question number ${i % 5}: what is in the table?` })),
     subset: null,
   });
-  if (d.kind === 'route') d.lifecycle.finish('ok');
+  if (d.kind !== 'route') return;
+  // The test plays the front door: a streamed response whose chunks arrive a few ms apart, so
+  // the real lifecycle measures TTFT and TPOT for the endpoint that served it.
+  const l = d.lifecycle;
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  await wait(4 + (i % 3) * 4);
+  l.responseHeaders(200, 'text/event-stream');
+  for (const text of ['a', 'b', 'c']) {
+    l.responseBody(Buffer.from(`data: {"id":"c","object":"text_completion","choices":[{"index":0,"text":"${text}"}]}\n\n`), false);
+    await wait(2);
+  }
+  l.responseBody(Buffer.from('data: {"id":"c","object":"text_completion","choices":[],"usage":{"prompt_tokens":40,"completion_tokens":3,"total_tokens":43}}\n\ndata: [DONE]\n\n'), true);
+  l.finish('ok');
 }
 
 beforeAll(async () => {
@@ -153,7 +165,15 @@ describe('live dashboard in Chromium', () => {
 
     await screenshot(page, 'dashboard-first-frames');
     // Charts: every endpoint chart has a canvas with the first endpoint's line drawn on it.
-    for (const id of ['kv', 'waiting', 'running', 'inflight', 'picks']) expect(await seriesPixels(page, id)).toBeGreaterThan(20);
+    for (const id of ['kv', 'waiting', 'running', 'inflight', 'picks', 'ttft', 'tpot']) expect(await seriesPixels(page, id)).toBeGreaterThan(20);
+    // Observed latency of the endpoint that took the traffic, from the lifecycle hook's columns.
+    const busiest = await page.evaluate(`(() => {
+      const rows = [...document.querySelectorAll('#endpoints tr')].map((tr) => [...tr.children].map((td) => td.textContent));
+      rows.sort((a, b) => Number(b[8]) - Number(a[8]));
+      return rows[0];
+    })()`) as string[];
+    expect(Number(busiest[11])).toBeGreaterThan(0);
+    expect(Number(busiest[12])).toBeGreaterThan(0);
     const picks = Number(await page.$eval('#tile-picks', (e) => e.textContent));
     expect(picks).toBeGreaterThan(0);
     expect(await page.$eval('#tile-sched', (e) => e.textContent)).toMatch(/^\d+\.\d{3} \/ \d+\.\d{3}$/);
