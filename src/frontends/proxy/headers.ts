@@ -98,17 +98,21 @@ export interface ResponseHeaderInfo {
  * Converts undici's raw response headers to the list sent to the client. `dropLength` drops
  * `content-length` when the body may be rewritten (its length can change).
  */
-export function clientResponseHeaders(raw: Buffer[], dropLength: boolean): ResponseHeaderInfo {
+export function clientResponseHeaders(raw: ReadonlyArray<Buffer | string>, dropLength: boolean): ResponseHeaderInfo {
   const headers: string[] = [];
   let contentType: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toString('latin1').toLowerCase();
+    const name = latin1(raw[i]).toLowerCase();
     if (DROPPED_RESPONSE_HEADERS.has(name) || (dropLength && name === 'content-length')) continue;
-    const value = raw[i + 1].toString('latin1');
+    const value = latin1(raw[i + 1]);
     if (name === 'content-type') contentType = value;
     headers.push(name, value);
   }
   return { headers, contentType };
+}
+
+function latin1(b: Buffer | string): string {
+  return typeof b === 'string' ? b : b.toString('latin1');
 }
 
 /** The explanation as a header value, trimmed to the picked endpoints when it is too long. */

@@ -19,6 +19,7 @@ import { openAIErrorJson, writeOpenAIError } from './openai-error.js';
 import { resolveProxySettings, type ProxySettings, type ProxySettingsInput } from './options.js';
 import { ProxyMetrics } from './proxy-metrics.js';
 import { ProxyRequest } from './proxy-request.js';
+import { retryInterceptor } from './retry-interceptor.js';
 import { UpstreamPools } from './upstream-pools.js';
 
 /** The OpenAI endpoints that are scheduled and forwarded. */
@@ -73,9 +74,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
 
   const ctx: ProxyContext = {
     director: options.director,
-    endpoints: pool,
-    upstreams,
-    settings,
+    upstream: upstreams.compose(retryInterceptor({ ...settings.retries, endpoints: pool, metrics })),
     metrics,
     logger: options.logger ?? noopLogger,
     onExchangeDone() {
@@ -148,7 +147,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   } catch (err) {
     // Port taken, say: drop the pool subscriptions made above before failing.
     catalog.stop();
-    await upstreams.close(true);
+    await upstreams.shutdown(true);
     throw err;
   }
   void catalog.start();
@@ -163,7 +162,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       const closed = app.close();
       app.server.closeAllConnections();
       await closed;
-      await upstreams.close(true);
+      await upstreams.shutdown(true);
     })();
     return closing;
   };

@@ -59,3 +59,23 @@ export function classifyUpstreamError(err: unknown, endpointKey: string): Upstre
   }
   return failure('protocol', false, sbError('SB_ERR_UPSTREAM_UNAVAILABLE', endpointKey, message), message);
 }
+
+/**
+ * What the retry handler hands its request when it stops trying: the error the client is told
+ * about, and for a response already under way, what broke it.
+ */
+export class UpstreamError extends Error {
+  readonly code = 'SB_UPSTREAM_GAVE_UP';
+  constructor(
+    /** The coded error for the client. */
+    readonly error: SwitchboardError,
+    /** What went wrong, in a few words. */
+    readonly detail: string,
+    /** The pod of the last attempt; null when none was made. */
+    readonly endpointKey: string | null,
+    /** Keys of the pods that failed this request, in order. */
+    readonly failed: readonly string[],
+  ) {
+    super(error.message);
+  }
+}
