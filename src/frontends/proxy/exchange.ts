@@ -18,8 +18,7 @@ import { SERVED_HEADER, EXPLANATION_HEADER, clientResponseHeaders, explanationHe
 import { openAIErrorEvent, writeOpenAIError } from './openai-error.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 import type { ProxyRequest } from './proxy-request.js';
-import type { ResponseHeaders } from './retry-handler.js';
-import type { RoutedDispatchOptions, UpstreamRoute } from './retry-interceptor.js';
+import type { ResponseHeaders, RoutedDispatchOptions, UpstreamRoute } from './upstream-route.js';
 import { classifyUpstreamError, UpstreamError } from './upstream-failure.js';
 
 /** The little logging the proxy does (pino's signature); warnings only, off the hot path. */

@@ -9,12 +9,9 @@
 import type { Dispatcher } from 'undici';
 import { sbError, type SwitchboardError } from '../../errors.js';
 import type { Endpoint } from '../../pool/endpoint.js';
-import type { RetryOptions, UpstreamRoute } from './retry-interceptor.js';
+import type { ResponseHeaders, RetryOptions, UpstreamRoute } from './upstream-route.js';
 import { classifyUpstreamError, UpstreamError, UpstreamStatusError } from './upstream-failure.js';
 import { originOf } from './upstream-pools.js';
-
-/** undici's parsed response headers (and trailers). */
-export type ResponseHeaders = Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>[2];
 
 /** Attempt phases: waiting for the pod's headers, holding them, passing the body on. */
 const CONNECTING = 0;
