@@ -4,8 +4,10 @@
  */
 import { edfOrderingPolicy, EDF_ORDERING_POLICY } from './admission/plugins/edf-ordering-policy/index.js';
 import { fcfsOrderingPolicy, FCFS_ORDERING_POLICY } from './admission/plugins/fcfs-ordering-policy/index.js';
+import { flowControlGate, FLOW_CONTROL_GATE } from './admission/plugins/flow-control-gate/index.js';
 import { globalStrictFairnessPolicy, GLOBAL_STRICT_FAIRNESS_POLICY } from './admission/plugins/global-strict-fairness-policy/index.js';
 import { httpScreening, HTTP_SCREENING } from './admission/plugins/http-screening/index.js';
+import { legacyAdmissionGate, LEGACY_ADMISSION_GATE } from './admission/plugins/legacy-admission-gate/index.js';
 import { localPolicy, LOCAL_POLICY } from './admission/plugins/local-policy/index.js';
 import { roundRobinFairnessPolicy, ROUND_ROBIN_FAIRNESS_POLICY } from './admission/plugins/round-robin-fairness-policy/index.js';
 import { coreMetricsExtractor, CORE_METRICS_EXTRACTOR } from './datalayer/plugins/core-metrics-extractor/index.js';
@@ -70,6 +72,8 @@ export function registerBuiltinPlugins(r: PluginRegistry = new PluginRegistry())
   r.register(LOCAL_POLICY, 'prompt-guard', localPolicy, { strictParams: true }).register(HTTP_SCREENING, 'prompt-guard', httpScreening, { strictParams: true });
   // Request-lifecycle hooks: observe each routed request's end (both doors and the scorecard).
   r.register(ENDPOINT_LATENCY_OBSERVER, 'lifecycle', endpointLatencyObserver);
+  // Admission gates: the last admission step (shed, queue or admit).
+  r.register(LEGACY_ADMISSION_GATE, 'admission-gate', legacyAdmissionGate).register(FLOW_CONTROL_GATE, 'admission-gate', flowControlGate);
   // Go EPP types that configure nothing here.
   for (const type of GO_EPP_COMPAT_TYPES) r.register(type, 'compat', compatPlugin(type));
   return r;

@@ -9,6 +9,7 @@
  * | datalayer | MetricsDataSource, MetricsExtractor; signals in pool/signals.ts | metrics-data-source |
  * | parser | RequestParser | openai-parser |
  * | fairness / ordering | FairnessPolicy (FlowPicker), OrderingPolicy (FlowQueue) | round-robin-fairness-policy |
+ * | admission-gate | AdmissionGatePlugin (opens an AdmissionGate) | legacy-admission-gate, flow-control-gate |
  * | prompt-guard | PromptGuard | local-policy, http-screening |
  * | telemetry | StatsSource (StatsKey) | the prefix index's PREFIX_STATS |
  * | lifecycle | LifecycleHook (ResponseObservation) | endpoint-latency-observer |
@@ -37,6 +38,8 @@ export type { Endpoint } from './pool/endpoint.js';
 export { isRequestParser, type ParserMode, type RequestParser } from './request/parser.js';
 // admission
 export { Flow, QueuedRequest, isFairnessPolicy, isOrderingPolicy, type FairnessPolicy, type FlowPicker, type FlowQueue, type OrderingPolicy } from './admission/framework/flow.js';
+export { isAdmissionGatePlugin, type AdmissionGate, type AdmissionGatePlugin, type AdmissionRequest, type AdmissionVerdict, type GateServices } from './admission/framework/gate.js';
+export type { FlowControlObserver, FlowPolicies, QueueOutcome } from './admission/framework/flow.js';
 export { FAILED_OPEN, GuardInput, isPromptGuard, type GuardVerdict, type PromptGuard } from './admission/framework/prompt-guard.js';
 // request lifecycle
 export { isLifecycleHook, type LifecycleHook, type ResponseObservation } from './director/framework/lifecycle-hook.js';

@@ -1,8 +1,8 @@
 /**
- * Builds admission from its slice of the config and the plugin instances: the gate (flow control
- * when the `flowControl` feature gate is on, else the Go EPP's legacy shedding), prompt guards
- * and token budgets. Policies and guards are plugins, created through the registry; this file
- * knows none of them by name.
+ * Builds admission from its slice of the config and the plugin instances: the gate (a declared
+ * `admission-gate` plugin, else flow control when the `flowControl` feature gate is on, else the
+ * Go EPP's legacy shedding), prompt guards and token budgets. Gates, policies and guards are
+ * plugins, created through the registry; this file names only the default gates.
  */
 import { defaultFlowControlSpec } from '../config/admission-sections.js';
 import type { EndpointPickerConfig } from '../config/types.js';
@@ -13,9 +13,9 @@ import type { PluginRegistry } from '../framework/registry.js';
 import type { EndpointPool } from '../pool/pool.js';
 import type { SaturationDetector } from '../scheduling/framework/saturation-detector.js';
 import type { ConfigWarning } from '../warnings.js';
-import { LegacyAdmission, type Admission } from './admission.js';
-import { FlowController, type FlowControlObserver, type FlowPolicies } from './flow-controller.js';
-import { isFairnessPolicy, isOrderingPolicy } from './framework/flow.js';
+import { FlowController } from './flow-controller.js';
+import { isFairnessPolicy, isOrderingPolicy, type FlowControlObserver, type FlowPolicies } from './framework/flow.js';
+import { isAdmissionGatePlugin, type AdmissionGatePlugin } from './framework/gate.js';
 import { isPromptGuard, type PromptGuard } from './framework/prompt-guard.js';
 import { GuardChain, type GuardObserver } from './guards/guard-chain.js';
 import { AdmissionPipeline } from './pipeline.js';
@@ -23,7 +23,10 @@ import { TokenBudgets, type BudgetObserver } from './token-budget.js';
 import type { Timers } from './timers.js';
 
 /** Feature gate that turns flow control on. */
-export const FLOW_CONTROL_GATE = 'flowControl';
+export const FLOW_CONTROL_FEATURE = 'flowControl';
+/** The default gates: with the feature gate, and without. */
+const FLOW_CONTROL_GATE = 'flow-control-gate';
+const LEGACY_GATE = 'legacy-admission-gate';
 
 /** The config sections admission reads. */
 export type AdmissionConfig = Pick<EndpointPickerConfig, 'featureGates' | 'flowControl' | 'promptGuards' | 'tokenBudgets' | 'source'>;
@@ -52,17 +55,15 @@ export interface BuiltAdmission {
 
 export function buildAdmission(cfg: AdmissionConfig, deps: AdmissionDeps): BuiltAdmission {
   const source = cfg.source ?? 'config';
-  const flowControl = cfg.featureGates.includes(FLOW_CONTROL_GATE)
-    ? new FlowController({
-        pool: deps.pool,
-        detector: deps.detector,
-        spec: cfg.flowControl ?? defaultFlowControlSpec(),
-        timers: deps.timers,
-        observer: deps.observer,
-        policies: flowPolicies(deps, source),
-      })
-    : null;
-  const gate: Admission = flowControl ?? new LegacyAdmission(deps.pool, deps.detector);
+  const gate = gatePlugin(cfg, deps, source).open({
+    pool: deps.pool,
+    detector: deps.detector,
+    timers: deps.timers,
+    flowControl: cfg.flowControl ?? defaultFlowControlSpec(),
+    policies: flowPolicies(deps, source),
+    observer: deps.observer,
+  });
+  const flowControl = gate instanceof FlowController ? gate : null;
   const guards = cfg.promptGuards.map((g, i): PromptGuard => {
     try {
       const p = deps.registry.create(g.type, g.name, g.parameters, deps.handle, deps.warnings, 'prompt-guard');
@@ -81,6 +82,18 @@ export function buildAdmission(cfg: AdmissionConfig, deps: AdmissionDeps): Built
       await Promise.all(guards.map((g) => g.close?.()));
     },
   };
+}
+
+/** The config's declared gate (at most one), else the default for the feature gates. */
+function gatePlugin(cfg: AdmissionConfig, deps: AdmissionDeps, source: string): AdmissionGatePlugin {
+  const declared = [...deps.plugins.values()].filter((p) => deps.registry.pointOf(p.typedName.type) === 'admission-gate');
+  if (declared.length > 1) {
+    throw sbError('SB_ERR_CONFIG', source, `plugins: more than one admission gate (${declared.map((p) => p.typedName.name).join(', ')}); declare at most one`);
+  }
+  const fallback = cfg.featureGates.includes(FLOW_CONTROL_FEATURE) ? FLOW_CONTROL_GATE : LEGACY_GATE;
+  const p = declared[0] ?? deps.registry.create(fallback, fallback, {}, deps.handle, deps.warnings, 'admission-gate');
+  if (!isAdmissionGatePlugin(p)) throw sbError('SB_ERR_CONFIG', source, `plugins: "${p.typedName.name}" (type ${p.typedName.type}) is not an admission gate`);
+  return p;
 }
 
 /**

@@ -20,23 +20,13 @@ import type { FlowControlSpec, PriorityBandSpec } from '../config/types.js';
 import { sbError, type SwitchboardError } from '../errors.js';
 import type { EndpointPool } from '../pool/pool.js';
 import type { SaturationDetector } from '../scheduling/framework/saturation-detector.js';
-import { isSheddable, saturationOf, type Admission, type AdmissionRequest, type AdmissionVerdict } from './admission.js';
-import { QueuedRequest, type FairnessPolicy, type OrderingPolicy } from './framework/flow.js';
+import { isSheddable, saturationOf } from './admission.js';
+import type { AdmissionGate, AdmissionRequest, AdmissionVerdict } from './framework/gate.js';
+import { QueuedRequest, type FlowControlObserver, type FlowPolicies, type QueueOutcome } from './framework/flow.js';
+
+export type { FlowControlObserver, FlowPolicies, QueueOutcome } from './framework/flow.js';
 import { PriorityBand } from './priority-band.js';
 import type { Timers } from './timers.js';
-
-/** How a request left flow control (the Go EPP's outcome names, used as metric labels). */
-export type QueueOutcome = 'Dispatched' | 'RejectedCapacity' | 'EvictedTTL' | 'EvictedContextCancelled';
-
-/** Metrics sink of flow control. */
-export interface FlowControlObserver {
-  /** The requests (bytes) queued for `req`'s flow changed by `requests` (`bytes`). */
-  queueChanged(req: AdmissionRequest, requests: number, bytes: number): void;
-  /** `req` left flow control after `seconds`. */
-  left(req: AdmissionRequest, outcome: QueueOutcome, seconds: number): void;
-  /** One dispatch cycle took `seconds`. */
-  dispatchCycle(seconds: number): void;
-}
 
 /** What the controller works with. */
 export interface FlowControllerOptions {
@@ -49,13 +39,7 @@ export interface FlowControllerOptions {
   policies: FlowPolicies;
 }
 
-/** Resolves a band's policy references to plugin instances. */
-export interface FlowPolicies {
-  fairness(ref: string): FairnessPolicy;
-  ordering(ref: string): OrderingPolicy;
-}
-
-export class FlowController implements Admission {
+export class FlowController implements AdmissionGate {
   private readonly pool: EndpointPool;
   private readonly detector: SaturationDetector;
   private readonly spec: FlowControlSpec;

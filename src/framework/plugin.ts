@@ -36,6 +36,7 @@ export type ExtensionPoint =
   | 'ordering' // flow control: which request of a flow goes next
   | 'prompt-guard' // admission: screen prompts before scheduling
   | 'lifecycle' // request-lifecycle hooks: observe each routed request's end
+  | 'admission-gate' // admission: the last step, shed, queue or admit
   | 'compat'; // accepted so Go EPP configs load; configures nothing here
 
 /** Builds a plugin from its configured name and parameters; throws on bad parameters. */

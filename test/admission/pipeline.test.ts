@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LegacyAdmission, type Admission } from '../../src/admission/admission.js';
+import type { Admission } from '../../src/admission/admission.js';
+import { LegacyAdmission } from '../../src/admission/plugins/legacy-admission-gate/index.js';
 import { GuardChain } from '../../src/admission/guards/guard-chain.js';
 import { LocalPolicyGuard, localPolicySettings } from '../../src/admission/plugins/local-policy/index.js';
 import { Params } from '../../src/framework/params.js';

@@ -11,7 +11,7 @@
  */
 import type { SwitchboardError } from '../../errors.js';
 import type { Plugin } from '../../framework/plugin.js';
-import type { AdmissionRequest } from '../admission.js';
+import type { AdmissionRequest } from './admission-request.js';
 
 /** One request waiting in flow control. */
 export class QueuedRequest {
@@ -94,4 +94,23 @@ export class Flow {
   tidy(): void {
     if (this.queue.held > 2 * this.live + 64) this.queue.compact();
   }
+}
+
+/** How a request left flow control (the Go EPP's outcome names, used as metric labels). */
+export type QueueOutcome = 'Dispatched' | 'RejectedCapacity' | 'EvictedTTL' | 'EvictedContextCancelled';
+
+/** Metrics sink of flow control. */
+export interface FlowControlObserver {
+  /** The requests (bytes) queued for `req`'s flow changed by `requests` (`bytes`). */
+  queueChanged(req: AdmissionRequest, requests: number, bytes: number): void;
+  /** `req` left flow control after `seconds`. */
+  left(req: AdmissionRequest, outcome: QueueOutcome, seconds: number): void;
+  /** One dispatch cycle took `seconds`. */
+  dispatchCycle(seconds: number): void;
+}
+
+/** Resolves a band's policy references to plugin instances. */
+export interface FlowPolicies {
+  fairness(ref: string): FairnessPolicy;
+  ordering(ref: string): OrderingPolicy;
 }

@@ -4,7 +4,7 @@
  * prompt, and their reasons never quote it.
  */
 import type { SwitchboardError } from '../../errors.js';
-import type { AdmissionRequest } from '../admission.js';
+import type { AdmissionRequest } from './admission-request.js';
 import type { Plugin } from '../../framework/plugin.js';
 import { promptText } from '../guards/prompt-text.js';
 
