@@ -16,11 +16,8 @@
  * Talks to the parent over IPC: sends {port} when listening, answers 'cpu' with process.cpuUsage().
  */
 import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
-import { defaultConfig } from '../src/config/defaults.js';
 import { PROCESS_PATH } from '../src/frontends/extproc/codec.js';
-import { startExtProcServer } from '../src/frontends/extproc/server.js';
-import type { MetricsSnapshot } from '../src/pool/endpoint.js';
-import { createSwitchboard } from '../src/switchboard.js';
+import { refreshMetrics, startCore, startExtProc } from '../harness/index.js';
 import type { Decision, Director, InferenceRequest, RequestLifecycle } from '../src/director/types.js';
 import { DecisionLog } from '../src/telemetry/dashboard/decisions.js';
 import { expectedResponses, FLOOR_DESTINATION, requestMessages } from './extproc-frames.js';
@@ -88,17 +85,11 @@ const fixedDirector: Director = {
   },
 };
 
+// h2load does not reconnect after GOAWAY (Envoy does): no connection recycling while measuring.
+const SERVER_OPTIONS = { healthPort: null, resetsPerConnection: 0 };
+
 async function startFrontDoor(): Promise<number> {
-  const server = await startExtProcServer({
-    director: fixedDirector,
-    readiness: { ready: () => true },
-    host: '127.0.0.1',
-    port: 0,
-    healthPort: null,
-    secure: false,
-    // h2load does not reconnect after GOAWAY (Envoy does): no connection recycling while measuring.
-    resetsPerConnection: 0,
-  });
+  const server = await startExtProc(fixedDirector, SERVER_OPTIONS);
   return server.port;
 }
 
@@ -107,45 +98,30 @@ let dashboardPort: number | null = null;
 
 async function startSwitchboard(withDashboard: boolean): Promise<number> {
   const decisions = withDashboard ? new DecisionLog() : null;
-  const core = createSwitchboard({
+  const core = await startCore({
     decisions,
-    config: defaultConfig(),
     endpoints: Array.from({ length: 8 }, (_, i) => ({ name: `pod-${i}`, address: `10.0.0.${i + 1}`, port: 8000 })),
     scrape: false,
     pluginTiming: true,
     poolName: 'bench',
   });
   // Fresh metrics without scrape traffic: refresh every endpoint twice a second.
-  let tick = 0;
-  const refresh = () => {
-    tick++;
-    for (const ep of core.pool.endpoints()) {
-      const m: MetricsSnapshot = {
-        waitingQueueSize: (ep.slot + tick) % 4,
-        runningRequests: 8 + ((ep.slot * 3 + tick) % 8),
-        kvCacheUsage: 0.2 + ((ep.slot * 7 + tick) % 10) / 20,
-        activeAdapters: new Set(),
-        waitingAdapters: new Set(),
-        maxAdapters: 0,
-        cacheBlockSize: 16,
-        cacheNumBlocks: 8192,
-      };
-      core.pool.recordMetrics(ep, m);
-    }
-  };
-  refresh();
-  setInterval(refresh, 500).unref();
-  core.pool.markSynced();
+  refreshMetrics(
+    core,
+    (ep, tick) => ({
+      waitingQueueSize: (ep.slot + tick) % 4,
+      runningRequests: 8 + ((ep.slot * 3 + tick) % 8),
+      kvCacheUsage: 0.2 + ((ep.slot * 7 + tick) % 10) / 20,
+      activeAdapters: new Set(),
+      waitingAdapters: new Set(),
+      maxAdapters: 0,
+      cacheBlockSize: 16,
+      cacheNumBlocks: 8192,
+    }),
+    500,
+  );
   if (decisions !== null) dashboardPort = await serveDashboard(core, decisions, 'bench');
-  const server = await startExtProcServer({
-    director: core.director,
-    readiness: { ready: () => core.pool.synced },
-    host: '127.0.0.1',
-    port: 0,
-    healthPort: null,
-    secure: false,
-    resetsPerConnection: 0,
-  });
+  const server = await startExtProc(core.director, { ...SERVER_OPTIONS, readiness: { ready: () => core.pool.synced } });
   return server.port;
 }
 

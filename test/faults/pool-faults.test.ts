@@ -8,7 +8,8 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { request } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startExtProcServer, type ExtProcServer } from '../../src/frontends/extproc/server.js';
+import { startExtProc } from '../../harness/index.js';
+import type { ExtProcServer } from '../../src/frontends/extproc/server.js';
 import { EnvoyExtProcClient } from '../support/envoy-client.js';
 import { upstreamOf } from '../support/extproc-harness.js';
 import { routeAll } from '../support/scripted-director.js';
@@ -73,16 +74,7 @@ describe('pods that die behind Envoy', () => {
 
 describe('Switchboard restarts while Envoy holds streams', () => {
   async function server(port: number): Promise<ExtProcServer> {
-    return startExtProcServer({
-      director: routeAll('10.0.0.1:8000'),
-      readiness: { ready: () => true },
-      host: '127.0.0.1',
-      port,
-      healthPort: null,
-      secure: false,
-      logger: pino({ level: 'silent' }),
-      registry: new Registry(),
-    });
+    return startExtProc(routeAll('10.0.0.1:8000'), { port, healthPort: null, registry: new Registry() });
   }
 
   it('a crash: every open stream fails (Envoy answers 500, or continues unprocessed when fail-open); the restarted server serves the same connection', async () => {

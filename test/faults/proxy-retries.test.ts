@@ -9,11 +9,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import OpenAI, { APIError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/defaults.js';
-import { startProxyServer, type ProxyServer } from '../../src/frontends/proxy/index.js';
+import { startCore, startProxy } from '../../harness/index.js';
+import type { ProxyServer } from '../../src/frontends/proxy/index.js';
 import { startSimFleet, type SimFleet } from '../../src/sim/pod/fleet.js';
-import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
-import { eventually, registryValue } from '../support/extproc-harness.js';
+import type { Switchboard } from '../../src/switchboard.js';
+import { registryValue } from '../support/extproc-harness.js';
 import { vllmPage } from '../support/metrics-server.js';
 import { seeded } from '../support/pool.js';
 import { VllmPod } from '../support/vllm-pod.js';
@@ -94,21 +94,14 @@ afterEach(async () => {
 });
 
 async function proxyFor(endpoints: Array<{ address: string; port: number; metricsPort?: number; name?: string }>, retries: number): Promise<{ core: Switchboard; proxy: ProxyServer; client: OpenAI }> {
-  const core = createSwitchboard({
-    config: defaultConfig(),
+  const core = await startCore({
     endpoints,
     rng: seeded(11),
     stalenessMs: 60_000,
     collector: { intervalMs: 20, timeoutMs: 500 },
   });
   cleanup.push(() => core.close());
-  await eventually(() => core.pool.endpoints().every((e) => e.metrics !== null), 5000);
-  core.pool.markSynced();
-  const proxy = await startProxyServer({
-    director: core.director,
-    pool: core.pool,
-    port: 0,
-    host: '127.0.0.1',
+  const proxy = await startProxy(core.director, core.pool, {
     registry: core.telemetry!.registry,
     settings: { retries: { max: retries, repick: true }, timeouts: { idleStreamMs: 300, firstByteMs: 2000 } },
   });

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { sbError } from '../../src/errors.js';
 import { EndpointPool } from '../../src/pool/pool.js';
+import { startProxy } from '../../harness/index.js';
 import { startProxyServer, type ProxyServer } from '../../src/frontends/proxy/index.js';
 import type { ProxySettingsInput } from '../../src/frontends/proxy/options.js';
 import { RecordingDirector, type RecordingDirectorOptions } from '../support/recording-director.js';
@@ -29,7 +30,7 @@ async function rig(podCount: number, directorOptions: RecordingDirectorOptions =
   pool.setEndpoints(pods.map((p) => ({ address: '127.0.0.1', port: p.port })));
   pool.markSynced();
   const director = new RecordingDirector(pool, directorOptions);
-  const proxy = await startProxyServer({ director, pool, port: 0, host: '127.0.0.1', settings: { modelsRefreshMs: 0, ...settings } });
+  const proxy = await startProxy(director, pool, { settings: { modelsRefreshMs: 0, ...settings } });
   const r = { pods, pool, director, proxy };
   open.push(r);
   return r;

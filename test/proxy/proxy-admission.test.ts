@@ -7,8 +7,9 @@
 import OpenAI, { APIError, APIUserAbortError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { startProxyServer, type ProxyServer } from '../../src/frontends/proxy/index.js';
-import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
+import { startCore, startProxy } from '../../harness/index.js';
+import type { ProxyServer } from '../../src/frontends/proxy/index.js';
+import type { Switchboard } from '../../src/switchboard.js';
 import { until } from '../support/net.js';
 import { seeded } from '../support/pool.js';
 import { VllmPod } from '../support/vllm-pod.js';
@@ -30,16 +31,14 @@ afterEach(async () => {
 
 async function start(config: string, pods: VllmPod[]): Promise<Env> {
   await Promise.all(pods.map((p) => p.start()));
-  const core = createSwitchboard({
+  const core = await startCore({
     config: parseConfig(config),
     endpoints: pods.map((p) => p.spec),
     rng: seeded(7),
     stalenessMs: 600_000,
     collector: { intervalMs: 20, timeoutMs: 500 },
   });
-  await until(() => core.pool.endpoints().every((ep) => ep.metrics !== null));
-  core.pool.markSynced();
-  const proxy = await startProxyServer({ director: core.director, pool: core.pool, port: 0, host: '127.0.0.1', registry: core.telemetry?.registry ?? null, settings: { modelsRefreshMs: 0 } });
+  const proxy = await startProxy(core.director, core.pool, { registry: core.telemetry?.registry ?? null, settings: { modelsRefreshMs: 0 } });
   const client = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: 'test', maxRetries: 0 });
   return (env = { pods, core, proxy, client });
 }

@@ -1,14 +1,14 @@
 /**
  * End to end through the proxy front door: the official `openai` client as the caller, the real
- * core (director, scheduler, scrape loops, telemetry) built by `createSwitchboard`, and real
+ * core (director, scheduler, scrape loops, telemetry) started by the shared harness, and real
  * HTTP pods on their own loopback addresses (127.0.0.1-3) serving vLLM-shaped answers and
  * /metrics. Nothing of ours is mocked.
  */
 import OpenAI, { APIError } from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/defaults.js';
-import { startProxyServer, type ProxyServer } from '../../src/frontends/proxy/index.js';
-import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
+import { startCore, startProxy } from '../../harness/index.js';
+import type { ProxyServer } from '../../src/frontends/proxy/index.js';
+import type { Switchboard } from '../../src/switchboard.js';
 import { until } from '../support/net.js';
 import { seeded } from '../support/pool.js';
 import { VllmPod } from '../support/vllm-pod.js';
@@ -26,24 +26,16 @@ beforeAll(async () => {
     new VllmPod({ address: '127.0.0.2', adapters: ['chat-lora'] }).start(),
     new VllmPod({ address: '127.0.0.3' }).start(),
   ]);
-  core = createSwitchboard({
-    config: defaultConfig(),
+  core = await startCore({
     endpoints: pods.map((p) => p.spec),
     rng: seeded(7),
     // Metrics of a pod that stops answering stay usable for the whole file: the tests decide
     // which pod looks best, and a dead one must keep looking best so the proxy has to recover.
     stalenessMs: 600_000,
     collector: { intervalMs: 20, timeoutMs: 500 },
+    scrapedWithinMs: 0,
   });
-  core.pool.markSynced();
-  proxy = await startProxyServer({
-    director: core.director,
-    pool: core.pool,
-    port: 0,
-    host: '127.0.0.1',
-    registry: core.telemetry?.registry ?? null,
-    settings: { modelsRefreshMs: 0 },
-  });
+  proxy = await startProxy(core.director, core.pool, { registry: core.telemetry?.registry ?? null, settings: { modelsRefreshMs: 0 } });
   client = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: 'test', maxRetries: 0 });
   await scraped();
 });

@@ -4,10 +4,10 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/defaults.js';
-import { startProxyServer, type ProxyServer } from '../../src/frontends/proxy/index.js';
+import { startCore, startProxy } from '../../harness/index.js';
+import type { ProxyServer } from '../../src/frontends/proxy/index.js';
 import { startSimFleet, type SimFleet } from '../../src/sim/pod/fleet.js';
-import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
+import type { Switchboard } from '../../src/switchboard.js';
 import { until } from '../support/net.js';
 
 let fleet: SimFleet;
@@ -17,9 +17,8 @@ let client: OpenAI;
 
 beforeAll(async () => {
   fleet = await startSimFleet({ pods: 3, loraModules: [{ name: 'sql-lora' }] });
-  core = createSwitchboard({ config: defaultConfig(), endpoints: fleet.pods.map((p) => ({ address: p.address, port: p.port })), collector: { intervalMs: 25 } });
-  core.pool.markSynced();
-  proxy = await startProxyServer({ director: core.director, pool: core.pool, port: 0, host: '127.0.0.1', settings: { modelsRefreshMs: 0 } });
+  core = await startCore({ endpoints: fleet.pods.map((p) => ({ address: p.address, port: p.port })), collector: { intervalMs: 25 }, scrapedWithinMs: 0 });
+  proxy = await startProxy(core.director, core.pool, { settings: { modelsRefreshMs: 0 } });
   client = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: 'test', maxRetries: 0 });
   await until(() => core.pool.endpoints().every((ep) => ep.health.ok));
 });

@@ -1,9 +1,10 @@
-/** Starts a real ext_proc server on loopback and an Envoy-like client against it. */
-import { pino } from 'pino';
+/** Starts a real ext_proc server on loopback (the shared harness's) and an Envoy-like client against it. */
 import type { Registry } from 'prom-client';
+import { startExtProc } from '../../harness/index.js';
 import { decodeProcessingResponse, PROCESS_PATH } from '../../src/frontends/extproc/codec.js';
 import type { Director } from '../../src/director/types.js';
-import { startExtProcServer, type ExtProcServer, type ExtProcServerOptions } from '../../src/frontends/extproc/server.js';
+import type { ExtProcServer, ExtProcServerOptions } from '../../src/frontends/extproc/server.js';
+export { eventually } from '../../harness/index.js';
 import { EnvoyExtProcClient, type EnvoyClientOptions, type RequestOutcome } from './envoy-client.js';
 
 export interface Harness {
@@ -26,16 +27,7 @@ export async function startHarness(
       return this.value;
     },
   };
-  const server = await startExtProcServer({
-    director,
-    readiness,
-    host: '127.0.0.1',
-    port: 0,
-    healthPort: 0,
-    secure: false,
-    logger: pino({ level: 'silent' }),
-    ...serverOptions,
-  });
+  const server = await startExtProc(director, { readiness, ...serverOptions });
   const envoy = new EnvoyExtProcClient({ address: `127.0.0.1:${server.port}`, ...clientOptions });
   return {
     server,
@@ -78,15 +70,6 @@ export function rawStream(envoy: EnvoyExtProcClient, frames: Buffer[], halfClose
   });
 }
 
-/** Polls `check` every 10 ms until it holds or `timeoutMs` passes (bounded, for async effects). */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Narrows a request outcome to "sent upstream", failing the test with the local reply otherwise. */
 export function upstreamOf(o: RequestOutcome): Extract<RequestOutcome, { kind: 'upstream' }> {

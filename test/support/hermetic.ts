@@ -1,15 +1,15 @@
 /**
- * The Go EPP's hermetic setup, with real parts only: the real core (`createSwitchboard`: pool,
+ * The Go EPP's hermetic setup, with real parts only: the real core (the shared harness's `startCore`: pool,
  * scrape loops, scheduler, admission, director, telemetry) scraping real /metrics HTTP servers
  * on loopback, the real ext_proc gRPC server in front, the real Prometheus endpoint, and the
  * Envoy-faithful client. Pods are `pod-<i>` at 127.0.0.<i+1>:8000, like the Go harness's
  * 192.168.1.<i+1>:8000 (only loopback addresses are used here).
  */
-import { pino } from 'pino';
+import { startCore, startExtProc } from '../../harness/index.js';
 import { parseConfig } from '../../src/config/load.js';
-import { startExtProcServer, type ExtProcServer } from '../../src/frontends/extproc/server.js';
+import type { ExtProcServer } from '../../src/frontends/extproc/server.js';
 import { seededRandom } from '../../src/util/random.js';
-import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
+import type { Switchboard } from '../../src/switchboard.js';
 import { startMetricsServer } from '../../src/telemetry/metrics-server.js';
 import { EnvoyExtProcClient, type EnvoyClientOptions } from './envoy-client.js';
 import { eventually } from './extproc-harness.js';
@@ -65,7 +65,7 @@ export async function startHermetic(
   options: { config?: string; client?: Partial<EnvoyClientOptions> } = {},
 ): Promise<Hermetic> {
   const pods = await Promise.all(states.map((s, i) => startMetricsPod(`127.0.0.${i + 1}`, { ...s })));
-  const core = createSwitchboard({
+  const core = await startCore({
     config: parseConfig(options.config ?? HERMETIC_CONFIG, 'hermetic config'),
     endpoints: pods.map((p, i) => ({ name: `pod-${i}`, address: p.address, port: POD_PORT, metricsPort: p.metricsPort })),
     poolName: 'vllm-llama3-8b-instruct-pool',
@@ -79,16 +79,7 @@ export async function startHermetic(
     await eventually(() => pods.every((p, i) => p.scrapes >= marks[i]) && core.pool.endpoints().every((e) => e.metrics !== null));
   };
   await waitScraped();
-  core.pool.markSynced();
-  const server = await startExtProcServer({
-    director: core.director,
-    readiness: { ready: () => core.pool.synced },
-    host: '127.0.0.1',
-    port: 0,
-    healthPort: 0,
-    secure: false,
-    logger: pino({ level: 'silent' }),
-  });
+  const server = await startExtProc(core.director, { readiness: { ready: () => core.pool.synced } });
   const metrics = await startMetricsServer({ registry: core.telemetry!.registry, port: 0, host: '127.0.0.1' });
   const envoy = new EnvoyExtProcClient({ address: `127.0.0.1:${server.port}`, ...options.client });
   return {

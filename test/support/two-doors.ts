@@ -1,22 +1,21 @@
 /**
- * Both front doors in front of the real core, with real pods: recording vLLM-like pods (real
+ * Both front doors in front of the real core (started by the shared harness, harness/), with real pods: recording vLLM-like pods (real
  * HTTP, /metrics scraped by the real collector), `createSwitchboard`, the ext_proc server driven
  * by an Envoy emulator (ext_proc frames plus the real upstream HTTP request), and the OpenAI
  * proxy. Everything on loopback with ephemeral ports; the metric registry is the core's.
  */
 import { pino, type Logger } from 'pino';
-import { parseConfig } from '../../src/config/load.js';
-import { defaultConfig } from '../../src/config/defaults.js';
-import { startExtProcServer, type ExtProcServer, type ExtProcServerOptions } from '../../src/frontends/extproc/server.js';
-import { startProxyServer, type ProxyServer } from '../../src/frontends/proxy/server.js';
+import { startCore, startExtProc, startProxy } from '../../harness/index.js';
+import type { ExtProcServer, ExtProcServerOptions } from '../../src/frontends/extproc/server.js';
+import type { ProxyServer } from '../../src/frontends/proxy/server.js';
 import type { ProxySettingsInput } from '../../src/frontends/proxy/options.js';
 import type { EndpointSpec } from '../../src/pool/endpoint.js';
 import { seededRandom } from '../../src/util/random.js';
-import { createSwitchboard, type Switchboard } from '../../src/switchboard.js';
+import type { Switchboard } from '../../src/switchboard.js';
 import { EnvoyExtProcClient } from './envoy-client.js';
 import { EnvoyEmulator, type EnvoyEmulatorOptions } from './envoy-emulator.js';
 import type { PluginRegistry } from '../../src/framework/registry.js';
-import { eventually, registryValue } from './extproc-harness.js';
+import { registryValue } from './extproc-harness.js';
 import { VllmPod, type PodOptions } from './vllm-pod.js';
 
 export interface TwoDoorsOptions {
@@ -60,8 +59,8 @@ export async function startTwoDoors(opts: TwoDoorsOptions = {}): Promise<TwoDoor
   const logger = opts.logger ?? pino({ level: 'silent' });
   const podOptions = (i: number): PodOptions | undefined => (typeof opts.pod === 'function' ? opts.pod(i) : opts.pod);
   const pods = await Promise.all(Array.from({ length: opts.pods ?? 2 }, (_, i) => new VllmPod(podOptions(i)).start()));
-  const core = createSwitchboard({
-    config: opts.config !== undefined ? parseConfig(opts.config, 'test config') : defaultConfig(),
+  const core = await startCore({
+    config: opts.config,
     endpoints: pods.map((p, i) => ({ name: `pod-${i}`, ...p.spec, ...opts.endpoint?.(i) })),
     poolName: 'test-pool',
     stalenessMs: opts.stalenessMs,
@@ -71,21 +70,9 @@ export async function startTwoDoors(opts: TwoDoorsOptions = {}): Promise<TwoDoor
     version: 'test',
     registry: opts.registry,
   });
-  await eventually(() => core.pool.endpoints().every((e) => e.metrics !== null), 5000);
-  core.pool.markSynced();
   const registry = core.telemetry!.registry;
-  const extproc = await startExtProcServer({
-    director: core.director,
-    readiness: { ready: () => core.pool.synced },
-    host: '127.0.0.1',
-    port: 0,
-    healthPort: 0,
-    secure: false,
-    logger,
-    registry,
-    ...opts.extproc,
-  });
-  const proxy = await startProxyServer({ director: core.director, pool: core.pool, port: 0, host: '127.0.0.1', settings: opts.proxy, logger, registry });
+  const extproc = await startExtProc(core.director, { readiness: { ready: () => core.pool.synced }, logger, registry, ...opts.extproc });
+  const proxy = await startProxy(core.director, core.pool, { settings: opts.proxy, logger, registry });
   const envoy = new EnvoyExtProcClient({ address: `127.0.0.1:${extproc.port}`, waitLimitMs: 10_000 });
   const emulator = new EnvoyEmulator(envoy, opts.emulator);
   return {
