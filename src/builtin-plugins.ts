@@ -27,6 +27,7 @@ import { lowQueueFilter, LOW_QUEUE_FILTER } from './scheduling/plugins/low-queue
 import { maxScorePicker, MAX_SCORE_PICKER } from './scheduling/plugins/max-score-picker/index.js';
 import { prefillWorkScorer, PREFILL_WORK_SCORER } from './scheduling/plugins/prefill-work-scorer/index.js';
 import { prefixCacheScorer, PREFIX_CACHE_SCORER } from './scheduling/plugins/prefix-cache-scorer/index.js';
+import { precisePrefixCacheScorer, PRECISE_PREFIX_CACHE_SCORER } from './scheduling/plugins/precise-prefix-cache-scorer/index.js';
 import { prefixRendezvousScorer, PREFIX_RENDEZVOUS_SCORER } from './scheduling/plugins/prefix-rendezvous-scorer/index.js';
 import { queueScorer, QUEUE_SCORER } from './scheduling/plugins/queue-scorer/index.js';
 import { randomPicker, RANDOM_PICKER } from './scheduling/plugins/random-picker/index.js';
@@ -45,6 +46,7 @@ export function registerBuiltinPlugins(r: PluginRegistry = new PluginRegistry())
     .register(RUNNING_REQUESTS_SCORER, 'scheduling', runningRequestsScorer)
     .register(LORA_AFFINITY_SCORER, 'scheduling', loraAffinityScorer)
     .register(PREFIX_CACHE_SCORER, 'scheduling', prefixCacheScorer, { paramsFrom: 'approx-prefix-cache-producer' })
+    .register(PRECISE_PREFIX_CACHE_SCORER, 'scheduling', precisePrefixCacheScorer)
     .register(PREFIX_RENDEZVOUS_SCORER, 'scheduling', prefixRendezvousScorer)
     .register(PREFILL_WORK_SCORER, 'scheduling', prefillWorkScorer)
     .register(TOKEN_LOAD_SCORER, 'scheduling', tokenLoadScorer)

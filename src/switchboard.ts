@@ -23,6 +23,8 @@ import type { PluginRegistry } from './framework/registry.js';
 import { buildScheduling, type BuiltScheduling } from './scheduling/build.js';
 import type { ConfigWarning } from './warnings.js';
 import { PREFIX_STATS } from './scheduling/framework/prefix-match.js';
+import { PRECISE_PREFIX_STATS } from './scheduling/framework/precise-prefix.js';
+import { isTokenizingPlugin, type PromptTokenizer } from './request/tokenization/prompt-tokenizer.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { Telemetry } from './telemetry/metrics.js';
 import type { MetricNames } from './telemetry/metric-names.js';
@@ -48,6 +50,8 @@ export interface SwitchboardOptions {
   scrape?: boolean;
   /** Metric-name overrides for the default engine (the Go EPP's deprecated metric flags). */
   engineOverrides?: Partial<EngineConfig>;
+  /** Command-line settings by flag name, for plugins a flag configures (`--kv-events-port`). */
+  settings?: Readonly<Record<string, unknown>>;
   /** Export Prometheus metrics (off in the simulator). */
   telemetry?: boolean;
   /** Record per-plugin latency histograms. */
@@ -96,7 +100,7 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
   const telemetry =
     opts.telemetry === false ? null : new Telemetry({ poolName: opts.poolName ?? 'switchboard', pool, stalenessMs, version: opts.version, metricNames: opts.metricNames });
   const registry = opts.registry ?? registerBuiltinPlugins();
-  const handle = { pool, rng };
+  const handle = { pool, rng, settings: opts.settings };
   const warnings: ConfigWarning[] = [];
   // Every plugin the config declares, made once; each subsystem takes what it needs by contract.
   const plugins = instantiatePlugins(opts.config.plugins, registry, handle, warnings, opts.config.source);
@@ -123,6 +127,9 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
     return detector.saturation(pool, slots, slots.length, clock.now());
   });
   const hooks = buildLifecycleHooks(plugins, registry, handle, warnings);
+  // A plugin that keys blocks by tokens (precise-prefix-cache-scorer) has the director tokenize prompts first.
+  let promptTokenizer: PromptTokenizer | null = null;
+  for (const p of plugins.values()) if (isTokenizingPlugin(p)) promptTokenizer ??= p.promptTokenizer;
   const director = new RequestDirector({
     pool,
     scheduler,
@@ -136,9 +143,11 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
     logger: opts.logger ?? null,
     hooks,
     decisions: opts.decisions ?? null,
+    promptTokenizer,
   });
 
   telemetry?.setPrefixStats(built.stats.reader(PREFIX_STATS));
+  telemetry?.setPrecisePrefixStats(built.stats.reader(PRECISE_PREFIX_STATS));
 
   let collector: MetricsCollector | null = null;
   if (opts.scrape !== false) {
@@ -170,6 +179,11 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
     async close() {
       await collector?.stop();
       await admission.close();
+      // Plugins holding sockets or threads (KV-event subscribers, tokenizer workers).
+      for (const p of plugins.values()) {
+        const c = (p as { close?: unknown }).close;
+        if (typeof c === 'function') await (c as () => Promise<void>).call(p);
+      }
     },
   };
 }

@@ -51,6 +51,9 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'kv-cache-usage-percentage-metric', type: 'string', default: '', help: 'override the KV utilization metric of the default engine' },
   { name: 'lora-info-metric', type: 'string', default: '', help: 'override the LoRA info metric of the default engine ("" turns LoRA scraping off)' },
   { name: 'cache-info-metric', type: 'string', default: '', help: 'override the cache config metric of the default engine' },
+  // KV events (precise-prefix-cache-scorer); a pod's switchboard.dev/kv-events-port annotation wins over both.
+  { name: 'kv-events-port', type: 'int', min: 0, max: 65535, default: 0, help: 'port of each model server\'s vLLM KV-events publisher (0: the scorer\'s socketPort, default 5557)' },
+  { name: 'kv-events-replay-port', type: 'int', min: -1, max: 65535, default: -1, help: 'port of each model server\'s KV-events replay socket (-1: the scorer\'s replaySocketPort; 0: no replay)' },
   // Scheduling.
   { name: 'disable-endpoint-subset-filter', type: 'bool', default: false, help: 'ignore the gateway\'s subset hint' },
   { name: 'plugin-timing', type: 'bool', default: true, help: 'record inference_extension_plugin_duration_seconds for every plugin call' },

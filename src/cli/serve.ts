@@ -2,6 +2,7 @@
  * `switchboard serve`: the endpoint picker. Builds the core from flags and config, starts metrics
  * collection, the front doors and the metrics endpoint, and shuts down cleanly on SIGTERM/SIGINT.
  */
+import { PRECISE_PREFIX_STATS } from '../scheduling/framework/precise-prefix.js';
 import { defaultConfig } from '../config/defaults.js';
 import { formatConfig } from '../config/print.js';
 import { loadConfigFile, parseConfig, parseHostPort } from '../config/load.js';
@@ -185,6 +186,7 @@ async function startParts(
         : {}),
     },
     engineOverrides: engineOverrides(flags),
+    settings: v,
     pluginTiming: v['plugin-timing'] === true,
     disableSubsetFilter: v['disable-endpoint-subset-filter'] === true,
     logger,
@@ -222,7 +224,7 @@ async function startParts(
           port: Number(v['metrics-port']),
           host,
           authenticator: auth.authenticator,
-          debugRoutes: v['enable-debug-endpoints'] === true ? debugRoutes({ pool: core.pool, config, settings: v, version: VERSION }) : null,
+          debugRoutes: v['enable-debug-endpoints'] === true ? debugRoutes({ pool: core.pool, config, settings: v, version: VERSION, kvEvents: core.built.stats.reader(PRECISE_PREFIX_STATS) }) : null,
           dashboard,
         }),
       formatAddress(host, Number(v['metrics-port'])),

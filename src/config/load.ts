@@ -226,7 +226,7 @@ function readExtensionSections(root: Record<string, unknown>, v: Validator): Pic
   return { endpoints, objectives, modelRewrites };
 }
 
-/** Parses `ip:port`, `[v6]:port`, or `{address, port, name?, labels?, metricsPort?}`. */
+/** Parses `ip:port`, `[v6]:port`, or `{address, port, name?, labels?, metricsPort?, kvEventsPort?, kvEventsReplayPort?}`. */
 export function parseStaticEndpoint(raw: unknown, at: string, given?: Validator): StaticEndpointSpec {
   const v = given ?? new Validator('endpoints');
   const out = readStaticEndpoint(raw, at, v);
@@ -242,7 +242,7 @@ function readStaticEndpoint(raw: unknown, at: string, v: Validator): StaticEndpo
     return hp;
   }
   const o = v.object(raw, at);
-  v.only(o, at, ['address', 'port', 'name', 'labels', 'metricsPort']);
+  v.only(o, at, ['address', 'port', 'name', 'labels', 'metricsPort', 'kvEventsPort', 'kvEventsReplayPort']);
   const address = v.string(o.address, `${at}.address`);
   const port = v.port(o.port, `${at}.port`);
   const out: StaticEndpointSpec = { address, port };
@@ -254,6 +254,8 @@ function readStaticEndpoint(raw: unknown, at: string, v: Validator): StaticEndpo
     out.labels = labels as Record<string, string>;
   }
   if (o.metricsPort !== undefined && o.metricsPort !== null) out.metricsPort = v.port(o.metricsPort, `${at}.metricsPort`);
+  if (o.kvEventsPort !== undefined && o.kvEventsPort !== null) out.kvEventsPort = v.port(o.kvEventsPort, `${at}.kvEventsPort`);
+  if (o.kvEventsReplayPort !== undefined && o.kvEventsReplayPort !== null) out.kvEventsReplayPort = v.port(o.kvEventsReplayPort, `${at}.kvEventsReplayPort`);
   return out;
 }
 

@@ -31,6 +31,9 @@ export interface StaticEndpointSpec {
   name?: string;
   labels?: Record<string, string>;
   metricsPort?: number;
+  /** KV-events publisher and replay ports of this endpoint (precise-prefix-cache-scorer). */
+  kvEventsPort?: number;
+  kvEventsReplayPort?: number;
 }
 
 /** An objective declared in the config (Switchboard extension; InferenceObjective without Kubernetes). */

@@ -12,6 +12,7 @@ import type { Endpoint } from '../pool/endpoint.js';
 import type { EndpointPool } from '../pool/pool.js';
 import { MODEL_REWRITE_HEADER, OBJECTIVE_HEADER, FAIRNESS_ID_HEADER, contentTypeProblem } from '../request/headers.js';
 import { inspectRequest, rewriteModel, type RequestView } from '../request/inspect.js';
+import type { PromptTokenizer } from '../request/tokenization/prompt-tokenizer.js';
 import type { SchedulingRequest } from '../scheduling/framework/cycle.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import type { DecisionSampler } from '../telemetry/dashboard/decisions.js';
@@ -48,6 +49,8 @@ export interface DirectorOptions {
   hooks?: readonly LifecycleHook[];
   /** Samples explained decisions for the live dashboard; asks nothing of a cycle while no one watches. */
   decisions?: DecisionSampler | null;
+  /** Tokenizes prompts before scheduling when a plugin keys blocks by tokens (precise prefix matching); null otherwise. */
+  promptTokenizer?: PromptTokenizer | null;
 }
 
 /** Everything a routed decision is made of. */
@@ -178,6 +181,13 @@ export class RequestDirector implements Director {
       }
     }
 
+    // Token ids only when a plugin needs them; a failure leaves null and the plugin falls back.
+    let tokenIds = req.tokenIds ?? null;
+    const tokenizer = o.promptTokenizer ?? null;
+    if (tokenIds === null && tokenizer !== null && view !== null) {
+      const t = await tokenizer.tokenize({ body: req.body, promptStart: view.promptStart, promptEnd: view.promptEnd, model: target });
+      if (t.ok) tokenIds = t.tokens;
+    }
     const sreq: SchedulingRequest = {
       requestId: req.requestId,
       targetModel: target,
@@ -189,6 +199,7 @@ export class RequestDirector implements Director {
       outputTokens,
       headers: req.headers,
       priority,
+      tokenIds,
     };
     const debug = o.logger?.isLevelEnabled('debug') === true;
     const sampled = o.decisions?.wants() === true;

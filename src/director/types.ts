@@ -33,6 +33,8 @@ export interface InferenceRequest {
   exclude?: ReadonlySet<string> | null;
   /** A new pick for a request already counted (a front door's retry): not counted again. */
   retry?: boolean;
+  /** The prompt's token ids when the caller knows them (the simulator's scorecard); skips tokenizing. */
+  tokenIds?: Int32Array | null;
 }
 
 export type { Usage } from '../request/usage.js';

@@ -22,6 +22,8 @@ export interface PluginHandle {
   readonly pool: EndpointPool;
   /** Random numbers in [0,1); seeded in the simulator so runs are reproducible. */
   readonly rng: () => number;
+  /** Command-line settings by flag name (after defaults), for plugins a flag configures; absent when embedded. */
+  readonly settings?: Readonly<Record<string, unknown>>;
 }
 
 /**

@@ -20,6 +20,9 @@ export interface EndpointSpec {
   labels?: Readonly<Record<string, string>>;
   /** Port that serves /metrics when it differs from `port`. */
   metricsPort?: number;
+  /** Port of the endpoint's KV-events publisher and replay socket, when its pod says (annotation). */
+  kvEventsPort?: number;
+  kvEventsReplayPort?: number;
 }
 
 /** The model-server state that scheduling reads, from one successful scrape. */
@@ -72,6 +75,9 @@ export class Endpoint {
   readonly port: number;
   readonly metricsPort: number;
   readonly labels: Readonly<Record<string, string>>;
+  /** KV-events ports from discovery, or null for the configured default. */
+  readonly kvEventsPort: number | null;
+  readonly kvEventsReplayPort: number | null;
   /** Slot in the pool's column arrays; stable while the endpoint is in the pool. */
   slot: number;
   /** Latest successful metrics, or null before the first scrape. */
@@ -85,6 +91,8 @@ export class Endpoint {
     this.name = spec.name ?? this.key;
     this.metricsPort = spec.metricsPort ?? spec.port;
     this.labels = spec.labels ?? {};
+    this.kvEventsPort = spec.kvEventsPort ?? null;
+    this.kvEventsReplayPort = spec.kvEventsReplayPort ?? null;
     this.slot = slot;
     this.metrics = null;
     this.health = { ok: false, consecutiveFailures: 0, lastError: null, lastSuccessAt: -Infinity };

@@ -362,6 +362,7 @@ export class EndpointPool {
 
 function sameSpec(a: Endpoint, b: Endpoint): boolean {
   if (a.name !== b.name || a.metricsPort !== b.metricsPort) return false;
+  if (a.kvEventsPort !== b.kvEventsPort || a.kvEventsReplayPort !== b.kvEventsReplayPort) return false;
   const ka = Object.keys(a.labels);
   if (ka.length !== Object.keys(b.labels).length) return false;
   for (const k of ka) if (a.labels[k] !== b.labels[k]) return false;

@@ -4,6 +4,7 @@
  * whose names suggest a secret are redacted.
  */
 import type { EndpointPool } from '../pool/pool.js';
+import type { PrecisePrefixStats } from '../scheduling/framework/precise-prefix.js';
 
 /** Setting names whose values are never shown. */
 const SECRET_NAME = /token|secret|password|passwd|credential|private|(^|-)key($|-)/i;
@@ -16,6 +17,8 @@ export interface DebugSources {
   /** Command-line settings by name (flags after defaults). */
   settings: Readonly<Record<string, unknown>>;
   version: string;
+  /** KV-event statistics of the precise prefix scorer, when one is configured. */
+  kvEvents?: (() => PrecisePrefixStats) | null;
 }
 
 /** Routes for `startMetricsServer({ debugRoutes })`. */
@@ -23,7 +26,12 @@ export function debugRoutes(src: DebugSources): Record<string, () => unknown> {
   return {
     '/debug/endpoints': () => ({
       synced: src.pool.synced,
-      endpoints: src.pool.endpoints().map((ep) => src.pool.describe(ep)),
+      endpoints: src.pool.endpoints().map((ep) => {
+        const d = src.pool.describe(ep);
+        // Blocks held, last sequence, gaps and resyncs per endpoint, as its KV events left them.
+        if (src.kvEvents != null) d.kvEvents = src.kvEvents().endpoint(ep.slot);
+        return d;
+      }),
     }),
     '/debug/config': () => ({
       version: src.version,

@@ -5,6 +5,8 @@
  * Per-request recording goes through cached label children, so the hot path does a Map lookup
  * and an observe, not a label-object hash per metric. Pool gauges are computed at scrape time.
  */
+import { registerKvEventMetrics } from './kv-events-metrics.js';
+import type { PrecisePrefixStats } from '../scheduling/framework/precise-prefix.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { FastCounter, FastGauge, FastHistogram, type CounterSeries, type GaugeSeries, type HistogramSeries } from './fast-metrics.js';
 import type { EndpointPool } from '../pool/pool.js';
@@ -96,6 +98,7 @@ export class Telemetry implements PluginTimer {
   /** Flow control, model rewrite, prompt guard and token budget metrics. */
   readonly admission: AdmissionMetrics;
   private prefixStats: (() => PrefixStats) | null = null;
+  private precisePrefixStats: (() => PrecisePrefixStats) | null = null;
   private readonly modelLabels = new Set<string>();
   private readonly attemptChildren = new Map<string, CounterSeries>();
 
@@ -231,6 +234,7 @@ export class Telemetry implements PluginTimer {
         this.set(self.prefixStats?.().bytesMatched ?? 0);
       },
     });
+    registerKvEventMetrics(r, () => self.precisePrefixStats?.() ?? null);
     new Gauge({
       name: 'inference_extension_info',
       help: 'General information of the current build of Inference Extension.',
@@ -277,6 +281,11 @@ export class Telemetry implements PluginTimer {
     const out = new Map<string, number>();
     for (const { labels, child } of this.requestErrors.series()) out.set(labels.error_code, (out.get(labels.error_code) ?? 0) + child.value);
     return out;
+  }
+
+  /** Reads precise prefix-index statistics (KV events) at scrape time. */
+  setPrecisePrefixStats(fn: (() => PrecisePrefixStats) | null): void {
+    this.precisePrefixStats = fn;
   }
 
   /** Reads prefix-index statistics at scrape time. */

@@ -10,6 +10,9 @@ import type { EndpointSpec } from '../../pool/endpoint.js';
 
 /** Pod annotation restricting which target ports of a pod serve (comma-separated numbers). */
 export const ACTIVE_PORTS_ANNOTATION = 'inference.networking.k8s.io/active-ports';
+/** Pod annotations naming the vLLM KV-events publisher and replay ports (rank 0; rank i adds i, as vLLM offsets them). */
+export const KV_EVENTS_PORT_ANNOTATION = 'switchboard.dev/kv-events-port';
+export const KV_EVENTS_REPLAY_PORT_ANNOTATION = 'switchboard.dev/kv-events-replay-port';
 /** API group of the GA InferencePool. */
 export const POOL_GROUP_V1 = 'inference.networking.k8s.io';
 /** API group of the alpha InferencePool, InferenceObjective and InferenceModelRewrite. */
@@ -23,6 +26,9 @@ export interface PodInfo {
   labels: Readonly<Record<string, string>>;
   /** `inference.networking.k8s.io/active-ports`, or null when absent. */
   activePorts: string | null;
+  /** KV-events ports from the pod's annotations, or null (then the configured default). */
+  kvEventsPort?: number | null;
+  kvEventsReplayPort?: number | null;
   /** Pod IP, or null before one is assigned. */
   ip: string | null;
   /** The Ready condition is True. */
@@ -82,6 +88,11 @@ function port(v: unknown): number | null {
   return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535 ? v : null;
 }
 
+/** A port number written in an annotation, or null (absent or not a port: the default applies). */
+function annotationPort(v: string | undefined): number | null {
+  return v === undefined || !/^\d{1,5}$/.test(v.trim()) ? null : port(Number(v.trim()));
+}
+
 /** Parses a Pod. */
 export function parsePod(o: Record<string, unknown>): PodInfo | null {
   const m = meta(o);
@@ -98,6 +109,8 @@ export function parsePod(o: Record<string, unknown>): PodInfo | null {
     name: m.name,
     labels,
     activePorts: annotations[ACTIVE_PORTS_ANNOTATION] ?? null,
+    kvEventsPort: annotationPort(annotations[KV_EVENTS_PORT_ANNOTATION]),
+    kvEventsReplayPort: annotationPort(annotations[KV_EVENTS_REPLAY_PORT_ANNOTATION]),
     ip,
     ready,
     deleting: m.deletionTimestamp !== undefined && m.deletionTimestamp !== null,
@@ -231,6 +244,9 @@ export function poolEndpoints(pool: PoolInfo, pods: Iterable<PodInfo>, metricsPo
       if (!active.has(p)) return;
       const spec: EndpointSpec = { name: `${pod.name}-rank-${idx}`, address: pod.ip as string, port: p, labels: pod.labels };
       if (override > 0) spec.metricsPort = override;
+      // Data-parallel ranks publish on the base ports plus their rank.
+      if (pod.kvEventsPort != null) spec.kvEventsPort = pod.kvEventsPort + idx;
+      if (pod.kvEventsReplayPort != null) spec.kvEventsReplayPort = pod.kvEventsReplayPort + idx;
       out.push(spec);
     });
   }

@@ -43,6 +43,8 @@ export interface SchedulingRequest {
   headers: HeaderSource | null;
   /** Priority from the request's objective (0 when none). */
   priority: number;
+  /** The prompt's token ids when a plugin asked for them (precise prefix matching), else null. */
+  tokenIds?: Int32Array | null;
 }
 
 /** State of one scheduling cycle. */

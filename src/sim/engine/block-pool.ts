@@ -9,6 +9,12 @@
 
 const NONE = -1;
 
+/** Hears what vLLM's KV-event publisher would publish: blocks evicted from the prefix cache. */
+export interface BlockEvictionListener {
+  /** A cached block with content `hash` was evicted (vLLM's BlockRemoved). */
+  removed(hash: number): void;
+}
+
 /**
  * Map key of a 53-bit block hash: its low 30 bits, a small integer V8 hashes fast. The full hash
  * in `blockHash` confirms a hit; two hashes sharing a key only cost a missed cache hit.
@@ -26,6 +32,8 @@ export class BlockPool {
   readonly blockHash: Float64Array;
   /** Blocks evicted from the prefix cache so far. */
   evictions = 0;
+  /** Told of each eviction (KV events), or null. */
+  evictionListener: BlockEvictionListener | null = null;
 
   private readonly prev: Int32Array;
   private readonly next: Int32Array;
@@ -98,6 +106,7 @@ export class BlockPool {
         if (this.cached.get(k) === b) this.cached.delete(k);
         this.blockHash[b] = NONE;
         this.evictions++;
+        this.evictionListener?.removed(h);
       }
       this.refCount[b] = 1;
       out.push(b);
@@ -105,13 +114,14 @@ export class BlockPool {
     return true;
   }
 
-  /** Records that `block` now holds content `hash`; the first block with a hash keeps it. */
-  register(block: number, hash: number): void {
-    if (this.blockHash[block] !== NONE) return;
+  /** Records that `block` now holds content `hash`; the first block with a hash keeps it. Returns whether it was recorded. */
+  register(block: number, hash: number): boolean {
+    if (this.blockHash[block] !== NONE) return false;
     const k = keyOf(hash);
-    if (this.cached.has(k)) return; // duplicate content computed twice: keep the older copy
+    if (this.cached.has(k)) return false; // duplicate content computed twice: keep the older copy
     this.blockHash[block] = hash;
     this.cached.set(k, block);
+    return true;
   }
 
   /**

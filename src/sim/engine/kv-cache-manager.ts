@@ -13,8 +13,19 @@ export interface PrefixCounters {
   prefixHits: number;
 }
 
+/** Hears the blocks that become cached, as vLLM's BlockStored reports them. */
+export interface BlockStoreListener {
+  /**
+   * Blocks `first..first+count` of `r` became cached: their hashes are `r.hashes[first..]`, their
+   * parent `r.hashes[first-1]` (none for block 0), their tokens `r.tokens[first*bs ..]`.
+   */
+  stored(r: SimRequest, first: number, count: number, blockSize: number): void;
+}
+
 export class KvCacheManager {
   readonly pool: BlockPool;
+  /** Told of newly cached blocks (KV events), or null. */
+  storeListener: BlockStoreListener | null = null;
   private readonly hits: number[] = [];
 
   constructor(
@@ -76,7 +87,22 @@ export class KvCacheManager {
     let full = Math.floor(r.computed / this.blockSize);
     if (full > r.blocks.length) full = r.blocks.length;
     if (full > hashes.length) full = hashes.length;
-    for (let b = r.hashed; b < full; b++) this.pool.register(r.blocks[b], hashes[b]);
+    const listener = this.storeListener;
+    if (listener === null) {
+      for (let b = r.hashed; b < full; b++) this.pool.register(r.blocks[b], hashes[b]);
+    } else {
+      // One event per run of blocks actually cached (a duplicate of a cached block is not).
+      let run = -1;
+      for (let b = r.hashed; b < full; b++) {
+        if (this.pool.register(r.blocks[b], hashes[b])) {
+          if (run < 0) run = b;
+        } else if (run >= 0) {
+          listener.stored(r, run, b - run, this.blockSize);
+          run = -1;
+        }
+      }
+      if (run >= 0) listener.stored(r, run, full - run, this.blockSize);
+    }
     if (full > r.hashed) r.hashed = full;
   }
 
