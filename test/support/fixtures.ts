@@ -13,6 +13,9 @@ function repoRoot(): string {
 /** `test/fixtures/metrics/` in this checkout: nothing outside the repository is read. */
 export const FIXTURES_DIR = join(repoRoot(), 'test', 'fixtures', 'metrics') + '/';
 
+/** `test/fixtures/tokenizer/tiny-bpe/`: a hand-made tokenizer.json + tokenizer_config.json (README there). */
+export const TINY_TOKENIZER_DIR = join(repoRoot(), 'test', 'fixtures', 'tokenizer', 'tiny-bpe');
+
 /** Text of fixture `name`. */
 export function fixture(name: string): string {
   return readFileSync(FIXTURES_DIR + name, 'utf8');
