@@ -40,6 +40,12 @@ export const SIM_FLAGS: FlagSpec[] = [
   { name: 'stream-chunk-tokens', type: 'int', min: 1, default: 1, help: 'tokens per SSE event' },
   { name: 'seed', type: 'int', min: 0, default: 1, help: 'seed of fault injection' },
   { name: 'engine', type: 'enum', values: ['vllm', 'sglang'], default: 'vllm', help: 'model server to imitate: metric names and native endpoints' },
+  { name: 'kv-events', type: 'bool', default: false, help: 'publish vLLM KV-cache events over ZMQ from each pod\'s block pool' },
+  { name: 'kv-events-port', type: 'int', min: 0, max: 65535, default: 5557, help: 'KV-events PUB port of pod 0; pod i uses port+i (0: free ports)' },
+  { name: 'kv-events-replay-port', type: 'int', min: -1, max: 65535, default: -1, help: 'replay ROUTER port of pod 0; pod i uses port+i (-1: no replay, 0: free ports)' },
+  { name: 'kv-events-encoding', type: 'enum', values: ['map', 'array'], default: 'map', help: 'events as maps keyed by type (vLLM after #42892) or tagged arrays (before)' },
+  { name: 'kv-events-hashes', type: 'enum', values: ['int', 'bytes'], default: 'int', help: 'block hashes as uint64 ints or digest bytes (VLLM_KV_EVENTS_USE_INT_BLOCK_HASHES=0)' },
+  { name: 'kv-events-replay-layout', type: 'enum', values: ['topic', 'legacy'], default: 'topic', help: 'replay frames with the topic (v0.26.0 on) or without (before vllm#45177)' },
   ...ENGINE_KEYS.map(
     (k): FlagSpec =>
       k === 'enablePrefixCaching'
@@ -91,6 +97,17 @@ export function parseSimFlags(argv: string[]): SimFleetOptions | 'help' {
     seed: givenNum(flags, 'seed'),
     engine,
     faults,
+    ...(flags.values['kv-events'] === true
+      ? {
+          kvEvents: {
+            port: num(flags, 'kv-events-port'),
+            replayPort: num(flags, 'kv-events-replay-port'),
+            encoding: flags.values['kv-events-encoding'] as 'map' | 'array',
+            hashes: flags.values['kv-events-hashes'] as 'int' | 'bytes',
+            replayLayout: flags.values['kv-events-replay-layout'] as 'topic' | 'legacy',
+          },
+        }
+      : {}),
   };
 }
 
@@ -104,7 +121,11 @@ export async function runSim(argv: string[], signal?: AbortSignal): Promise<numb
   // Pod i listens on base-port+i; a taken one names the flag to move.
   const host = opts.host ?? '127.0.0.1';
   const fleet: SimFleet = await naming(() => startSimFleet(opts), formatAddress(host, opts.basePort ?? 0), 'base-port');
-  for (const p of fleet.pods) process.stdout.write(`sim pod ${p.index}: ${p.url} (model ${fleet.modelName}, ${opts.engineType ?? 'vllm'} API)\n`);
+  for (const p of fleet.pods) {
+    const ev = p.pod.kvEvents;
+    const events = ev === null ? '' : `, KV events tcp://${host}:${ev.port}${ev.replayPort > 0 ? ` replay ${ev.replayPort}` : ''}`;
+    process.stdout.write(`sim pod ${p.index}: ${p.url} (model ${fleet.modelName}, ${opts.engineType ?? 'vllm'} API${events})\n`);
+  }
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);

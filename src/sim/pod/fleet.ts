@@ -2,6 +2,7 @@
  * A fleet of simulated vLLM pods, one HTTP port each: the programmatic API behind
  * `switchboard sim`, the demo fleet of `switchboard serve --demo`, and integration tests.
  */
+import type { KvEventsPublisherOptions } from './kv-events-publisher.js';
 import { resolveProfile, type EngineProfile } from '../../workload/engine-profile.js';
 import type { PodFaults } from './faults.js';
 import { SimPod, type SimEngineType } from './server.js';
@@ -32,6 +33,8 @@ export interface SimFleetOptions {
   seed?: number;
   /** Model server every pod imitates (default `vllm`). */
   engineType?: SimEngineType;
+  /** KV events: pod i publishes on `port + i` (and replays on `replayPort + i` when >= 0); 0 ports pick free ones. */
+  kvEvents?: Partial<KvEventsPublisherOptions>;
 }
 
 /** One running pod of a fleet. */
@@ -52,6 +55,13 @@ export interface SimFleet {
   modelName: string;
   /** Stops every pod. */
   close(): Promise<void>;
+}
+
+/** Pod `i`'s publisher options: the fleet's ports offset by the pod index (as vLLM offsets data-parallel ranks). */
+function podKvEvents(o: Partial<KvEventsPublisherOptions>, i: number): Partial<KvEventsPublisherOptions> {
+  const port = o.port ?? 0;
+  const replay = o.replayPort ?? -1;
+  return { ...o, port: port === 0 ? 0 : port + i, replayPort: replay <= 0 ? replay : replay + i };
 }
 
 /** Starts `options.pods` simulated pods and resolves once all listen. */
@@ -77,6 +87,7 @@ export async function startSimFleet(options: SimFleetOptions = {}): Promise<SimF
           seed: (options.seed ?? 1) + i,
           index: i,
           engineType: options.engineType,
+          ...(options.kvEvents === undefined ? {} : { kvEvents: podKvEvents(options.kvEvents, i) }),
         }),
       );
     }

@@ -2,6 +2,7 @@
  * A simulated vLLM pod: the engine model behind a real HTTP server on its own port, speaking
  * vLLM's OpenAI-compatible API, LoRA management endpoints, /health and /metrics.
  */
+import { EngineEventTap, KvEventsPublisher, type KvEventsPublisherOptions } from './kv-events-publisher.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Engine } from '../engine/engine.js';
@@ -58,6 +59,8 @@ export interface SimPodOptions {
   index?: number;
   /** Model server to imitate (default `vllm`): `sglang` switches /metrics names and native endpoints. */
   engineType?: SimEngineType;
+  /** Publish vLLM KV-cache events over ZMQ from the block pool (`--kv-events`); absent: none. */
+  kvEvents?: Partial<KvEventsPublisherOptions>;
 }
 
 export class SimPod {
@@ -85,6 +88,8 @@ export class SimPod {
   private lagHistory: Array<{ t: number; text: string }> = [];
   private lagTimer: NodeJS.Timeout | null = null;
   private addressInfo: AddressInfo | null = null;
+  /** The KV-events publisher, when enabled. */
+  kvEvents: KvEventsPublisher | null = null;
 
   private constructor(opts: SimPodOptions) {
     this.scheduler = opts.scheduler ?? new RealTimeScheduler();
@@ -115,6 +120,19 @@ export class SimPod {
     });
     pod.addressInfo = pod.server.address() as AddressInfo;
     pod.updateLagTimer();
+    if (opts.kvEvents !== undefined) {
+      const publisher = new KvEventsPublisher({ host: pod.address, ...opts.kvEvents });
+      try {
+        await publisher.start();
+      } catch (err) {
+        await pod.close();
+        throw err;
+      }
+      pod.kvEvents = publisher;
+      const tap = new EngineEventTap((events) => void publisher.publish(events));
+      pod.engine.kv.storeListener = tap;
+      pod.engine.pool.evictionListener = tap;
+    }
     return pod;
   }
 
@@ -145,6 +163,7 @@ export class SimPod {
     if (this.lagTimer !== null) clearInterval(this.lagTimer);
     this.lagTimer = null;
     this.engine.stop();
+    await this.kvEvents?.close();
     if (this.scheduler instanceof RealTimeScheduler) this.scheduler.cancelAll();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
