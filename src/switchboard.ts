@@ -100,7 +100,7 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
   const telemetry =
     opts.telemetry === false ? null : new Telemetry({ poolName: opts.poolName ?? 'switchboard', pool, stalenessMs, version: opts.version, metricNames: opts.metricNames });
   const registry = opts.registry ?? registerBuiltinPlugins();
-  const handle = { pool, rng, settings: opts.settings };
+  const handle = { pool, rng, settings: opts.settings, timers: opts.timers };
   const warnings: ConfigWarning[] = [];
   // Every plugin the config declares, made once; each subsystem takes what it needs by contract.
   const plugins = instantiatePlugins(opts.config.plugins, registry, handle, warnings, opts.config.source);

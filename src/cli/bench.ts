@@ -12,7 +12,7 @@ import { renderTable } from '../loadgen/table.js';
 import { configFilePolicy } from '../sim/scorecard/director-router.js';
 import { defaultPolicies, policyFactory, registerPolicy } from '../sim/scorecard/policies.js';
 import { replicated } from '../sim/scorecard/replicas.js';
-import { runScorecard } from '../sim/scorecard/runner.js';
+import { runScorecard, type KvEventDelivery } from '../sim/scorecard/runner.js';
 import { formatHelp, list, parseFlags, rejectPositionals, str, type FlagSpec } from './flags.js';
 
 /** Flags of `switchboard bench`. */
@@ -34,6 +34,8 @@ export const BENCH_FLAGS: FlagSpec[] = [
   },
   { name: 'out', type: 'string', default: '', help: 'where report.json and report.html go (default bench/out/<scenario>)' },
   { name: 'quiet', type: 'bool', default: false, help: 'no progress bar' },
+  { name: 'kv-events-delay', type: 'duration', default: 5, help: 'KV-event delivery delay from engine to picker (switchboard-precise)' },
+  { name: 'kv-events-loss', type: 'float', min: 0, max: 1, default: 0, help: 'fraction of KV-event batches lost on the way (switchboard-precise; no replay)' },
 ];
 
 const HELP = formatHelp('switchboard bench --scenario FILE [flags]', 'Runs a scenario in virtual time on simulated vLLM pods, once per policy and seed.', BENCH_FLAGS);
@@ -49,6 +51,8 @@ export interface BenchFlags {
   replicas: number[];
   out: string | null;
   quiet: boolean;
+  /** KV-event delivery to policies that subscribe. */
+  kvEvents: KvEventDelivery;
 }
 
 /** Parses `switchboard bench` flags; throws SB_ERR_FLAG on bad input. */
@@ -76,6 +80,7 @@ export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
     }),
     out: str(flags, 'out') === '' ? null : str(flags, 'out'),
     quiet: flags.values.quiet === true,
+    kvEvents: { delayMs: Number(flags.values['kv-events-delay']), loss: Number(flags.values['kv-events-loss']) },
   };
 }
 
@@ -95,6 +100,7 @@ export async function benchScenario(
   seeds: readonly number[],
   progress: ProgressBar | null,
   replicas: readonly number[] = [1],
+  kvEvents: Partial<KvEventDelivery> = {},
 ): Promise<Report> {
   const factories = policies.flatMap((p) => replicas.map((n) => [n === 1 ? p : `${p}×${n}`, replicated(policyFactory(p), n)] as const));
   const runs: RunReport[] = [];
@@ -104,6 +110,7 @@ export async function benchScenario(
       const t0 = performance.now();
       const run = await runScorecard(scenario, factory, {
         seed,
+        kvEvents,
         onProgress: progress === null ? undefined : (f) => progress.update(label, f),
       });
       const wallMs = performance.now() - t0;
@@ -129,7 +136,7 @@ export async function runBench(argv: string[]): Promise<number> {
     if (!policies.includes(c.name)) policies.push(c.name);
   }
   const seeds = flags.seeds ?? [scenario.seed];
-  const report = await benchScenario(scenario, policies, seeds, flags.quiet ? null : new ProgressBar(), flags.replicas);
+  const report = await benchScenario(scenario, policies, seeds, flags.quiet ? null : new ProgressBar(), flags.replicas, flags.kvEvents);
   const out = flags.out ?? join('bench', 'out', basename(flags.scenario, extname(flags.scenario)));
   const files = writeReport(out, report);
   process.stdout.write(`${renderTable(report)}\nwrote ${files.json}\nwrote ${files.html}\n`);

@@ -24,6 +24,8 @@ export interface PluginHandle {
   readonly rng: () => number;
   /** Command-line settings by flag name (after defaults), for plugins a flag configures; absent when embedded. */
   readonly settings?: Readonly<Record<string, unknown>>;
+  /** One-shot timers in the pool clock's ms (the virtual-time scorecard injects its own); the event loop's when absent. */
+  readonly timers?: { set(delayMs: number, fn: () => void): unknown; clear(handle: unknown): void };
 }
 
 /**

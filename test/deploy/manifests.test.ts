@@ -168,6 +168,25 @@ describe('the Switchboard manifests', () => {
     expect(parseConfig(patch[0].value)).toEqual(parseConfig(readFileSync(join(ROOT, 'bench', 'configs', 'active-active.yaml'), 'utf8')));
   });
 
+  it('ship a KV-events overlay: vLLM publishes where its annotations say, and the picker config uses the precise scorer', () => {
+    const overlay = readDocs('manifests/kv-events/kustomization.yaml')[0].obj;
+    const patch = parseYaml(String((overlay.patches as Json[])[1].patch)) as Array<{ path: string; value: string }>;
+    checkPickerConfig(patch[0].value, 'kv-events config');
+    const cfg = parseConfig(patch[0].value);
+    const precise = cfg.plugins.find((p) => p.type === 'precise-prefix-cache-scorer');
+    expect(precise).toBeDefined();
+    const vllm = one('Deployment', 'manifests/kv-events/vllm-kv-events.yaml');
+    const ann = at(vllm, 'spec.template.metadata.annotations') as Record<string, string>;
+    const args = ((at(vllm, 'spec.template.spec.containers') as Json[])[0].args as string[]).join(' ');
+    const events = JSON.parse(args.slice(args.indexOf('{'), args.lastIndexOf('}') + 1)) as Record<string, unknown>;
+    expect(events).toMatchObject({ enable_kv_cache_events: true, publisher: 'zmq' });
+    // vLLM binds only when the endpoint has a `*`; the annotations name the same ports.
+    expect(events.endpoint).toBe(`tcp://*:${ann['switchboard.dev/kv-events-port']}`);
+    expect(events.replay_endpoint).toBe(`tcp://*:${ann['switchboard.dev/kv-events-replay-port']}`);
+    const disc = (precise!.parameters.kvEventsConfig as Json).podDiscoveryConfig as Json;
+    expect([disc.socketPort, disc.replaySocketPort].map(String)).toEqual([ann['switchboard.dev/kv-events-port'], ann['switchboard.dev/kv-events-replay-port']]);
+  });
+
   it('grant least privilege, with the Lease named as serve names it', () => {
     const role = one('Role', 'manifests/switchboard/rbac.yaml');
     checkRole(role);

@@ -29,6 +29,8 @@ export interface KvEventSourceOptions {
   reorderGraceMs: number;
   /** Blocks an endpoint may hold when its `num_gpu_blocks` is unknown. */
   maxBlocks: number;
+  /** Timers for the reorder grace (virtual time in the scorecard); the event loop's when absent. */
+  timers?: { set(delayMs: number, fn: () => void): unknown; clear(handle: unknown): void };
 }
 
 /** What /debug/endpoints shows per endpoint. */
@@ -140,8 +142,8 @@ export class KvEventSource {
       reorderGraceMs: this.o.reorderGraceMs,
       limits: DEFAULT_DECODE_LIMITS,
       replay: this.o.connect && replayPort > 0 ? (from) => sub?.replay(from) : null,
-      setTimer: (fn, ms) => setTimeout(fn, ms).unref(),
-      clearTimer: (t) => clearTimeout(t as NodeJS.Timeout),
+      setTimer: (fn, ms) => (this.o.timers !== undefined ? this.o.timers.set(ms, fn) : setTimeout(fn, ms).unref()),
+      clearTimer: (t) => (this.o.timers !== undefined ? this.o.timers.clear(t) : clearTimeout(t as NodeJS.Timeout)),
       onDrop: (reason) => {
         this.dropped[reason] = (this.dropped[reason] ?? 0) + 1;
       },

@@ -93,8 +93,13 @@ export class EngineEventTap implements BlockStoreListener, BlockEvictionListener
   constructor(private readonly flush: (events: SimKvEvent[]) => void) {}
 
   stored(r: SimRequest, first: number, count: number, blockSize: number): void {
+    this.toEvent(r, first, count, blockSize, (e) => this.push(e));
+  }
+
+  /** The BlockStored event for blocks `first..first+count` of `r`, handed to `out`. */
+  toEvent(r: SimRequest, first: number, count: number, blockSize: number, out: (e: SimKvEvent) => void): void {
     const hashes = r.hashes as Float64Array;
-    this.push({
+    out({
       type: 'stored',
       hashes: Array.from(hashes.subarray(first, first + count)),
       parent: first === 0 ? null : hashes[first - 1],

@@ -6,6 +6,8 @@
  * decision's lifecycle, so in-flight accounting and the prefix index behave as in production.
  */
 import { defaultConfig } from '../../config/defaults.js';
+import { defaultSchedulingDocument } from '../../config/default-scheduling.js';
+import { KvEventSource } from '../../datalayer/kv-events/kv-event-source.js';
 import { CONFIG_API_VERSION, CONFIG_KIND, loadConfigFile, validateConfig } from '../../config/load.js';
 import type { EndpointPickerConfig } from '../../config/types.js';
 import type { HeaderSource, InferenceRequest } from '../../director/types.js';
@@ -87,6 +89,7 @@ export function directorRouter(name: string, config: EndpointPickerConfig, ctx: 
   }
   pool.markSynced();
   let seq = 0;
+  const events = kvEventSource(core.built.plugins.values());
 
   return {
     name,
@@ -97,6 +100,8 @@ export function directorRouter(name: string, config: EndpointPickerConfig, ctx: 
         headers: input.work.headers === null ? NO_HEADERS : headerSource(input.work.headers),
         body: input.body,
         subset: null,
+        // The simulator's token ids: what a precise prefix index keys requests by (no tokenizer round trip).
+        tokenIds: input.tokens ?? null,
       };
       const d = await core.director.handleRequest(req);
       if (d.kind === 'reject') return { kind: 'reject', status: d.error.status, error: d.error.code };
@@ -126,8 +131,19 @@ export function directorRouter(name: string, config: EndpointPickerConfig, ctx: 
     onScrape(pod, state) {
       pool.recordMetrics(endpoints[pod], snapshot(state));
     },
+    // Only a config with an event-fed index subscribes to the engines' KV events.
+    ...(events === null ? {} : { onKvEvents: (pod: number, seq: number, payload: Uint8Array) => events.deliver(endpoints[pod].slot, seq, payload) }),
     close: () => core.close(),
   };
+}
+
+/** The KV-event source of the config's precise prefix scorer, or null. */
+function kvEventSource(plugins: Iterable<object>): KvEventSource | null {
+  for (const p of plugins) {
+    const e = (p as { events?: unknown }).events;
+    if (e instanceof KvEventSource) return e;
+  }
+  return null;
 }
 
 /** What the client receives first: the stream's first event. */
@@ -163,6 +179,29 @@ export function configPolicy(name: string, config: () => EndpointPickerConfig, o
 export const DIRECTOR_POLICIES: Readonly<Record<string, RouterFactory>> = Object.freeze({
   'go-epp': configPolicy('go-epp', () => validateConfig(blendConfigDocument(GO_EPP_BLEND), 'go-epp policy')),
   switchboard: configPolicy('switchboard', defaultConfig),
+});
+
+/**
+ * Switchboard's default profile with the precise prefix scorer (fed by the simulated engines' KV
+ * events, delivered with the run's delay and loss) in place of the approximate one, which stays
+ * inside it as the fallback. Opt-in (`--policies switchboard-precise`): not in every comparison.
+ */
+export function preciseConfigDocument(): Record<string, unknown> {
+  const doc = defaultSchedulingDocument() as { plugins: Array<{ type: string; name?: string; parameters?: Record<string, unknown> }>; schedulingProfiles: unknown[] };
+  const plugins = doc.plugins.map((pl) =>
+    pl.type === 'prefix-cache-scorer'
+      ? {
+          type: 'precise-prefix-cache-scorer',
+          name: pl.name ?? pl.type,
+          parameters: { kvEventsConfig: { discoverPods: false }, tokenizer: { backend: 'none' }, approximate: pl.parameters ?? {} },
+        }
+      : pl,
+  );
+  return { apiVersion: CONFIG_API_VERSION, kind: CONFIG_KIND, plugins, schedulingProfiles: doc.schedulingProfiles };
+}
+
+export const OPT_IN_POLICIES: Readonly<Record<string, RouterFactory>> = Object.freeze({
+  'switchboard-precise': configPolicy('switchboard-precise', () => validateConfig(preciseConfigDocument(), 'switchboard-precise policy')),
 });
 
 /** A policy from a config file (`--config name=path`). */

@@ -6,10 +6,12 @@
  * EndpointPickerConfig file can be registered as another policy.
  */
 import { sbError } from '../../errors.js';
-import { DIRECTOR_POLICIES } from './director-router.js';
+import { DIRECTOR_POLICIES, OPT_IN_POLICIES } from './director-router.js';
 import { BASELINES, type RouterFactory } from './router.js';
 
-const registry = new Map<string, RouterFactory>([...Object.entries(BASELINES), ...Object.entries(DIRECTOR_POLICIES)]);
+const registry = new Map<string, RouterFactory>([...Object.entries(BASELINES), ...Object.entries(DIRECTOR_POLICIES), ...Object.entries(OPT_IN_POLICIES)]);
+/** Policies run only when named (they need something the default comparison does not model). */
+const optIn = new Set(Object.keys(OPT_IN_POLICIES));
 
 /** Registers (or replaces) a named policy. */
 export function registerPolicy(name: string, factory: RouterFactory): void {
@@ -21,9 +23,9 @@ export function policyNames(): string[] {
   return [...registry.keys()];
 }
 
-/** The default comparison set: every registered policy. */
+/** The default comparison set: every registered policy but the opt-in ones. */
 export function defaultPolicies(): string[] {
-  return policyNames();
+  return policyNames().filter((n) => !optIn.has(n));
 }
 
 /** The factory for `name`; throws SB_ERR_CONFIG for unknown names. */

@@ -17,6 +17,8 @@ export interface RouteInput {
   body: Buffer;
   /** Prompt tokens by the simulator's tokenizer. */
   promptTokens: number;
+  /** The prompt's token ids (what a precise prefix index keys requests by). */
+  tokens?: Int32Array;
   /** Virtual time, ms. */
   now: number;
 }
@@ -49,6 +51,8 @@ export interface Router {
   onScrape?(pod: number, state: EngineState, now: number): void;
   /** A scrape of `pod` was sent (for in-flight accounting that knows what metrics miss). */
   onScrapeStarted?(pod: number, now: number): void;
+  /** One KV-event message from `pod` (vLLM wire format), after the modelled delivery delay; absent: the router wants none. */
+  onKvEvents?(pod: number, seq: number, payload: Uint8Array): void;
   /** Releases resources at the end of a run. */
   close?(): void | Promise<void>;
 }

@@ -16,7 +16,9 @@ import { SimRequest, type RequestSink } from '../engine/request.js';
 import { VirtualScheduler, type TimerHandle } from '../engine/scheduler.js';
 import { synthText, tokenize } from '../../workload/tokenizer.js';
 import { outputSeedFor } from '../pod/openai-request.js';
-import type { RouteDecision, RouteOutcome, RouterFactory } from './router.js';
+import type { RouteDecision, RouteOutcome, Router, RouterFactory } from './router.js';
+import { Encoder } from '@msgpack/msgpack';
+import { encodeBatch, EngineEventTap, type SimKvEvent } from '../pod/kv-events-publisher.js';
 
 /** Engine-side counters summed over the fleet for one stage. */
 export interface FleetCounters {
@@ -48,7 +50,19 @@ export interface ScorecardRunOptions {
   seed?: number;
   /** Called with the fraction of virtual time done, at most every 1% or so. */
   onProgress?: (fraction: number) => void;
+  /** KV-event delivery to routers that subscribe: delay from the engine step to the router, and the share of batches lost. */
+  kvEvents?: Partial<KvEventDelivery>;
 }
+
+/** How KV events reach a subscribing router in virtual time. */
+export interface KvEventDelivery {
+  /** Delay from the engine's step to delivery, ms (default 5: a ZMQ hop plus batching). */
+  delayMs: number;
+  /** Fraction of batches lost in [0, 1] (default 0); lost batches leave sequence gaps. */
+  loss: number;
+}
+
+export const DEFAULT_KV_EVENT_DELIVERY: KvEventDelivery = { delayMs: 5, loss: 0 };
 
 interface Tracked {
   record: RequestRecord;
@@ -79,6 +93,11 @@ export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory
     const e = new Engine(podProfiles[i], sched, { histograms: false });
     for (const a of sc.workload.lora?.adapters ?? []) e.loras.register(a, `/adapters/${a}`);
     engines.push(e);
+  }
+  if (router.onKvEvents !== undefined) {
+    const delivery = { ...DEFAULT_KV_EVENT_DELIVERY, ...opts.kvEvents };
+    const lossRng = new Rng(seed).fork('kv-event-loss');
+    engines.forEach((e, i) => attachEventTap(e, i, router, sched, delivery, lossRng));
   }
   const run = new VirtualRun(sc, router, engines, new WorkloadGenerator(sc, profile.model), sched);
   run.scheduleArrivals(planArrivals(sc.arrivals, new Rng(seed).fork('arrivals'), sc.maxRequests));
@@ -252,6 +271,7 @@ class VirtualRun {
         return (body ??= gen.body(work));
       },
       promptTokens: prompt.length,
+      tokens: prompt,
       now,
     });
     if (decision instanceof Promise) {
@@ -296,6 +316,32 @@ class VirtualRun {
     });
     engine.submit(tracked.sim);
   }
+}
+
+/**
+ * Publishes `engine`'s cache changes to `router` as vLLM would: events of one delivery window in
+ * one batch with the next sequence number, delivered `delayMs` after the first of them; a lost
+ * batch still takes its sequence number, so the router sees the gap.
+ */
+function attachEventTap(engine: Engine, pod: number, router: Router, sched: VirtualScheduler, d: KvEventDelivery, rng: Rng): void {
+  let seq = 0;
+  let pending: SimKvEvent[] = [];
+  const encoder = new Encoder({ useBigInt64: true });
+  const flush = (): void => {
+    const events = pending;
+    pending = [];
+    const s = seq++;
+    if (d.loss > 0 && rng.next() < d.loss) return;
+    router.onKvEvents?.(pod, s, encodeBatch(sched.now() / 1000, events, { encoding: 'map', hashes: 'int' }, encoder));
+  };
+  const push = (e: SimKvEvent): void => {
+    if (pending.length === 0) sched.at(sched.now() + d.delayMs, flush);
+    pending.push(e);
+  };
+  const tap = new EngineEventTap(() => undefined);
+  // The tap's own batching is for real time; here each event goes straight to the virtual-time window.
+  engine.kv.storeListener = { stored: (r, first, count, bs) => tap.toEvent(r, first, count, bs, push) };
+  engine.pool.evictionListener = { removed: (hash) => push({ type: 'removed', hashes: [hash] }) };
 }
 
 /** The answer a client would have read: the words behind the request's output token ids. */

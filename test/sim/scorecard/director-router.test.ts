@@ -6,7 +6,7 @@ import { summarize } from '../../../src/workload/metrics.js';
 import { parseScenario } from '../../../src/workload/scenario.js';
 import { stringify } from 'yaml';
 import { blendConfigDocument, configFilePolicy } from '../../../src/sim/scorecard/director-router.js';
-import { policyFactory, policyNames } from '../../../src/sim/scorecard/policies.js';
+import { defaultPolicies, policyFactory, policyNames } from '../../../src/sim/scorecard/policies.js';
 import { runScorecard } from '../../../src/sim/scorecard/runner.js';
 
 const SHARED = parseScenario(`
@@ -21,8 +21,9 @@ arrivals: { process: poisson, stages: [ { rate: 20, duration: 1, warmup: true },
 `);
 
 describe('director-backed policies', () => {
-  it('registers the baselines and the director policies', () => {
-    expect(policyNames()).toEqual(['round-robin', 'random', 'least-request', 'go-epp', 'switchboard']);
+  it('registers the baselines and the director policies; switchboard-precise only when named', () => {
+    expect(policyNames()).toEqual(['round-robin', 'random', 'least-request', 'go-epp', 'switchboard', 'switchboard-precise']);
+    expect(defaultPolicies()).toEqual(['round-robin', 'random', 'least-request', 'go-epp', 'switchboard']);
   });
 
   it('routes every request through the real director and keeps prefixes on the same pods', async () => {

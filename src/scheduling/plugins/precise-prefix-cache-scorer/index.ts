@@ -81,6 +81,8 @@ export const precisePrefixCacheScorer: PluginFactory = (name, p, handle) => {
   const maxBlocksPerEndpoint = p.number('maxBlocksPerEndpoint', DEFAULT_MAX_BLOCKS, { min: 1, integer: true });
   const reorderGraceMs = p.durationMs('reorderGrace', 20);
   const approximateFallback = p.boolean('approximateFallback', true);
+  const approxParams = p.value<Record<string, unknown>>('approximate') ?? {};
+  if (typeof approxParams !== 'object' || approxParams === null || Array.isArray(approxParams)) p.fail('approximate', 'must be an object (prefix-cache-scorer parameters)');
   p.value('speculativeIndexing');
   p.value('speculativeTTL');
 
@@ -112,9 +114,10 @@ export const precisePrefixCacheScorer: PluginFactory = (name, p, handle) => {
     topic: kv.topic,
     reorderGraceMs,
     maxBlocks: maxBlocksPerEndpoint,
+    timers: handle.timers,
   });
   const index = events.index;
-  const approx = approximateFallback ? prefixCacheScorer(`${name}/approximate`, new Params(name, {}), handle) : null;
+  const approx = approximateFallback ? prefixCacheScorer(`${name}/approximate`, new Params(`${name}.approximate`, approxParams), handle) : null;
 
   let keys = new Float64Array(maxBlocks);
   let counts = new Float64Array(pool.capacity);
