@@ -18,6 +18,7 @@ import { openaiParser, OPENAI_PARSER, passthroughParser, PASSTHROUGH_PARSER } fr
 import { boundedLoadFilter, BOUNDED_LOAD_FILTER } from './scheduling/plugins/bounded-load-filter/index.js';
 import { concurrencyDetector, CONCURRENCY_DETECTOR } from './scheduling/plugins/concurrency-detector/index.js';
 import { compatPlugin, GO_EPP_COMPAT_TYPES } from './scheduling/plugins/go-epp-compat/index.js';
+import { decodeHeadroomFilter, DECODE_HEADROOM_FILTER } from './scheduling/plugins/decode-headroom-filter/index.js';
 import { headerBasedTestingFilter, HEADER_BASED_TESTING_FILTER } from './scheduling/plugins/header-based-testing-filter/index.js';
 import { inflightLoadScorer, INFLIGHT_LOAD_SCORER } from './scheduling/plugins/inflight-load-scorer/index.js';
 import { kvCacheUtilizationScorer, KV_CACHE_SCORER, KV_CACHE_SCORER_LEGACY } from './scheduling/plugins/kv-cache-utilization-scorer/index.js';
@@ -59,6 +60,7 @@ export function registerBuiltinPlugins(r: PluginRegistry = new PluginRegistry())
     .register(LOW_QUEUE_FILTER, 'scheduling', lowQueueFilter)
     .register(LEAST_QUEUE_FILTER, 'scheduling', leastQueueFilter)
     .register(BOUNDED_LOAD_FILTER, 'scheduling', boundedLoadFilter)
+    .register(DECODE_HEADROOM_FILTER, 'scheduling', decodeHeadroomFilter)
     .register(UTILIZATION_DETECTOR, 'scheduling', utilizationDetector)
     .register(CONCURRENCY_DETECTOR, 'scheduling', concurrencyDetector);
   // Data layer: where metrics come from and how pages become signals.

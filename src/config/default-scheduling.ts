@@ -1,14 +1,17 @@
 /**
- * The default scheduling (plugins and profile): the Go EPP's blend (prefix 3, queue 2, KV 2)
- * plus Switchboard's prefill-work estimate (2) and LoRA affinity (2), picked by max score; the
- * prefix index hashes every second KV block boundary (half the index work, the same routing).
- * The scorecard (bench/RESULTS.md) chose it. Kept as YAML so `serve --print-config` shows users
+ * The default scheduling (plugins and profile): the decode-headroom filter (affinity yields to
+ * load: bounded loads, slowing decode), then the Go EPP's blend (prefix 3, queue 2, KV 2) plus
+ * Switchboard's prefill-work estimate (2) and LoRA affinity (4, remembering where adapters were
+ * sent), picked by max score; the prefix index hashes every second KV block boundary (half the
+ * index work, the same routing). The scorecard (bench/RESULTS.md) chose it; the reason for each
+ * term is there. Kept as YAML so `serve --print-config` shows users
  * exactly what runs, and apart from the loader so a config file that names no scheduling section
  * keeps it.
  */
 import { parse as parseYaml } from 'yaml';
 
 export const DEFAULT_SCHEDULING_YAML = `plugins:
+- type: decode-headroom-filter
 - type: prefix-cache-scorer
   parameters:
     blocksPerHash: 2
@@ -16,10 +19,14 @@ export const DEFAULT_SCHEDULING_YAML = `plugins:
 - type: queue-scorer
 - type: kv-cache-utilization-scorer
 - type: lora-affinity-scorer
+  parameters:
+    freeSlotScore: 0.3
+    recentScore: 0.9
 - type: max-score-picker
 schedulingProfiles:
 - name: default
   plugins:
+  - pluginRef: decode-headroom-filter
   - pluginRef: prefix-cache-scorer
     weight: 3
   - pluginRef: prefill-work-scorer
@@ -29,7 +36,7 @@ schedulingProfiles:
   - pluginRef: kv-cache-utilization-scorer
     weight: 2
   - pluginRef: lora-affinity-scorer
-    weight: 2
+    weight: 4
   - pluginRef: max-score-picker
 `;
 

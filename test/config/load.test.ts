@@ -67,15 +67,16 @@ describe('EndpointPickerConfig', () => {
     expect(b.warnings).toEqual([]);
   });
 
-  it('builds the default profile: prefix 3, prefill work 2, queue 2, kv 2, lora 2, max-score picker', () => {
+  it('builds the default profile: decode-headroom filter, prefix 3, prefill work 2, queue 2, kv 2, lora 4, max-score picker', () => {
     const b = buildScheduling(defaultConfig(), { pool: makePool([]), rng: seeded(1) }, { registry: registerBuiltinPlugins() });
     expect(b.profile.scorers.map((s) => `${s.scorer.typedName.type}:${s.weight}`)).toEqual([
       'prefix-cache-scorer:3',
       'prefill-work-scorer:2',
       'queue-scorer:2',
       'kv-cache-utilization-scorer:2',
-      'lora-affinity-scorer:2',
+      'lora-affinity-scorer:4',
     ]);
+    expect(b.profile.filters.map((f) => f.typedName.type)).toEqual(['decode-headroom-filter']);
     expect(b.profile.picker.typedName.type).toBe('max-score-picker');
   });
 

@@ -49,7 +49,7 @@ describe('a partial config keeps the default scheduling', () => {
       'prefill-work-scorer:2',
       'queue-scorer:2',
       'kv-cache-utilization-scorer:2',
-      'lora-affinity-scorer:2',
+      'lora-affinity-scorer:4',
     ]);
   });
 

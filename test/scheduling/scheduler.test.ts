@@ -82,6 +82,33 @@ schedulingProfiles: [{name: p, plugins: [{pluginRef: utilization-detector}, {plu
     expect(e.endpoints[0].total).toBeCloseTo(2.9, 10);
   });
 
+  it('the default profile sends a hot prefix to its holder, then spreads it once the holder saturates, and says why', () => {
+    const pool = makePool([{ running: 2 }, { running: 2 }, { running: 2 }, { running: 2 }]);
+    const s = schedulerFor(pool, DEFAULT_CONFIG_YAML);
+    const prompt = 'You are the support agent of a large shop. '.repeat(60);
+    const first = s.schedule(request('m', prompt), null, false);
+    expect(first.kind).toBe('picked');
+    if (first.kind !== 'picked') return;
+    const holder = first.endpoints[0];
+    const sticky = s.schedule(request('m', prompt), null, true);
+    expect(sticky.kind === 'picked' && sticky.endpoints[0]).toBe(holder);
+    if (sticky.kind === 'picked') expect(sticky.explanation!.decisive!.term).toBe('prefix-cache-scorer');
+    // The holder's batch grows far beyond the others': the prefix goes to a second pod.
+    pool.running[holder.slot] = 40;
+    const spread = s.schedule(request('m', prompt), null, true);
+    expect(spread.kind).toBe('picked');
+    if (spread.kind !== 'picked') return;
+    expect(spread.endpoints[0]).not.toBe(holder);
+    const e = spread.explanation!;
+    expect(e.endpoints.find((x) => x.endpoint === holder.key)!.filteredBy).toBe('decode-headroom-filter');
+    expect(e.decisive!.filtered).toEqual({ 'decode-headroom-filter': 1 });
+    expect(e.endpoints[0].metrics).toMatchObject({ tpotMs: 0, ttftMs: 0, preemptions: 0 });
+    // Load falls: the holder (and now the second pod) attract the prefix again.
+    pool.running[holder.slot] = 2;
+    const back = s.schedule(request('m', prompt), null, false);
+    expect(back.kind === 'picked' && [holder, spread.endpoints[0]].includes(back.endpoints[0])).toBe(true);
+  });
+
   it('records the picked endpoint in the prefix index so the same prompt returns there', () => {
     const pool = makePool([{}, {}, {}, {}]);
     const s = schedulerFor(pool, DEFAULT_CONFIG_YAML);

@@ -91,7 +91,7 @@ export class RecordingDirector implements Director {
     const lifecycle = new RecordingLifecycle(this.pool, picked[0]);
     this.lifecycles.push(lifecycle);
     const explanation: Explanation | null = req.explain === true
-      ? { profile: 'default', weights: {}, picker: 'first', picked: picked.map((e) => e.key), fallback: null, endpoints: [] }
+      ? { profile: 'default', weights: {}, picker: 'first', picked: picked.map((e) => e.key), fallback: null, decisive: null, endpoints: [] }
       : null;
     return {
       kind: 'route',

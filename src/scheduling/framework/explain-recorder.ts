@@ -4,7 +4,7 @@
  */
 import type { EndpointPool } from '../../pool/pool.js';
 import type { Candidates } from './candidates.js';
-import type { EndpointExplanation, Explanation } from './explain.js';
+import type { DecisiveTerm, EndpointExplanation, Explanation } from './explain.js';
 
 export class ExplainRecorder {
   private readonly filteredBy = new Map<number, string>();
@@ -78,6 +78,10 @@ export class ExplainRecorder {
           running: pool.running[s],
           kvUsage: pool.kvUsage[s],
           inflight: pool.inflight[s],
+          pendingPrefill: pool.pendingPrefill[s],
+          tpotMs: pool.signal.tpot[s],
+          ttftMs: pool.signal.ttft[s],
+          preemptions: pool.signal.preemptions[s],
           fresh: this.stalenessMs <= 0 || pool.isFresh(s, this.now, this.stalenessMs),
         },
       });
@@ -90,7 +94,38 @@ export class ExplainRecorder {
       picker: this.picker,
       picked: keys,
       fallback: this.fallback,
+      decisive: this.fallback === null && count > 0 ? this.decisive(picked[0]) : null,
       endpoints,
     };
+  }
+
+  /** The pick against the scored candidate with the next-best total. */
+  private decisive(pickedSlot: number): DecisiveTerm {
+    let runner = -1;
+    let best = -Infinity;
+    for (const [s, t] of this.totals) {
+      if (s !== pickedSlot && t > best) {
+        best = t;
+        runner = s;
+      }
+    }
+    const filtered: Record<string, number> = {};
+    for (const f of this.filteredBy.values()) filtered[f] = (filtered[f] ?? 0) + 1;
+    const margins: Record<string, number> = {};
+    let term: string | null = null;
+    let top = 0;
+    if (runner >= 0) {
+      const mine = this.scores.get(pickedSlot) ?? {};
+      const theirs = this.scores.get(runner) ?? {};
+      for (const [name, w] of Object.entries(this.weights)) {
+        const m = w * ((mine[name] ?? 0) - (theirs[name] ?? 0));
+        margins[name] = m;
+        if (m > top) {
+          top = m;
+          term = name;
+        }
+      }
+    }
+    return { runnerUp: runner >= 0 ? (this.pool.atSlot(runner)?.key ?? null) : null, margins, term, filtered };
   }
 }

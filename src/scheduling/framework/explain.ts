@@ -13,8 +13,30 @@ export interface EndpointExplanation {
   scores: Record<string, number>;
   /** Weighted sum of the scores. */
   total: number;
-  /** Metrics the scorers saw. */
-  metrics: { waiting: number; running: number; kvUsage: number; inflight: number; fresh: boolean };
+  /** Metrics the scorers and filters saw (`tpotMs`, `ttftMs`: observed from responses, 0 unknown; `preemptions` per second). */
+  metrics: {
+    waiting: number;
+    running: number;
+    kvUsage: number;
+    inflight: number;
+    pendingPrefill: number;
+    tpotMs: number;
+    ttftMs: number;
+    preemptions: number;
+    fresh: boolean;
+  };
+}
+
+/** Which term moved the request: the pick against its closest rival. */
+export interface DecisiveTerm {
+  /** The candidate with the next-best total, or null when only one was left. */
+  runnerUp: string | null;
+  /** Per scorer, weight x (picked score - runner-up score): positive terms pulled toward the pick. */
+  margins: Record<string, number>;
+  /** The scorer with the largest positive margin (null on a tie or a single candidate). */
+  term: string | null;
+  /** Filters that removed endpoints before scoring (e.g. a saturated prefix holder), with how many. */
+  filtered: Record<string, number>;
 }
 
 /** A whole scheduling decision. */
@@ -27,5 +49,7 @@ export interface Explanation {
   picked: string[];
   /** Why the fallback path ran (all metrics stale), or null. */
   fallback: string | null;
+  /** Which term moved the request (absent on the stale-metrics fallback). */
+  decisive: DecisiveTerm | null;
   endpoints: EndpointExplanation[];
 }

@@ -37,6 +37,8 @@ export interface EngineState {
   maxLoras: number;
   blockSize: number;
   numGpuBlocks: number;
+  /** Preemptions so far (`vllm:num_preemptions_total`, a counter). */
+  preemptions: number;
 }
 
 /** Fresh, all-zero counters. */

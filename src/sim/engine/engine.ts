@@ -130,6 +130,7 @@ export class Engine {
       maxLoras: this.profile.maxLoras,
       blockSize: this.profile.blockSize,
       numGpuBlocks: this.profile.numGpuBlocks,
+      preemptions: this.counters.preemptions,
     };
   }
 

@@ -160,6 +160,8 @@ export function snapshot(s: EngineState): MetricsSnapshot {
     maxAdapters: s.maxLoras,
     cacheBlockSize: s.blockSize,
     cacheNumBlocks: s.numGpuBlocks,
+    // The counter as /metrics has it; the pool turns it into a rate per second.
+    signals: { preemptions: s.preemptions },
   };
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Scorer } from '../../../src/scheduling/framework/plugin.js';
-import { makePool } from '../../support/pool.js';
-import { plugin, scores } from '../../support/plugin.js';
+import type { PreRequest, Scorer } from '../../../src/scheduling/framework/plugin.js';
+import { makePool, snapshot } from '../../support/pool.js';
+import { cycle, plugin, scores } from '../../support/plugin.js';
 import { request } from '../../support/scheduling.js';
 
 describe('lora-affinity-scorer', () => {
@@ -28,5 +28,29 @@ describe('lora-affinity-scorer', () => {
     const s = plugin<Scorer>('lora-affinity-scorer', pool, { activeScore: 0.9, freeSlotScore: 0.5 });
     expect(scores(s, pool, request('a'))).toEqual([0.9, 0.5]);
     expect(() => plugin('lora-affinity-scorer', pool, { activeScore: 2 })).toThrow(/activeScore must be <= 1/);
+  });
+
+  it('recentScore: remembers where adapters were sent (likely still in a GPU slot), not the base model', () => {
+    // Both pods have a full batch of other adapters; 'tail' ran once on pod-1 and is idle now.
+    const pool = makePool([
+      { active: ['x', 'y'], maxLora: 2 },
+      { active: ['tail'], maxLora: 2 },
+    ]);
+    const s = plugin<Scorer & PreRequest>('lora-affinity-scorer', pool, { recentScore: 0.9 });
+    const [a, b] = pool.endpoints();
+    // Scrapes teach the scorer which model names are adapters.
+    pool.recordMetrics(a, snapshot({ active: ['x', 'y'], maxLora: 2 }));
+    pool.recordMetrics(b, snapshot({ active: ['tail'], maxLora: 2 }));
+    const sent = (model: string, slot: number) => s.preRequest(cycle(pool, request(model)), Int32Array.of(slot), 1);
+    sent('tail', b.slot);
+    sent('base-model', b.slot); // never reported as an adapter: not remembered
+    pool.recordMetrics(b, snapshot({ active: ['z', 'w'], maxLora: 2 }));
+    expect(scores(s, pool, request('tail'))).toEqual([0, 0.9]);
+    expect(scores(s, pool, request('base-model'))).toEqual([0, 0]);
+    // Memory holds max_lora + 1 adapters per endpoint, most recent first.
+    for (const m of ['x', 'y', 'z']) sent(m, b.slot);
+    expect(scores(s, pool, request('tail'))).toEqual([0, 0]);
+    // Off by default (the Go EPP's scores).
+    expect(scores(plugin<Scorer>('lora-affinity-scorer', pool), pool, request('tail'))).toEqual([0, 0]);
   });
 });

@@ -1,0 +1,66 @@
+/**
+ * `decode-headroom-filter`: affinity yields before it hurts decode. Drops the endpoints that are
+ * overloaded against the candidates (bounded loads), whose decode is measurably slower while they
+ * carry more than the least-loaded, or that are preempting while others are not; the endpoints
+ * left are where prefix and LoRA affinity may pull. See README.md.
+ */
+import type { Filter, PluginFactory } from '../../framework/plugin.js';
+import { typed } from '../common.js';
+
+export const DECODE_HEADROOM_FILTER = 'decode-headroom-filter';
+
+export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
+  const slack = p.number('slack', 1, { min: 0 });
+  const minSlack = p.number('minSlack', 8, { min: 0 });
+  const tpotSlack = p.number('tpotSlack', 1, { min: 0 });
+  const preemptions = p.boolean('preemptions', false);
+  let loads = new Float64Array(16);
+  const filter: Filter = {
+    typedName: typed(DECODE_HEADROOM_FILTER, name),
+    filter(_cycle, input, out) {
+      const n = input.length;
+      const slots = input.slots;
+      if (loads.length < n) loads = new Float64Array(Math.max(n, loads.length * 2));
+      const { waiting, running, inflight } = pool;
+      const tpot = pool.signal.tpot;
+      const preempt = pool.signal.preemptions;
+      // Load: the scrape's queue and batch plus what it has not seen, or our own in-flight count
+      // when that is larger (the scrape lags; other pickers' requests are only in the scrape).
+      for (let k = 0; k < n; k++) loads[k] = waiting[slots[k]] + running[slots[k]];
+      pool.addUnseenLoad(slots, n, loads);
+      let sum = 0;
+      let min = Infinity;
+      let minTpot = Infinity;
+      let calm = false;
+      for (let k = 0; k < n; k++) {
+        const s = slots[k];
+        const l = loads[k] > inflight[s] ? loads[k] : inflight[s];
+        loads[k] = l;
+        sum += l;
+        if (l < min) min = l;
+        const t = tpot[s];
+        if (t > 0 && t < minTpot) minTpot = t;
+        if (preempt[s] <= 0) calm = true;
+      }
+      // Consistent hashing with bounded loads, then decode health: only endpoints carrying more
+      // than the least-loaded one can be dropped, so the list never empties and a slower
+      // accelerator at equal load keeps its share.
+      const mean = sum / n;
+      const bound = Math.max(mean * (1 + slack), min + minSlack);
+      const tpotBound = minTpot * (1 + tpotSlack);
+      for (let k = 0; k < n; k++) {
+        const s = slots[k];
+        const l = loads[k];
+        if (l > bound) continue;
+        if (l > min) {
+          if (tpot[s] > tpotBound) continue;
+          // Preempting under KV pressure is common on prefix holders: only an above-average load
+          // makes it a reason to look elsewhere.
+          if (preemptions && calm && preempt[s] > 0 && l > mean) continue;
+        }
+        out.push(s);
+      }
+    },
+  };
+  return filter;
+};
