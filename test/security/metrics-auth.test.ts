@@ -17,7 +17,7 @@ import { KubeClient } from '../../src/discovery/kubernetes/client.js';
 import { fromKubeconfig } from '../../src/discovery/kubernetes/connection.js';
 import { TokenReviewAuthenticator } from '../../src/discovery/kubernetes/token-review-authenticator.js';
 import { createLogger } from '../../src/telemetry/logger.js';
-import { bearerToken, StaticTokenAuthenticator } from '../../src/telemetry/metrics-auth.js';
+import { basicAsBearer, bearerToken, StaticTokenAuthenticator } from '../../src/telemetry/metrics-auth.js';
 import { FakeApiServer, podObject } from '../support/fake-apiserver.js';
 
 const POOLS = '/apis/inference.networking.k8s.io/v1/namespaces/serving/inferencepools';
@@ -223,5 +223,26 @@ describe('bearer token parsing', () => {
   it('accepts any case of the scheme', () => {
     expect(bearerToken('bearer abc')).toBe('abc');
     expect(new StaticTokenAuthenticator('abc').authorize('BEARER abc')).toEqual({ allowed: true });
+  });
+});
+
+describe('the dashboard\'s Basic credentials', () => {
+  const basic = (userPass: string) => `Basic ${Buffer.from(userPass).toString('base64')}`;
+  it.each([
+    { name: 'the password is the token, any user', header: basic('me:tok-123'), expected: 'Bearer tok-123' },
+    { name: 'an empty user name', header: basic(':tok-123'), expected: 'Bearer tok-123' },
+    { name: 'a colon inside the password stays', header: basic('me:a:b'), expected: 'Bearer a:b' },
+    { name: 'an empty password stays Basic (refused)', header: basic('me:'), expected: basic('me:') },
+    { name: 'no colon stays Basic (refused)', header: basic('tok'), expected: basic('tok') },
+    { name: 'a password with a space stays Basic (refused)', header: basic('me:a b'), expected: basic('me:a b') },
+    { name: 'a bearer token passes unchanged', header: 'Bearer x', expected: 'Bearer x' },
+    { name: 'no header', header: undefined, expected: undefined },
+  ])('$name', ({ header, expected }) => {
+    expect(basicAsBearer(header)).toBe(expected);
+  });
+
+  it('refuses what it leaves as Basic', () => {
+    expect(new StaticTokenAuthenticator('tok').authorize(basicAsBearer(basic('me:')))).toMatchObject({ allowed: false, status: 401 });
+    expect(new StaticTokenAuthenticator('tok').authorize(basicAsBearer(basic('me:tok')))).toEqual({ allowed: true });
   });
 });
