@@ -12,10 +12,10 @@
  *
  * Writes bench/results/extproc.json and the ext_proc section of bench/RESULTS.md.
  *
- * `--dashboard-viewer` measures the live dashboard's cost instead: `switchboard` against
- * `switchboard-viewer` (the same server with the dashboard on and one viewer connected to its
- * event stream for the whole run), interleaved run by run, plus both servers' CPU while idle
- * with the viewer connected. Writes bench/results/dashboard-extproc.json and its own section.
+ * `--dashboard-viewer` measures the live dashboard's cost instead: one Switchboard server with the
+ * dashboard on, with one viewer connected to its event stream and with none, alternating run by
+ * run (one process for both, so nothing but the viewer differs), plus its idle CPU with and
+ * without the viewer. Writes bench/results/dashboard-extproc.json and its own section.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,7 +37,7 @@ const CONCURRENCY = [1, 64];
 type Kind = 'floor' | 'frontdoor' | 'switchboard' | 'switchboard-viewer';
 /** Measure the dashboard's cost: Switchboard with and without one dashboard viewer. */
 const VIEWER = process.argv.includes('--dashboard-viewer') || process.env.DASHBOARD_VIEWER === '1';
-const KINDS: readonly Kind[] = VIEWER ? ['switchboard', 'switchboard-viewer'] : ['floor', 'frontdoor', 'switchboard'];
+const KINDS: readonly Kind[] = ['floor', 'frontdoor', 'switchboard'];
 /** Seconds of the idle CPU measurement of `--dashboard-viewer`. */
 const IDLE_SECONDS = 10;
 const RUNS = Number(process.env.EXTPROC_BENCH_RUNS ?? 5);
@@ -73,8 +73,8 @@ function checkH2load(): void {
 interface Started {
   child: ChildProcess;
   port: number;
-  /** The dashboard viewer held open on `switchboard-viewer`. */
-  viewer: Viewer | null;
+  /** The dashboard's port on `switchboard-viewer`, else null. */
+  dashboardPort: number | null;
 }
 
 function startServer(kind: Kind, bodyBytes: number): Promise<Started> {
@@ -83,21 +83,70 @@ function startServer(kind: Kind, bodyBytes: number): Promise<Started> {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
     child.on('message', (m: { port?: number; dashboardPort?: number | null }) => {
-      if (m.port === undefined) return;
-      const port = m.port;
-      if (m.dashboardPort === undefined || m.dashboardPort === null) return resolve({ child, port, viewer: null });
-      connectViewer(m.dashboardPort).then((viewer) => resolve({ child, port, viewer }), reject);
+      if (m.port !== undefined) resolve({ child, port: m.port, dashboardPort: m.dashboardPort ?? null });
     });
   });
 }
 
-/** Idle CPU of each server, percent of one core, over IDLE_SECONDS (the viewer still connected). */
-async function idleCpu(servers: Map<Kind, Started>): Promise<Record<string, number>> {
-  const before = new Map<Kind, number>();
-  for (const [kind, { child }] of servers) before.set(kind, await serverCpuUs(child));
-  await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
-  const out: Record<string, number> = {};
-  for (const [kind, { child }] of servers) out[kind] = ((await serverCpuUs(child)) - before.get(kind)!) / (IDLE_SECONDS * 1e6) * 100;
+/** Runs `f` with a dashboard viewer connected to `s` (after its first frame), or without. */
+async function withViewer<T>(s: Started, on: boolean, f: () => Promise<T>, seen: { frames: number; bytes: number }): Promise<T> {
+  if (!on) return f();
+  const viewer: Viewer = await connectViewer(s.dashboardPort!);
+  await new Promise((r) => setTimeout(r, 1100));
+  try {
+    return await f();
+  } finally {
+    seen.frames += viewer.frames();
+    seen.bytes += viewer.bytes();
+    viewer.close();
+  }
+}
+
+/**
+ * `--dashboard-viewer` for one body size: one server with the dashboard on; runs without and with
+ * a viewer alternate (which goes first alternates too), then idle CPU without and with one.
+ */
+async function measureViewer(bodyBytes: number, file: string, work: string, idle: Array<Record<string, number>>): Promise<Scenario[]> {
+  const s = await startServer('switchboard-viewer', bodyBytes);
+  const seen = { frames: 0, bytes: 0 };
+  const out: Scenario[] = [];
+  try {
+    await validate(s.port, bodyBytes);
+    for (const concurrency of CONCURRENCY) {
+      const log = join(work, `h2load-${bodyBytes}-${concurrency}.log`);
+      const warm = await h2load(s.port, file, concurrency === 1 ? 300 : 2000, concurrency, log);
+      const n = Math.max(200, Math.min(100_000, Math.round((warm.latenciesUs.length / warm.seconds) * RUN_SECONDS)));
+      const samples: Record<'switchboard' | 'switchboard-viewer', Sample[]> = { switchboard: [], 'switchboard-viewer': [] };
+      for (let r = 0; r < RUNS; r++) {
+        for (const on of r % 2 === 0 ? [false, true] : [true, false]) {
+          const sample = await withViewer(s, on, async () => {
+            const cpu0 = await serverCpuUs(s.child);
+            const res = await h2load(s.port, file, n, concurrency, log);
+            const cpu1 = await serverCpuUs(s.child);
+            return { exchangesPerSec: n / res.seconds, cpuUsPerExchange: (cpu1 - cpu0) / n, p50Ms: percentile(res.latenciesUs, 50) / 1000, p99Ms: percentile(res.latenciesUs, 99) / 1000, clientCpuUsPerExchange: res.clientCpuUs / n };
+          }, seen);
+          samples[on ? 'switchboard-viewer' : 'switchboard'].push(sample);
+        }
+      }
+      for (const kind of ['switchboard', 'switchboard-viewer'] as const) {
+        out.push({ kind, bodyBytes, concurrency, samples: samples[kind] });
+        process.stdout.write(
+          `${(kind === 'switchboard' ? 'no viewer' : 'one viewer').padEnd(11)} body ${fmtBytes(bodyBytes).padStart(6)} c=${String(concurrency).padEnd(2)}  ` +
+            `${median(samples[kind].map((x) => x.exchangesPerSec)).toFixed(0).padStart(6)} exchanges/s  ${median(samples[kind].map((x) => x.cpuUsPerExchange)).toFixed(1).padStart(7)} µs CPU/exchange\n`,
+        );
+      }
+    }
+    const idleCpu = (on: boolean) =>
+      withViewer(s, on, async () => {
+        const before = await serverCpuUs(s.child);
+        await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+        return (((await serverCpuUs(s.child)) - before) / (IDLE_SECONDS * 1e6)) * 100;
+      }, seen);
+    idle.push({ switchboard: await idleCpu(false), 'switchboard-viewer': await idleCpu(true) });
+    process.stdout.write(`idle CPU % of a core: ${JSON.stringify(idle[idle.length - 1])}; the viewer got ${seen.frames} frames, ${seen.bytes} bytes\n`);
+  } finally {
+    s.child.send('exit');
+  }
   return out;
 }
 
@@ -172,7 +221,7 @@ function h2load(port: number, file: string, n: number, concurrency: number, logF
  * their runs are interleaved (floor, frontdoor, switchboard, floor, ...), so load from other
  * work on a shared machine falls on all of them alike instead of on whichever ran last.
  */
-async function measureSize(bodyBytes: number, file: string, work: string, idle: Array<Record<string, number>>): Promise<Scenario[]> {
+async function measureSize(bodyBytes: number, file: string, work: string): Promise<Scenario[]> {
   const servers = new Map<Kind, Started>();
   const out: Scenario[] = [];
   try {
@@ -207,22 +256,14 @@ async function measureSize(bodyBytes: number, file: string, work: string, idle: 
         const ks = samples.get(kind)!;
         out.push({ kind, bodyBytes, concurrency, samples: ks });
         process.stdout.write(
-          `${kind.padEnd(18)} body ${fmtBytes(bodyBytes).padStart(6)} c=${String(concurrency).padEnd(2)}  ` +
+          `${kind.padEnd(11)} body ${fmtBytes(bodyBytes).padStart(6)} c=${String(concurrency).padEnd(2)}  ` +
             `${median(ks.map((x) => x.exchangesPerSec)).toFixed(0).padStart(6)} exchanges/s  ` +
             `${median(ks.map((x) => x.cpuUsPerExchange)).toFixed(1).padStart(7)} µs CPU/exchange\n`,
         );
       }
     }
-    if (VIEWER) {
-      idle.push(await idleCpu(servers));
-      const v = servers.get('switchboard-viewer')?.viewer;
-      process.stdout.write(`idle CPU % of a core: ${JSON.stringify(idle[idle.length - 1])}; viewer got ${v?.frames()} frames, ${v?.bytes()} bytes\n`);
-    }
   } finally {
-    for (const { child, viewer } of servers.values()) {
-      viewer?.close();
-      child.send('exit');
-    }
+    for (const { child } of servers.values()) child.send('exit');
   }
   return out;
 }
@@ -341,14 +382,13 @@ function writeViewerResults(all: Scenario[], idle: Array<Record<string, number>>
   const lines = [
     '## Live dashboard cost, ext_proc (`npm run bench:extproc -- --dashboard-viewer`)',
     '',
-    `${loadNote()}. ${machine()}, ${date.slice(0, 10)}. ${RUNS} runs per scenario, the two servers interleaved run by run; ratios paired per run, median (min–max).`,
-    '**with viewer**: the same server as **switchboard** with `--enable-dashboard` and one viewer reading `/dashboard/events` for the whole run.',
+    `${loadNote()}. ${machine()}, ${date.slice(0, 10)}. One Switchboard ext_proc server (as **switchboard** above) with the dashboard on; ${RUNS} runs per scenario with one viewer reading \`/dashboard/events\` and with none, alternating which goes first; ratios paired per run, median (min–max).`,
     '',
     '| body | concurrency | CPU/exchange with viewer ÷ without | exchanges/s with ÷ without | CPU µs/exchange without → with |',
     '|---|---|---|---|---|',
     ...rows.map((r) => `| ${fmtBytes(r.bodyBytes)} | ${r.concurrency} | ${range(r.cpuRatio)} | ${range(r.throughputRatio)} | ${r.cpuUsPerExchange.without.toFixed(1)} → ${r.cpuUsPerExchange.with.toFixed(1)} |`),
     '',
-    `Idle (no requests, viewer connected), ${IDLE_SECONDS} s per body size: without the dashboard ${idleMedian('switchboard').toFixed(2)}% of a core, with one viewer ${idleMedian('switchboard-viewer').toFixed(2)}%.`,
+    `Idle (no requests), ${IDLE_SECONDS} s per body size: ${idleMedian('switchboard').toFixed(2)}% of a core without a viewer, ${idleMedian('switchboard-viewer').toFixed(2)}% with one.`,
   ];
   writeResultsSection(join(repo, 'bench', 'RESULTS.md'), 'dashboard-extproc', lines.join('\n'));
   for (const r of rows) process.stdout.write(`body ${fmtBytes(r.bodyBytes)} c=${r.concurrency}: CPU/exchange with a viewer ${r.cpuRatio.median.toFixed(3)}x without\n`);
@@ -363,7 +403,7 @@ async function main(): Promise<void> {
     for (const bodyBytes of BODY_SIZES) {
       const file = join(work, `request-${bodyBytes}.bin`);
       writeFileSync(file, requestStreamBytes(bodyBytes));
-      all.push(...(await measureSize(bodyBytes, file, work, idle)));
+      all.push(...(VIEWER ? await measureViewer(bodyBytes, file, work, idle) : await measureSize(bodyBytes, file, work)));
     }
     if (VIEWER) {
       writeViewerResults(all, idle);

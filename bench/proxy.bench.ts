@@ -22,10 +22,10 @@
  * Environment: ROUNDS (8), DURATION seconds per 64-connection wrk run (3), SSE_STREAMS per round (30),
  * PIN=0 to run unpinned.
  *
- * `--dashboard-viewer` measures the live dashboard's cost instead: `switchboard` against the same
- * proxy with the dashboard on and one viewer reading its event stream for the whole run, rounds
- * alternating, CPU per request paired per round. Writes bench/results/dashboard-proxy.json and its
- * own section of bench/RESULTS.md.
+ * `--dashboard-viewer` measures the live dashboard's cost instead: one Switchboard proxy with the
+ * dashboard on, with one viewer reading its event stream and with none, rounds alternating, CPU
+ * per request paired per round. Writes bench/results/dashboard-proxy.json and its own section of
+ * bench/RESULTS.md.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -305,40 +305,54 @@ async function main(): Promise<void> {
 }
 
 /**
- * `--dashboard-viewer`: Switchboard's proxy with and without the live dashboard (one viewer
- * connected throughout), the two alternating first each round; CPU per request and req/s paired
- * per round, plus each proxy's CPU while idle with the viewer connected.
+ * `--dashboard-viewer`: one Switchboard proxy with the live dashboard on, measured with one viewer
+ * connected to its event stream and with none, alternating which goes first each round; CPU per
+ * request and req/s paired per round. One process for both, so nothing but the viewer differs
+ * (two processes differ by a few percent on their own: JIT, heap layout). Also the process's idle
+ * CPU with and without the viewer.
  */
 async function viewerCost(podPort: string, script: string): Promise<void> {
-  const plain = await startProcess('switchboard-proxy.js', [podPort], pinProxy);
-  const watched = await startProcess('switchboard-proxy.js', [podPort, 'dashboard'], pinProxy);
-  const viewer = await connectViewer(Number(watched.dashboard));
-  const kinds = [
-    { name: 'switchboard', url: `http://127.0.0.1:${plain.port}`, pid: Number(plain.pid) },
-    { name: 'switchboard-viewer', url: `http://127.0.0.1:${watched.port}`, pid: Number(watched.pid) },
-  ];
-  const idle = async () => {
-    const before = kinds.map((k) => cpuTimeUs(k.pid));
-    await new Promise((r) => setTimeout(r, 10_000));
-    return kinds.map((k, i) => round(((cpuTimeUs(k.pid) - before[i]) / 10e6) * 100));
-  };
-  const idleBefore = await idle();
-  for (let pass = 0; pass < 2; pass++) for (const k of kinds) await wrk(k.url, 2, script, k.pid);
-  const runs: Array<Record<string, WrkResult>> = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const round: Record<string, WrkResult> = {};
-    for (const k of r % 2 === 0 ? kinds : [...kinds].reverse()) {
-      round[k.name] = await wrk(k.url, DURATION, script, k.pid);
-      process.stderr.write(`round ${r + 1} ${k.name}: ${round[k.name].rps.toFixed(0)} req/s cpu ${round[k.name].cpuUsPerRequest}us/req\n`);
+  const sb = await startProcess('switchboard-proxy.js', [podPort, 'dashboard'], pinProxy);
+  const url = `http://127.0.0.1:${sb.port}`;
+  const pid = Number(sb.pid);
+  const dashboardPort = Number(sb.dashboard);
+  let frames = 0;
+  let bytes = 0;
+  /** Runs `f` with a viewer connected (after its first frame) or without. */
+  const withViewer = async <T>(on: boolean, f: () => Promise<T>): Promise<T> => {
+    if (!on) return f();
+    const viewer = await connectViewer(dashboardPort);
+    await new Promise((r) => setTimeout(r, 1100));
+    try {
+      return await f();
+    } finally {
+      frames += viewer.frames();
+      bytes += viewer.bytes();
+      viewer.close();
     }
-    runs.push(round);
+  };
+  const idleCpu = (on: boolean) =>
+    withViewer(on, async () => {
+      const before = cpuTimeUs(pid);
+      await new Promise((r) => setTimeout(r, 10_000));
+      return round(((cpuTimeUs(pid) - before) / 10e6) * 100);
+    });
+  const idle = { without: await idleCpu(false), with: await idleCpu(true) };
+  for (let pass = 0; pass < 2; pass++) await wrk(url, 2, script, pid);
+  const runs: Array<{ without: WrkResult; with: WrkResult }> = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const pair = {} as { without: WrkResult; with: WrkResult };
+    for (const on of r % 2 === 0 ? [false, true] : [true, false]) {
+      const res = await withViewer(on, () => wrk(url, DURATION, script, pid));
+      pair[on ? 'with' : 'without'] = res;
+      process.stderr.write(`round ${r + 1} ${on ? 'with viewer' : 'no viewer'}: ${res.rps.toFixed(0)} req/s cpu ${res.cpuUsPerRequest}us/req\n`);
+    }
+    runs.push(pair);
   }
-  const idleAfter = await idle();
-  const cpuRatio = summary(runs.map((x) => ({ v: x['switchboard-viewer'].cpuUsPerRequest / x.switchboard.cpuUsPerRequest })), 'v');
-  const rpsRatio = summary(runs.map((x) => ({ v: x['switchboard-viewer'].rps / x.switchboard.rps })), 'v');
-  const cpu = (k: string) => summary(runs.map((x) => x[k]), 'cpuUsPerRequest');
-  const result = { benchmark: 'proxy --dashboard-viewer', started: new Date().toISOString(), machine: machine(), rounds: ROUNDS, cpuRatio, rpsRatio, cpuUsPerRequest: { without: cpu('switchboard'), with: cpu('switchboard-viewer') }, idleCpuPercent: { before: idleBefore, after: idleAfter, order: kinds.map((k) => k.name) }, viewerFrames: viewer.frames(), viewerBytes: viewer.bytes(), runs };
-  viewer.close();
+  const cpuRatio = summary(runs.map((x) => ({ v: x.with.cpuUsPerRequest / x.without.cpuUsPerRequest })), 'v');
+  const rpsRatio = summary(runs.map((x) => ({ v: x.with.rps / x.without.rps })), 'v');
+  const cpu = (k: 'with' | 'without') => summary(runs.map((x) => x[k]), 'cpuUsPerRequest');
+  const result = { benchmark: 'proxy --dashboard-viewer', started: new Date().toISOString(), machine: machine(), loadAverageAtStart: loadavg().map(round), rounds: ROUNDS, cpuRatio, rpsRatio, cpuUsPerRequest: { without: cpu('without'), with: cpu('with') }, idleCpuPercent: idle, viewerFrames: frames, viewerBytes: bytes, runs };
   writeJson(join(repo, 'bench', 'results', 'dashboard-proxy.json'), result);
   const f = (x: Spread) => `${x.median.toFixed(3)} (${x.min.toFixed(3)}–${x.max.toFixed(3)})`;
   writeResultsSection(
@@ -347,15 +361,15 @@ async function viewerCost(podPort: string, script: string): Promise<void> {
     [
       '## Live dashboard cost, proxy (`npm run bench:proxy -- --dashboard-viewer`)',
       '',
-      `${loadNote()}. ${machine()}. ${ROUNDS} rounds of wrk -c${CONNECTIONS} -d${DURATION}s against each proxy, alternating which goes first; ratios paired per round, median (min–max).`,
+      `${loadNote()}. ${machine()}. One Switchboard proxy process with the dashboard on; ${ROUNDS} rounds of wrk -c${CONNECTIONS} -d${DURATION}s with one viewer reading its event stream and with none, alternating which goes first; ratios paired per round, median (min–max).`,
       '',
       `- CPU per request with one viewer ÷ without: ${f(cpuRatio)} (${result.cpuUsPerRequest.without.median.toFixed(0)} → ${result.cpuUsPerRequest.with.median.toFixed(0)} µs)`,
       `- req/s with one viewer ÷ without: ${f(rpsRatio)}`,
-      `- idle CPU, % of a core (without / with one viewer), 10 s before and after the load: ${idleBefore.join(' / ')} and ${idleAfter.join(' / ')}`,
-      `- the viewer read ${result.viewerFrames} frames (${(result.viewerBytes / Math.max(1, result.viewerFrames) / 1024).toFixed(1)} KiB each on average)`,
+      `- idle CPU of the process, % of one core (50 ms scrape loop included): ${idle.without} without a viewer, ${idle.with} with one`,
+      `- the viewer read ${frames} frames (${(bytes / Math.max(1, frames) / 1024).toFixed(1)} KiB each on average)`,
     ].join('\n'),
   );
-  process.stdout.write(`${JSON.stringify({ cpuRatio, rpsRatio, idleBefore, idleAfter }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ cpuRatio, rpsRatio, idle }, null, 2)}\n`);
 }
 
 /** This run's section of bench/RESULTS.md. */
