@@ -50,6 +50,7 @@ export const errorTable = {
   },
   SB_ERR_DATASTORE_EMPTY: { status: 500, kind: 'Internal', message: 'no pods available in datastore' },
   SB_ERR_SCHEDULE_FAILED: { status: 429, kind: 'ResourceExhausted', message: 'failed to find target endpoint: %s' },
+  SB_ERR_POOLS_SATURATED: { status: 429, kind: 'ResourceExhausted', message: 'every pool the %s policy may use is saturated' },
   SB_ERR_SHED: { status: 429, kind: 'ResourceExhausted', message: 'system saturated, sheddable request dropped' },
   SB_ERR_QUEUE_FULL: { status: 429, kind: 'ResourceExhausted', message: 'flow control queue full: %s' },
   SB_ERR_QUEUE_TTL: { status: 503, kind: 'ServiceUnavailable', message: 'request timed out in queue' },

@@ -14,6 +14,7 @@ import type { EngineConfig, EngineRegistry } from './datalayer/engines.js';
 import { buildLifecycleHooks } from './director/build.js';
 import { RequestDirector, type DirectorLogger } from './director/director.js';
 import type { LifecycleHook } from './director/framework/lifecycle-hook.js';
+import { sbError } from './errors.js';
 import type { EndpointSpec } from './pool/endpoint.js';
 import { EndpointPool, systemClock, type Clock } from './pool/pool.js';
 import { registerBuiltinPlugins } from './builtin-plugins.js';
@@ -66,6 +67,13 @@ export interface SwitchboardOptions {
   metricNames?: MetricNames;
   /** Samples explained decisions for the live dashboard (`--enable-dashboard`). */
   decisions?: DecisionSampler | null;
+  /**
+   * Several pools in one picker: report into this pool's telemetry (one registry) under
+   * `poolName` instead of making one's own.
+   */
+  sharedTelemetry?: Telemetry;
+  /** Engine of endpoints without the engine-type label (a pool's model-server type); the extractor's default when absent. */
+  defaultEngine?: string;
 }
 
 /** The assembled core. */
@@ -97,8 +105,10 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
   const rng = opts.rng ?? Math.random;
   const stalenessMs = opts.stalenessMs ?? 2000;
   const pool = new EndpointPool(clock);
+  const shared = opts.sharedTelemetry ?? null;
   const telemetry =
-    opts.telemetry === false ? null : new Telemetry({ poolName: opts.poolName ?? 'switchboard', pool, stalenessMs, version: opts.version, metricNames: opts.metricNames });
+    shared ?? (opts.telemetry === false ? null : new Telemetry({ poolName: opts.poolName ?? 'switchboard', pool, stalenessMs, version: opts.version, metricNames: opts.metricNames }));
+  shared?.addPool(opts.poolName ?? 'switchboard', pool);
   const registry = opts.registry ?? registerBuiltinPlugins();
   const handle = { pool, rng, settings: opts.settings, timers: opts.timers };
   const warnings: ConfigWarning[] = [];
@@ -106,7 +116,14 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
   const plugins = instantiatePlugins(opts.config.plugins, registry, handle, warnings, opts.config.source);
   const built = buildScheduling(opts.config, handle, { registry, plugins, warnings, timer: opts.pluginTiming === true ? telemetry : null });
   const data = buildDataLayer(opts.config, plugins, registry, handle, opts.engineOverrides, warnings);
-  const engines = data.engines;
+  let engines = data.engines;
+  if (opts.defaultEngine !== undefined) {
+    try {
+      engines = engines.withDefault(opts.defaultEngine);
+    } catch (err) {
+      throw sbError('SB_ERR_CONFIG', `pool "${opts.poolName ?? 'switchboard'}".modelServerType`, (err as Error).message);
+    }
+  }
   const collectorOpts: Partial<CollectorOptions> = { ...data.source, ...opts.collector };
 
   const scheduler = new Scheduler(pool, built.profile, { stalenessThresholdMs: stalenessMs, rng });
@@ -122,7 +139,8 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
       if (e.type === 'added') flow.poke();
     });
   }
-  telemetry?.admission.setSaturation(() => {
+  // A shared registry keeps the first pool's saturation and prefix gauges (the multi-pool layer reports per pool).
+  if (shared === null) telemetry?.admission.setSaturation(() => {
     const slots = pool.endpoints().map((e) => e.slot);
     return detector.saturation(pool, slots, slots.length, clock.now());
   });
@@ -146,8 +164,10 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
     promptTokenizer,
   });
 
-  telemetry?.setPrefixStats(built.stats.reader(PREFIX_STATS));
-  telemetry?.setPrecisePrefixStats(built.stats.reader(PRECISE_PREFIX_STATS));
+  if (shared === null) {
+    telemetry?.setPrefixStats(built.stats.reader(PREFIX_STATS));
+    telemetry?.setPrecisePrefixStats(built.stats.reader(PRECISE_PREFIX_STATS));
+  }
 
   let collector: MetricsCollector | null = null;
   if (opts.scrape !== false) {

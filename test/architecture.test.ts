@@ -55,6 +55,7 @@ const LAYERS: Record<string, number> = {
   'switchboard.ts': 6,
   'builtin-plugins.ts': 6,
   'plugin-api.ts': 6,
+  multipool: 6,
   discovery: 7,
   frontends: 7,
   ha: 7,

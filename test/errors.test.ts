@@ -12,7 +12,7 @@ describe('error table', () => {
     }
   });
   it('pins the number of codes so additions are deliberate', () => {
-    expect(Object.keys(errorTable).length).toBe(30);
+    expect(Object.keys(errorTable).length).toBe(31);
   });
   it('formats ImmediateResponse bodies like the Go EPP', () => {
     expect(inferenceErrorText(sbError('SB_ERR_NO_CANDIDATES'))).toBe(

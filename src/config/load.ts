@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { sbError } from '../errors.js';
 import { parseFlowControl, parsePromptGuards, parseTokenBudgets } from './admission-sections.js';
+import { parsePools, parseSpillover } from './pools.js';
 import { defaultSchedulingDocument } from './default-scheduling.js';
 import { kindOf, Validator } from './validator.js';
 import { didYouMean } from '../util/nearest.js';
@@ -41,6 +42,8 @@ const TOP_LEVEL = new Set([
   'modelRewrites',
   'promptGuards',
   'tokenBudgets',
+  'pools',
+  'spillover',
 ]);
 
 /** Reads and validates the config at `path`; errors name the file. */
@@ -102,9 +105,16 @@ export function validateConfig(doc: unknown, source = 'config'): EndpointPickerC
   const promptGuards = v.attempt(() => parsePromptGuards(root.promptGuards, v), []);
   const tokenBudgets = v.attempt(() => parseTokenBudgets(root.tokenBudgets, v), null);
   const extensions = readExtensionSections(root, v);
+  const pools = v.attempt(
+    () => parsePools(root.pools, v, { plugins: scheduling.plugins, profiles: scheduling.schedulingProfiles, parseEndpoint: (e, at) => parseStaticEndpoint(e, at, v) }),
+    [],
+  );
+  if (pools.length > 0 && extensions.endpoints.length > 0) v.attempt(() => v.fail('endpoints', 'with pools, list endpoints in their pool (pools[].endpoints)'), undefined);
+  const spillover = v.attempt(() => parseSpillover(root.spillover, v, pools), undefined);
 
   v.finish();
-  return { apiVersion, kind, featureGates, ...scheduling, flowControl, ...extensions, promptGuards, tokenBudgets, source };
+  const multi = pools.length > 0 ? { pools, spillover } : {};
+  return { apiVersion, kind, featureGates, ...scheduling, flowControl, ...extensions, promptGuards, tokenBudgets, ...multi, source };
 }
 
 /**

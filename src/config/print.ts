@@ -3,7 +3,7 @@
  * in a form that loads again unchanged (defaults filled in, durations as Go strings).
  */
 import { stringify as toYaml } from 'yaml';
-import type { EndpointPickerConfig, PriorityBandSpec, PromptGuardSpec, TokenLimitSpec } from './types.js';
+import type { EndpointPickerConfig, PoolSpec, PriorityBandSpec, PromptGuardSpec, SpillPolicySpec, TokenLimitSpec } from './types.js';
 
 /** Output formats of `--print-config`. */
 export type ConfigFormat = 'yaml' | 'json';
@@ -48,7 +48,36 @@ export function configDocument(cfg: EndpointPickerConfig): Record<string, unknow
     if (t.default !== null) out.default = limit(t.default);
     doc.tokenBudgets = out;
   }
+  if (cfg.pools !== undefined && cfg.pools.length > 0) {
+    doc.pools = cfg.pools.map(poolDocument);
+    if (cfg.spillover !== undefined) {
+      const sp = cfg.spillover;
+      const policy = (p: SpillPolicySpec) => ({ ...(p.objective !== null ? { objective: p.objective } : {}), pools: [...p.pools], whenSaturated: p.whenSaturated });
+      doc.spillover = {
+        enterSaturation: sp.enterSaturation,
+        exitSaturation: sp.exitSaturation,
+        rampUp: `${sp.rampUpMs}ms`,
+        default: policy(sp.default),
+        policies: sp.policies.map(policy),
+      };
+    }
+  }
   return doc;
+}
+
+function poolDocument(p: PoolSpec): Record<string, unknown> {
+  const o: Record<string, unknown> = { name: p.name };
+  const d = p.discovery;
+  if (d.kind === 'static') o.endpoints = d.endpoints.map((e) => ({ ...e }));
+  else if (d.kind === 'file') o.endpointsFile = d.path;
+  else if (d.kind === 'inferencePool') o.inferencePool = { name: d.name, ...(d.namespace !== null ? { namespace: d.namespace } : {}), ...(d.group !== null ? { group: d.group } : {}) };
+  else o.endpointSelector = { matchLabels: { ...d.matchLabels }, targetPorts: [...d.targetPorts], ...(d.namespace !== null ? { namespace: d.namespace } : {}) };
+  if (p.modelServerType !== null) o.modelServerType = p.modelServerType;
+  if (p.schedulingProfile !== null) o.schedulingProfile = p.schedulingProfile;
+  if (p.saturationDetector !== null) o.saturationDetector = { pluginRef: p.saturationDetector };
+  const a = p.attributes;
+  o.attributes = { ...(a.region !== '' ? { region: a.region } : {}), ...(a.accelerator !== '' ? { accelerator: a.accelerator } : {}), costRank: a.costRank };
+  return o;
 }
 
 function band(b: PriorityBandSpec, withPriority: boolean): Record<string, unknown> {

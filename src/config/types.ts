@@ -79,6 +79,10 @@ export interface EndpointPickerConfig {
   promptGuards: PromptGuardSpec[];
   /** Per-flow token rate limits (extension), or null. */
   tokenBudgets: TokenBudgetSpec | null;
+  /** Several pools, each with its own discovery and scheduling (extension); absent or empty: one pool. */
+  pools?: PoolSpec[];
+  /** How requests move between pools (extension); used with `pools`. */
+  spillover?: SpilloverSpec;
   /** Where the config came from (a file path, `--config-text`), for error messages. */
   source?: string;
 }
@@ -140,4 +144,59 @@ export interface TokenBudgetSpec {
   flows: Array<TokenLimitSpec & { fairnessId: string }>;
   /** Flows tracked at once (least recently used are forgotten). */
   maxFlows: number;
+}
+
+/** Where one pool's endpoints come from: exactly one of these. */
+export type PoolDiscoverySpec =
+  | { kind: 'static'; endpoints: StaticEndpointSpec[] }
+  | { kind: 'file'; path: string }
+  | { kind: 'inferencePool'; name: string; namespace: string | null; group: string | null }
+  | { kind: 'selector'; matchLabels: Record<string, string>; targetPorts: number[]; namespace: string | null };
+
+/** What a pool is, for spill order, metrics and dashboards. */
+export interface PoolAttributes {
+  region: string;
+  accelerator: string;
+  /** Lower is cheaper (or nearer): the default spill order is by cost rank, then listing order. */
+  costRank: number;
+}
+
+/** One pool of the `pools:` section (extension). */
+export interface PoolSpec {
+  name: string;
+  discovery: PoolDiscoverySpec;
+  /** Engine of endpoints without the engine-type label (`vllm`, `sglang`, `jetstream`, ...); null: the config's default. */
+  modelServerType: string | null;
+  /** Scheduling profile (a name in `schedulingProfiles`); null: the config's only or first profile. */
+  schedulingProfile: string | null;
+  /** Saturation detector plugin; null: the config's `saturationDetector`, else the default. */
+  saturationDetector: string | null;
+  attributes: PoolAttributes;
+}
+
+/** Which pools requests of one objective may use, in order. */
+export interface SpillPolicySpec {
+  /** `x-gateway-inference-objective` value; null for the default policy. */
+  objective: string | null;
+  /** Pools in order of preference; the first is preferred, the rest are spill targets. */
+  pools: string[];
+  /**
+   * When every allowed pool is saturated: `admit` hands the request to the preferred pool's
+   * admission (flow control queues it, legacy shedding drops it if sheddable); `shed` answers 429.
+   */
+  whenSaturated: 'admit' | 'shed';
+}
+
+/** The `spillover:` section (extension). */
+export interface SpilloverSpec {
+  /** A pool becomes saturated when its detector reads at least this. */
+  enterSaturation: number;
+  /** A saturated pool takes traffic again once its detector reads below this (hysteresis). */
+  exitSaturation: number;
+  /** A pool that comes back (was unavailable) gets its traffic back linearly over this time, ms. */
+  rampUpMs: number;
+  /** The policy of objectives without their own. */
+  default: SpillPolicySpec;
+  /** Per-objective policies. */
+  policies: SpillPolicySpec[];
 }

@@ -152,6 +152,7 @@ export function compileEngine(cfg: EngineConfig): EngineMapping {
 /** The engine table: built-ins overridden by user configs of the same name. */
 export class EngineRegistry {
   private readonly byName = new Map<string, EngineMapping>();
+  private readonly userConfigs: readonly EngineConfig[];
 
   /** `defaultEngine` applies to endpoints without an engine-type label. */
   constructor(
@@ -159,6 +160,7 @@ export class EngineRegistry {
     readonly defaultEngine = 'vllm',
     readonly engineLabelKey = 'inference.networking.k8s.io/engine-type',
   ) {
+    this.userConfigs = userConfigs;
     for (const c of BUILTIN_ENGINES) this.byName.set(c.name, compileEngine(c));
     for (const c of userConfigs) this.byName.set(c.name, compileEngine(c));
     if (!this.byName.has(defaultEngine)) throw new Error(`defaultEngine "${defaultEngine}" is not a known engine`);
@@ -167,6 +169,13 @@ export class EngineRegistry {
   /** The mapping for an engine name, falling back to the default engine for unknown names. */
   resolve(engine: string | null): EngineMapping {
     return (engine !== null ? this.byName.get(engine) : undefined) ?? (this.byName.get(this.defaultEngine) as EngineMapping);
+  }
+
+  /** The same mappings with another default engine (a pool's model-server type); throws for unknown names. */
+  withDefault(engine: string): EngineRegistry {
+    if (engine === this.defaultEngine) return this;
+    if (!this.byName.has(engine)) throw new Error(`"${engine}" is not a known engine (known: ${this.names().join(', ')})`);
+    return new EngineRegistry(this.userConfigs, engine, this.engineLabelKey);
   }
 
   /** Known engine names. */

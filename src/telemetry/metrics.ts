@@ -101,6 +101,8 @@ export class Telemetry implements PluginTimer {
   private precisePrefixStats: (() => PrecisePrefixStats) | null = null;
   private readonly modelLabels = new Set<string>();
   private readonly attemptChildren = new Map<string, CounterSeries>();
+  /** Pools reported by the pool gauges (label `name`); the first is the one given at construction. */
+  private readonly pools: Array<{ name: string; pool: EndpointPool }> = [];
 
   constructor(opts: {
     poolName: string;
@@ -137,41 +139,43 @@ export class Telemetry implements PluginTimer {
     this.tpot = hist('inference_objective_request_tpot_seconds', 'Time per output token after the first, in seconds, measured from the response stream, for each model and target model.', TPOT_BUCKETS);
     this.running = new FastGauge('inference_objective_running_requests', 'Inference objective number of running requests in each model.', ['model_name'], r);
 
-    const pool = opts.pool;
+    const pools = this.pools;
+    pools.push({ name: opts.poolName, pool: opts.pool });
     const poolName = opts.poolName;
-    const freshSlots = (): number[] => {
+    const freshSlots = (pool: EndpointPool): number[] => {
       const now = pool.clock.now();
       return pool
         .endpoints()
         .map((e) => e.slot)
         .filter((s) => pool.isFresh(s, now, opts.stalenessMs));
     };
-    const avg = (col: Float64Array) => (slots: number[]) => (slots.length === 0 ? 0 : slots.reduce((a, s) => a + col[s], 0) / slots.length);
-    const poolGauge = (name: string, help: string, value: (slots: number[]) => number) =>
+    const avg = (col: Float64Array, slots: number[]) => (slots.length === 0 ? 0 : slots.reduce((a, s) => a + col[s], 0) / slots.length);
+    // One series per pool (label `name`): several pools in one picker share these gauges.
+    const poolGauge = (name: string, help: string, value: (pool: EndpointPool, slots: number[]) => number) =>
       new Gauge({
         name,
         help,
         labelNames: ['name'],
         registers: [r],
         collect() {
-          this.set({ name: poolName }, value(freshSlots()));
+          for (const p of pools) this.set({ name: p.name }, value(p.pool, freshSlots(p.pool)));
         },
       });
-    poolGauge('inference_pool_average_kv_cache_utilization', 'The average kv cache utilization for an inference server pool.', (s) => avg(pool.kvUsage)(s));
-    poolGauge('inference_pool_average_queue_size', 'The average number of requests pending in the model server queue.', (s) => avg(pool.waiting)(s));
-    poolGauge('inference_pool_average_running_requests', 'The average number of requests currently being processed in the model server.', (s) => avg(pool.running)(s));
-    poolGauge('inference_pool_ready_pods', 'The number of ready pods in the inference server pool.', (s) => s.length);
+    poolGauge('inference_pool_average_kv_cache_utilization', 'The average kv cache utilization for an inference server pool.', (p, s) => avg(p.kvUsage, s));
+    poolGauge('inference_pool_average_queue_size', 'The average number of requests pending in the model server queue.', (p, s) => avg(p.waiting, s));
+    poolGauge('inference_pool_average_running_requests', 'The average number of requests currently being processed in the model server.', (p, s) => avg(p.running, s));
+    poolGauge('inference_pool_ready_pods', 'The number of ready pods in the inference server pool.', (_p, s) => s.length);
     const metricNames = opts.metricNames ?? 'both';
     if (metricNames !== 'gie') {
       // llm-d's pool-spread gauges have no GIE name: population standard deviation over fresh endpoints.
-      const std = (col: Float64Array) => (slots: number[]) => {
+      const std = (col: Float64Array, slots: number[]) => {
         if (slots.length === 0) return 0;
-        const mean = avg(col)(slots);
+        const mean = avg(col, slots);
         return Math.sqrt(slots.reduce((a, s) => a + (col[s] - mean) ** 2, 0) / slots.length);
       };
-      poolGauge('llm_d_epp_std_dev_kv_cache_utilization', 'The standard deviation of kv cache utilization across the pool\'s endpoints.', (s) => std(pool.kvUsage)(s));
-      poolGauge('llm_d_epp_std_dev_queue_size', 'The standard deviation of the number of requests pending in the model server queues.', (s) => std(pool.waiting)(s));
-      poolGauge('llm_d_epp_std_dev_running_requests', 'The standard deviation of the number of running requests across the pool\'s endpoints.', (s) => std(pool.running)(s));
+      poolGauge('llm_d_epp_std_dev_kv_cache_utilization', 'The standard deviation of kv cache utilization across the pool\'s endpoints.', (p, s) => std(p.kvUsage, s));
+      poolGauge('llm_d_epp_std_dev_queue_size', 'The standard deviation of the number of requests pending in the model server queues.', (p, s) => std(p.waiting, s));
+      poolGauge('llm_d_epp_std_dev_running_requests', 'The standard deviation of the number of running requests across the pool\'s endpoints.', (p, s) => std(p.running, s));
     }
     new Gauge({
       name: 'inference_pool_per_pod_queue_size',
@@ -180,7 +184,7 @@ export class Telemetry implements PluginTimer {
       registers: [r],
       collect() {
         this.reset();
-        for (const ep of pool.endpoints()) this.set({ name: poolName, model_server_pod: ep.name }, pool.waiting[ep.slot]);
+        for (const p of pools) for (const ep of p.pool.endpoints()) this.set({ name: p.name, model_server_pod: ep.name }, p.pool.waiting[ep.slot]);
       },
     });
     new Gauge({
@@ -190,7 +194,7 @@ export class Telemetry implements PluginTimer {
       registers: [r],
       collect() {
         this.reset();
-        for (const ep of pool.endpoints()) this.set({ name: poolName, endpoint: ep.key }, pool.inflight[ep.slot]);
+        for (const p of pools) for (const ep of p.pool.endpoints()) this.set({ name: p.name, endpoint: ep.key }, p.pool.inflight[ep.slot]);
       },
     });
 
@@ -286,6 +290,12 @@ export class Telemetry implements PluginTimer {
   /** Reads precise prefix-index statistics (KV events) at scrape time. */
   setPrecisePrefixStats(fn: (() => PrecisePrefixStats) | null): void {
     this.precisePrefixStats = fn;
+  }
+
+  /** Adds a pool to the pool gauges (several pools in one picker share one registry). */
+  addPool(name: string, pool: EndpointPool): void {
+    if (this.pools.some((p) => p.name === name)) throw new Error(`pool "${name}" is already reported`);
+    this.pools.push({ name, pool });
   }
 
   /** Reads prefix-index statistics at scrape time. */

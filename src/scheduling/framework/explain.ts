@@ -52,4 +52,18 @@ export interface Explanation {
   /** Which term moved the request (absent on the stale-metrics fallback). */
   decisive: DecisiveTerm | null;
   endpoints: EndpointExplanation[];
+  /** With several pools: which pool took the request and why (absent with one pool). */
+  pool?: PoolChoice;
+}
+
+/** How a multi-pool picker chose the pool (`pools:` in the config). */
+export interface PoolChoice {
+  /** Pool that served the request. */
+  pool: string;
+  /** First pool of the request's spill policy. */
+  preferred: string;
+  /** Why the request is not in its preferred pool (saturated, no_endpoints, unhealthy, ramp, no_candidates), or null. */
+  spillReason: string | null;
+  /** Every pool of the policy as it stood: state, detector reading, share it takes while ramping back. */
+  pools: Array<{ name: string; state: 'ok' | 'saturated' | 'no_endpoints' | 'unhealthy'; saturation: number; rampShare: number }>;
 }
