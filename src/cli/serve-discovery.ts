@@ -23,6 +23,7 @@ import { sbError } from '../errors.js';
 import { ALWAYS_LEADER, type Leadership } from '../ha/leadership.js';
 import { LeaseElector } from '../ha/lease-elector.js';
 import type { Switchboard } from '../switchboard.js';
+import type { MultiPool } from '../multipool/multi-pool.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { ParsedFlags } from './flags.js';
 
@@ -102,31 +103,118 @@ export async function startDiscovery(flags: ParsedFlags, config: EndpointPickerC
     closables.push({ name: `${discovery.kind} discovery`, close: () => discovery.close() });
   }
 
-  let leadership: Leadership = ALWAYS_LEADER;
-  let leaderElection: StartedDiscovery['leaderElection'] = null;
-  if (v['ha-enable-leader-election'] === true) {
-    const name = String(v['ha-lease-name']) || `switchboard-${poolName || 'default'}`;
-    const elector = new LeaseElector({
-      client: kube(),
-      namespace,
-      name,
-      logger: log,
-      leaseDurationMs: Number(v['ha-lease-duration']),
-      renewDeadlineMs: Number(v['ha-renew-deadline']),
-      retryPeriodMs: Number(v['ha-retry-period']),
-    });
-    leaderMetric(core, name, elector);
-    elector.start();
-    leadership = elector;
-    logger.info({ lease: name, namespace, identity: elector.identity }, 'leader election on (active-passive)');
-    leaderElection = { name: 'leader election', close: () => elector.stop() };
-  }
+  const ha = startLeaderElection(flags, kube, core, log, logger);
   if (client !== null) {
     const c: KubeClient = client;
     closables.unshift({ name: 'kubernetes client', close: () => c.close() });
   }
   logger.info({ discovery: discovery?.kind ?? 'static', namespace: discovery?.kind.startsWith('kubernetes') ? namespace : undefined }, 'discovery started');
-  return { kind: discovery?.kind ?? 'static', leadership, closables, leaderElection, client };
+  return { kind: discovery?.kind ?? 'static', leadership: ha.leadership, closables, leaderElection: ha.leaderElection, client };
+}
+
+/** Leader election when `--ha-enable-leader-election` is on (a Lease named after the pool), else always leader. */
+function startLeaderElection(
+  flags: ParsedFlags,
+  kube: () => KubeClient,
+  core: Switchboard,
+  log: DiscoveryLogger,
+  logger: Logger,
+): Pick<StartedDiscovery, 'leadership' | 'leaderElection'> {
+  const v = flags.values;
+  if (v['ha-enable-leader-election'] !== true) return { leadership: ALWAYS_LEADER, leaderElection: null };
+  const poolName = String(v['pool-name']);
+  const namespace = String(v['pool-namespace']) || process.env.NAMESPACE || 'default';
+  const name = String(v['ha-lease-name']) || `switchboard-${poolName || 'default'}`;
+  const elector = new LeaseElector({
+    client: kube(),
+    namespace,
+    name,
+    logger: log,
+    leaseDurationMs: Number(v['ha-lease-duration']),
+    renewDeadlineMs: Number(v['ha-renew-deadline']),
+    retryPeriodMs: Number(v['ha-retry-period']),
+  });
+  leaderMetric(core, name, elector);
+  elector.start();
+  logger.info({ lease: name, namespace, identity: elector.identity }, 'leader election on (active-passive)');
+  return { leadership: elector, leaderElection: { name: 'leader election', close: () => elector.stop() } };
+}
+
+/**
+ * Discovery of several pools (`pools:` in the config): each pool's own source feeds its own
+ * core: static endpoints (already in the pool), a file, an InferencePool or a pod selector.
+ * The command line's endpoint sources belong to single-pool mode and are refused here.
+ */
+export async function startPoolsDiscovery(flags: ParsedFlags, config: EndpointPickerConfig, pools: MultiPool, logger: Logger): Promise<StartedDiscovery> {
+  const v = flags.values;
+  for (const flag of ['endpoints', 'endpoints-file', 'endpoint-selector', 'endpoint-target-ports'])
+    if (String(v[flag]).trim() !== '') throw sbError('SB_ERR_FLAG', flag, 'the config declares pools: list endpoint sources in each pool');
+  const defaultNamespace = String(v['pool-namespace']) || process.env.NAMESPACE || 'default';
+  const metricsPortOverride = Math.max(0, Number(v['model-server-metrics-port']));
+  const log = logger as unknown as DiscoveryLogger;
+  const closables: StartedDiscovery['closables'] = [];
+  let client: KubeClient | null = null;
+  const kube = (): KubeClient => {
+    if (client === null) {
+      const conn = resolveConnection({ kubeconfig: String(v.kubeconfig) });
+      logger.info({ server: conn.server, source: conn.source }, 'kubernetes API');
+      client = new KubeClient(conn);
+    }
+    return client;
+  };
+  const kinds = new Set<string>();
+  const first = pools.members[0].core;
+  try {
+    for (const spec of pools.specs) {
+      const core = (pools.member(spec.name) as { core: Switchboard }).core;
+      const d = spec.discovery;
+      let discovery: Discovery | null = null;
+      if (d.kind === 'file') {
+        discovery = new FileDiscovery({
+          path: d.path,
+          pool: core.pool,
+          logger: log,
+          metricsPortOverride,
+          onReload: (outcome) => {
+            if (outcome === 'invalid') core.telemetry?.badInput.inc({ source: 'endpoints_file', reason: 'invalid' });
+          },
+        });
+      } else if (d.kind === 'inferencePool' || d.kind === 'selector') {
+        const mode: KubernetesMode =
+          d.kind === 'inferencePool' ? poolMode(d.name, d.group ?? String(v['pool-group'])) : { kind: 'selector', selector: d.matchLabels, targetPorts: d.targetPorts };
+        discovery = new KubernetesDiscovery({
+          client: kube(),
+          namespace: d.namespace ?? defaultNamespace,
+          mode,
+          target: core,
+          base: config,
+          metricsPortOverride,
+          logger: log,
+          hooks: discoveryMetrics(core, kinds.has('kubernetes-hooks')),
+        });
+        kinds.add('kubernetes-hooks');
+      }
+      if (discovery === null) {
+        core.pool.markSynced();
+        kinds.add('static');
+      } else {
+        await discovery.start();
+        const started = discovery;
+        kinds.add(started.kind.startsWith('kubernetes') ? 'kubernetes' : started.kind);
+        closables.push({ name: `${started.kind} discovery (pool ${spec.name})`, close: () => started.close() });
+      }
+      logger.info({ pool: spec.name, discovery: discovery?.kind ?? 'static' }, 'pool discovery started');
+    }
+  } catch (err) {
+    for (const c of closables) await c.close().catch(() => undefined);
+    throw err;
+  }
+  const ha = startLeaderElection(flags, kube, first, log, logger);
+  if (client !== null) {
+    const c: KubeClient = client;
+    closables.unshift({ name: 'kubernetes client', close: () => c.close() });
+  }
+  return { kind: kinds.has('kubernetes') ? 'kubernetes' : kinds.has('file') ? 'file' : 'static', leadership: ha.leadership, closables, leaderElection: ha.leaderElection, client };
 }
 
 function poolMode(name: string, group: string): KubernetesMode {
@@ -156,16 +244,18 @@ export function selectorMode(selector: string, ports: string): KubernetesMode {
   return { kind: 'selector', selector: labels, targetPorts };
 }
 
-/** Discovery counters on the core's registry; malformed objects also count as rejected input. */
-function discoveryMetrics(core: Switchboard): ReflectorHooks {
+/** Discovery counters on the core's registry; malformed objects also count as rejected input. `again`: the counter exists (pools share one registry). */
+function discoveryMetrics(core: Switchboard, again = false): ReflectorHooks {
   const t = core.telemetry;
   if (t === null) return {};
-  const events = new Counter({
-    name: 'switchboard_discovery_events_total',
-    help: 'Kubernetes discovery list/watch events and outcomes, by resource.',
-    labelNames: ['resource', 'event'],
-    registers: [t.registry],
-  });
+  const events = again
+    ? (t.registry.getSingleMetric('switchboard_discovery_events_total') as Counter<string>)
+    : new Counter({
+        name: 'switchboard_discovery_events_total',
+        help: 'Kubernetes discovery list/watch events and outcomes, by resource.',
+        labelNames: ['resource', 'event'],
+        registers: [t.registry],
+      });
   return {
     count: (resource, event) => events.inc({ resource, event }),
     malformed: (resource) => {

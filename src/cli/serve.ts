@@ -29,7 +29,8 @@ import { proxyFlagValues } from '../frontends/proxy/flags.js';
 import { startProxyServer } from '../frontends/proxy/server.js';
 import { naming, formatAddress } from './address-in-use.js';
 import { flagNotices, formatHelp, parseFlags, rejectPositionals, type FlagNotice, type ParsedFlags } from './flags.js';
-import { startDiscovery, type StartedDiscovery } from './serve-discovery.js';
+import { startDiscovery, startPoolsDiscovery, type StartedDiscovery } from './serve-discovery.js';
+import { createMultiPool, hasPools, type MultiPool } from '../multipool/multi-pool.js';
 import { SERVE_FLAGS } from './serve-flags.js';
 import { logSettings, type LogSettings } from './serve-logging.js';
 import { VERSION } from './version.js';
@@ -71,9 +72,10 @@ export async function runServe(argv: string[]): Promise<number> {
     if (printFormat !== 'yaml' && printFormat !== 'json') throw sbError('SB_ERR_FLAG', 'print-config', `must be yaml or json, got "${printFormat}"`);
     // Build the scheduling too: unknown plugins and bad parameters fail here, as they would at
     // start, and the printout shows the profile that would run (defaults filled in).
-    const core = createSwitchboard({ config, scrape: false, telemetry: false });
+    // With pools, every pool's core is built (profiles checked) and the pools print as written.
+    const core = hasPools(config) ? createMultiPool({ config, scrape: false, telemetry: false }) : createSwitchboard({ config, scrape: false, telemetry: false });
     void core.close();
-    process.stdout.write(formatConfig({ ...config, ...core.built.effective }, printFormat));
+    process.stdout.write(formatConfig('built' in core ? { ...config, ...core.built.effective } : config, printFormat));
     // How the flags and the config were read goes to stderr as JSON lines, leaving stdout the config alone.
     for (const n of notices) process.stderr.write(JSON.stringify({ level: 'warn', code: n.code, flag: n.flag, msg: n.message }) + '\n');
     for (const w of core.warnings) process.stderr.write(JSON.stringify({ level: 'warn', code: w.code, msg: w.message }) + '\n');
@@ -119,7 +121,10 @@ function logNotices(logger: Logger, notices: readonly FlagNotice[]): void {
 
 /** What `startServe` started. */
 export interface Started {
+  /** The core (with `pools:`, the first pool's). */
   core: Switchboard;
+  /** The pools and their director when the config declares `pools:`, else null. */
+  pools: MultiPool | null;
   closables: Closable[];
   metricsPort: number | null;
   grpcPort: number | null;
@@ -170,17 +175,15 @@ async function startParts(
   const decisions = dashboardOn && Number(v['metrics-port']) >= 0 ? new DecisionLog() : null;
   const poolName = String(v['pool-name']) || 'switchboard';
   const stalenessMs = Number(v['metrics-staleness-threshold']);
-  const core = createSwitchboard({
+  const coreOptions = {
     config,
-    endpoints,
-    poolName,
     stalenessMs,
     decisions,
     collector: {
       intervalMs: Math.max(1, Number(v['refresh-metrics-interval'])),
       timeoutMs: Math.max(1, Number(v['scrape-timeout'])),
       ...(flags.given.has('model-server-metrics-path') ? { path: String(v['model-server-metrics-path']) } : {}),
-      ...(flags.given.has('model-server-metrics-scheme') ? { scheme: v['model-server-metrics-scheme'] === 'https' ? 'https' : 'http' } : {}),
+      ...(flags.given.has('model-server-metrics-scheme') ? { scheme: v['model-server-metrics-scheme'] === 'https' ? ('https' as const) : ('http' as const) } : {}),
       ...(flags.given.has('model-server-metrics-https-insecure-skip-verify')
         ? { insecureSkipVerify: v['model-server-metrics-https-insecure-skip-verify'] === true }
         : {}),
@@ -192,11 +195,20 @@ async function startParts(
     logger,
     version: VERSION,
     metricNames: parseMetricNames(String(v['metrics-names'])),
-  });
-  closables.push({ name: 'metrics collection', close: () => core.close() });
-  for (const w of core.warnings) logger.warn({ code: w.code }, w.message);
-  const discovery = await startDiscovery(flags, config, core, logger);
+  };
+  // Several pools (`pools:` in the config): one core per pool behind the multi-pool director;
+  // `core` is then the first pool's (its registry is every pool's).
+  if (hasPools(config) && (endpoints.length > 0 || v.demo === true)) throw sbError('SB_ERR_FLAG', v.demo === true ? 'demo' : 'endpoints', 'the config declares pools: list endpoint sources in each pool');
+  if (hasPools(config) && metricsPortOverride > 0)
+    for (const p of config.pools ?? []) if (p.discovery.kind === 'static') for (const e of p.discovery.endpoints) e.metricsPort ??= metricsPortOverride;
+  const pools = hasPools(config) ? createMultiPool(coreOptions) : null;
+  const core = pools?.members[0].core ?? createSwitchboard({ ...coreOptions, endpoints, poolName });
+  closables.push({ name: 'metrics collection', close: () => (pools ?? core).close() });
+  for (const w of pools?.warnings ?? core.warnings) logger.warn({ code: w.code }, w.message);
+  const discovery = pools !== null ? await startPoolsDiscovery(flags, config, pools, logger) : await startDiscovery(flags, config, core, logger);
   closables.push(...discovery.closables);
+  // What the front doors route with: the one core, or the pools behind their director.
+  const front = pools === null ? { director: core.director, pool: core.pool, synced: core.pool } : { director: pools.director, pool: pools.union, synced: { get synced() { return pools.synced(); } } };
 
   let metricsPort: number | null = null;
   // Checked even when the port is off, so a contradictory command line fails either way.
@@ -212,7 +224,8 @@ async function startParts(
       decisions === null
         ? null
         : new Dashboard({
-            pools: () => [{ name: poolName, pool: core.pool, telemetry, stalenessMs }],
+            // Every pool, by name (with `pools:`, each pool's own endpoints).
+            pools: () => (pools === null ? [{ name: poolName, pool: core.pool, telemetry, stalenessMs }] : pools.members.map((m) => ({ name: m.name, pool: m.core.pool, telemetry, stalenessMs }))),
             decisions,
             maxViewers: Number(v['dashboard-max-viewers']),
             registry,
@@ -240,14 +253,14 @@ async function startParts(
       logger.warn('the dashboard is enabled without --metrics-endpoint-auth: anyone who reaches the metrics port can watch routing');
     }
   }
-  const ready = readiness(core.pool, discovery.leadership);
+  const ready = readiness(front.synced, discovery.leadership);
   let grpcPort: number | null = null;
   if (Number(v['grpc-port']) >= 0) {
     const server = await naming(
       () =>
         startExtProcServer({
           ...extProcOptionsFromFlags(v),
-          director: core.director,
+          director: front.director,
           readiness: ready,
           logger,
           registry: core.telemetry?.registry,
@@ -266,14 +279,14 @@ async function startParts(
     const server = await naming(
       () =>
         startProxyServer({
-          director: core.director,
-          pool: core.pool,
+          director: front.director,
+          pool: front.pool,
           port: proxyPort,
           host,
           settings: proxy.settings,
           logger,
           registry: core.telemetry?.registry ?? null,
-          ready: () => ready.ready() && core.pool.size > 0,
+          ready: () => ready.ready() && front.pool.size > 0,
         }),
       formatAddress(host, proxyPort),
       'proxy-port',
@@ -283,7 +296,7 @@ async function startParts(
   }
   if (discovery.leaderElection !== null) closables.push(discovery.leaderElection);
   logger.info(
-    { endpoints: core.pool.size, profile: core.built.profile.name, grpcPort, proxyUrl, metricsPort, version: VERSION },
+    { endpoints: front.pool.size, pools: pools?.members.map((m) => m.name), profile: core.built.profile.name, grpcPort, proxyUrl, metricsPort, version: VERSION },
     'switchboard started',
   );
   if (v.demo === true && proxyUrl !== null) {
@@ -297,7 +310,7 @@ async function startParts(
         `. Ctrl-C stops.\n\n`,
     );
   }
-  return { core, closables, metricsPort, grpcPort, proxyUrl, leadership: discovery.leadership };
+  return { core, pools, closables, metricsPort, grpcPort, proxyUrl, leadership: discovery.leadership };
 }
 
 /**

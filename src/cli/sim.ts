@@ -39,7 +39,7 @@ export const SIM_FLAGS: FlagSpec[] = [
   { name: 'chat-max-tokens', type: 'int', min: 1, default: 128, help: 'max_tokens for chat requests that omit it' },
   { name: 'stream-chunk-tokens', type: 'int', min: 1, default: 1, help: 'tokens per SSE event' },
   { name: 'seed', type: 'int', min: 0, default: 1, help: 'seed of fault injection' },
-  { name: 'engine', type: 'enum', values: ['vllm', 'sglang'], default: 'vllm', help: 'model server to imitate: metric names and native endpoints' },
+  { name: 'engine', type: 'enum', values: ['vllm', 'sglang', 'jetstream'], default: 'vllm', help: 'model server to imitate: metric names and native endpoints (jetstream: JetStream metric names, for the TPU profile)' },
   { name: 'kv-events', type: 'bool', default: false, help: 'publish vLLM KV-cache events over ZMQ from each pod\'s block pool' },
   { name: 'kv-events-port', type: 'int', min: 0, max: 65535, default: 5557, help: 'KV-events PUB port of pod 0; pod i uses port+i (0: free ports)' },
   { name: 'kv-events-replay-port', type: 'int', min: -1, max: 65535, default: -1, help: 'replay ROUTER port of pod 0; pod i uses port+i (-1: no replay, 0: free ports)' },
@@ -55,7 +55,7 @@ export const SIM_FLAGS: FlagSpec[] = [
   ...FAULT_FLAGS.map((f): FlagSpec => ({ name: kebab(f.key), default: null, ...f.spec })),
 ];
 
-const HELP = formatHelp('switchboard sim [flags]', 'Runs simulated vLLM (or SGLang) pods (OpenAI API, LoRA endpoints, /health, /metrics), one port each.', SIM_FLAGS);
+const HELP = formatHelp('switchboard sim [flags]', 'Runs simulated vLLM (or SGLang, JetStream) pods (OpenAI API, LoRA endpoints, /health, /metrics), one port each.', SIM_FLAGS);
 
 /** Parses `switchboard sim` flags into fleet options; throws SB_ERR_FLAG on bad input. */
 export function parseSimFlags(argv: string[]): SimFleetOptions | 'help' {
@@ -83,7 +83,7 @@ export function parseSimFlags(argv: string[]): SimFleetOptions | 'help' {
   if (basePort !== 0 && basePort + pods - 1 > 65535) {
     throw sbError('SB_ERR_FLAG', 'base-port', `pods would listen on ${basePort}..${basePort + pods - 1}, past port 65535; lower --base-port or --pods`);
   }
-  const engineType = flags.values.engine as 'vllm' | 'sglang';
+  const engineType = flags.values.engine as 'vllm' | 'sglang' | 'jetstream';
   return {
     engineType,
     pods,

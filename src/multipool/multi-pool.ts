@@ -8,7 +8,8 @@
 import type { EndpointPickerConfig, PoolSpec, SpillPolicySpec, SpilloverSpec } from '../config/types.js';
 import { SPILL_DEFAULTS } from '../config/pools.js';
 import { sbError } from '../errors.js';
-import { systemClock } from '../pool/pool.js';
+import type { Endpoint } from '../pool/endpoint.js';
+import { EndpointPool, systemClock } from '../pool/pool.js';
 import { createSwitchboard, type Switchboard, type SwitchboardOptions } from '../switchboard.js';
 import type { Telemetry } from '../telemetry/metrics.js';
 import { PoolMetrics } from '../telemetry/pool-metrics.js';
@@ -27,6 +28,13 @@ export interface MultiPool {
   readonly warnings: ConfigWarning[];
   /** The member named `name`. */
   member(name: string): PoolMember | undefined;
+  /**
+   * Every pool's endpoints in one membership view (no metrics): what the proxy keeps upstream
+   * connections and its model list for, and checks before a retry. Scheduling never reads it.
+   */
+  readonly union: EndpointPool;
+  /** True once every pool's discovery delivered its first complete view. */
+  synced(): boolean;
   /** Stops every pool's scrape loop and admission. */
   close(): Promise<void>;
 }
@@ -94,17 +102,33 @@ export function createMultiPool(opts: MultiPoolOptions): MultiPool {
           })),
         );
   const director = new MultiPoolDirector(clock, compile(spill.default), spill.policies.map(compile), metrics);
+  const union = new EndpointPool(clock);
+  const unsubscribe = members.map((m) => mirror(m.core.pool, union));
+  const synced = () => members.every((m) => m.core.pool.synced);
   return {
     members,
     specs,
     director,
     telemetry,
     warnings,
+    union,
+    synced,
     member: (name) => byName.get(name),
     async close() {
+      for (const u of unsubscribe) u();
       await Promise.all(members.map((m) => m.core.close()));
     },
   };
+}
+
+/** Keeps `union` holding `pool`'s endpoints (same keys, names, labels); returns the unsubscribe function. */
+function mirror(pool: EndpointPool, union: EndpointPool): () => void {
+  const spec = (ep: Endpoint) => ({ name: ep.name, address: ep.address, port: ep.port, labels: ep.labels, metricsPort: ep.metricsPort });
+  for (const ep of pool.endpoints()) union.upsert(spec(ep));
+  return pool.subscribe((e) => {
+    if (e.type === 'removed') union.remove(e.endpoint.key);
+    else union.upsert(spec(e.endpoint));
+  });
 }
 
 /** The config one pool's core runs: its profile, detector and static endpoints, no pools. */

@@ -156,7 +156,7 @@ describe('embedding model profile', () => {
 describe('SGLang mode', () => {
   it('switchboard sim --engine sglang parses; a bad engine is a flag error', () => {
     expect(parseSimFlags(['--engine', 'sglang'])).toMatchObject({ engineType: 'sglang' });
-    expect(() => parseSimFlags(['--engine', 'tgi'])).toThrow(/invalid flag --engine: must be one of vllm, sglang, got "tgi"/);
+    expect(() => parseSimFlags(['--engine', 'tgi'])).toThrow(/invalid flag --engine: must be one of vllm, sglang, jetstream, got "tgi"/);
   });
 
   it('exposes SGLang metric names that Switchboard\'s sglang engine mapping reads, and no vLLM names', async () => {

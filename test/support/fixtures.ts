@@ -22,6 +22,7 @@ export function fixture(name: string): string {
 }
 
 export const FIXTURE_NAMES = [
+  'jetstream_docs_example.prom',
   'sglang_metrics_docs_example.prom',
   'triton_trtllm_backend_metrics.prom',
   'vllm_v0_full_metrics_sample.prom',

@@ -18,6 +18,7 @@ import { modelList } from './models-list.js';
 import { embeddingsResponse, parseEmbeddings } from './embeddings.js';
 import { loadInfo, modelInfo, serverInfo } from './sglang-api.js';
 import { SglangRates, renderSglangMetrics } from './sglang-metrics-text.js';
+import { renderJetstreamMetrics } from './jetstream-metrics-text.js';
 import { PieceMemory, detokenizeBody, modelField, tokenizeBody, type ApiError } from './tokenize-api.js';
 import { SimRequest } from '../engine/request.js';
 import { tokenize } from '../../workload/tokenizer.js';
@@ -26,7 +27,7 @@ import { tokenize } from '../../workload/tokenizer.js';
 export const VLLM_API_VERSION = '0.11.0';
 
 /** Which model server a pod imitates: its metric names and native endpoints. */
-export type SimEngineType = 'vllm' | 'sglang';
+export type SimEngineType = 'vllm' | 'sglang' | 'jetstream';
 
 /** Largest request body a pod accepts. */
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -57,7 +58,10 @@ export interface SimPodOptions {
   scheduler?: SimScheduler;
   /** Pod index, used in response ids. */
   index?: number;
-  /** Model server to imitate (default `vllm`): `sglang` switches /metrics names and native endpoints. */
+  /**
+   * Model server to imitate (default `vllm`): `sglang` switches /metrics names and native
+   * endpoints; `jetstream` switches /metrics to JetStream's names (the OpenAI API stays).
+   */
   engineType?: SimEngineType;
   /** Publish vLLM KV-cache events over ZMQ from the block pool (`--kv-events`); absent: none. */
   kvEvents?: Partial<KvEventsPublisherOptions>;
@@ -173,6 +177,7 @@ export class SimPod {
 
   /** The /metrics page as it reads now. */
   metricsText(): string {
+    if (this.engineType === 'jetstream') return renderJetstreamMetrics(this.engine, this.modelName, `sim-pod-${this.port}`, this.createdAt, this.rejected);
     if (this.engineType === 'sglang') {
       return renderSglangMetrics(this.engine, this.modelName, this.sglangRates, performance.now(), this.rejected);
     }
@@ -204,7 +209,7 @@ export class SimPod {
     }
     if (method === 'GET' && path === '/metrics') return this.serveMetrics(res);
     if (method === 'GET' && path === '/v1/models') {
-      return sendJson(res, 200, modelList(this.modelName, this.engine.profile.maxModelLen, this.engine.loras.registered, this.createdAt, this.engineType));
+      return sendJson(res, 200, modelList(this.modelName, this.engine.profile.maxModelLen, this.engine.loras.registered, this.createdAt, this.engineType === 'sglang' ? 'sglang' : 'vllm'));
     }
     if (method === 'POST' && (path === '/v1/completions' || path === '/v1/chat/completions')) {
       this.track(res);
