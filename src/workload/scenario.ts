@@ -23,6 +23,11 @@ export interface FleetSpec {
   scrapeIntervalMs: number;
   /** Extra age of scraped metrics, ms. */
   metricsLagMs: number;
+  /**
+   * The pool of each pod when `fleet.mix` groups name pools (`pool:`), in pod order; absent when
+   * no group does. A policy config with `pools:` gets each pool's pods by name.
+   */
+  podPools?: string[];
 }
 
 /** Shared system prompts (inference-perf `shared_prefix`). */
@@ -200,11 +205,12 @@ function buildFleet(f: Obj): FleetSpec {
   const profile = resolveProfile(profileName, engine);
   let podProfiles: EngineProfile[];
   let pods: number;
+  const pools: string[] = [];
   if (f.mix === undefined || f.mix === null) {
     pods = num(f.pods, 'fleet.pods', 8, 1, 1024, true);
     podProfiles = new Array<EngineProfile>(pods).fill(profile);
   } else {
-    podProfiles = buildMix(f.mix, profileName, engine, profile.model);
+    podProfiles = buildMix(f.mix, profileName, engine, profile.model, pools);
     pods = podProfiles.length;
     if (f.pods !== undefined && num(f.pods, 'fleet.pods', undefined, 1, 1024, true) !== pods) fail('fleet.pods', `is ${String(f.pods)} but fleet.mix adds up to ${pods}`);
   }
@@ -214,25 +220,38 @@ function buildFleet(f: Obj): FleetSpec {
     podProfiles,
     scrapeIntervalMs: num(f.scrapeIntervalMs, 'fleet.scrapeIntervalMs', 50, 1, 60_000),
     metricsLagMs: num(f.metricsLagMs, 'fleet.metricsLagMs', 0, 0, 60_000),
+    ...(pools.length > 0 ? { podPools: pools } : {}),
   };
+}
+
+/** The pool of each pod (`fleet.mix[].pool`), or null when the fleet names no pools. */
+export function podPools(fleet: FleetSpec): string[] | null {
+  return fleet.podPools ?? null;
 }
 
 /**
  * A mixed fleet: `[{ pods, profile?, engine? }, ...]` in pod order. Each group's profile
  * defaults to `fleet.profile` and takes `fleet.engine` then its own overrides; every group must
- * serve the same model (requests name one).
+ * serve the same model (requests name one). Groups may name the pool they belong to (`pool:`,
+ * every group or none; a pool's groups need not be adjacent), collected in `pools` per pod.
  */
-function buildMix(v: unknown, profileName: string | undefined, engine: Partial<EngineProfile>, model: string): EngineProfile[] {
+function buildMix(v: unknown, profileName: string | undefined, engine: Partial<EngineProfile>, model: string, pools: string[] = []): EngineProfile[] {
   if (!Array.isArray(v) || v.length === 0) fail('fleet.mix', 'must be a non-empty list of { pods, profile, engine }');
   const out: EngineProfile[] = [];
+  const named = v.filter((g) => typeof g === 'object' && g !== null && (g as Obj).pool !== undefined).length;
+  if (named > 0 && named < v.length) fail('fleet.mix', 'name a pool in every group or in none');
   v.forEach((g, i) => {
     const at = `fleet.mix[${i}]`;
     const o = obj(g, at);
-    known(o, at, ['pods', 'profile', 'engine']);
+    known(o, at, ['pods', 'profile', 'engine', 'pool']);
+    if (o.pool !== undefined && (typeof o.pool !== 'string' || o.pool === '')) fail(`${at}.pool`, 'must be a non-empty string');
     const n = num(o.pods, `${at}.pods`, undefined, 1, 1024, true);
     const p = resolveProfile(o.profile === undefined ? profileName : String(o.profile), { ...engine, ...(obj(o.engine, `${at}.engine`, true) as Partial<EngineProfile>) });
     if (p.model !== model) fail(`${at}.profile`, `serves ${p.model} but the fleet serves ${model}: a mixed fleet serves one model`);
-    for (let k = 0; k < n; k++) out.push(p);
+    for (let k = 0; k < n; k++) {
+      out.push(p);
+      if (o.pool !== undefined) pools.push(o.pool as string);
+    }
   });
   if (out.length > 1024) fail('fleet.mix', `adds up to ${out.length} pods (at most 1024)`);
   return out;

@@ -100,7 +100,8 @@ describe('CRDs', () => {
 
   it('accept the example InferencePool, objectives and rewrite, which our parsers also read', () => {
     const examples = objects.filter((d) => crds.knows(d.obj));
-    expect(examples.map((d) => d.obj.kind).sort()).toEqual(['InferenceModelRewrite', 'InferenceObjective', 'InferenceObjective', 'InferencePool']);
+    // The single pool, and the multi-pool overlay's umbrella and two per-accelerator pools.
+    expect(examples.map((d) => d.obj.kind).sort()).toEqual(['InferenceModelRewrite', 'InferenceObjective', 'InferenceObjective', ...Array(4).fill('InferencePool')]);
     for (const d of examples) expect(crds.errors(d.obj), `${d.file}[${d.index}]`).toEqual([]);
     const pool = one('InferencePool', 'manifests/inferencepool.yaml');
     expect(parseInferencePool(pool)).toEqual({ name: 'vllm-llama3-3b', selector: { app: 'vllm-llama3-3b' }, targetPorts: [8000], appProtocol: 'http' });

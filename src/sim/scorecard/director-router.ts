@@ -10,7 +10,10 @@ import { defaultSchedulingDocument } from '../../config/default-scheduling.js';
 import { KvEventSource } from '../../datalayer/kv-events/kv-event-source.js';
 import { CONFIG_API_VERSION, CONFIG_KIND, loadConfigFile, validateConfig } from '../../config/load.js';
 import type { EndpointPickerConfig } from '../../config/types.js';
-import type { HeaderSource, InferenceRequest } from '../../director/types.js';
+import type { Director, HeaderSource, InferenceRequest } from '../../director/types.js';
+import { sbError } from '../../errors.js';
+import { createMultiPool, hasPools } from '../../multipool/multi-pool.js';
+import type { EndpointPool } from '../../pool/pool.js';
 import type { PluginRegistry } from '../../framework/registry.js';
 import type { Endpoint, MetricsSnapshot } from '../../pool/endpoint.js';
 import { seededRandom } from '../../util/random.js';
@@ -59,8 +62,9 @@ export function podAddress(i: number): { address: string; port: number } {
   return { address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${(i & 255) + 1}`, port: 8000 };
 }
 
-/** A router that asks a real Switchboard director, built from `config`. */
+/** A router that asks a real Switchboard director, built from `config` (several pools when it declares `pools:`). */
 export function directorRouter(name: string, config: EndpointPickerConfig, ctx: RouterContext, opts: DirectorRouterOptions = {}): Router {
+  if (hasPools(config)) return poolsRouter(name, config, ctx, opts);
   const core = createSwitchboard({
     config,
     clock: ctx.clock,
@@ -144,6 +148,89 @@ function kvEventSource(plugins: Iterable<object>): KvEventSource | null {
     if (e instanceof KvEventSource) return e;
   }
   return null;
+}
+
+/** `route` of a director-backed router: the request as a client sends it, the lifecycle fed as a front door would. */
+function routeThrough(director: Director, podOf: ReadonlyMap<string, number>): Router['route'] {
+  let seq = 0;
+  return async (input): Promise<RouteDecision> => {
+    const req: InferenceRequest = {
+      requestId: `${input.work.id}#${seq++}`,
+      path: input.path,
+      headers: input.work.headers === null ? NO_HEADERS : headerSource(input.work.headers),
+      body: input.body,
+      subset: null,
+      tokenIds: input.tokens ?? null,
+    };
+    const d = await director.handleRequest(req);
+    if (d.kind === 'reject') return { kind: 'reject', status: d.error.status, error: d.error.code };
+    const pod = podOf.get(d.endpoints[0].key);
+    if (pod === undefined) {
+      d.lifecycle.finish('error', 'unknown_endpoint');
+      return { kind: 'reject', status: 500, error: 'unknown endpoint' };
+    }
+    const lifecycle = d.lifecycle;
+    return {
+      kind: 'route',
+      pod,
+      firstToken: () => {
+        lifecycle.responseHeaders(200, 'text/event-stream');
+        lifecycle.responseBody(FIRST_TOKEN_CHUNK, false);
+      },
+      done: (o) => {
+        lifecycle.responseHeaders(o.ok ? 200 : 500, 'text/event-stream');
+        if (o.ok) lifecycle.responseBody(usageChunk(o.promptTokens, o.completionTokens, o.cachedTokens), true);
+        lifecycle.finish(o.ok ? 'ok' : 'error');
+      },
+    };
+  };
+}
+
+/**
+ * A router over a fleet whose pods are in named pools (`fleet.mix[].pool`) through the multi-pool director: each
+ * config pool gets the fleet pool's pods of the same name (its own discovery is not used here);
+ * fleet pools the config does not name stay idle (a "primary only" policy).
+ */
+function poolsRouter(name: string, config: EndpointPickerConfig, ctx: RouterContext, opts: DirectorRouterOptions): Router {
+  const fleetPools = ctx.podPools;
+  if (fleetPools === undefined) throw sbError('SB_ERR_CONFIG', `policy ${name}`, 'a config with pools needs a fleet whose mix groups name pools (fleet.mix[].pool)');
+  const mp = createMultiPool({
+    config,
+    clock: ctx.clock,
+    rng: seededRandom(ctx.seed ^ 0x51d),
+    stalenessMs: opts.stalenessMs ?? 2000,
+    scrape: false,
+    telemetry: false,
+    timers: ctx.timers,
+    registry: opts.registry,
+  });
+  const endpoints: Array<{ ep: Endpoint; pool: EndpointPool } | null> = Array.from({ length: ctx.pods }, () => null);
+  const podOf = new Map<string, number>();
+  for (const m of mp.members) {
+    if (ctx.objectives !== undefined && ctx.objectives.length > 0) m.core.objectives.replace([...config.objectives, ...ctx.objectives]);
+    const pods = fleetPools.flatMap((p, i) => (p === m.name ? [i] : []));
+    if (pods.length === 0) throw sbError('SB_ERR_CONFIG', `policy ${name}`, `pool "${m.name}" has no pods in the fleet (fleet pools: ${[...new Set(fleetPools)].join(', ')})`);
+    m.core.pool.setEndpoints(pods.map((i) => ({ ...podAddress(i), name: `sim-pod-${i}` })));
+    pods.forEach((i, k) => {
+      const ep = m.core.pool.endpoints()[k];
+      endpoints[i] = { ep, pool: m.core.pool };
+      podOf.set(ep.key, i);
+    });
+    m.core.pool.markSynced();
+  }
+  return {
+    name,
+    route: routeThrough(mp.director, podOf),
+    onScrapeStarted(pod) {
+      const e = endpoints[pod];
+      e?.pool.scrapeStarted(e.ep);
+    },
+    onScrape(pod, state) {
+      const e = endpoints[pod];
+      e?.pool.recordMetrics(e.ep, snapshot(state));
+    },
+    close: () => mp.close(),
+  };
 }
 
 /** What the client receives first: the stream's first event. */

@@ -61,6 +61,8 @@ export interface Router {
 export interface RouterContext {
   /** Number of simulated pods (indices 0..pods-1). */
   pods: number;
+  /** Pool of each pod when the fleet has several (`fleet.mix[].pool`); absent when none is named. */
+  podPools?: readonly string[];
   /** Run seed; seed tie-breaks from it. */
   seed: number;
   /** The run's virtual clock (ms). */

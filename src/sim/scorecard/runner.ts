@@ -8,7 +8,7 @@
  */
 import { planArrivals, type Arrival } from '../../workload/arrivals.js';
 import type { RequestRecord } from '../../workload/metrics.js';
-import type { Scenario } from '../../workload/scenario.js';
+import { podPools, type Scenario } from '../../workload/scenario.js';
 import { WorkloadGenerator, newRecord, promptText, type SessionState, type WorkRequest } from '../../workload/workload.js';
 import { Engine, type EngineCounters } from '../engine/engine.js';
 import { Rng } from '../../util/random.js';
@@ -80,8 +80,10 @@ export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory
   const sc: Scenario = seed === scenario.seed ? scenario : { ...scenario, seed };
   const sched = new VirtualScheduler();
   const { pods: nPods, profile, podProfiles, scrapeIntervalMs } = sc.fleet;
+  const pools = podPools(sc.fleet);
   const router = await makeRouter({
     pods: nPods,
+    ...(pools !== null ? { podPools: pools } : {}),
     seed,
     clock: sched,
     scrapeIntervalMs,
