@@ -48,7 +48,7 @@ function measures(records: readonly RequestRecord[], preferred: ReadonlySet<numb
     ttftP99: s.ttft?.p99 ?? NaN,
     success: s.successRate,
     preferredShare: ok.length === 0 ? 0 : ok.filter((r) => preferred.has(r.pod)).length / ok.length,
-    shed: records.length === 0 ? 0 : records.filter((r) => r.error === 'http_429').length / records.length,
+    shed: records.length === 0 ? 0 : records.filter((r) => r.error === 'http_429' || r.error === 'reject_429').length / records.length,
   };
 }
 
@@ -89,6 +89,14 @@ async function main(): Promise<void> {
         return `| ${LABEL[p]} | ${cell(m.map((x) => x.goodputPerS), rps)} | ${cell(m.map((x) => x.goodputPct / 100), pct)} | ${cell(m.map((x) => x.ttftP90), ms)} | ${cell(m.map((x) => x.ttftP99), ms)} | ${cell(m.map((x) => x.success), pct)} | ${cell(m.map((x) => x.shed), pct)} | ${cell(m.map((x) => x.preferredShare), pct)} |`;
       }),
     ].join('\n');
+  const med = (p: string, which: 'all' | 'surge', f: (m: Measures) => number) => median(rows[p][which].map(f));
+  const reading = `Reading (medians): spillover keeps ${pct(med('spillover', 'all', (m) => m.preferredShare))}% of the served requests in the L4 pool
+(${pct(med('spillover', 'surge', (m) => m.preferredShare))}% during the surge) at ${pct(med('spillover', 'all', (m) => m.goodputPct / 100))}% goodput and TTFT p90 ${ms(med('spillover', 'all', (m) => m.ttftP90))} ms;
+the L4 pool alone falls to ${pct(med('primary-only', 'all', (m) => m.goodputPct / 100))}% goodput (TTFT p90 ${ms(med('primary-only', 'all', (m) => m.ttftP90))} ms); round-robin over both pools
+reaches ${pct(med('round-robin', 'all', (m) => m.goodputPct / 100))}% (TTFT p90 ${ms(med('round-robin', 'all', (m) => m.ttftP90))} ms) with a fixed ${pct(med('round-robin', 'all', (m) => m.preferredShare))}% in L4; one flat pool has the
+lowest TTFT (p90 ${ms(med('switchboard', 'all', (m) => m.ttftP90))} ms) because it sends most work to the faster, costlier A100s: only
+${pct(med('switchboard', 'all', (m) => m.preferredShare))}% stays in the L4 pool. Spillover's shed share is batch refused in the saturated L4 pool
+(its policy allows no spill), which is the point of that policy, not a loss.`;
   const stages = scenario.arrivals.stages.map((s) => `${s.name} ${s.rate}/s × ${s.duration} s`).join(', ');
   const fleet = [...new Set(pools)].map((name) => `pool \`${name}\`: ${pools.filter((p) => p === name).length} × \`${scenario.fleet.podProfiles[pools.indexOf(name)].name}\``).join(', ');
   const markdown = `## Several pools: spillover on a heterogeneous fleet (\`npm run bench:pools\`)
@@ -109,6 +117,8 @@ ${table('all')}
 Surge stage only:
 
 ${table('surge')}
+
+${reading}
 `;
   writeJson(join('bench', 'results', 'pools.json'), { machine: machine(), scenario: scenario.name, seeds, rows });
   writeResultsSection(join('bench', 'RESULTS.md'), 'pools', markdown);
