@@ -7,7 +7,8 @@ import { sbError } from '../errors.js';
 import { writeReport } from '../loadgen/output.js';
 import { ProgressBar } from '../loadgen/progress.js';
 import { buildReport, buildRunReport, type Report, type RunReport } from '../loadgen/report.js';
-import { loadScenario, type Scenario } from '../workload/scenario.js';
+import { type Scenario } from '../workload/scenario.js';
+import { scenarioWithTrace } from './trace-flags.js';
 import { renderTable } from '../loadgen/table.js';
 import { configFilePolicy } from '../sim/scorecard/director-router.js';
 import { defaultPolicies, policyFactory, registerPolicy } from '../sim/scorecard/policies.js';
@@ -17,7 +18,9 @@ import { formatHelp, list, parseFlags, rejectPositionals, str, type FlagSpec } f
 
 /** Flags of `switchboard bench`. */
 export const BENCH_FLAGS: FlagSpec[] = [
-  { name: 'scenario', type: 'string', default: '', help: 'scenario YAML (see bench/scenarios/README.md); required' },
+  { name: 'scenario', type: 'string', default: '', help: 'scenario YAML (see bench/scenarios/README.md); required unless --trace' },
+  { name: 'trace', type: 'string', default: '', help: "JSONL request trace to replay instead of the scenario's workload (docs/trace-replay.md)" },
+  { name: 'trace-speed', type: 'float', min: 0.001, default: 1, help: 'replay the trace this many times as fast as recorded' },
   {
     name: 'policies',
     type: 'list',
@@ -38,11 +41,15 @@ export const BENCH_FLAGS: FlagSpec[] = [
   { name: 'kv-events-loss', type: 'float', min: 0, max: 1, default: 0, help: 'fraction of KV-event batches lost on the way (switchboard-precise; no replay)' },
 ];
 
-const HELP = formatHelp('switchboard bench --scenario FILE [flags]', 'Runs a scenario in virtual time on simulated vLLM pods, once per policy and seed.', BENCH_FLAGS);
+const HELP = formatHelp('switchboard bench --scenario FILE | --trace FILE [flags]', 'Runs a scenario in virtual time on simulated vLLM pods, once per policy and seed.', BENCH_FLAGS);
 
 /** Parsed `switchboard bench` flags. */
 export interface BenchFlags {
+  /** Scenario file, or '' for a trace alone. */
   scenario: string;
+  /** Trace file, or null. */
+  trace: string | null;
+  traceSpeed: number;
   policies: string[] | null;
   /** Extra policies from config files: name -> path. */
   configs: Array<{ name: string; path: string }>;
@@ -61,9 +68,12 @@ export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
   if (flags.help) return 'help';
   rejectPositionals(flags);
   const scenario = str(flags, 'scenario');
-  if (scenario === '') throw sbError('SB_ERR_FLAG', 'scenario', 'is required');
+  const trace = str(flags, 'trace');
+  if (scenario === '' && trace === '') throw sbError('SB_ERR_FLAG', 'scenario', 'is required (or --trace)');
   return {
     scenario,
+    trace: trace === '' ? null : trace,
+    traceSpeed: flags.values['trace-speed'] as number,
     policies: list(flags, 'policies'),
     configs: (list(flags, 'config') ?? []).map((entry) => {
       const eq = entry.indexOf('=');
@@ -128,7 +138,7 @@ export async function runBench(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const scenario = loadScenario(flags.scenario);
+  const scenario = scenarioWithTrace(flags.scenario, flags.trace, flags.traceSpeed);
   const policies = [...(flags.policies ?? (scenario.policies.length > 0 ? scenario.policies : defaultPolicies()))];
   // Config files named by the scenario, then by --config, join the comparison.
   for (const c of [...scenario.configs, ...flags.configs]) {
@@ -137,7 +147,8 @@ export async function runBench(argv: string[]): Promise<number> {
   }
   const seeds = flags.seeds ?? [scenario.seed];
   const report = await benchScenario(scenario, policies, seeds, flags.quiet ? null : new ProgressBar(), flags.replicas, flags.kvEvents);
-  const out = flags.out ?? join('bench', 'out', basename(flags.scenario, extname(flags.scenario)));
+  const stem = flags.scenario !== '' ? flags.scenario : (flags.trace as string);
+  const out = flags.out ?? join('bench', 'out', basename(stem, extname(stem)));
   const files = writeReport(out, report);
   process.stdout.write(`${renderTable(report)}\nwrote ${files.json}\nwrote ${files.html}\n`);
   return 0;

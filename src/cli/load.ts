@@ -8,13 +8,15 @@ import { runLoadScenario, type LoadOptions } from '../loadgen/http-runner.js';
 import { writeReport } from '../loadgen/output.js';
 import { ProgressBar } from '../loadgen/progress.js';
 import { buildReport, buildRunReport } from '../loadgen/report.js';
-import { loadScenario } from '../workload/scenario.js';
+import { scenarioWithTrace } from './trace-flags.js';
 import { renderTable } from '../loadgen/table.js';
 import { formatHelp, givenNum, givenStr, parseFlags, rejectPositionals, type FlagSpec } from './flags.js';
 
 /** Flags of `switchboard load`. */
 export const LOAD_FLAGS: FlagSpec[] = [
-  { name: 'scenario', type: 'string', default: '', help: 'scenario YAML (its fleet section is ignored); required' },
+  { name: 'scenario', type: 'string', default: '', help: 'scenario YAML (its fleet section is ignored); required unless --trace' },
+  { name: 'trace', type: 'string', default: '', help: "JSONL request trace to replay instead of the scenario's workload (docs/trace-replay.md)" },
+  { name: 'trace-speed', type: 'float', min: 0.001, default: 1, help: 'replay the trace this many times as fast as recorded' },
   { name: 'url', type: 'string', default: '', help: 'base URL, e.g. http://127.0.0.1:8080; required' },
   { name: 'model', type: 'string', default: '', help: 'base model (default: discovered from /v1/models)' },
   { name: 'api-key', type: 'string', default: '', help: 'sent as "authorization: Bearer KEY"' },
@@ -29,7 +31,7 @@ export const LOAD_FLAGS: FlagSpec[] = [
 ];
 
 const HELP = formatHelp(
-  'switchboard load --scenario FILE --url URL [flags]',
+  'switchboard load --scenario FILE | --trace FILE --url URL [flags]',
   "Sends a scenario's requests in real time to an OpenAI-compatible server and reports\nTTFT, TPOT, NTPOT, ITL, E2E, throughput, success, goodput and prefix-cache hits.",
   LOAD_FLAGS,
 );
@@ -44,11 +46,13 @@ export async function runLoad(argv: string[]): Promise<number> {
   rejectPositionals(flags);
   const str = (k: string): string | undefined => givenStr(flags, k);
   const num = (k: string): number | undefined => givenNum(flags, k);
-  const scenarioFile = str('scenario');
+  const scenarioFile = str('scenario') ?? '';
+  const traceFile = str('trace') ?? '';
   const url = str('url');
-  if (scenarioFile === undefined || scenarioFile === '') throw sbError('SB_ERR_FLAG', 'scenario', 'is required');
+  if (scenarioFile === '' && traceFile === '') throw sbError('SB_ERR_FLAG', 'scenario', 'is required (or --trace)');
   if (url === undefined || !/^https?:\/\//.test(url)) throw sbError('SB_ERR_FLAG', 'url', `must be an http(s) URL, got "${url ?? ''}"`);
-  const scenario = loadScenario(scenarioFile);
+  const scenario = scenarioWithTrace(scenarioFile, traceFile === '' ? null : traceFile, flags.values['trace-speed'] as number);
+  const stem = scenarioFile !== '' ? scenarioFile : traceFile;
   const key = str('api-key');
   const bar = flags.values.quiet === true ? null : new ProgressBar();
   const label = str('label') ?? 'target';
@@ -69,7 +73,7 @@ export async function runLoad(argv: string[]): Promise<number> {
   bar?.done(`${scenario.name} → ${url}`, `${run.records.length} requests`);
   const runReport = buildRunReport(scenario, label, scenario.seed, run.records, null, run.pods.length, run.wallMs);
   const report = buildReport('load', scenario, [runReport], url, false, run.warnings);
-  const out = str('out') ?? join('bench', 'out', `load-${basename(scenarioFile, extname(scenarioFile))}`);
+  const out = str('out') ?? join('bench', 'out', `load-${basename(stem, extname(stem))}`);
   const files = writeReport(out, report);
   process.stdout.write(`${renderTable(report)}\nwrote ${files.json}\nwrote ${files.html}\n`);
   return 0;

@@ -7,7 +7,7 @@ import { Agent, request } from 'undici';
 import { sbError } from '../errors.js';
 import { Rng } from '../util/random.js';
 import { countTokens } from '../workload/tokenizer.js';
-import { planArrivals } from '../workload/arrivals.js';
+import { scenarioArrivals } from '../workload/trace-scenario.js';
 import { sendStreamed } from './http-client.js';
 import type { RequestRecord } from '../workload/metrics.js';
 import type { Scenario } from '../workload/scenario.js';
@@ -131,7 +131,7 @@ export async function runLoadScenario(scenario: Scenario, opts: LoadOptions): Pr
     let acc = 0;
     for (const st of scenario.arrivals.stages) stageEnds.push((acc += st.duration * 1000));
     const windowMs = Math.min(acc, (opts.maxDurationS ?? Infinity) * 1000);
-    const arrivals = planArrivals(scenario.arrivals, new Rng(scenario.seed).fork('arrivals'), maxRequests).filter((a) => a.at < windowMs);
+    const arrivals = scenarioArrivals(scenario, maxRequests).filter((a) => a.at < windowMs);
     const drainMs = (opts.drainS ?? scenario.drainS) * 1000;
     const stop = new AbortController();
     // One listener on the run's signal, whatever the number of requests: it aborts the requests

@@ -11,6 +11,7 @@ import { resolveProfile, type EngineProfile } from './engine-profile.js';
 import type { Rng } from '../util/random.js';
 import { compileCount, compileDist, weightedPicker, zipfWeights, type Sampler } from './distributions.js';
 import type { Slo } from './metrics.js';
+import type { ScenarioTrace } from './trace.js';
 
 /** The simulated fleet (ignored by `switchboard load`, which targets a real URL). */
 export interface FleetSpec {
@@ -118,6 +119,8 @@ export interface Scenario {
   objectives: Array<{ name: string; priority: number }>;
   /** The raw document, for reports. */
   source: unknown;
+  /** A trace replayed instead of the sampled workload and stages (`--trace`), or absent. */
+  trace?: ScenarioTrace | null;
 }
 
 type Obj = Record<string, unknown>;

@@ -13,6 +13,8 @@ import { weightedPicker } from './distributions.js';
 import type { Arrival } from './arrivals.js';
 import type { RequestRecord } from './metrics.js';
 import type { Scenario, TenantSpec } from './scenario.js';
+import type { TraceRecord } from './trace.js';
+import { FAIRNESS_ID_HEADER } from '../request/headers.js';
 
 /** One request to send. */
 export interface WorkRequest {
@@ -56,6 +58,7 @@ export interface SessionState {
 
 export class WorkloadGenerator {
   private readonly systemPrompts = new Map<number, string>();
+  private readonly traceTenants = new Map<string, Readonly<Record<string, string>>>();
   private readonly pickAdapter: ((rng: Rng) => number) | null;
   private readonly root: Rng;
 
@@ -76,6 +79,8 @@ export class WorkloadGenerator {
 
   /** The request (or session's first turn) for an arrival. */
   first(a: Arrival): { request: WorkRequest; session: SessionState | null } {
+    const tr = this.scenario.trace;
+    if (tr !== undefined && tr !== null) return { request: this.fromTrace(tr.trace.records[a.index], a), session: null };
     const w = this.scenario.workload;
     const rng = this.root.fork(`arrival-${a.index}`);
     // The tenant comes from its own stream, so scenarios without tenants draw exactly as before.
@@ -192,6 +197,34 @@ export class WorkloadGenerator {
       messages: messages === null ? null : [...messages],
       maxTokens,
     };
+  }
+
+  /**
+   * A trace record's request: the group's shared prefix (the same words for every request of the
+   * group, cut to the record's `prefix_tokens`), then fresh words up to `input_tokens`.
+   */
+  private fromTrace(r: TraceRecord, a: Arrival): WorkRequest {
+    const rng = this.root.fork(`arrival-${a.index}`);
+    const system = r.prefixGroup === null ? null : synthText(hashString(`trace-prefix-${this.scenario.seed}-${r.prefixGroup}`), r.prefixTokens);
+    const question = synthText(mix32(rng.nextU32()), r.inputTokens - r.prefixTokens);
+    const model = r.adapter ?? this.baseModel;
+    const req = this.build(a.stage, null, -1, model, r.adapter, system, question, r.outputTokens, `req-${a.index}`, -1);
+    if (r.tenant !== null) {
+      req.tenant = r.tenant;
+      req.headers = this.tenantHeaders(r.tenant);
+    }
+    return req;
+  }
+
+  /** Headers for a trace's tenant: the scenario tenant's of that name, else the fairness id. */
+  private tenantHeaders(name: string): Readonly<Record<string, string>> {
+    let h = this.traceTenants.get(name);
+    if (h === undefined) {
+      const t = this.scenario.workload.tenants?.find((x) => x.name === name);
+      h = t?.headers ?? { [FAIRNESS_ID_HEADER]: name };
+      this.traceTenants.set(name, h);
+    }
+    return h;
   }
 
   private pickModel(rng: Rng): { model: string; lora: string | null } {

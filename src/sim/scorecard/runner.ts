@@ -6,7 +6,8 @@
  * the router as a client would send it (path + OpenAI JSON body); the pod it picks runs it.
  * Thousands of requests take seconds because nothing waits for real time.
  */
-import { planArrivals, type Arrival } from '../../workload/arrivals.js';
+import type { Arrival } from '../../workload/arrivals.js';
+import { scenarioArrivals } from '../../workload/trace-scenario.js';
 import type { RequestRecord } from '../../workload/metrics.js';
 import { podPools, type Scenario } from '../../workload/scenario.js';
 import { WorkloadGenerator, newRecord, promptText, type SessionState, type WorkRequest } from '../../workload/workload.js';
@@ -102,7 +103,7 @@ export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory
     engines.forEach((e, i) => attachEventTap(e, i, router, sched, delivery, lossRng));
   }
   const run = new VirtualRun(sc, router, engines, new WorkloadGenerator(sc, profile.model), sched);
-  run.scheduleArrivals(planArrivals(sc.arrivals, new Rng(seed).fork('arrivals'), sc.maxRequests));
+  run.scheduleArrivals(scenarioArrivals(sc, sc.maxRequests));
   run.startScrapes();
   run.recordStageBoundaries();
   await run.drive(opts.onProgress);
