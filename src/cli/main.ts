@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
   sim: { help: 'run simulated vLLM pods', run: async (a) => (await import('./sim.js')).runSim(a) },
   load: { help: 'send a scenario to an OpenAI-compatible URL', run: async (a) => (await import('./load.js')).runLoad(a) },
   bench: { help: 'compare routing policies in virtual time', run: async (a) => (await import('./bench.js')).runBench(a) },
+  'convert-trace': { help: 'turn a public request trace into a replayable JSONL trace', run: async (a) => (await import('./convert-trace.js')).runConvertTrace(a) },
 };
 
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
@@ -45,6 +46,6 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function usage(): string {
-  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)}${c.help}`);
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(15)}${c.help}`);
   return `usage: switchboard <command> [flags]\n\ncommands:\n${rows.join('\n')}\n\nRun "switchboard <command> --help" for its flags.\n`;
 }
