@@ -41,7 +41,7 @@ export const BENCH_FLAGS: FlagSpec[] = [
   { name: 'kv-events-loss', type: 'float', min: 0, max: 1, default: 0, help: 'fraction of KV-event batches lost on the way (switchboard-precise; no replay)' },
 ];
 
-const HELP = formatHelp('switchboard bench --scenario FILE | --trace FILE [flags]', 'Runs a scenario in virtual time on simulated vLLM pods, once per policy and seed.', BENCH_FLAGS);
+const HELP = formatHelp('switchboard bench --scenario FILE [flags]', 'Runs a scenario in virtual time on simulated vLLM pods, once per policy and seed.', BENCH_FLAGS);
 
 /** Parsed `switchboard bench` flags. */
 export interface BenchFlags {

@@ -31,8 +31,8 @@ export const LOAD_FLAGS: FlagSpec[] = [
 ];
 
 const HELP = formatHelp(
-  'switchboard load --scenario FILE | --trace FILE --url URL [flags]',
-  "Sends a scenario's requests in real time to an OpenAI-compatible server and reports\nTTFT, TPOT, NTPOT, ITL, E2E, throughput, success, goodput and prefix-cache hits.",
+  'switchboard load --scenario FILE --url URL [flags]',
+  "Sends a scenario's requests (or a trace's, with --trace) in real time to an OpenAI-compatible\nserver and reports TTFT, TPOT, NTPOT, ITL, E2E, throughput, success, goodput and prefix-cache hits.",
   LOAD_FLAGS,
 );
 
