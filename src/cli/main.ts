@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
   sim: { help: 'run simulated vLLM pods', run: async (a) => (await import('./sim.js')).runSim(a) },
   load: { help: 'send a scenario to an OpenAI-compatible URL', run: async (a) => (await import('./load.js')).runLoad(a) },
   bench: { help: 'compare routing policies in virtual time', run: async (a) => (await import('./bench.js')).runBench(a) },
+  plan: { help: 'size a fleet and its autoscaling for an SLO on the simulator', run: async (a) => (await import('./plan.js')).runPlanCommand(a) },
   'convert-trace': { help: 'turn a public request trace into a replayable JSONL trace', run: async (a) => (await import('./convert-trace.js')).runConvertTrace(a) },
 };
 
