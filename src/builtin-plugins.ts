@@ -13,6 +13,7 @@ import { roundRobinFairnessPolicy, ROUND_ROBIN_FAIRNESS_POLICY } from './admissi
 import { coreMetricsExtractor, CORE_METRICS_EXTRACTOR } from './datalayer/plugins/core-metrics-extractor/index.js';
 import { metricsDataSource, METRICS_DATA_SOURCE } from './datalayer/plugins/metrics-data-source/index.js';
 import { endpointLatencyObserver, ENDPOINT_LATENCY_OBSERVER } from './director/plugins/endpoint-latency-observer/index.js';
+import { accessLog, ACCESS_LOG } from './director/plugins/access-log/index.js';
 import { PluginRegistry } from './framework/registry.js';
 import { openaiParser, OPENAI_PARSER, passthroughParser, PASSTHROUGH_PARSER } from './request/plugins/parsers.js';
 import { boundedLoadFilter, BOUNDED_LOAD_FILTER } from './scheduling/plugins/bounded-load-filter/index.js';
@@ -76,6 +77,7 @@ export function registerBuiltinPlugins(r: PluginRegistry = new PluginRegistry())
   r.register(LOCAL_POLICY, 'prompt-guard', localPolicy, { strictParams: true }).register(HTTP_SCREENING, 'prompt-guard', httpScreening, { strictParams: true });
   // Request-lifecycle hooks: observe each routed request's end (both doors and the scorecard).
   r.register(ENDPOINT_LATENCY_OBSERVER, 'lifecycle', endpointLatencyObserver);
+  r.register(ACCESS_LOG, 'lifecycle', accessLog);
   // Admission gates: the last admission step (shed, queue or admit).
   r.register(LEGACY_ADMISSION_GATE, 'admission-gate', legacyAdmissionGate).register(FLOW_CONTROL_GATE, 'admission-gate', flowControlGate);
   // Go EPP types that configure nothing here.

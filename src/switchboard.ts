@@ -12,6 +12,7 @@ import type { EndpointPickerConfig } from './config/types.js';
 import { MetricsCollector, type CollectorOptions } from './datalayer/collector.js';
 import type { EngineConfig, EngineRegistry } from './datalayer/engines.js';
 import { buildLifecycleHooks } from './director/build.js';
+import { ACCESS_LOG_STATS } from './telemetry/access-log-stats.js';
 import { RequestDirector, type DirectorLogger } from './director/director.js';
 import type { LifecycleHook } from './director/framework/lifecycle-hook.js';
 import { sbError } from './errors.js';
@@ -167,6 +168,7 @@ export function createSwitchboard(opts: SwitchboardOptions): Switchboard {
   if (shared === null) {
     telemetry?.setPrefixStats(built.stats.reader(PREFIX_STATS));
     telemetry?.setPrecisePrefixStats(built.stats.reader(PRECISE_PREFIX_STATS));
+    telemetry?.setAccessLogStats(built.stats.reader(ACCESS_LOG_STATS));
   }
 
   let collector: MetricsCollector | null = null;

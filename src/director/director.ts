@@ -262,6 +262,7 @@ export class RequestDirector implements Director {
     const admission = this.o.admission;
     const lifecycle = new Lifecycle({
       requestId: req.requestId,
+      fairnessId: req.headers.get(FAIRNESS_ID_HEADER) ?? null,
       pool: this.o.pool,
       telemetry: this.o.telemetry,
       endpoint: endpoints[0],

@@ -13,6 +13,8 @@ import type { Outcome, RequestLifecycle, Usage } from './types.js';
 /** What the lifecycle needs to know about the request. */
 export interface LifecycleInit {
   requestId: string;
+  /** `x-gateway-inference-fairness-id`, or null. */
+  fairnessId?: string | null;
   pool: EndpointPool;
   telemetry: Telemetry | null;
   endpoint: Endpoint;
@@ -154,6 +156,7 @@ export class Lifecycle implements RequestLifecycle {
       incomingModel: init.incomingModel,
       targetModel: init.targetModel,
       priority: init.priority,
+      fairnessId: init.fairnessId ?? null,
       outcome,
       status: this.status,
       errorCode,

@@ -13,6 +13,7 @@ import type { EndpointPool } from '../pool/pool.js';
 import type { PluginTimer } from '../scheduling/framework/profile.js';
 import type { Plugin } from '../scheduling/framework/plugin.js';
 import type { PrefixStats } from '../scheduling/framework/prefix-match.js';
+import type { AccessLogStats } from './access-log-stats.js';
 import { AdmissionMetrics } from './admission-metrics.js';
 import { applyMetricNames, type MetricNames } from './metric-names.js';
 
@@ -99,6 +100,7 @@ export class Telemetry implements PluginTimer {
   readonly admission: AdmissionMetrics;
   private prefixStats: (() => PrefixStats) | null = null;
   private precisePrefixStats: (() => PrecisePrefixStats) | null = null;
+  private accessLogStats: (() => AccessLogStats) | null = null;
   private readonly modelLabels = new Set<string>();
   private readonly attemptChildren = new Map<string, CounterSeries>();
   /** Pools reported by the pool gauges (label `name`); the first is the one given at construction. */
@@ -239,6 +241,21 @@ export class Telemetry implements PluginTimer {
       },
     });
     registerKvEventMetrics(r, () => self.precisePrefixStats?.() ?? null);
+    new Counter({
+      name: 'switchboard_access_log_lines_total',
+      help: 'Access log lines by result: written, dropped_full (buffer full: slow disk), dropped_error (failed write), skipped_no_usage.',
+      labelNames: ['result'],
+      registers: [r],
+      collect() {
+        const s = self.accessLogStats?.();
+        if (s === undefined) return;
+        this.reset();
+        this.inc({ result: 'written' }, s.written);
+        this.inc({ result: 'dropped_full' }, s.droppedFull);
+        this.inc({ result: 'dropped_error' }, s.droppedError);
+        this.inc({ result: 'skipped_no_usage' }, s.skippedNoUsage);
+      },
+    });
     new Gauge({
       name: 'inference_extension_info',
       help: 'General information of the current build of Inference Extension.',
@@ -301,6 +318,11 @@ export class Telemetry implements PluginTimer {
   /** Reads prefix-index statistics at scrape time. */
   setPrefixStats(fn: (() => PrefixStats) | null): void {
     this.prefixStats = fn;
+  }
+
+  /** Where the access log's counts come from (null: no access log configured). */
+  setAccessLogStats(fn: (() => AccessLogStats) | null): void {
+    this.accessLogStats = fn;
   }
 
   /** PluginTimer: one plugin call's latency. */

@@ -25,6 +25,8 @@ export interface ResponseObservation {
   /** Model sent upstream after rewrites. */
   readonly targetModel: string;
   readonly priority: number;
+  /** `x-gateway-inference-fairness-id` of the request (its tenant), or null. */
+  readonly fairnessId?: string | null;
   /** How the attempt ended; `retried` attempts are followed by another attempt's observation. */
   readonly outcome: Outcome;
   /** Upstream HTTP status, 0 when no response headers arrived. */
@@ -67,6 +69,8 @@ export interface ResponseObservation {
 export interface LifecycleHook {
   /** Called once per routed attempt, after its accounting ended; O(1), no I/O. */
   responseComplete(o: ResponseObservation): void;
+  /** Releases what the hook holds (an access log's file) when Switchboard stops; optional. */
+  close?(): void | Promise<void>;
 }
 
 /** Type guard for a lifecycle-hook plugin. */
