@@ -56,7 +56,7 @@ export function parseSloSpec(text: string): SloSpec {
       minSuccess = v;
       continue;
     }
-    const km = /^([a-z]+)-p(\d+(?:\.\d+)?)$/.exec(key);
+    const km = /^([a-z0-9]+)-p(\d+(?:\.\d+)?)$/.exec(key);
     if (km === null) fail(`"${key}": expected METRIC-pNN (metrics: ${SLO_METRICS.join(', ')}), e.g. ttft-p90`);
     if (!(SLO_METRICS as readonly string[]).includes(km[1])) fail(`"${key}": unknown metric "${km[1]}" (known: ${SLO_METRICS.join(', ')})`);
     const pct = Number(km[2]);
