@@ -86,6 +86,17 @@ export class Prober {
     return (await this.probe(pods, factor, seed)).pass;
   }
 
+  /** The largest load below `below` on `pods` pods that the search seed and every confirmation seed already met, or 0. */
+  knownConfirmed(pods: number, below: number): number {
+    let best = 0;
+    for (const x of this.probes) {
+      if (x.pods !== pods || x.factor >= below || x.factor <= best || x.seed !== this.o.seed || !x.pass) continue;
+      const all = this.o.confirmSeeds.every((s) => this.cache.get(`${pods}|${x.factor}|${s}`)?.pass === true);
+      if (all) best = x.factor;
+    }
+    return best;
+  }
+
   /** Whether every confirmation seed passes too. */
   async confirmed(pods: number, factor: number): Promise<boolean> {
     for (const s of this.o.confirmSeeds) if (!(await this.pass(pods, factor, s))) return false;
@@ -165,11 +176,12 @@ export async function highestLoad(
     if (await p.pass(pods, mid)) lo = mid;
     else top = mid;
   }
-  // Confirmation: step down by the tolerance until every seed passes (at most 5 steps).
+  // Confirmation: step down by the tolerance until every seed passes (at most 5 steps), never
+  // below a load every seed already met.
   for (let step = 0; step < 5; step++) {
     if ((await p.pass(pods, lo)) && (await p.confirmed(pods, lo))) return { factor: lo, bounded: true, confirmed: true, breaking: top };
     top = lo;
-    lo = round4(lo * (1 - o.tolerance));
+    lo = Math.max(round4(lo * (1 - o.tolerance)), p.knownConfirmed(pods, lo));
   }
   return { factor: lo, bounded: true, confirmed: false, breaking: top };
 }

@@ -114,7 +114,7 @@ describe('access-log plugin', () => {
     const reader = createReadStream(fifo);
     reader.on('data', (c) => chunks.push(c as Buffer));
     await log.close();
-    await new Promise((r) => reader.on('close', r));
+    await new Promise<void>((r) => reader.on('close', () => r()));
     expect(Buffer.concat(chunks).toString().trim().split('\n')).toHaveLength(4);
     expect(log.stats()).toMatchObject({ written: 4, droppedFull: 7 });
   });
