@@ -129,7 +129,7 @@ export function renderPlanSummary(r: PlanReport): string {
   for (const s of r.sweeps) {
     const p = r.plans.find((x) => x.policy === s.policy);
     lines.push(
-      `  brute force ${s.policy}: ${s.pods ?? '-'} pods, ${s.maxFactor ?? '-'}× load; ${s.probes.length} probes in ${(s.wallMs / 1000).toFixed(1)} s (bisection ${p?.probes.length ?? '-'} probes, ${((p?.wallMs ?? 0) / 1000).toFixed(1)} s)`,
+      `  brute force ${s.policy}: ${s.pods ?? '-'} pods (bisection ${p?.searchedPods ?? '-'}, confirmed ${p?.pods ?? '-'}), ${s.maxFactor ?? '-'}× load on ${s.loadPods} pods (bisection ${p?.searchedFactor ?? '-'}, confirmed ${p?.maxFactor ?? '-'}); ${s.probes.length} probes in ${(s.wallMs / 1000).toFixed(1)} s vs ${p?.probes.length ?? '-'} probes in ${((p?.wallMs ?? 0) / 1000).toFixed(1)} s`,
     );
   }
   const rec = r.recommended;

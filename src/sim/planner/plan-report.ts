@@ -100,10 +100,10 @@ export function renderPlanHtml(r: PlanReport): string {
   const sweeps =
     r.sweeps.length === 0
       ? ''
-      : `<h2>Brute-force check</h2><table><tr><th>policy</th><th>pods (bisection / sweep)</th><th>max load × (bisection / sweep)</th><th>probes (bisection / sweep)</th><th>wall s (bisection / sweep)</th></tr>${r.sweeps
+      : `<h2>Brute-force check</h2><p>Search seed only in the sweep; "confirmed" adds the confirmation seeds. The sweep's loads run on the plan's fleet.</p><table><tr><th>policy</th><th>pods: bisection / confirmed / sweep</th><th>max load ×: bisection / confirmed / sweep</th><th>probes: plan / sweep</th><th>wall s: plan / sweep</th></tr>${r.sweeps
           .map((s) => {
             const p = r.plans.find((x) => x.policy === s.policy);
-            return `<tr><td>${esc(s.policy)}</td><td>${p?.pods ?? '–'} / ${s.pods ?? '–'}</td><td>${n(p?.maxFactor ?? null, 3)} / ${n(s.maxFactor, 3)}</td><td>${p?.probes.length ?? '–'} / ${s.probes.length}</td><td>${n((p?.wallMs ?? NaN) / 1000, 1)} / ${n(s.wallMs / 1000, 1)}</td></tr>`;
+            return `<tr><td>${esc(s.policy)}</td><td>${p?.searchedPods ?? '–'} / ${p?.pods ?? '–'} / ${s.pods ?? '–'}</td><td>${n(p?.searchedFactor ?? null, 3)} / ${n(p?.maxFactor ?? null, 3)} / ${n(s.maxFactor, 3)} (on ${s.loadPods} pods)</td><td>${p?.probes.length ?? '–'} / ${s.probes.length}</td><td>${n((p?.wallMs ?? NaN) / 1000, 1)} / ${n(s.wallMs / 1000, 1)}</td></tr>`;
           })
           .join('')}</table>`;
   const rec = r.recommended;
@@ -132,11 +132,12 @@ ${rec.queueTarget === null ? '' : `<code>inference_pool_average_queue_size</code
         rec.kvTarget === null ? '' : `<code>inference_pool_average_kv_cache_utilization</code> target ${rec.kvTarget}`
       } (${Math.round(rec.headroom * 100)}% below the levels at the SLO boundary).</p>
 ${rec.notes.map((x) => `<p>Note: ${esc(x)}.</p>`).join('')}
-${r.manifest === null ? '<p>No HPA manifest: no gauge rises before the SLO breaks.</p>' : `<pre>${esc(r.manifest)}</pre>`}`
+${r.manifest === null ? '<p>No HPA manifest: no gauge rises before the SLO breaks.</p>' : '<p>The HPA manifest (hpa.yaml) is below the curves.</p>'}`
 }
 <h2>Latency vs load per pod</h2>
 <p>Probes on each policy's smallest fleet, search seed. The dashed line is the SLO limit.</p>
 ${r.slo.targets.map((_, i) => curve(r, i)).join('\n')}
+${r.manifest === null ? '' : `<h2>HPA manifest</h2><pre>${esc(r.manifest)}</pre>`}
 <h2>Every probe</h2>
 ${r.plans.map((p) => `<details><summary>${esc(p.policy)}: ${p.probes.length} probes</summary><table><tr><th>pods</th><th>load ×</th><th>seed</th><th>req/s/pod</th>${head}<th>success</th><th>avg queue</th><th>avg KV</th><th>SLO</th><th>wall s</th></tr>${probeRows(p.probes)}</table></details>`).join('\n')}
 </body></html>

@@ -71,8 +71,9 @@ export async function runPlan(scenario: Scenario, o: PlanOptions): Promise<PlanR
   const sweeps: SweepResult[] = [];
   for (const policy of o.policies) {
     const factory = policyFactory(policy);
-    plans.push(await planPolicy(scenario, policy, factory, search));
-    if (o.bruteForce) sweeps.push(await sweep(scenario, policy, factory, search));
+    const plan = await planPolicy(scenario, policy, factory, search);
+    plans.push(plan);
+    if (o.bruteForce) sweeps.push(await sweep(scenario, policy, factory, search, plan.pods ?? o.maxPods));
   }
   const best = bestPlan(plans);
   const recommended = best === null ? null : recommendHpa(best, o.headroom, o.maxPods);

@@ -10,8 +10,8 @@
  *    tolerance. The boundary is confirmed the same way, stepping down by the tolerance until
  *    every seed passes.
  *
- * `sweep` is the brute force both are checked against: every fleet size, and every load on a
- * grid of the tolerance's step until three grid points in a row fail.
+ * `sweep` is the brute force both are checked against (search seed only): every fleet size, and
+ * every load on a grid of the tolerance's step, on the plan's fleet, up to the first that fails.
  */
 import type { Scenario } from '../../workload/scenario.js';
 import type { RouterFactory } from '../scorecard/router.js';
@@ -39,6 +39,9 @@ export interface PolicyPlan {
   pods: number | null;
   /** Whether the confirmation seeds passed at `pods`. */
   podsConfirmed: boolean;
+  /** The fleet and load the search seed alone found, before confirmation. */
+  searchedPods: number | null;
+  searchedFactor: number | null;
   /** Largest passing load multiple on `pods` pods, or null (none found). */
   maxFactor: number | null;
   /** Requests per second per pod at `maxFactor`. */
@@ -105,7 +108,11 @@ export class Prober {
 }
 
 /** Fewest pods that meet the SLO at the scenario's load. */
-export async function smallestFleet(p: Prober, startPods: number, o: SearchOptions): Promise<{ pods: number | null; confirmed: boolean }> {
+export async function smallestFleet(
+  p: Prober,
+  startPods: number,
+  o: SearchOptions,
+): Promise<{ pods: number | null; confirmed: boolean; searched: number | null }> {
   let lo = 0;
   let hi: number | null = null;
   let n = Math.min(o.maxPods, Math.max(1, startPods));
@@ -121,20 +128,21 @@ export async function smallestFleet(p: Prober, startPods: number, o: SearchOptio
       lo = n;
     }
   }
-  if (hi === null) return { pods: null, confirmed: false };
+  if (hi === null) return { pods: null, confirmed: false, searched: null };
   let top: number = hi;
   while (top - lo > 1) {
     const mid = (lo + top) >> 1;
     if (await p.pass(mid, 1)) top = mid;
     else lo = mid;
   }
+  const searched = top;
   // Confirmation: a boundary that only one seed passes moves up.
   for (let step = 0; step < 3; step++) {
-    if ((await p.pass(top, 1)) && (await p.confirmed(top, 1))) return { pods: top, confirmed: true };
+    if ((await p.pass(top, 1)) && (await p.confirmed(top, 1))) return { pods: top, confirmed: true, searched };
     if (top >= o.maxPods) break;
     top++;
   }
-  return { pods: top, confirmed: false };
+  return { pods: top, confirmed: false, searched };
 }
 
 /** Largest load multiple that meets the SLO on `pods` pods. */
@@ -142,7 +150,7 @@ export async function highestLoad(
   p: Prober,
   pods: number,
   o: SearchOptions,
-): Promise<{ factor: number | null; bounded: boolean; confirmed: boolean; breaking: number | null }> {
+): Promise<{ factor: number | null; bounded: boolean; confirmed: boolean; breaking: number | null; searched: number | null }> {
   let lo = 0;
   let hi: number | null = null;
   let f = 1;
@@ -168,22 +176,23 @@ export async function highestLoad(
       hi = f;
     }
   }
-  if (lo === 0) return { factor: null, bounded: true, confirmed: false, breaking: hi };
-  if (hi === null) return { factor: lo, bounded: false, confirmed: await p.confirmed(pods, lo), breaking: null };
+  if (lo === 0) return { factor: null, bounded: true, confirmed: false, breaking: hi, searched: null };
+  if (hi === null) return { factor: lo, bounded: false, confirmed: await p.confirmed(pods, lo), breaking: null, searched: lo };
   let top: number = hi;
   while ((top - lo) / lo > o.tolerance) {
     const mid = round4((lo + top) / 2);
     if (await p.pass(pods, mid)) lo = mid;
     else top = mid;
   }
+  const searched = lo;
   // Confirmation: step down by the tolerance until every seed passes (at most 5 steps), never
   // below a load every seed already met.
   for (let step = 0; step < 5; step++) {
-    if ((await p.pass(pods, lo)) && (await p.confirmed(pods, lo))) return { factor: lo, bounded: true, confirmed: true, breaking: top };
+    if ((await p.pass(pods, lo)) && (await p.confirmed(pods, lo))) return { factor: lo, bounded: true, confirmed: true, breaking: top, searched };
     top = lo;
     lo = Math.max(round4(lo * (1 - o.tolerance)), p.knownConfirmed(pods, lo));
   }
-  return { factor: lo, bounded: true, confirmed: false, breaking: top };
+  return { factor: lo, bounded: true, confirmed: false, breaking: top, searched };
 }
 
 function round4(x: number): number {
@@ -211,6 +220,8 @@ export async function planPolicy(scenario: Scenario, policy: string, factory: Ro
     policy,
     pods: fleet.pods,
     podsConfirmed: fleet.confirmed,
+    searchedPods: fleet.searched,
+    searchedFactor: load.searched,
     maxFactor: load.factor,
     maxRatePerPod: boundary?.ratePerPod ?? null,
     bounded: load.bounded,
@@ -229,29 +240,27 @@ export interface SweepResult {
   policy: string;
   /** Fewest pods from which every larger fleet (≤ max) passes, or null. */
   pods: number | null;
-  /** Largest passing grid load on `pods` pods before three failures in a row, or null. */
+  /** Pods the load grid ran on (the plan's fleet, so the two load answers compare). */
+  loadPods: number;
+  /** Largest grid load on `loadPods` pods such that it and every grid load below it pass, or null. */
   maxFactor: number | null;
   probes: ProbeResult[];
   wallMs: number;
 }
 
-/** Brute force: every fleet size, then every load on a grid of `tolerance` steps. */
-export async function sweep(scenario: Scenario, policy: string, factory: RouterFactory, o: SearchOptions): Promise<SweepResult> {
+/** Brute force: every fleet size, then every load on a grid of `tolerance` steps up to the first failure. */
+export async function sweep(scenario: Scenario, policy: string, factory: RouterFactory, o: SearchOptions, loadPods: number): Promise<SweepResult> {
   const t0 = performance.now();
   const p = new Prober(scenario, policy, factory, o);
   const passes: boolean[] = [];
   for (let n = 1; n <= o.maxPods; n++) passes[n] = await p.pass(n, 1);
   let pods: number | null = null;
   for (let n = o.maxPods; n >= 1 && passes[n]; n--) pods = n;
-  const on = pods ?? o.maxPods;
   let maxFactor: number | null = null;
-  let fails = 0;
-  for (let k = 1; k * o.tolerance <= o.maxFactor && fails < 3; k++) {
+  for (let k = 1; k * o.tolerance <= o.maxFactor + 1e-9; k++) {
     const f = round4(k * o.tolerance);
-    if (await p.pass(on, f)) {
-      maxFactor = f;
-      fails = 0;
-    } else fails++;
+    if (!(await p.pass(loadPods, f))) break;
+    maxFactor = f;
   }
-  return { policy, pods, maxFactor, probes: p.probes, wallMs: performance.now() - t0 };
+  return { policy, pods, loadPods, maxFactor, probes: p.probes, wallMs: performance.now() - t0 };
 }

@@ -39,10 +39,14 @@ describe('plan on a tiny scenario', () => {
     for (const p of r.plans) {
       const s = r.sweeps.find((x) => x.policy === p.policy)!;
       expect(p.pods, p.policy).not.toBeNull();
-      expect(p.pods).toBe(s.pods);
+      // Same seed, same answers: the bisection's fleet is the sweep's; confirmation only adds.
+      expect(p.searchedPods).toBe(s.pods);
+      expect(p.pods!).toBeGreaterThanOrEqual(p.searchedPods!);
+      expect(s.loadPods).toBe(p.pods);
       expect(p.maxFactor).not.toBeNull();
       // Bisection stops within the tolerance; the sweep's grid step is the tolerance too.
-      expect(Math.abs(p.maxFactor! - s.maxFactor!)).toBeLessThanOrEqual(OPTS.tolerance * Math.max(p.maxFactor!, s.maxFactor!) + OPTS.tolerance + 1e-9);
+      expect(Math.abs(p.searchedFactor! - s.maxFactor!)).toBeLessThanOrEqual(OPTS.tolerance * Math.max(p.searchedFactor!, s.maxFactor!) + OPTS.tolerance + 1e-9);
+      expect(p.maxFactor!).toBeLessThanOrEqual(p.searchedFactor!);
       expect(p.probes.length).toBeLessThan(s.probes.length);
       // The fleet passes with both seeds, one pod fewer fails.
       const at = (pods: number, f: number, seed: number) => p.probes.find((x) => x.pods === pods && x.factor === f && x.seed === seed);
@@ -77,7 +81,7 @@ describe('plan on a tiny scenario', () => {
   });
 
   it('no HPA when no gauge rises before the SLO breaks', () => {
-    const rec = recommendHpa({ policy: 'x', pods: 2, podsConfirmed: true, maxFactor: 1, maxRatePerPod: 1, bounded: true, factorConfirmed: true, boundary: null, breaking: null, queueAtBoundary: 0, kvAtBoundary: 0.01, probes: [], wallMs: 0 }, 0.2, 8);
+    const rec = recommendHpa({ policy: 'x', pods: 2, podsConfirmed: true, searchedPods: 2, searchedFactor: 1, maxFactor: 1, maxRatePerPod: 1, bounded: true, factorConfirmed: true, boundary: null, breaking: null, queueAtBoundary: 0, kvAtBoundary: 0.01, probes: [], wallMs: 0 }, 0.2, 8);
     expect(rec.queueTarget).toBeNull();
     expect(rec.kvTarget).toBeNull();
     expect(hpaManifest(rec, { pool: 'p', deployment: 'd', flavor: 'gke', scenario: 's', slo: 'x' })).toBeNull();
@@ -105,7 +109,7 @@ const SEARCH: SearchOptions = { slo: OPTS.slo, maxPods: 16, tolerance: 0.05, see
 describe('noise handling', () => {
   it('a fleet size only the search seed passes grows until the confirmation seed passes too', async () => {
     const p = new TableProber((pods, _f, seed) => pods >= (seed === 1 ? 5 : 7), SEARCH);
-    expect(await smallestFleet(p, 2, SEARCH)).toEqual({ pods: 7, confirmed: true });
+    expect(await smallestFleet(p, 2, SEARCH)).toEqual({ pods: 7, confirmed: true, searched: 5 });
   });
 
   it('a load only the search seed meets steps down until the confirmation seed meets it too', async () => {
@@ -129,10 +133,10 @@ describe('noise handling', () => {
 
   it('a fleet that never passes, and a load that passes at the ceiling, are reported as such', async () => {
     const never = new TableProber(() => false, SEARCH);
-    expect(await smallestFleet(never, 2, SEARCH)).toEqual({ pods: null, confirmed: false });
+    expect(await smallestFleet(never, 2, SEARCH)).toEqual({ pods: null, confirmed: false, searched: null });
     expect((await highestLoad(never, 16, SEARCH)).factor).toBeNull();
     const always = new TableProber(() => true, SEARCH);
-    expect(await smallestFleet(always, 4, SEARCH)).toEqual({ pods: 1, confirmed: true });
+    expect(await smallestFleet(always, 4, SEARCH)).toEqual({ pods: 1, confirmed: true, searched: 1 });
     expect(await highestLoad(always, 1, SEARCH)).toMatchObject({ factor: 64, bounded: false });
   });
 });
