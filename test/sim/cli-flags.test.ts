@@ -54,6 +54,8 @@ describe('switchboard bench flags', () => {
     const f = parseBenchFlags(['--scenario', 'x.yaml', '--policies', 'round-robin,switchboard', '--config', 'mine=a.yaml,b.yaml', '--seeds', '1,2,3']);
     expect(f).toEqual({
       scenario: 'x.yaml',
+      trace: null,
+      traceSpeed: 1,
       policies: ['round-robin', 'switchboard'],
       configs: [
         { name: 'mine', path: 'a.yaml' },

@@ -35,9 +35,12 @@ export interface ProbeResult {
 export function scaledScenario(scenario: Scenario, factor: number, pods: number): Scenario {
   const t = scenario.trace;
   const stages = scenario.arrivals.stages.map((s) => (t ? { ...s, duration: s.duration / factor, rate: s.rate * factor } : { ...s, rate: s.rate * factor }));
+  // A mixed fleet (`fleet.mix`) grows and shrinks by repeating its pods' pattern.
+  const base = scenario.fleet.podProfiles;
+  const podProfiles = Array.from({ length: pods }, (_, i) => (base.length > 0 ? base[i % base.length] : scenario.fleet.profile));
   return {
     ...scenario,
-    fleet: { ...scenario.fleet, pods },
+    fleet: { ...scenario.fleet, pods, podProfiles },
     arrivals: { ...scenario.arrivals, stages },
     ...(t ? { trace: { trace: t.trace, speed: t.speed * factor } } : {}),
   };
