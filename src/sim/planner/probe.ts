@@ -35,12 +35,14 @@ export interface ProbeResult {
 export function scaledScenario(scenario: Scenario, factor: number, pods: number): Scenario {
   const t = scenario.trace;
   const stages = scenario.arrivals.stages.map((s) => (t ? { ...s, duration: s.duration / factor, rate: s.rate * factor } : { ...s, rate: s.rate * factor }));
-  // A mixed fleet (`fleet.mix`) grows and shrinks by repeating its pods' pattern.
+  // A mixed fleet (`fleet.mix`, with its pools) grows and shrinks by repeating its pods' pattern.
   const base = scenario.fleet.podProfiles;
   const podProfiles = Array.from({ length: pods }, (_, i) => (base.length > 0 ? base[i % base.length] : scenario.fleet.profile));
+  const pools = scenario.fleet.podPools;
+  const podPools = pools === undefined || pools.length === 0 ? undefined : Array.from({ length: pods }, (_, i) => pools[i % pools.length]);
   return {
     ...scenario,
-    fleet: { ...scenario.fleet, pods, podProfiles },
+    fleet: { ...scenario.fleet, pods, podProfiles, ...(podPools === undefined ? {} : { podPools }) },
     arrivals: { ...scenario.arrivals, stages },
     ...(t ? { trace: { trace: t.trace, speed: t.speed * factor } } : {}),
   };
