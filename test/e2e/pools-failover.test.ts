@@ -38,7 +38,13 @@ beforeAll(async () => {
     startSimFleet({ pods: 1, modelName: 'llama', engineType: 'jetstream', profile: 'llama-3-8b-tpu-v5e-8' }),
   ]);
   writePool(gpu.pods.map((p) => p.port));
+  // The detector's own staleness window is 200 ms by default: on a loaded test machine a late
+  // scrape would read as saturation and spill. Outages here are failed scrapes and discovery.
   const config = parseConfig(`
+plugins:
+- type: utilization-detector
+  parameters: { metricsStalenessThreshold: 5s }
+saturationDetector: { pluginRef: utilization-detector }
 pools:
 - name: l4
   endpointsFile: ${poolFile()}
@@ -50,7 +56,7 @@ pools:
 spillover:
   rampUp: 600ms
 `);
-  const flags = parseFlags(SERVE_FLAGS, ['--grpc-port=0', '--grpc-health-port=0', '--proxy-port=0', '--metrics-port=0', '--bind-address=127.0.0.1', '--refresh-metrics-interval=20ms', '--secure-serving=false']);
+  const flags = parseFlags(SERVE_FLAGS, ['--grpc-port=0', '--grpc-health-port=0', '--proxy-port=0', '--metrics-port=0', '--bind-address=127.0.0.1', '--refresh-metrics-interval=20ms', '--scrape-timeout=5s', '--metrics-staleness-threshold=5s', '--secure-serving=false']);
   started = await startServe(flags, config, logger);
   openai = new OpenAI({ baseURL: `${started.proxyUrl}/v1`, apiKey: 'none', maxRetries: 0 });
   envoy = new EnvoyExtProcClient({ address: `127.0.0.1:${started.grpcPort}`, waitLimitMs: 5000 });
