@@ -2,25 +2,43 @@
  * `switchboard bench`: the virtual-time scorecard. Runs a scenario once per policy and seed on
  * simulated pods, then prints the summary and writes report.json and report.html.
  */
-import { basename, extname, join } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { basename, extname, join, relative } from 'node:path';
 import { sbError } from '../errors.js';
 import { writeReport } from '../loadgen/output.js';
 import { ProgressBar } from '../loadgen/progress.js';
-import { buildReport, buildRunReport, type Report, type RunReport } from '../loadgen/report.js';
-import { type Scenario } from '../workload/scenario.js';
 import { scenarioWithTrace } from './trace-flags.js';
 import { renderTable } from '../loadgen/table.js';
 import { configFilePolicy } from '../sim/scorecard/director-router.js';
-import { defaultPolicies, policyFactory, registerPolicy } from '../sim/scorecard/policies.js';
-import { replicated } from '../sim/scorecard/replicas.js';
-import { runScorecard, type KvEventDelivery } from '../sim/scorecard/runner.js';
-import { formatHelp, list, parseFlags, rejectPositionals, str, type FlagSpec } from './flags.js';
+import { defaultPolicies, registerPolicy } from '../sim/scorecard/policies.js';
+import { DEFAULT_FAMILY, runGenerated } from './bench-generate.js';
+import { benchScenario } from './bench-run.js';
+import type { KvEventDelivery } from '../sim/scorecard/runner.js';
+import { formatHelp, list, num, parseFlags, rejectPositionals, str, type FlagSpec } from './flags.js';
 
 /** Flags of `switchboard bench`. */
 export const BENCH_FLAGS: FlagSpec[] = [
-  { name: 'scenario', type: 'string', default: '', help: 'scenario YAML (see bench/scenarios/README.md); required unless --trace' },
+  { name: 'scenario', type: 'string', default: '', help: 'scenario YAML (see bench/scenarios/README.md); required unless --trace or --generate' },
   { name: 'trace', type: 'string', default: '', help: "JSONL request trace to replay instead of the scenario's workload (docs/trace-replay.md)" },
   { name: 'trace-speed', type: 'float', min: 0.001, default: 1, help: 'replay the trace this many times as fast as recorded' },
+  {
+    name: 'generate',
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 10_000,
+    help: 'draw N scenarios from --family, calibrate each, write them as scenario files and judge every policy on them (see bench/families/README.md)',
+  },
+  { name: 'family', type: 'string', default: '', help: 'workload family YAML for --generate (default bench/families/default.yaml)' },
+  {
+    name: 'jobs',
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 64,
+    help: 'worker threads for the runs of --generate (0: the CPU count, at most 2)',
+  },
+  { name: 'family-seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: "seed of the family's draws (default: the family's seed)" },
   {
     name: 'policies',
     type: 'list',
@@ -41,7 +59,7 @@ export const BENCH_FLAGS: FlagSpec[] = [
   { name: 'kv-events-loss', type: 'float', min: 0, max: 1, default: 0, help: 'fraction of KV-event batches lost on the way (switchboard-precise; no replay)' },
 ];
 
-const HELP = formatHelp('switchboard bench --scenario FILE [flags]', 'Runs a scenario in virtual time on simulated vLLM pods, once per policy and seed.', BENCH_FLAGS);
+const HELP = formatHelp('switchboard bench --scenario FILE [flags]  |  switchboard bench --generate N [--family FILE] [flags]', 'Runs a scenario in virtual time on simulated vLLM pods, once per policy and seed.', BENCH_FLAGS);
 
 /** Parsed `switchboard bench` flags. */
 export interface BenchFlags {
@@ -50,6 +68,12 @@ export interface BenchFlags {
   /** Trace file, or null. */
   trace: string | null;
   traceSpeed: number;
+  /** Scenarios to generate (0: run `scenario`). */
+  generate: number;
+  family: string | null;
+  familySeed: number | null;
+  /** Worker threads for --generate (0: auto). */
+  jobs: number;
   policies: string[] | null;
   /** Extra policies from config files: name -> path. */
   configs: Array<{ name: string; path: string }>;
@@ -69,11 +93,18 @@ export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
   rejectPositionals(flags);
   const scenario = str(flags, 'scenario');
   const trace = str(flags, 'trace');
-  if (scenario === '' && trace === '') throw sbError('SB_ERR_FLAG', 'scenario', 'is required (or --trace)');
+  const generate = num(flags, 'generate');
+  if (scenario === '' && trace === '' && generate === 0) throw sbError('SB_ERR_FLAG', 'scenario', 'is required (or --trace, or --generate N)');
+  if (scenario !== '' && generate > 0) throw sbError('SB_ERR_FLAG', 'generate', 'draws its own scenarios; drop --scenario');
+  for (const f of ['family', 'family-seed', 'jobs']) if (generate === 0 && flags.given.has(f)) throw sbError('SB_ERR_FLAG', f, 'only applies with --generate N');
   return {
     scenario,
     trace: trace === '' ? null : trace,
     traceSpeed: flags.values['trace-speed'] as number,
+    generate,
+    family: str(flags, 'family') === '' ? null : str(flags, 'family'),
+    familySeed: flags.given.has('family-seed') ? num(flags, 'family-seed') : null,
+    jobs: num(flags, 'jobs'),
     policies: list(flags, 'policies'),
     configs: (list(flags, 'config') ?? []).map((entry) => {
       const eq = entry.indexOf('=');
@@ -103,39 +134,26 @@ function seedList(l: string[] | null): number[] | null {
   });
 }
 
-/** Runs every (policy, seed) of `scenario` and builds the report. */
-export async function benchScenario(
-  scenario: Scenario,
-  policies: readonly string[],
-  seeds: readonly number[],
-  progress: ProgressBar | null,
-  replicas: readonly number[] = [1],
-  kvEvents: Partial<KvEventDelivery> = {},
-): Promise<Report> {
-  const factories = policies.flatMap((p) => replicas.map((n) => [n === 1 ? p : `${p}×${n}`, replicated(policyFactory(p), n)] as const));
-  const runs: RunReport[] = [];
-  for (const seed of seeds) {
-    for (const [name, factory] of factories) {
-      const label = `${scenario.name} · ${name} · seed ${seed}`;
-      const t0 = performance.now();
-      const run = await runScorecard(scenario, factory, {
-        seed,
-        kvEvents,
-        onProgress: progress === null ? undefined : (f) => progress.update(label, f),
-      });
-      const wallMs = performance.now() - t0;
-      progress?.done(label, `${run.records.length} requests, ${(wallMs / 1000).toFixed(1)} s`);
-      runs.push(buildRunReport(scenario, name, seed, run.records, run.stageCounters, scenario.fleet.pods, wallMs));
-    }
-  }
-  return buildReport('bench', scenario, runs, null, true);
-}
+export { benchScenario };
 
 /** Entry point of `switchboard bench`; returns the exit code. */
 export async function runBench(argv: string[]): Promise<number> {
   const flags = parseBenchFlags(argv);
   if (flags === 'help') {
     process.stdout.write(HELP);
+    return 0;
+  }
+  if (flags.generate > 0) {
+    await runGenerated({
+      count: flags.generate,
+      familyFile: flags.family ?? relativeDefault(),
+      familySeed: flags.familySeed,
+      policies: flags.policies ?? defaultPolicies(),
+      seeds: flags.seeds ?? [1, 2, 3],
+      out: flags.out ?? join('bench', 'out', `family-${basename(flags.family ?? DEFAULT_FAMILY, extname(flags.family ?? DEFAULT_FAMILY))}`),
+      quiet: flags.quiet,
+      jobs: flags.jobs === 0 ? Math.min(2, availableParallelism()) : flags.jobs,
+    });
     return 0;
   }
   const scenario = scenarioWithTrace(flags.scenario, flags.trace, flags.traceSpeed);
@@ -152,4 +170,10 @@ export async function runBench(argv: string[]): Promise<number> {
   const files = writeReport(out, report);
   process.stdout.write(`${renderTable(report)}\nwrote ${files.json}\nwrote ${files.html}\n`);
   return 0;
+}
+
+/** The default family's path, relative to the working directory when it is inside it (shorter file names in reports). */
+function relativeDefault(): string {
+  const r = relative(process.cwd(), DEFAULT_FAMILY);
+  return r.startsWith('..') ? DEFAULT_FAMILY : r;
 }

@@ -35,3 +35,50 @@ export class ProgressBar {
     this.lastQuarter = -1;
   }
 }
+
+/**
+ * Counts runs of a batch and estimates the time left from the time spent so far (runs of one
+ * batch are of similar size, so the mean per run extrapolates).
+ */
+export class RunCounter {
+  private done = 0;
+  private readonly t0: number;
+
+  constructor(
+    readonly total: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.t0 = now();
+  }
+
+  /** `run i/n` for the run in progress. */
+  label(): string {
+    return `run ${Math.min(this.done + 1, this.total)}/${this.total}`;
+  }
+
+  /** Marks one run finished. */
+  finish(): void {
+    this.done++;
+  }
+
+  /** Time left, `fraction` of the current run being done; `?` until something has finished. */
+  eta(fraction = 0): string {
+    const progress = this.done + Math.max(0, Math.min(1, fraction));
+    if (progress <= 0) return 'ETA ?';
+    const perRun = (this.now() - this.t0) / progress;
+    return `ETA ${formatDuration(perRun * Math.max(0, this.total - progress))}`;
+  }
+
+  /** Wall time since the counter started, ms. */
+  elapsedMs(): number {
+    return this.now() - this.t0;
+  }
+}
+
+/** `42s`, `3m05s`, `1h02m`. */
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}

@@ -95,3 +95,17 @@ export function describeRules(): string {
   const floors = JUDGED_METRICS.map((m) => `${m} ${JUDGE_RULES[m].floor}${unit(m)}`).join(', ');
   return `loss = more than ${LOSS_MARGIN * 100}% worse than the better of ${REFERENCE_POLICIES.join(' and ')} (goodput/success: also on the share missing); differences within a floor are ties (${floors})`;
 }
+
+/**
+ * How many times worse `value` is than `reference` (> 1 for a loss), for ranking losses: the
+ * ratio in the worse direction, with the floor as the smallest denominator so a 0 reference
+ * does not make every loss infinite; percentages take the larger of the value and the missing
+ * share ratios. Infinity when the value is undefined.
+ */
+export function severity(metric: JudgedMetric, value: number, reference: number): number {
+  if (!Number.isFinite(value)) return Infinity;
+  const r = JUDGE_RULES[metric];
+  if (r.better === 'lower') return value / Math.max(reference, r.floor);
+  const direct = reference / Math.max(value, r.floor);
+  return r.percent ? Math.max(direct, (100 - value) / Math.max(100 - reference, r.floor)) : direct;
+}

@@ -35,7 +35,8 @@ afterAll(() => {
 describe('the packed package', () => {
   it('ships dist, the protos and the entry points, without tests', () => {
     const listing = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n');
-    for (const f of ['package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/plugin-api.js', 'package/dist/cli.js', 'package/package.json'])
+    // bench/families/default.yaml: the family `switchboard bench --generate` draws from by default.
+    for (const f of ['package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/plugin-api.js', 'package/dist/cli.js', 'package/package.json', 'package/bench/families/default.yaml'])
       expect(listing).toContain(f);
     expect(listing.some((f) => f.startsWith('package/proto/envoy/'))).toBe(true);
     expect(listing.some((f) => f.endsWith('.test.js'))).toBe(false);

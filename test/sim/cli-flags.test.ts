@@ -56,6 +56,10 @@ describe('switchboard bench flags', () => {
       scenario: 'x.yaml',
       trace: null,
       traceSpeed: 1,
+      generate: 0,
+      family: null,
+      familySeed: null,
+      jobs: 0,
       policies: ['round-robin', 'switchboard'],
       configs: [
         { name: 'mine', path: 'a.yaml' },

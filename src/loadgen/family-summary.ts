@@ -1,0 +1,131 @@
+/**
+ * The summary of a generated family run: wins, ties and losses per metric and policy summed
+ * over every scenario's verdicts (`judgement.ts`), and the worst losses with the scenario file
+ * that replays each one.
+ */
+import { JUDGED_METRICS, severity, type JudgedMetric } from '../workload/judge.js';
+import type { Report } from './report.js';
+import { HEADLINES } from './report.js';
+import { fmt } from './table.js';
+
+/** One scenario's report and the file it was generated to. */
+export interface FamilyEntry {
+  file: string;
+  report: Report;
+}
+
+export interface VerdictTally {
+  win: number;
+  tie: number;
+  loss: number;
+}
+
+/** A loss, where to replay it, and how bad it is. */
+export interface WorstLoss {
+  policy: string;
+  scenario: string;
+  file: string;
+  scope: string;
+  metric: JudgedMetric;
+  value: number;
+  reference: number;
+  referencePolicy: string;
+  /** Times worse than the reference (see `severity`). */
+  severity: number;
+}
+
+export interface FamilySummary {
+  family: string;
+  scenarios: number;
+  policies: string[];
+  seeds: number[];
+  /** Per policy: per metric, and the total. */
+  tallies: Array<{ policy: string; total: VerdictTally; byMetric: Record<JudgedMetric, VerdictTally> }>;
+  /** Every loss, worst first. */
+  losses: WorstLoss[];
+  /** Wall time of the whole run, ms (calibration included). */
+  wallMs: number;
+}
+
+/** Sums the verdicts of `entries`. */
+export function summarizeFamily(family: string, entries: readonly FamilyEntry[], wallMs: number): FamilySummary {
+  const policies: string[] = [];
+  for (const e of entries) for (const a of e.report.aggregates) if (!policies.includes(a.policy)) policies.push(a.policy);
+  const empty = (): VerdictTally => ({ win: 0, tie: 0, loss: 0 });
+  const tallies = policies.map((policy) => {
+    const byMetric = {} as Record<JudgedMetric, VerdictTally>;
+    for (const m of JUDGED_METRICS) byMetric[m] = empty();
+    return { policy, total: empty(), byMetric };
+  });
+  const losses: WorstLoss[] = [];
+  for (const e of entries) {
+    for (const c of e.report.judgement?.cells ?? []) {
+      const t = tallies[policies.indexOf(c.policy)];
+      t.byMetric[c.metric][c.verdict]++;
+      t.total[c.verdict]++;
+      if (c.verdict === 'loss') {
+        losses.push({
+          policy: c.policy,
+          scenario: e.report.scenario.name,
+          file: e.file,
+          scope: c.scope,
+          metric: c.metric,
+          value: c.value,
+          reference: c.reference,
+          referencePolicy: c.referencePolicy,
+          severity: severity(c.metric, c.value, c.reference),
+        });
+      }
+    }
+  }
+  losses.sort((a, b) => b.severity - a.severity || (a.scenario < b.scenario ? -1 : 1));
+  const seeds = [...new Set(entries.flatMap((e) => e.report.aggregates.flatMap((a) => a.seeds)))].sort((a, b) => a - b);
+  return { family, scenarios: entries.length, policies, seeds, tallies, losses, wallMs };
+}
+
+const tally = (t: VerdictTally): string => `${t.win}/${t.tie}/${t.loss}`;
+
+/** The worst `n` losses of `policy`. */
+export function worstOf(s: FamilySummary, policy: string, n: number): WorstLoss[] {
+  return s.losses.filter((l) => l.policy === policy).slice(0, n);
+}
+
+/** Markdown: the wins/ties/losses table (cells `w/t/l`) and the worst losses per policy. */
+export function familyMarkdown(s: FamilySummary, worstPerPolicy = 5): string {
+  const lines = [
+    `${s.scenarios} scenarios × ${s.policies.length} policies × ${s.seeds.length} seeds (${s.seeds.join(', ')}); medians over seeds; each cell wins/ties/losses against the better of least-request and go-epp.`,
+    '',
+    `| policy | ${JUDGED_METRICS.map((m) => HEADLINES[m]).join(' | ')} | total |`,
+    `|---|${JUDGED_METRICS.map(() => '---:').join('|')}|---:|`,
+  ];
+  for (const t of s.tallies) lines.push(`| ${t.policy} | ${JUDGED_METRICS.map((m) => tally(t.byMetric[m])).join(' | ')} | ${tally(t.total)} |`);
+  for (const p of s.policies) {
+    const worst = worstOf(s, p, worstPerPolicy);
+    if (worst.length === 0) continue;
+    lines.push('', `Worst losses of \`${p}\`:`, '', '| scenario file | scope | metric | value | reference | × worse |', '|---|---|---|---:|---:|---:|');
+    for (const l of worst) lines.push(`| \`${l.file}\` | ${l.scope} | ${HEADLINES[l.metric]} | ${fmt(l.value)} | ${fmt(l.reference)} (${l.referencePolicy}) | ${fmt(l.severity)} |`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The terminal version: one block per policy (w/t/l per metric), then the worst losses. */
+export function renderFamilySummary(s: FamilySummary, worstPerPolicy = 3): string {
+  const header = ['policy', ...JUDGED_METRICS.map((m) => HEADLINES[m]), 'total w/t/l'];
+  const rows = s.tallies.map((t) => [t.policy, ...JUDGED_METRICS.map((m) => tally(t.byMetric[m])), tally(t.total)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const out = [
+    `family ${s.family}: ${s.scenarios} scenarios × ${s.policies.length} policies × ${s.seeds.length} seeds in ${fmt(s.wallMs / 1000)} s; wins/ties/losses against the better of least-request and go-epp`,
+    '',
+    line(header),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.map(line),
+  ];
+  for (const p of s.policies) {
+    const worst = worstOf(s, p, worstPerPolicy);
+    if (worst.length === 0) continue;
+    out.push('', `worst losses of ${p}:`);
+    for (const l of worst) out.push(`  ${fmt(l.severity)}× ${HEADLINES[l.metric]} ${fmt(l.value)} vs ${fmt(l.reference)} (${l.referencePolicy}) · ${l.scope} · ${l.file}`);
+  }
+  return out.join('\n') + '\n';
+}
