@@ -111,7 +111,7 @@ describe('bench --generate', () => {
       return 'no error';
     };
     expect(parseBenchFlags(['--generate', '3', '--family', 'f.yaml', '--family-seed', '9'])).toMatchObject({ generate: 3, family: 'f.yaml', familySeed: 9, scenario: '' });
-    expect(err([])).toBe('invalid flag --scenario: is required (or --generate N)');
+    expect(err([])).toBe('invalid flag --scenario: is required (or --trace, or --generate N)');
     expect(err(['--generate', '2', '--scenario', 'x.yaml'])).toBe('invalid flag --generate: draws its own scenarios; drop --scenario');
     expect(err(['--scenario', 'x.yaml', '--family', 'f.yaml'])).toBe('invalid flag --family: only applies with --generate N');
     expect(err(['--generate', '-1'])).toMatch(/^invalid flag --generate: /);
