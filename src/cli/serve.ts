@@ -225,7 +225,7 @@ async function startParts(
         ? null
         : new Dashboard({
             // Every pool, by name (with `pools:`, each pool's own endpoints).
-            pools: () => (pools === null ? [{ name: poolName, pool: core.pool, telemetry, stalenessMs }] : pools.members.map((m) => ({ name: m.name, pool: m.core.pool, telemetry, stalenessMs }))),
+            pools: () => (pools === null ? [{ name: poolName, pool: core.pool, telemetry, stalenessMs }] : pools.members.map((m) => ({ name: m.name, pool: m.core.pool, telemetry, stalenessMs, sharedTelemetry: true }))),
             decisions,
             maxViewers: Number(v['dashboard-max-viewers']),
             registry,

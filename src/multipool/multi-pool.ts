@@ -11,6 +11,7 @@ import { sbError } from '../errors.js';
 import type { Endpoint } from '../pool/endpoint.js';
 import { EndpointPool, systemClock } from '../pool/pool.js';
 import { createSwitchboard, type Switchboard, type SwitchboardOptions } from '../switchboard.js';
+import { poolDecisions } from '../telemetry/dashboard/decisions.js';
 import type { Telemetry } from '../telemetry/metrics.js';
 import { PoolMetrics } from '../telemetry/pool-metrics.js';
 import type { ConfigWarning } from '../warnings.js';
@@ -64,6 +65,8 @@ export function createMultiPool(opts: MultiPoolOptions): MultiPool {
         config: poolConfig(cfg, spec),
         endpoints: [],
         poolName: spec.name,
+        // The dashboard's decisions name the pool that made them.
+        decisions: opts.decisions === undefined || opts.decisions === null ? null : poolDecisions(opts.decisions, spec.name),
         sharedTelemetry: telemetry ?? undefined,
         telemetry: opts.telemetry,
         ...(spec.modelServerType !== null ? { defaultEngine: spec.modelServerType } : {}),

@@ -208,14 +208,15 @@ export const CLIENT_SCRIPT = String.raw`
     var queued = view.queues.reduce(function (a, q) { return a + q.requests; }, 0);
     var refused = view.rejections.reduce(function (a, r) { return a + r.perSec; }, 0);
     var s = view.scheduler;
+    var all = view.processWide ? ' (all pools)' : '';
     var box = $('summary');
     box.textContent = '';
     box.appendChild(tile('endpoints fresh / total', fresh + ' / ' + view.endpoints.length, 'tile-endpoints'));
     box.appendChild(tile('picks per second', fmt(view.picksPerSec, 1), 'tile-picks'));
-    box.appendChild(tile('prefix hit ratio (since start)', pct(view.prefixHitRatioTotal), 'tile-prefix'));
-    box.appendChild(tile('scheduling p50 / p99 ms', s && s.p50Ms !== null ? fmt(s.p50Ms, 3) + ' / ' + fmt(s.p99Ms, 3) : '–', 'tile-sched'));
-    box.appendChild(tile('queued in flow control', String(queued), 'tile-queued'));
-    box.appendChild(tile('refused per second', fmt(refused, 1), 'tile-refused'));
+    box.appendChild(tile('prefix hit ratio (since start)' + all, pct(view.prefixHitRatioTotal), 'tile-prefix'));
+    box.appendChild(tile('scheduling p50 / p99 ms' + all, s && s.p50Ms !== null ? fmt(s.p50Ms, 3) + ' / ' + fmt(s.p99Ms, 3) : '–', 'tile-sched'));
+    box.appendChild(tile('queued in flow control' + all, String(queued), 'tile-queued'));
+    box.appendChild(tile('refused per second' + all, fmt(refused, 1), 'tile-refused'));
     if (view.saturation !== null) box.appendChild(tile('pool saturation', pct(view.saturation), 'tile-saturation'));
   }
 

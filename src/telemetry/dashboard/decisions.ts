@@ -62,6 +62,11 @@ export interface DecisionSampler {
   record(d: DecisionReport): void;
 }
 
+/** `log` as one pool's sampler: its decisions carry the pool's name (several pools share one log). */
+export function poolDecisions(log: DecisionSampler, pool: string): DecisionSampler {
+  return { wants: () => log.wants(), record: (d) => log.record({ ...d, pool }) };
+}
+
 export class DecisionLog implements DecisionSampler {
   private budget = 0;
   private seq = 0;

@@ -20,6 +20,8 @@ export interface DashboardPool {
   telemetry: Telemetry | null;
   /** Metrics older than this (ms) are stale; 0 turns staleness off. */
   stalenessMs: number;
+  /** True when `telemetry` is shared by several pools (one registry): its figures are the process's, not this pool's. */
+  sharedTelemetry?: boolean;
 }
 
 /** One endpoint in a snapshot. */
@@ -65,6 +67,8 @@ export interface PoolView {
   saturation: number | null;
   /** Refused or failed requests by error code: since start and per second now. */
   rejections: Array<{ code: string; total: number; perSec: number }>;
+  /** Scheduling latency, prefix ratio, queues and refusals are the whole process's (several pools share one registry). */
+  processWide: boolean;
 }
 
 /** What one SSE frame carries. */
@@ -192,7 +196,7 @@ export class DashboardFeed {
       rejections.sort((a, b) => b.total - a.total);
     }
     this.memory.set(p.name, mem);
-    return { name: p.name, endpoints, picksPerSec: picks, prefixHitRatio, prefixHitRatioTotal, scheduler, queues, saturation, rejections };
+    return { name: p.name, endpoints, picksPerSec: picks, prefixHitRatio, prefixHitRatioTotal, scheduler, queues, saturation, rejections, processWide: p.sharedTelemetry === true };
   }
 }
 

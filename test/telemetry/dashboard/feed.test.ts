@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../../src/config/defaults.js';
 import type { MetricsSnapshot } from '../../../src/pool/endpoint.js';
 import { createSwitchboard } from '../../../src/switchboard.js';
-import { DecisionLog } from '../../../src/telemetry/dashboard/decisions.js';
+import { DecisionLog, poolDecisions } from '../../../src/telemetry/dashboard/decisions.js';
 import { DashboardFeed, quantileMs } from '../../../src/telemetry/dashboard/feed.js';
 
 const metrics = (kv: number, waiting: number, active: string[] = []): MetricsSnapshot => ({
@@ -105,6 +105,31 @@ describe('dashboard feed', () => {
     // Decisions already sent are not sent again; a new viewer gets the recent ones.
     expect((await feed.snapshot()).decisions).toEqual([]);
     expect(feed.recentDecisions().map((x) => x.seq)).toEqual([1, 2]);
+  });
+
+  it('shows several pools, each with its own endpoints, and names the pool of each decision', async () => {
+    const a = setup();
+    const b = setup();
+    const log = new DecisionLog(10);
+    const feed = new DashboardFeed(
+      () => [
+        { name: 'l4', pool: a.core.pool, telemetry: a.core.telemetry, stalenessMs: 1000, sharedTelemetry: true },
+        { name: 'tpu', pool: b.core.pool, telemetry: a.core.telemetry, stalenessMs: 1000, sharedTelemetry: true },
+      ],
+      log,
+    );
+    log.allow(2);
+    poolDecisions(log, 'l4').record({ model: 'm', outcome: 'picked', reason: null, explanation: null, seconds: 0 });
+    poolDecisions(log, 'tpu').record({ model: 'm', outcome: 'no-candidates', reason: null, explanation: null, seconds: 0 });
+    const snap = await feed.snapshot();
+    expect(snap.pools.map((p) => [p.name, p.endpoints.length, p.processWide])).toEqual([
+      ['l4', 2, true],
+      ['tpu', 2, true],
+    ]);
+    expect(snap.decisions.map((d) => [d.pool, d.outcome])).toEqual([
+      ['l4', 'picked'],
+      ['tpu', 'no-candidates'],
+    ]);
   });
 
   it('keeps the last N decisions', () => {
