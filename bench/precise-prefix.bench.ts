@@ -163,7 +163,7 @@ function memoryPer10k(): { bytesPer10kBlocks: number; endpoints: number; blocksP
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new Error('run with node --expose-gc (npm run bench:precise does)');
   const endpoints = 16;
-  const blocksPerEndpoint = 20_000;
+  const blocksPerEndpoint = 20_480; // a multiple of the 64-block events
   gc();
   const before = process.memoryUsage().heapUsed;
   const index = new PreciseIndex(() => 1e9);
@@ -224,8 +224,9 @@ events of every earlier pick, 30k-block endpoints): p50 µs.
 |---|---|---|---|---|
 ${rows.join('\n')}
 
-**Tokenization** per prompt, ms (the local tokenizer is the test fixture's byte-level BPE: a real
-model's vocabulary and merges cost more per byte; /tokenize includes a loopback HTTP round trip).
+**Tokenization** per prompt, ms (the local tokenizer is the test fixture's byte-level BPE with ten
+merges, about one token per byte where a real model's gives about one per four, so its cost per
+byte is not a real model's; /tokenize includes a loopback HTTP round trip to the simulated pod).
 
 | backend | prompt | median ms | min–max |
 |---|---|---|---|
