@@ -4,9 +4,10 @@
  * summary and the worst losses as a section of bench/RESULTS.md. With --publish, each policy's
  * worst-loss scenario files are copied to bench/families/cases/ so they stay replayable.
  *
- *   npm run bench:family [-- --generate 60] [-- --seeds 1,2,3] [-- --family FILE] [-- --publish]
+ *   npm run bench:family [-- --generate 60] [-- --seeds 1,2,3] [-- --family FILE] [-- --jobs 2] [-- --publish]
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { runGenerated } from '../src/cli/bench-generate.js';
 import { familyMarkdown, worstOf } from '../src/loadgen/family-summary.js';
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   const family = arg('family', 'bench/families/default.yaml');
   const note = loadNote();
   const out = join('bench', 'out', `family-${basename(family, extname(family))}`);
-  const summary = await runGenerated({ count, familyFile: family, familySeed: null, policies: defaultPolicies(), seeds, out, quiet: false });
+  const summary = await runGenerated({ count, familyFile: family, familySeed: null, policies: defaultPolicies(), seeds, out, quiet: false, jobs: Number(arg('jobs', String(Math.min(2, availableParallelism())))) });
   const publish = publishing();
   // The worst losses stay replayable: their scenario files are committed with the results.
   const cases = join('bench', 'families', 'cases');
