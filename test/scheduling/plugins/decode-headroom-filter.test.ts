@@ -28,6 +28,8 @@ describe('decode-headroom-filter', () => {
     { name: 'preemptions: true drops an above-average pod that preempts while another is calm', pods: [{ running: 4 }, { running: 5 }], preempt: [0, 0.5], params: { preemptions: true }, want: ['pod-0'] },
     { name: 'keeps preempting pods when every pod preempts', pods: [{ running: 4 }, { running: 5 }], preempt: [0.2, 0.5], params: { preemptions: true }, want: ['pod-0', 'pod-1'] },
     { name: 'preemptions are no reason by default', pods: [{ running: 4 }, { running: 5 }], preempt: [0, 0.5], want: ['pod-0', 'pod-1'] },
+    // loads 4, 5, 9 (mean 6): pod-1 is slow but below the mean; pod-2 slow and above it.
+    { name: 'slowAbove: mean spares a slow pod below the mean load', pods: [{ running: 4 }, { running: 5 }, { running: 9 }], tpot: [20, 60, 60], params: { slowAbove: 'mean' }, want: ['pod-0', 'pod-1'] },
     { name: 'a single endpoint always passes', pods: [{ q: 50, running: 50 }], tpot: [500], preempt: [3], params: { preemptions: true }, want: ['pod-0'] },
   ];
   for (const t of table) {
@@ -62,5 +64,6 @@ describe('decode-headroom-filter', () => {
     const p = pool([{}]);
     expect(() => plugin<Filter>('decode-headroom-filter', p, { slack: -1 })).toThrow(/slack/);
     expect(() => plugin<Filter>('decode-headroom-filter', p, { tpotSlack: 'x' })).toThrow(/tpotSlack/);
+    expect(() => plugin<Filter>('decode-headroom-filter', p, { slowAbove: 'max' })).toThrow(/slowAbove/);
   });
 });

@@ -14,6 +14,8 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
   const minSlack = p.number('minSlack', 8, { min: 0 });
   const tpotSlack = p.number('tpotSlack', 1, { min: 0 });
   const preemptions = p.boolean('preemptions', false);
+  // Which endpoints the decode rule may drop: those above the least-loaded, or above the mean.
+  const aboveMean = p.string('slowAbove', 'min', ['min', 'mean']) === 'mean';
   let loads = new Float64Array(16);
   const filter: Filter = {
     typedName: typed(DECODE_HEADROOM_FILTER, name),
@@ -53,7 +55,7 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
         const l = loads[k];
         if (l > bound) continue;
         if (l > min) {
-          if (tpot[s] > tpotBound) continue;
+          if (tpot[s] > tpotBound && (!aboveMean || l > mean)) continue;
           // Preempting under KV pressure is common on prefix holders: only an above-average load
           // makes it a reason to look elsewhere.
           if (preemptions && calm && preempt[s] > 0 && l > mean) continue;
