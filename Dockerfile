@@ -28,9 +28,9 @@ FROM node:24-bookworm-slim@sha256:235600a8101ab264e117b1768e925532262668dc9b581e
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
-# The context is only sources, tsconfigs and protos (.dockerignore).
+# The context is only sources, tsconfigs, protos and the default workload family (.dockerignore).
 COPY . .
-RUN npm run build && mkdir -p out && cp -r dist package.json out/ && if [ -d proto ]; then cp -r proto out/; fi
+RUN npm run build && mkdir -p out/bench/families && cp -r dist package.json out/ && cp bench/families/default.yaml out/bench/families/ && if [ -d proto ]; then cp -r proto out/; fi
 
 FROM gcr.io/distroless/nodejs${NODE_VERSION}-debian12:nonroot
 WORKDIR /app

@@ -152,12 +152,12 @@ describe('Dockerfile structure', () => {
     expect(JSON.parse(final.steps.find((i) => i.op === 'CMD')!.args)).toEqual(['serve']);
   });
 
-  it('sends only sources, manifests and protos as the build context', () => {
+  it('sends only sources, manifests, protos and the default workload family as the build context', () => {
     const files = contextFiles();
     expect(files).toContain('package.json');
     expect(files).toContain('package-lock.json');
     expect(files).toContain('src/cli.ts');
-    expect(files.filter((f) => !/^(src\/|proto\/|package(-lock)?\.json$|tsconfig(\.build)?\.json$)/.test(f))).toEqual([]);
+    expect(files.filter((f) => !/^(src\/|proto\/|package(-lock)?\.json$|tsconfig(\.build)?\.json$|bench\/families\/default\.yaml$)/.test(f))).toEqual([]);
     expect(files.filter((f) => f.endsWith('.test.ts'))).toEqual([]);
   });
 });
