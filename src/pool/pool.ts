@@ -40,6 +40,7 @@ const COLUMNS = [
   'dispatchedAtScrape',
   'dispatchedAtLastMetrics',
   'pendingPrefill',
+  'metricsSeq',
 ] as const;
 type Column = (typeof COLUMNS)[number];
 
@@ -76,6 +77,13 @@ export class EndpointPool {
   dispatchedAtLastMetrics!: Float64Array;
   /** Estimated uncached prompt tokens of in-flight requests that have not produced a token yet. */
   pendingPrefill!: Float64Array;
+  /**
+   * A pool-wide sequence number of the slot's latest metrics (0: none). Unique across slots and
+   * time, so a plugin can cache what it derives from a slot's metrics and know when it is stale,
+   * even after the slot is reused by another endpoint.
+   */
+  metricsSeq!: Float64Array;
+  private metricsCount = 0;
   /** One column per declared signal (signals.ts): gauges as reported, counters as a rate per second, observed ones as their hook writes them. */
   readonly signal = {} as Record<SignalName, Float64Array>;
   /** Counters' raw value at the previous scrape, for their rate. */
@@ -223,6 +231,7 @@ export class EndpointPool {
       }
     }
     this.scrapedAt[s] = now;
+    this.metricsSeq[s] = ++this.metricsCount;
     this.dispatchedAtLastMetrics[s] = this.dispatchedAtScrape[s];
     for (const l of this.metricsListeners) l(ep);
   }

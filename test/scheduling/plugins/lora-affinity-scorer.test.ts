@@ -53,4 +53,36 @@ describe('lora-affinity-scorer', () => {
     // Off by default (the Go EPP's scores).
     expect(scores(plugin<Scorer>('lora-affinity-scorer', pool), pool, request('tail'))).toEqual([0, 0]);
   });
+
+  it('follows every new scrape, a reused slot and the memory it evicts (what it derives is cached per scrape)', () => {
+    const pool = makePool([{ active: ['a'], maxLora: 1 }, { active: ['b'], maxLora: 1 }]);
+    const s = plugin<Scorer & PreRequest>('lora-affinity-scorer', pool, { recentScore: 0.9, recentSlots: 1 });
+    const [p0, p1] = pool.endpoints();
+    expect(scores(s, pool, request('a'))).toEqual([1, 0]);
+    // The same model asked again after a scrape moved the adapter: the new scrape decides.
+    pool.recordMetrics(p0, snapshot({ active: ['b'], maxLora: 1 }));
+    pool.recordMetrics(p1, snapshot({ active: ['a'], maxLora: 1 }));
+    expect(scores(s, pool, request('a'))).toEqual([0, 1]);
+    // Remembered on p0 until the one-slot memory takes another adapter there.
+    const sent = (model: string, slot: number) => s.preRequest(cycle(pool, request(model)), Int32Array.of(slot), 1);
+    sent('a', p0.slot);
+    expect(scores(s, pool, request('a'))).toEqual([0.9, 1]);
+    sent('b', p0.slot);
+    expect(scores(s, pool, request('a'))).toEqual([0, 1]);
+    // A slot reused by a new endpoint starts from its own scrape and an empty memory.
+    sent('a', p1.slot);
+    pool.remove(p1.key);
+    const p2 = pool.upsert({ name: 'pod-new', address: '192.168.1.9', port: 8000 });
+    expect(p2.slot).toBe(p1.slot);
+    expect(scores(s, pool, request('a'))).toEqual([0, 0]);
+    pool.recordMetrics(p2, snapshot({ active: ['c'], maxLora: 2 }));
+    expect(scores(s, pool, request('a'))).toEqual([0, 0.8]);
+  });
+
+  it('keeps a bounded number of per-model views whatever model names clients send', () => {
+    const pool = makePool([{ active: ['a'], maxLora: 1 }]);
+    const s = plugin<Scorer>('lora-affinity-scorer', pool);
+    for (let i = 0; i < 1000; i++) expect(scores(s, pool, request(`m-${i}`))).toEqual([0]);
+    expect(scores(s, pool, request('a'))).toEqual([1]);
+  });
 });

@@ -5,6 +5,22 @@ import { typed } from '../common.js';
 export const LORA_AFFINITY_SCORER = 'lora-affinity-scorer';
 /** Adapter names learnt from scrapes at most (a hostile page cannot grow the set without bound). */
 const MAX_KNOWN_ADAPTERS = 4096;
+/** Requested model names with a cached per-slot view (more distinct names: the cache restarts). */
+const MAX_MODEL_VIEWS = 256;
+
+/** One model's per-slot scores as of each slot's latest scrape (`seq`), and the memory's flags. */
+class ModelView {
+  readonly seq: Float64Array;
+  readonly score: Float64Array;
+  readonly active: Uint8Array;
+  readonly remembered: Uint8Array;
+  constructor(capacity: number) {
+    this.seq = new Float64Array(capacity).fill(-1);
+    this.score = new Float64Array(capacity);
+    this.active = new Uint8Array(capacity);
+    this.remembered = new Uint8Array(capacity);
+  }
+}
 
 export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
   const active = p.number('activeScore', 1, { min: 0, max: 1 });
@@ -16,11 +32,18 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
   const recentSlots = p.number('recentSlots', 0, { min: 0, max: 64, integer: true });
   /** Per slot, the last distinct models sent there, most recent first ('' = empty). */
   const memory: string[][] = [];
+  const forget = (model: string, s: number): void => {
+    const v = views.get(model);
+    if (v !== undefined && s < v.remembered.length) v.remembered[s] = 0;
+  };
   /** Models ever reported as LoRA adapters: only those are remembered (the base model is everywhere). */
   const adapters = new Set<string>();
   if (recent > 0) {
     pool.subscribe((e) => {
-      if (e.type === 'removed' && e.endpoint.slot < memory.length) memory[e.endpoint.slot] = [];
+      const s = e.endpoint.slot;
+      if (e.type !== 'removed' || s >= memory.length) return;
+      for (const model of memory[s]) forget(model, s);
+      memory[s] = [];
     });
     // Off the pick: each scrape teaches which model names are adapters (bounded, pages are input).
     pool.onMetrics((ep) => {
@@ -30,30 +53,47 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
       for (const a of m.waitingAdapters) adapters.add(a);
     });
   }
-  const remembered = (s: number, model: string): boolean => {
-    const m = s < memory.length ? memory[s] : undefined;
-    if (m === undefined) return false;
-    for (let i = 0; i < m.length; i++) if (m[i] === model) return true;
-    return false;
+  /**
+   * Per model, what the scrapes say about each slot, derived once per scrape rather than per
+   * pick (two Set lookups per endpoint were a quarter of a 1,024-endpoint pick), plus whether the
+   * memory holds the model for the slot. Bounded: model names come from clients.
+   */
+  const views = new Map<string, ModelView>();
+  const viewOf = (model: string): ModelView => {
+    let v = views.get(model);
+    if (v === undefined || v.seq.length < pool.capacity) {
+      if (v === undefined && views.size >= MAX_MODEL_VIEWS) views.clear();
+      v = new ModelView(pool.capacity);
+      for (let s = 0; s < memory.length; s++) if (memory[s].includes(model)) v.remembered[s] = 1;
+      views.set(model, v);
+    }
+    return v;
+  };
+  const derive = (v: ModelView, s: number, model: string): void => {
+    v.seq[s] = pool.metricsSeq[s];
+    const m = pool.atSlot(s)?.metrics;
+    v.active[s] = 0;
+    if (m == null) v.score[s] = 0;
+    else if (m.activeAdapters.has(model)) {
+      v.score[s] = active;
+      v.active[s] = 1;
+    } else if (m.activeAdapters.size + m.waitingAdapters.size < pool.maxAdapters[s]) v.score[s] = freeSlot;
+    else if (m.waitingAdapters.has(model)) v.score[s] = waiting;
+    else v.score[s] = 0;
   };
   const scorer: AnyPlugin = {
     typedName: typed(LORA_AFFINITY_SCORER, name),
     score(cycle, cands, out) {
       const model = cycle.request.targetModel;
+      const v = viewOf(model);
       const slots = cands.slots;
-      const maxAdapters = pool.maxAdapters;
+      const seqs = pool.metricsSeq;
+      const { seq, score, remembered, active: isActive } = v;
       for (let k = 0; k < cands.length; k++) {
         const s = slots[k];
-        const m = pool.atSlot(s)?.metrics;
-        if (m == null) {
-          out[k] = 0;
-          continue;
-        }
-        if (m.activeAdapters.has(model)) out[k] = active;
-        else if (recent > 0 && remembered(s, model)) out[k] = recent;
-        else if (m.activeAdapters.size + m.waitingAdapters.size < maxAdapters[s]) out[k] = freeSlot;
-        else if (m.waitingAdapters.has(model)) out[k] = waiting;
-        else out[k] = 0;
+        if (seq[s] !== seqs[s]) derive(v, s, model);
+        // Running here wins; else an adapter sent here recently is likely still in its slot.
+        out[k] = recent > 0 && remembered[s] === 1 && isActive[s] === 0 && seqs[s] !== 0 ? recent : score[s];
       }
     },
   };
@@ -68,10 +108,18 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
       // As many as the endpoint has adapter slots (plus the base model), unless set.
       const cap = recentSlots > 0 ? recentSlots : Math.max(1, pool.maxAdapters[s]) + 1;
       let at = m.indexOf(model);
-      if (at < 0) at = m.length < cap ? m.push(model) - 1 : cap - 1;
+      if (at < 0) {
+        if (m.length < cap) at = m.push(model) - 1;
+        else {
+          at = cap - 1;
+          forget(m[at], s);
+        }
+      }
       for (let i = at; i > 0; i--) m[i] = m[i - 1];
       m[0] = model;
-      if (m.length > cap) m.length = cap;
+      while (m.length > cap) forget(m.pop() as string, s);
+      const v = views.get(model);
+      if (v !== undefined && s < v.remembered.length) v.remembered[s] = 1;
     };
   }
   return scorer;
