@@ -7,12 +7,15 @@ import { registerBuiltinPlugins } from '../src/builtin-plugins.js';
  * Baselines in the same process: the same path with a round-robin profile (the machinery
  * without scoring), and, for the body, a full JSON.parse + JSON.stringify as the Go EPP does.
  *
- *   npm run bench:scheduler [-- --quick]
+ *   npm run bench:scheduler [-- --quick] [-- --config FILE]
+ * `--config FILE` benches the scheduling sections of FILE instead of the default profile (to
+ * compare a profile of your own, or to hold the profile fixed across two builds).
  * Every case runs in ROUNDS (5) rounds, interleaved, each on a fresh pool and index; the table
  * shows the median of the round p50s with their min–max, since single runs on this machine move
  * by ±30% from one run to the next.
  * Writes bench/results/scheduler.json and the scheduler section of bench/RESULTS.md.
  */
+import { readFileSync } from 'node:fs';
 import { parseConfig } from '../src/config/load.js';
 import { DEFAULT_CONFIG_YAML } from '../src/config/defaults.js';
 import { inspectRequest, type RequestView } from '../src/request/inspect.js';
@@ -30,6 +33,8 @@ const ENDPOINTS = [8, 64, 256, 1024];
 const PROMPTS = [1024, 4096, 16 * 1024, 220 * 1024];
 const ROUNDS = quick ? 1 : Number(process.env.ROUNDS ?? 5);
 const ROUND_ROBIN = `plugins: [{type: round-robin-picker}]`;
+const configAt = process.argv.indexOf('--config');
+const PROFILE_YAML = configAt > 0 && process.argv[configAt + 1] ? readFileSync(process.argv[configAt + 1], 'utf8') : DEFAULT_CONFIG_YAML;
 
 interface CaseResult {
   endpoints: number;
@@ -168,7 +173,7 @@ function main(): void {
   for (let round = 0; round < ROUNDS; round++) {
     for (const n of ENDPOINTS) {
       for (const bytes of PROMPTS) {
-        for (const [text, profile] of [[DEFAULT_CONFIG_YAML, 'default'], [ROUND_ROBIN, 'round-robin']] as const) {
+        for (const [text, profile] of [[PROFILE_YAML, 'default'], [ROUND_ROBIN, 'round-robin']] as const) {
           const key = `${n}/${bytes}/${profile}`;
           if (!rounds.has(key)) rounds.set(key, []);
           rounds.get(key)!.push(runCase(n, bytes, text, profile));

@@ -17,6 +17,8 @@ import { FAMILY_VERSION, calibrationDoc, drawScenario, loadFamily, scenarioDoc, 
 import { buildScenario, type Scenario } from '../workload/scenario.js';
 import { buildReport } from '../loadgen/report.js';
 import { runJobs, type Job } from './bench-pool.js';
+import { configFilePolicy } from '../sim/scorecard/director-router.js';
+import { registerPolicy } from '../sim/scorecard/policies.js';
 
 /** The family shipped with Switchboard. */
 export const DEFAULT_FAMILY = fileURLToPath(new URL('../../bench/families/default.yaml', import.meta.url));
@@ -27,6 +29,8 @@ export interface GenerateOptions {
   /** Overrides the family's seed. */
   familySeed: number | null;
   policies: readonly string[];
+  /** Extra policies from EndpointPickerConfig files (`--config name=path`), run after `policies`. */
+  configs?: ReadonlyArray<{ name: string; path: string }>;
   seeds: readonly number[];
   out: string;
   quiet: boolean;
@@ -82,6 +86,13 @@ export async function generateScenario(family: Family, familyFile: string, index
 export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
   const write = o.write ?? ((s: string) => void process.stdout.write(s));
   const family = loadFamily(o.familyFile);
+  // Config policies are checked (and registered for in-thread runs) before any calibration.
+  const configPaths = new Map<string, string>();
+  for (const c of o.configs ?? []) {
+    registerPolicy(c.name, configFilePolicy(c.name, c.path));
+    configPaths.set(c.name, c.path);
+  }
+  const policies = [...o.policies, ...[...configPaths.keys()].filter((n) => !o.policies.includes(n))];
   const seed = o.familySeed ?? family.seed;
   const t0 = performance.now();
   const dir = join(o.out, 'scenarios');
@@ -96,12 +107,12 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
     const g = generated[i];
     bar?.done(`calibrating ${i + 1}/${o.count} · ${g.scenario.name}`, `capacity ${g.capacity.toFixed(1)}/s (${g.rungs} rungs), ${cal.eta()}`);
   }
-  const counter = new RunCounter(o.count * o.policies.length * o.seeds.length);
+  const counter = new RunCounter(o.count * policies.length * o.seeds.length);
   // Seed-major, policy-minor within a scenario: the order `switchboard bench --scenario` uses.
-  const jobs: Job[] = generated.flatMap((g) => o.seeds.flatMap((seed) => o.policies.map((policy) => ({ file: g.file, scenario: g.scenario, policy, seed }))));
+  const jobs: Job[] = generated.flatMap((g) => o.seeds.flatMap((seed) => policies.map((policy) => ({ file: g.file, scenario: g.scenario, policy, seed, configPath: configPaths.get(policy) }))));
   const runs = await runJobs(jobs, o.jobs ?? 1, bar, counter);
   const entries: FamilyEntry[] = [];
-  const per = o.seeds.length * o.policies.length;
+  const per = o.seeds.length * policies.length;
   generated.forEach((g, i) => {
     const report = buildReport('bench', g.scenario, runs.slice(i * per, (i + 1) * per), null, true);
     writeReport(join(o.out, g.scenario.name), report);

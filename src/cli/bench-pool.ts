@@ -17,6 +17,8 @@ export interface Job {
   scenario: Scenario;
   policy: string;
   seed: number;
+  /** The policy's EndpointPickerConfig file when it is not a built-in (`--config name=path`). */
+  configPath?: string;
 }
 
 /** Parent → worker. */
@@ -25,6 +27,7 @@ export interface JobRequest {
   file: string;
   policy: string;
   seed: number;
+  configPath?: string;
 }
 
 /** Worker → parent. */
@@ -73,7 +76,7 @@ export async function runJobs(jobs: readonly Job[], threads: number, progress: P
               }
               current = next++;
               const j = jobs[current];
-              w.postMessage({ id: current, file: j.file, policy: j.policy, seed: j.seed } satisfies JobRequest);
+              w.postMessage({ id: current, file: j.file, policy: j.policy, seed: j.seed, configPath: j.configPath } satisfies JobRequest);
             };
             w.on('message', (m: JobResponse) => {
               const j = jobs[m.id];

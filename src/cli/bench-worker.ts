@@ -5,7 +5,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { buildRunReport } from '../loadgen/report.js';
-import { policyFactory } from '../sim/scorecard/policies.js';
+import { configFilePolicy } from '../sim/scorecard/director-router.js';
+import { policyFactory, registerPolicy } from '../sim/scorecard/policies.js';
 import { runScorecard } from '../sim/scorecard/runner.js';
 import { loadScenario, type Scenario } from '../workload/scenario.js';
 import type { JobRequest, JobResponse } from './bench-pool.js';
@@ -13,6 +14,8 @@ import type { JobRequest, JobResponse } from './bench-pool.js';
 const port = parentPort;
 if (port === null) throw new Error('bench-worker runs as a worker thread');
 const scenarios = new Map<string, Scenario>();
+/** Config-file policies registered in this thread (the parent's registry does not cross threads). */
+const configs = new Map<string, string>();
 
 port.on('message', (job: JobRequest) => {
   void run(job).then(
@@ -24,6 +27,10 @@ port.on('message', (job: JobRequest) => {
 async function run(job: JobRequest): Promise<JobResponse> {
   let scenario = scenarios.get(job.file);
   if (scenario === undefined) scenarios.set(job.file, (scenario = loadScenario(job.file)));
+  if (job.configPath !== undefined && configs.get(job.policy) !== job.configPath) {
+    registerPolicy(job.policy, configFilePolicy(job.policy, job.configPath));
+    configs.set(job.policy, job.configPath);
+  }
   const t0 = performance.now();
   let last = 0;
   const result = await runScorecard(scenario, policyFactory(job.policy), {

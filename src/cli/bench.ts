@@ -149,6 +149,7 @@ export async function runBench(argv: string[]): Promise<number> {
       familyFile: flags.family ?? relativeDefault(),
       familySeed: flags.familySeed,
       policies: flags.policies ?? defaultPolicies(),
+      configs: flags.configs,
       seeds: flags.seeds ?? [1, 2, 3],
       out: flags.out ?? join('bench', 'out', `family-${basename(flags.family ?? DEFAULT_FAMILY, extname(flags.family ?? DEFAULT_FAMILY))}`),
       quiet: flags.quiet,

@@ -89,6 +89,32 @@ describe('bench --generate', () => {
     expect(strip(two)).toEqual(strip(one));
   }, 120_000);
 
+  it('runs config-file policies beside the built-ins, also on worker threads (--config with --generate)', async () => {
+    // The Go blend written as a config file must get exactly the go-epp verdicts.
+    const blend = join(dir, 'blend.yaml');
+    writeFileSync(
+      blend,
+      `plugins: [{type: queue-scorer}, {type: kv-cache-utilization-scorer}, {type: prefix-cache-scorer}, {type: max-score-picker}]
+schedulingProfiles:
+- name: default
+  plugins: [{pluginRef: queue-scorer, weight: 2}, {pluginRef: kv-cache-utilization-scorer, weight: 2}, {pluginRef: prefix-cache-scorer, weight: 3}, {pluginRef: max-score-picker}]
+`,
+    );
+    const out = join(dir, 'configs');
+    const r = await runCli(['bench', '--generate', '2', '--family', family, '--jobs', '2', '--seeds', '1', '--policies', 'least-request,go-epp', '--config', `blend=${blend}`, '--out', out, '--quiet']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    type T = { policy: string; total: unknown; byMetric: unknown };
+    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { policies: string[]; tallies: T[] };
+    expect(s.policies).toEqual(['least-request', 'go-epp', 'blend']);
+    const of = (p: string) => s.tallies.find((t) => t.policy === p);
+    expect(of('blend')?.byMetric).toEqual(of('go-epp')?.byMetric);
+    // A config that does not load stops before any calibration, naming the file.
+    const bad = await runCli(['bench', '--generate', '1', '--family', family, '--config', `x=${join(dir, 'missing.yaml')}`, '--out', join(dir, 'bad'), '--quiet']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/missing\.yaml/);
+  }, 120_000);
+
   it('stops on an invalid family with invalid config naming the file and field', async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, TINY.replace('pods: [2, 3]', 'pods: [2, 3000]'));
