@@ -12,12 +12,12 @@ import { CONFIG_API_VERSION, CONFIG_KIND, loadConfigFile, validateConfig } from 
 import type { EndpointPickerConfig } from '../../config/types.js';
 import type { Director, HeaderSource, InferenceRequest } from '../../director/types.js';
 import { sbError } from '../../errors.js';
-import { createMultiPool, hasPools } from '../../multipool/multi-pool.js';
+import { createMultiPool, hasPools, type MultiPoolOptions } from '../../multipool/multi-pool.js';
 import type { EndpointPool } from '../../pool/pool.js';
 import type { PluginRegistry } from '../../framework/registry.js';
 import type { Endpoint, MetricsSnapshot } from '../../pool/endpoint.js';
 import { seededRandom } from '../../util/random.js';
-import { createSwitchboard } from '../../switchboard.js';
+import { createSwitchboard, type Switchboard } from '../../switchboard.js';
 import type { EngineState } from '../engine/engine.js';
 import type { RouteDecision, Router, RouterContext, RouterFactory } from './router.js';
 
@@ -65,18 +65,8 @@ export function podAddress(i: number): { address: string; port: number } {
 /** A router that asks a real Switchboard director, built from `config` (several pools when it declares `pools:`). */
 export function directorRouter(name: string, config: EndpointPickerConfig, ctx: RouterContext, opts: DirectorRouterOptions = {}): Router {
   if (hasPools(config)) return poolsRouter(name, config, ctx, opts);
-  const core = createSwitchboard({
-    config,
-    clock: ctx.clock,
-    rng: seededRandom(ctx.seed ^ 0x51d),
-    stalenessMs: opts.stalenessMs ?? 2000,
-    scrape: false,
-    telemetry: false,
-    timers: ctx.timers,
-    registry: opts.registry,
-  });
-  // The environment's objectives (as Kubernetes would feed them) join the config's own.
-  if (ctx.objectives !== undefined && ctx.objectives.length > 0) core.objectives.replace([...config.objectives, ...ctx.objectives]);
+  const core = createSwitchboard(coreOptions(config, ctx, opts));
+  withEnvironmentObjectives(core, config, ctx);
   const pool = core.pool;
   const endpoints: Endpoint[] = [];
   const podOf = new Map<string, number>();
@@ -92,43 +82,11 @@ export function directorRouter(name: string, config: EndpointPickerConfig, ctx: 
     endpoints.push(ep);
   }
   pool.markSynced();
-  let seq = 0;
   const events = kvEventSource(core.built.plugins.values());
 
   return {
     name,
-    async route(input): Promise<RouteDecision> {
-      const req: InferenceRequest = {
-        requestId: `${input.work.id}#${seq++}`,
-        path: input.path,
-        headers: input.work.headers === null ? NO_HEADERS : headerSource(input.work.headers),
-        body: input.body,
-        subset: null,
-        // The simulator's token ids: what a precise prefix index keys requests by (no tokenizer round trip).
-        tokenIds: input.tokens ?? null,
-      };
-      const d = await core.director.handleRequest(req);
-      if (d.kind === 'reject') return { kind: 'reject', status: d.error.status, error: d.error.code };
-      const pod = podOf.get(d.endpoints[0].key);
-      if (pod === undefined) {
-        d.lifecycle.finish('error', 'unknown_endpoint');
-        return { kind: 'reject', status: 500, error: 'unknown endpoint' };
-      }
-      const lifecycle = d.lifecycle;
-      return {
-        kind: 'route',
-        pod,
-        firstToken: () => {
-          lifecycle.responseHeaders(200, 'text/event-stream');
-          lifecycle.responseBody(FIRST_TOKEN_CHUNK, false);
-        },
-        done: (o) => {
-          lifecycle.responseHeaders(o.ok ? 200 : 500, 'text/event-stream');
-          if (o.ok) lifecycle.responseBody(usageChunk(o.promptTokens, o.completionTokens, o.cachedTokens), true);
-          lifecycle.finish(o.ok ? 'ok' : 'error');
-        },
-      };
-    },
+    route: routeThrough(core.director, podOf),
     onScrapeStarted(pod) {
       pool.scrapeStarted(endpoints[pod]);
     },
@@ -139,6 +97,25 @@ export function directorRouter(name: string, config: EndpointPickerConfig, ctx: 
     ...(events === null ? {} : { onKvEvents: (pod: number, seq: number, payload: Uint8Array) => events.deliver(endpoints[pod].slot, seq, payload) }),
     close: () => core.close(),
   };
+}
+
+/** The core settings of a scorecard run: its virtual clock and timers, a seeded rng, no scraping, no telemetry. */
+function coreOptions(config: EndpointPickerConfig, ctx: RouterContext, opts: DirectorRouterOptions): MultiPoolOptions {
+  return {
+    config,
+    clock: ctx.clock,
+    rng: seededRandom(ctx.seed ^ 0x51d),
+    stalenessMs: opts.stalenessMs ?? 2000,
+    scrape: false,
+    telemetry: false,
+    timers: ctx.timers,
+    registry: opts.registry,
+  };
+}
+
+/** The environment's objectives (as Kubernetes would feed them) join the config's own. */
+function withEnvironmentObjectives(core: Pick<Switchboard, 'objectives'>, config: EndpointPickerConfig, ctx: RouterContext): void {
+  if (ctx.objectives !== undefined && ctx.objectives.length > 0) core.objectives.replace([...config.objectives, ...ctx.objectives]);
 }
 
 /** The KV-event source of the config's precise prefix scorer, or null. */
@@ -160,6 +137,7 @@ function routeThrough(director: Director, podOf: ReadonlyMap<string, number>): R
       headers: input.work.headers === null ? NO_HEADERS : headerSource(input.work.headers),
       body: input.body,
       subset: null,
+      // The simulator's token ids: what a precise prefix index keys requests by (no tokenizer round trip).
       tokenIds: input.tokens ?? null,
     };
     const d = await director.handleRequest(req);
@@ -194,20 +172,11 @@ function routeThrough(director: Director, podOf: ReadonlyMap<string, number>): R
 function poolsRouter(name: string, config: EndpointPickerConfig, ctx: RouterContext, opts: DirectorRouterOptions): Router {
   const fleetPools = ctx.podPools;
   if (fleetPools === undefined) throw sbError('SB_ERR_CONFIG', `policy ${name}`, 'a config with pools needs a fleet whose mix groups name pools (fleet.mix[].pool)');
-  const mp = createMultiPool({
-    config,
-    clock: ctx.clock,
-    rng: seededRandom(ctx.seed ^ 0x51d),
-    stalenessMs: opts.stalenessMs ?? 2000,
-    scrape: false,
-    telemetry: false,
-    timers: ctx.timers,
-    registry: opts.registry,
-  });
+  const mp = createMultiPool(coreOptions(config, ctx, opts));
   const endpoints: Array<{ ep: Endpoint; pool: EndpointPool } | null> = Array.from({ length: ctx.pods }, () => null);
   const podOf = new Map<string, number>();
   for (const m of mp.members) {
-    if (ctx.objectives !== undefined && ctx.objectives.length > 0) m.core.objectives.replace([...config.objectives, ...ctx.objectives]);
+    withEnvironmentObjectives(m.core, config, ctx);
     const pods = fleetPools.flatMap((p, i) => (p === m.name ? [i] : []));
     if (pods.length === 0) throw sbError('SB_ERR_CONFIG', `policy ${name}`, `pool "${m.name}" has no pods in the fleet (fleet pools: ${[...new Set(fleetPools)].join(', ')})`);
     m.core.pool.setEndpoints(pods.map((i) => ({ ...podAddress(i), name: `sim-pod-${i}` })));
