@@ -60,15 +60,7 @@ export async function startDiscovery(flags: ParsedFlags, config: EndpointPickerC
   const sources = [hasStatic && 'static endpoints', file !== '' && '--endpoints-file', selector !== '' && '--endpoint-selector'].filter(Boolean);
   if (sources.length > 1) throw sbError('SB_ERR_FLAG', 'endpoints-file', `choose one endpoint source, got ${sources.join(' and ')}`);
 
-  let client: KubeClient | null = null;
-  const kube = (): KubeClient => {
-    if (client === null) {
-      const conn = resolveConnection({ kubeconfig: String(v.kubeconfig) });
-      logger.info({ server: conn.server, source: conn.source }, 'kubernetes API');
-      client = new KubeClient(conn);
-    }
-    return client;
-  };
+  const kube = lazyKubeClient(String(v.kubeconfig), logger);
 
   let discovery: Discovery | null = null;
   if (file !== '') {
@@ -84,7 +76,7 @@ export async function startDiscovery(flags: ParsedFlags, config: EndpointPickerC
   } else if (selector !== '' || (!hasStatic && poolName !== '')) {
     const mode: KubernetesMode = selector !== '' ? selectorMode(selector, String(v['endpoint-target-ports'])) : poolMode(poolName, String(v['pool-group']));
     discovery = new KubernetesDiscovery({
-      client: kube(),
+      client: kube.get(),
       namespace,
       mode,
       target: core,
@@ -103,13 +95,27 @@ export async function startDiscovery(flags: ParsedFlags, config: EndpointPickerC
     closables.push({ name: `${discovery.kind} discovery`, close: () => discovery.close() });
   }
 
-  const ha = startLeaderElection(flags, kube, core, log, logger);
-  if (client !== null) {
-    const c: KubeClient = client;
-    closables.unshift({ name: 'kubernetes client', close: () => c.close() });
-  }
+  const ha = startLeaderElection(flags, kube.get, core, log, logger);
+  const client = kube.made();
+  if (client !== null) closables.unshift({ name: 'kubernetes client', close: () => client.close() });
   logger.info({ discovery: discovery?.kind ?? 'static', namespace: discovery?.kind.startsWith('kubernetes') ? namespace : undefined }, 'discovery started');
   return { kind: discovery?.kind ?? 'static', leadership: ha.leadership, closables, leaderElection: ha.leaderElection, client };
+}
+
+/** The Kubernetes API client, made on first use: only a source or an election that needs the API dials it. */
+function lazyKubeClient(kubeconfig: string, logger: Logger): { get: () => KubeClient; made: () => KubeClient | null } {
+  let client: KubeClient | null = null;
+  return {
+    get: (): KubeClient => {
+      if (client === null) {
+        const conn = resolveConnection({ kubeconfig });
+        logger.info({ server: conn.server, source: conn.source }, 'kubernetes API');
+        client = new KubeClient(conn);
+      }
+      return client;
+    },
+    made: () => client,
+  };
 }
 
 /** Leader election when `--ha-enable-leader-election` is on (a Lease named after the pool), else always leader. */
@@ -153,15 +159,7 @@ export async function startPoolsDiscovery(flags: ParsedFlags, config: EndpointPi
   const metricsPortOverride = Math.max(0, Number(v['model-server-metrics-port']));
   const log = logger as unknown as DiscoveryLogger;
   const closables: StartedDiscovery['closables'] = [];
-  let client: KubeClient | null = null;
-  const kube = (): KubeClient => {
-    if (client === null) {
-      const conn = resolveConnection({ kubeconfig: String(v.kubeconfig) });
-      logger.info({ server: conn.server, source: conn.source }, 'kubernetes API');
-      client = new KubeClient(conn);
-    }
-    return client;
-  };
+  const kube = lazyKubeClient(String(v.kubeconfig), logger);
   const kinds = new Set<string>();
   const first = pools.members[0].core;
   try {
@@ -183,7 +181,7 @@ export async function startPoolsDiscovery(flags: ParsedFlags, config: EndpointPi
         const mode: KubernetesMode =
           d.kind === 'inferencePool' ? poolMode(d.name, d.group ?? String(v['pool-group'])) : { kind: 'selector', selector: d.matchLabels, targetPorts: d.targetPorts };
         discovery = new KubernetesDiscovery({
-          client: kube(),
+          client: kube.get(),
           namespace: d.namespace ?? defaultNamespace,
           mode,
           target: core,
@@ -209,11 +207,9 @@ export async function startPoolsDiscovery(flags: ParsedFlags, config: EndpointPi
     for (const c of closables) await c.close().catch(() => undefined);
     throw err;
   }
-  const ha = startLeaderElection(flags, kube, first, log, logger);
-  if (client !== null) {
-    const c: KubeClient = client;
-    closables.unshift({ name: 'kubernetes client', close: () => c.close() });
-  }
+  const ha = startLeaderElection(flags, kube.get, first, log, logger);
+  const client = kube.made();
+  if (client !== null) closables.unshift({ name: 'kubernetes client', close: () => client.close() });
   return { kind: kinds.has('kubernetes') ? 'kubernetes' : kinds.has('file') ? 'file' : 'static', leadership: ha.leadership, closables, leaderElection: ha.leaderElection, client };
 }
 
