@@ -49,13 +49,19 @@ async function connected(pub: KvEventsPublisher, src: KvEventSource, slot: numbe
   }, 20);
 }
 
+/** One publisher, one endpoint on it, and a source already receiving its live events. */
+async function connectedSource(o: { replay?: boolean; layout?: ReplayLayout; grace?: number } = {}) {
+  const pub = await publisher(o.replay ?? false, o.layout);
+  const pool = new EndpointPool();
+  const src = source(pool, o);
+  const slot = addEndpoint(pool, pub, 0);
+  await connected(pub, src, slot);
+  return { pub, pool, src, slot };
+}
+
 describe('KvEventSource over ZMQ', () => {
   it('indexes stored blocks, applies removals, and drops an endpoint that leaves the pool', async () => {
-    const pub = await publisher(false);
-    const pool = new EndpointPool();
-    const src = source(pool);
-    const slot = addEndpoint(pool, pub, 0);
-    await connected(pub, src, slot);
+    const { pub, pool, src, slot } = await connectedSource();
     await pub.publish([chain(1, 3, null)]);
     await until(() => src.index.blocksOf(slot) === 3);
     await pub.publish([{ type: 'removed', hashes: [3] }]);
@@ -69,11 +75,7 @@ describe('KvEventSource over ZMQ', () => {
 
   for (const layout of ['topic', 'legacy'] as const) {
     it(`recovers a sequence gap through the replay socket (${layout === 'topic' ? 'v0.26+ frames with topic' : 'frames before vllm#45177'})`, async () => {
-      const pub = await publisher(true, layout);
-      const pool = new EndpointPool();
-      const src = source(pool);
-      const slot = addEndpoint(pool, pub, 0);
-      await connected(pub, src, slot);
+      const { pub, src, slot } = await connectedSource({ replay: true, layout });
       pub.dropNextLive(2);
       await pub.publish([chain(1, 2, null)]); // lost live
       await pub.publish([chain(3, 1, 2)]); // lost live
@@ -109,11 +111,7 @@ describe('KvEventSource over ZMQ', () => {
   });
 
   it('a restarted publisher (sequence back to 0) resets the endpoint', async () => {
-    const pub = await publisher(false);
-    const pool = new EndpointPool();
-    const src = source(pool);
-    const slot = addEndpoint(pool, pub, 0);
-    await connected(pub, src, slot);
+    const { pub, src, slot } = await connectedSource();
     await pub.publish([chain(1, 3, null)]);
     await until(() => src.index.blocksOf(slot) === 3);
     await pub.close();
@@ -130,11 +128,7 @@ describe('KvEventSource over ZMQ', () => {
   });
 
   it('puts reordered messages back in sequence order without declaring a gap', async () => {
-    const pub = await publisher(false);
-    const pool = new EndpointPool();
-    const src = source(pool, { grace: 2000 });
-    const slot = addEndpoint(pool, pub, 0);
-    await connected(pub, src, slot);
+    const { pub, src, slot } = await connectedSource({ grace: 2000 });
     const last = src.state(slot)?.lastSeq ?? 0;
     const enc = new Encoder({ useBigInt64: true });
     const batch = (e: unknown[]) => enc.encode([1.0, [e]]);
