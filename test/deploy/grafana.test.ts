@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parse as parseYaml, stringify } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import { parseFlags } from '../../src/cli/flags.js';
 import { SERVE_FLAGS } from '../../src/cli/serve-flags.js';
 import { startServe, stopAll, type Started } from '../../src/cli/serve.js';
@@ -19,6 +19,7 @@ import { startSimFleet, type SimFleet } from '../../src/sim/pod/fleet.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { DEPLOY } from '../support/deploy.js';
 import { FakeApiServer, podObject } from '../support/fake-apiserver.js';
+import { writeKubeconfig } from '../support/kube.js';
 import { FIXTURES_DIR } from '../support/fixtures.js';
 
 const GRAFANA = join(DEPLOY, 'grafana');
@@ -156,16 +157,7 @@ describe('every query names a metric that is exported', () => {
     api.put(POOLS, { metadata: { name: 'llm' }, spec: { selector: { matchLabels: { app: 'vllm' } }, targetPorts: [{ number: fleet.pods[0].port }] } });
     api.put(PODS, podObject('vllm-0', { ip: '127.0.0.1' }));
     writeFileSync(join(dir, 'token'), 'grafana-test-token');
-    const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      stringify({
-        'current-context': 'fake',
-        contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'me' } }],
-        clusters: [{ name: 'fake', cluster: { server: api.url } }],
-        users: [{ name: 'me', user: { token: 'secret' } }],
-      }),
-    );
+    const kubeconfig = writeKubeconfig(join(dir, 'kubeconfig'), api.url);
     const flags = parseFlags(SERVE_FLAGS, [
       '--pool-name=llm',
       '--pool-namespace=serving',

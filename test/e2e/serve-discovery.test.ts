@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, credentials } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { stringify } from 'yaml';
 import { parseFlags } from '../../src/cli/flags.js';
 import { selectorMode } from '../../src/cli/serve-discovery.js';
 import { SERVE_FLAGS } from '../../src/cli/serve-flags.js';
@@ -17,6 +16,7 @@ import { defaultConfig } from '../../src/config/defaults.js';
 import { healthServiceDefinition, ServingStatus, type HealthCheckRequest, type HealthCheckResponse } from '../../src/frontends/health/health-codec.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { FakeApiServer, podObject } from '../support/fake-apiserver.js';
+import { writeKubeconfig } from '../support/kube.js';
 import { MetricsServer, vllmPage } from '../support/metrics-server.js';
 import { routeCompletion } from '../support/requests.js';
 
@@ -62,17 +62,7 @@ function readinessOf(port: number): Promise<number> {
 }
 
 function kubeconfigFor(api: FakeApiServer): string {
-  const path = join(tempDir(), 'kubeconfig');
-  writeFileSync(
-    path,
-    stringify({
-      'current-context': 'fake',
-      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'me' } }],
-      clusters: [{ name: 'fake', cluster: { server: api.url } }],
-      users: [{ name: 'me', user: { token: 'secret' } }],
-    }),
-  );
-  return path;
+  return writeKubeconfig(join(tempDir(), 'kubeconfig'), api.url);
 }
 
 describe('serve with Kubernetes discovery', () => {

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { stringify } from 'yaml';
 import { parseFlags } from '../../src/cli/flags.js';
 import { SERVE_FLAGS } from '../../src/cli/serve-flags.js';
 import { startServe, stopAll, type Closable } from '../../src/cli/serve.js';
@@ -19,6 +18,7 @@ import { TokenReviewAuthenticator } from '../../src/discovery/kubernetes/token-r
 import { createLogger } from '../../src/telemetry/logger.js';
 import { basicAsBearer, bearerToken, StaticTokenAuthenticator } from '../../src/telemetry/metrics-auth.js';
 import { FakeApiServer, podObject } from '../support/fake-apiserver.js';
+import { writeKubeconfig } from '../support/kube.js';
 
 const POOLS = '/apis/inference.networking.k8s.io/v1/namespaces/serving/inferencepools';
 const PODS = '/api/v1/namespaces/serving/pods';
@@ -31,17 +31,7 @@ afterEach(async () => {
 function kubeconfigFor(api: FakeApiServer): string {
   const dir = mkdtempSync(join(tmpdir(), 'sb-mauth-'));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  const path = join(dir, 'kubeconfig');
-  writeFileSync(
-    path,
-    stringify({
-      'current-context': 'fake',
-      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'epp' } }],
-      clusters: [{ name: 'fake', cluster: { server: api.url } }],
-      users: [{ name: 'epp', user: { token: 'epp-sa-token' } }],
-    }),
-  );
-  return path;
+  return writeKubeconfig(join(dir, 'kubeconfig'), api.url, { name: 'epp', token: 'epp-sa-token' });
 }
 
 async function apiServer(): Promise<FakeApiServer> {

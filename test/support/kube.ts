@@ -1,4 +1,6 @@
 /** Helpers for Kubernetes discovery tests against the fake API server. */
+import { writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
 import type { KubeConnection } from '../../src/discovery/kubernetes/connection.js';
 import type { ReflectorHooks } from '../../src/discovery/kubernetes/reflector.js';
 
@@ -37,6 +39,20 @@ export function recordingHooks(): ReflectorHooks & { counts: Map<string, number>
       malformedSeen.push(`${resource}: ${detail}`);
     },
   };
+}
+
+/** Writes a kubeconfig at `path` whose one context reaches `server` (plain HTTP) with `user`'s bearer token; returns `path`. */
+export function writeKubeconfig(path: string, server: string, user: { name: string; token: string } = { name: 'me', token: 'secret' }): string {
+  writeFileSync(
+    path,
+    stringify({
+      'current-context': 'fake',
+      contexts: [{ name: 'fake', context: { cluster: 'fake', user: user.name } }],
+      clusters: [{ name: 'fake', cluster: { server } }],
+      users: [{ name: user.name, user: { token: user.token } }],
+    }),
+  );
+  return path;
 }
 
 /** Fast retry settings for tests. */
