@@ -20,6 +20,7 @@ import { policyFactory } from '../../../src/sim/scorecard/policies.js';
 import { runScorecard } from '../../../src/sim/scorecard/runner.js';
 import { loadTrace, parseTrace } from '../../../src/workload/trace.js';
 import { traceScenario } from '../../../src/workload/trace-scenario.js';
+import { observation } from '../../support/observation.js';
 import { makePool } from '../../support/pool.js';
 import { eventually } from '../../support/extproc-harness.js';
 import { startTwoDoors, type TwoDoors } from '../../support/two-doors.js';
@@ -28,17 +29,8 @@ const dir = mkdtempSync(join(tmpdir(), 'sb-access-log-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function obs(ep: Endpoint, o: Partial<ResponseObservation> = {}): ResponseObservation {
-  return {
-    requestId: 'r',
-    endpoint: ep,
-    incomingModel: 'm',
-    targetModel: 'm',
-    priority: 0,
+  return observation(ep, {
     fairnessId: null,
-    outcome: 'ok',
-    status: 200,
-    errorCode: null,
-    streamed: true,
     usage: { promptTokens: 10, completionTokens: 33, totalTokens: 43, cachedTokens: 4 },
     startedAt: 5000,
     dispatchedAt: 5001,
@@ -49,11 +41,8 @@ function obs(ep: Endpoint, o: Partial<ResponseObservation> = {}): ResponseObserv
     tpotMs: 10,
     itlMs: 10,
     events: 34,
-    requestBytes: 100,
-    responseBytes: 1000,
-    retry: false,
     ...o,
-  };
+  });
 }
 
 function make(params: Record<string, unknown>): { log: AccessLog; ep: Endpoint } {

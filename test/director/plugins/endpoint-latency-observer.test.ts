@@ -19,6 +19,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { directorRouter } from '../../../src/sim/scorecard/director-router.js';
 import { runScorecard } from '../../../src/sim/scorecard/runner.js';
 import { parseScenario } from '../../../src/workload/scenario.js';
+import { observation } from '../../support/observation.js';
 import { makePool, ManualClock, snapshot } from '../../support/pool.js';
 import { eventually } from '../../support/extproc-harness.js';
 import { startTwoDoors, type TwoDoors } from '../../support/two-doors.js';
@@ -27,16 +28,7 @@ const D = LATENCY_OBSERVER_DEFAULTS;
 
 /** An observation of a streamed response on `ep`; fields overridable. */
 function obs(ep: Endpoint, now: number, o: Partial<ResponseObservation> = {}): ResponseObservation {
-  return {
-    requestId: 'r',
-    endpoint: ep,
-    incomingModel: 'm',
-    targetModel: 'm',
-    priority: 0,
-    outcome: 'ok',
-    status: 200,
-    errorCode: null,
-    streamed: true,
+  return observation(ep, {
     usage: { promptTokens: 10, completionTokens: 33, totalTokens: 43, cachedTokens: 0 },
     startedAt: now - 1000,
     dispatchedAt: now - 1000,
@@ -47,11 +39,8 @@ function obs(ep: Endpoint, now: number, o: Partial<ResponseObservation> = {}): R
     tpotMs: 20,
     itlMs: 19,
     events: 35,
-    requestBytes: 100,
-    responseBytes: 1000,
-    retry: false,
     ...o,
-  };
+  });
 }
 
 function setup(params: Record<string, unknown> = {}): { pool: EndpointPool; clock: ManualClock; ep: Endpoint; o: EndpointLatencyObserver } {
