@@ -9,11 +9,7 @@
  * key(block i) = H(tokens of block i, seed = key(block i-1) ⊕ extra_i), key(-1) = root(adapter),
  * where extra_i is the block's extra keys (cache salt on block 0) folded in when present.
  */
-
-const P1 = 0x9e3779b1 | 0;
-const P2 = 0x85ebca77 | 0;
-const P3 = 0xc2b2ae3d | 0;
-const TWO32 = 4294967296;
+import { avalanche53, P1, P2, P3, rotl, TWO32 } from '../../util/hash53.js';
 
 /** Hashes `tokens[start, start+len)` with a 53-bit seed into a 53-bit key. */
 export function hashTokens(tokens: Int32Array, start: number, len: number, seed: number): number {
@@ -25,19 +21,7 @@ export function hashTokens(tokens: Int32Array, start: number, len: number, seed:
     h1 = Math.imul(rotl(h1 ^ t, 15), P1);
     h2 = Math.imul(rotl((h2 + t) | 0, 11), P2);
   }
-  h1 ^= len;
-  h2 ^= Math.imul(len, P3);
-  h1 = Math.imul(h1 ^ (h1 >>> 15), P2);
-  h1 = Math.imul(h1 ^ (h1 >>> 13), P3);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), P2);
-  h2 = Math.imul(h2 ^ (h2 >>> 13), P3);
-  h1 ^= h2 >>> 16;
-  h2 ^= h1 >>> 15;
-  return (h2 & 0x1fffff) * TWO32 + (h1 >>> 0);
-}
-
-function rotl(x: number, r: number): number {
-  return (x << r) | (x >>> (32 - r));
+  return avalanche53(h1, h2, len);
 }
 
 /** Folds a string (an adapter name, a cache salt, extra keys) into a 53-bit seed. */
