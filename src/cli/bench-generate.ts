@@ -62,16 +62,17 @@ function checked(doc: unknown, familyFile: string, name: string): Scenario {
 export async function generateScenario(family: Family, familyFile: string, index: number, seed: number, dir: string): Promise<Generated> {
   const draft = drawScenario(family, index, seed);
   const c = family.calibration;
-  const cal = await calibrateCapacity((rate) => checked(calibrationDoc(family, draft, rate), familyFile, draft.name), {
+  const cal = await calibrateCapacity((rate, minSeconds) => checked(calibrationDoc(family, draft, rate, minSeconds), familyFile, draft.name), {
     start: c.startPerPod * (checked(calibrationDoc(family, draft, 1), familyFile, draft.name).fleet.pods),
     growth: c.growth,
     bisections: c.bisections,
     slowdown: c.slowdown,
     slackMs: c.slackMs,
     tpotSlowdown: c.tpotSlowdown,
+    minServiceTimes: c.minServiceTimes,
   });
   const provenance = `Drawn from family ${family.name} (format ${FAMILY_VERSION}), seed ${seed}, draw ${index}.`;
-  const doc = scenarioDoc(family, draft, cal.capacity, provenance);
+  const doc = scenarioDoc(family, draft, cal.capacity, provenance, cal.serviceMs);
   const scenario = checked(doc, familyFile, draft.name);
   const file = join(dir, `${draft.name}.yaml`);
   const header =

@@ -117,6 +117,10 @@ export interface CalibrationSpec {
   slowdown: number;
   slackMs: number;
   tpotSlowdown: number;
+  /** Rungs after the first, and the measured stage, last at least this many light-load E2E p50s. */
+  minServiceTimes: number;
+  /** Most arrivals per pod a long rung or stage may take (bounds a run's cost). */
+  maxPerPod: number;
 }
 
 /** What one draw decided, before the capacity is known. */
@@ -296,7 +300,7 @@ class FamilyReader {
     const lo = this.obj(wl.lora, 'workload.lora', ['share', 'adapters', 'slots', 'popularity', 'zipf', 'baseFraction'], true);
     const se = this.obj(wl.sessions, 'workload.sessions', ['share', 'turns', 'followUp', 'thinkTimeS'], true);
     const ar = this.obj(root.arrivals, 'arrivals', ['process', 'cv', 'load'], true);
-    const ca = this.obj(root.calibration, 'calibration', ['requestsPerPod', 'startPerPod', 'growth', 'bisections', 'slowdown', 'slackMs', 'tpotSlowdown'], true);
+    const ca = this.obj(root.calibration, 'calibration', ['requestsPerPod', 'startPerPod', 'growth', 'bisections', 'slowdown', 'slackMs', 'tpotSlowdown', 'minServiceTimes', 'maxPerPod'], true);
     return {
       version: FAMILY_VERSION,
       name: root.name,
@@ -358,6 +362,8 @@ class FamilyReader {
         slowdown: this.num(ca.slowdown, 'calibration.slowdown', 1.5, 1, 100),
         slackMs: this.num(ca.slackMs, 'calibration.slackMs', 250, 0, 60_000),
         tpotSlowdown: this.num(ca.tpotSlowdown, 'calibration.tpotSlowdown', 3, 1, 100),
+        minServiceTimes: this.num(ca.minServiceTimes, 'calibration.minServiceTimes', 4, 0, 1000),
+        maxPerPod: this.num(ca.maxPerPod, 'calibration.maxPerPod', 400, 1, 100_000, true),
       },
     };
   }
@@ -509,9 +515,21 @@ export function arrivalsFor(f: Family, d: Draft, perPod: number, share: number):
   return Math.max(Math.min(wanted, affordable), Math.min(wanted, f.minPerPod * d.pods), 1);
 }
 
-/** A calibration rung: the draft's fleet and workload, Poisson arrivals at `rate` for `requests` arrivals. */
-export function calibrationDoc(f: Family, d: Draft, rate: number): Obj {
-  const n = arrivalsFor(f, d, f.calibration.requestsPerPod, 1);
+/**
+ * Arrivals for a stage at `rate` that must last `minSeconds`: `n`, or more to fill the time, but
+ * never over `calibration.maxPerPod` per pod (nor under `n`).
+ */
+function sustained(f: Family, d: Draft, n: number, rate: number, minSeconds: number): number {
+  const fill = Math.ceil(rate * minSeconds);
+  return Math.max(n, Math.min(fill, f.calibration.maxPerPod * d.pods));
+}
+
+/**
+ * A calibration rung: the draft's fleet and workload, Poisson arrivals at `rate`, `requestsPerPod`
+ * arrivals per pod or enough to last `minSeconds` (a sustained load, not a burst).
+ */
+export function calibrationDoc(f: Family, d: Draft, rate: number, minSeconds = 0): Obj {
+  const n = sustained(f, d, arrivalsFor(f, d, f.calibration.requestsPerPod, 1), rate, minSeconds);
   return {
     ...d.base,
     name: `${d.name}-calibration`,
@@ -523,14 +541,16 @@ export function calibrationDoc(f: Family, d: Draft, rate: number): Obj {
 
 /**
  * The final scenario: a warm-up and one measured stage at `load` × `capacity` (requests/s, or
- * sessions/s), each long enough for its share of requests.
+ * sessions/s), each long enough for its share of requests; the measured stage also lasts at least
+ * `minServiceTimes` × `serviceMs` (the light-load E2E p50), so a queue can build when load > 100%.
  */
-export function scenarioDoc(f: Family, d: Draft, capacity: number, provenance: string): Obj {
+export function scenarioDoc(f: Family, d: Draft, capacity: number, provenance: string, serviceMs = 0): Obj {
   const rate = r3(Math.min(100_000, Math.max(0.001, capacity * d.load)));
   const stages: Obj[] = [];
   const total = f.warmupPerPod + f.measuredPerPod;
   const warm = f.warmupPerPod > 0 ? arrivalsFor(f, d, f.warmupPerPod, f.warmupPerPod / total) : 0;
-  const measured = arrivalsFor(f, d, f.measuredPerPod, f.measuredPerPod / total);
+  const minSeconds = Number.isFinite(serviceMs) ? (f.calibration.minServiceTimes * serviceMs) / 1000 : 0;
+  const measured = sustained(f, d, arrivalsFor(f, d, f.measuredPerPod, f.measuredPerPod / total), rate, minSeconds);
   if (warm > 0) stages.push({ name: 'warm-up', rate, duration: dur(warm / rate), warmup: true });
   stages.push({ name: `${Math.round(d.load * 100)}% of capacity`, rate, duration: dur(measured / rate) });
   const arrivals: Obj = { process: d.process };

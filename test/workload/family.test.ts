@@ -89,6 +89,26 @@ describe('workload families', () => {
     expect(arrivalsFor(tight, d, family.measuredPerPod, 1)).toBe(family.minPerPod * d.pods);
   });
 
+  it('lengthens rungs and the measured stage to last several service times, within maxPerPod', () => {
+    const d = drawScenario(family, 3);
+    const arrivalsOf = (doc: Record<string, unknown>) => {
+      const st = buildScenario(doc).arrivals.stages;
+      return st.map((x) => Math.round(x.rate * x.duration));
+    };
+    const short = arrivalsOf(calibrationDoc(family, d, 50));
+    expect(arrivalsOf(calibrationDoc(family, d, 50, 0))).toEqual(short);
+    // 60 s at 50/s: 3,000 arrivals unless maxPerPod caps it.
+    expect(arrivalsOf(calibrationDoc(family, d, 50, 60))[0]).toBe(Math.max(short[0], Math.min(3000, family.calibration.maxPerPod * d.pods)));
+    const capped: Family = { ...family, calibration: { ...family.calibration, maxPerPod: 1 } };
+    expect(arrivalsOf(calibrationDoc(capped, d, 50, 600))).toEqual(short);
+    // The measured stage (the last) lasts at least minServiceTimes × serviceMs.
+    const plain = arrivalsOf(scenarioDoc(family, d, 40, 'x'));
+    const long = arrivalsOf(scenarioDoc(family, d, 40, 'x', 20_000));
+    const rate = Math.round(40 * d.load * 1000) / 1000;
+    expect(long.at(-1)).toBe(Math.max(plain.at(-1) as number, Math.min(Math.ceil(rate * family.calibration.minServiceTimes * 20), family.calibration.maxPerPod * d.pods)));
+    expect(long.at(-1)).toBeGreaterThan(plain.at(-1) as number);
+  });
+
   it.each([
     ['a missing version', DEFAULT.replace(/^version: 1$/m, ''), /invalid config: f\.yaml: version: must be 1/],
     ['a future version', DEFAULT.replace(/^version: 1$/m, 'version: 2'), /invalid config: f\.yaml: version: must be 1/],

@@ -61,4 +61,34 @@ drain: 60
     const again = await calibrateCapacity(at, { start: 2, growth: 2, bisections: 2, slowdown: 1.5, slackMs: 100, tpotSlowdown: 3 });
     expect(again.capacity).toBe(cal.capacity);
   });
+
+  it('holds rungs after the first for several service times, so a burst a big fleet absorbs does not pass for capacity', async () => {
+    // 16 pods of 64 sequences take 1,024 requests into their batches at once: a fixed 40 arrivals
+    // per pod at any rate is a burst that neither the queue nor the TPOT test notices.
+    const asked: number[] = [];
+    const at = (rate: number, minSeconds: number) => {
+      asked.push(minSeconds);
+      const n = Math.max(40 * 16, Math.min(Math.ceil(rate * minSeconds), 400 * 16));
+      return parseScenario(`
+name: cal
+seed: 3
+fleet: { pods: 16, engine: { maxNumSeqs: 64 } }
+workload: { input: 100, output: 60 }
+arrivals: { stages: [ { rate: ${rate}, duration: ${(n / rate).toFixed(4)} } ] }
+maxRequests: ${2 * n}
+drain: 120
+`);
+    };
+    const opts = { start: 8, growth: 2, bisections: 1, slowdown: 1.5, slackMs: 250, tpotSlowdown: 3 };
+    const burst = await calibrateCapacity(at, { ...opts, minServiceTimes: 0 });
+    expect(asked.every((m) => m === 0)).toBe(true);
+    asked.length = 0;
+    const sustained = await calibrateCapacity(at, { ...opts, minServiceTimes: 4 });
+    expect(asked[0]).toBe(0);
+    expect(sustained.serviceMs).toBeGreaterThan(0);
+    expect(asked.slice(1).every((m) => m === (4 * sustained.serviceMs) / 1000)).toBe(true);
+    // The sustained ladder stops far lower: the burst ladder's rate is not one the fleet keeps up with.
+    expect(sustained.capacity).toBeLessThan(burst.capacity / 2);
+  });
 });
+
