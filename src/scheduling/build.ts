@@ -12,8 +12,8 @@ import type { Plugin } from '../framework/plugin.js';
 import type { PluginRegistry } from '../framework/registry.js';
 import { isRequestParser, type ParserMode } from '../request/parser.js';
 import { sbWarning, type ConfigWarning } from '../warnings.js';
-import type { AnyPlugin, Filter, PluginHandle, PreRequest } from './framework/plugin.js';
-import { isFilter, isPicker, isPreRequest, isScorer } from './framework/plugin.js';
+import type { AnyPlugin, Filter, PluginHandle, PreRequest, PrepareData } from './framework/plugin.js';
+import { isFilter, isPicker, isPreRequest, isPrepareData, isScorer } from './framework/plugin.js';
 import { SchedulerProfile, type PluginTimer, type WeightedScorer } from './framework/profile.js';
 import { isSaturationDetector, type SaturationDetector } from './framework/saturation-detector.js';
 import { StatsSources } from './framework/stats.js';
@@ -79,10 +79,15 @@ export function buildScheduling(cfg: SchedulingConfig, handle: PluginHandle, opt
   const filters: Filter[] = [];
   const scorers: WeightedScorer[] = [];
   const preRequests: PreRequest[] = [];
+  const prepares: PrepareData[] = [];
   let picker = null as (AnyPlugin & { maxEndpoints: number }) | null;
   for (const ref of spec.plugins) {
     const p = plugins.get(ref.pluginRef) as AnyPlugin;
     let used = false;
+    if (isPrepareData(p)) {
+      prepares.push(p);
+      used = true;
+    }
     if (isFilter(p)) {
       filters.push(p);
       used = true;
@@ -113,7 +118,7 @@ export function buildScheduling(cfg: SchedulingConfig, handle: PluginHandle, opt
   }
   if (scorers.length === 0) warnings.push(sbWarning('SB_WARN_NO_SCORER', spec.name));
   if (!isPicker(picker)) throw new Error('unreachable: picker without pick()');
-  const profile = new SchedulerProfile(spec.name, filters, orderedScorers, picker, preRequests, opts.timer ?? null);
+  const profile = new SchedulerProfile(spec.name, filters, orderedScorers, picker, preRequests, opts.timer ?? null, producersFirst(prepares, (p) => p));
 
   let parser: ParserMode = 'openai';
   if (cfg.parser !== null) {

@@ -22,6 +22,15 @@ export interface Plugin extends BasePlugin {
   readonly consumes?: readonly CycleKey<unknown>[];
 }
 
+/**
+ * Computes cycle data before the filters run (the Go EPP's PrepareData step), over every candidate,
+ * so a filter can read what a scorer would otherwise compute only after filtering (e.g. the
+ * prefix match a headroom filter weighs against load).
+ */
+export interface PrepareData extends Plugin {
+  prepare(cycle: CycleState, cands: Candidates): void;
+}
+
 /** Narrows the candidate list. Writes survivors into `out`; must not add slots not in `input`. */
 export interface Filter extends Plugin {
   filter(cycle: CycleState, input: Candidates, out: Candidates): void;
@@ -45,10 +54,14 @@ export interface PreRequest extends Plugin {
 }
 
 /** Anything else a plugin may be (config-only plugins such as data sources). */
-export type AnyPlugin = Plugin & Partial<Filter & Scorer & Picker & PreRequest>;
+export type AnyPlugin = Plugin & Partial<PrepareData & Filter & Scorer & Picker & PreRequest>;
 
 /** Builds a scheduling plugin from its configured name and parameters; throws on bad parameters. */
 export type PluginFactory = Factory<AnyPlugin>;
+
+export function isPrepareData(p: AnyPlugin): p is AnyPlugin & PrepareData {
+  return typeof p.prepare === 'function';
+}
 
 export function isFilter(p: AnyPlugin): p is AnyPlugin & Filter {
   return typeof p.filter === 'function';

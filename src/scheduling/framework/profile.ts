@@ -4,7 +4,7 @@
  * as in the Go EPP.
  */
 import type { CycleState } from './cycle.js';
-import { Candidates, type Filter, type Picker, type Plugin, type PreRequest, type Scorer } from './plugin.js';
+import { Candidates, type Filter, type Picker, type Plugin, type PreRequest, type PrepareData, type Scorer } from './plugin.js';
 
 /** A scorer with its profile weight. */
 export interface WeightedScorer {
@@ -14,7 +14,7 @@ export interface WeightedScorer {
 
 /** Observes plugin latency (`inference_extension_plugin_duration_seconds`). */
 export interface PluginTimer {
-  observe(extensionPoint: 'Filter' | 'Scorer' | 'Picker' | 'PreRequest', plugin: Plugin, seconds: number): void;
+  observe(extensionPoint: 'PrepareData' | 'Filter' | 'Scorer' | 'Picker' | 'PreRequest', plugin: Plugin, seconds: number): void;
 }
 
 /** Outcome of running a profile: picked slots in `out[0..count)`, or the filter that emptied the list. */
@@ -33,6 +33,8 @@ export class SchedulerProfile {
     readonly picker: Picker,
     readonly preRequests: readonly PreRequest[],
     private readonly timer: PluginTimer | null = null,
+    /** Plugins that compute cycle data over every candidate before the filters (producers first). */
+    readonly prepares: readonly PrepareData[] = [],
   ) {
     this.a = new Candidates(16);
     this.b = new Candidates(16);
@@ -50,6 +52,12 @@ export class SchedulerProfile {
     const timer = this.timer;
     const explain = cycle.explain;
     explain?.start(this.name, input);
+
+    for (const p of this.prepares) {
+      const t0 = timer !== null ? performance.now() : 0;
+      p.prepare(cycle, input);
+      if (timer !== null) timer.observe('PrepareData', p, (performance.now() - t0) / 1000);
+    }
 
     // Filters: each writes into the spare buffer; the first empty result ends the run.
     let cur = input;

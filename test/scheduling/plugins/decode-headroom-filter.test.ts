@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { Filter } from '../../../src/scheduling/framework/plugin.js';
 import type { EndpointPool } from '../../../src/pool/pool.js';
 import { makePool, type PodMetrics } from '../../support/pool.js';
-import { kept, plugin } from '../../support/plugin.js';
+import { allCandidates, cycle, kept, plugin } from '../../support/plugin.js';
+import { request, schedulerFor } from '../../support/scheduling.js';
+import { Candidates } from '../../../src/scheduling/framework/plugin.js';
+import { PREFIX_MATCH } from '../../../src/scheduling/framework/prefix-match.js';
 
 /** A pool with the given scrapes, then observed TPOT (ms) and preemption rates (per s) per pod. */
 function pool(pods: PodMetrics[], tpot: number[] = [], preempt: number[] = []): EndpointPool {
@@ -66,4 +69,53 @@ describe('decode-headroom-filter', () => {
     expect(() => plugin<Filter>('decode-headroom-filter', p, { tpotSlack: 'x' })).toThrow(/tpotSlack/);
     expect(() => plugin<Filter>('decode-headroom-filter', p, { slowAbove: 'max' })).toThrow(/slowAbove/);
   });
+
+  it('affinityTokens: a holder of the prompt may carry one more request per that many matched tokens', () => {
+    // loads 14, 2, 2: bound max(6 x 1.5, 2 + 4) = 9. The holder matches all 8,000 prompt tokens.
+    const p = pool([{ running: 14 }, { running: 2 }, { running: 2 }]);
+    const [holder] = p.endpoints();
+    const req = { ...request('m'), inputTokens: 8000 };
+    const withMatch = (f: Filter, fraction: number) => {
+      const c = cycle(p, req);
+      c.set(PREFIX_MATCH, { fraction: (s) => (s === holder.slot ? fraction : 0) });
+      const out = new Candidates(p.capacity);
+      f.filter(c, allCandidates(p), out);
+      return [...out.slots.subarray(0, out.length)].map((s) => p.atSlot(s)?.name);
+    };
+    const params = { slack: 0.5, minSlack: 4 };
+    // 8,000 / 1,000 = 8 more: bound 17 for the holder.
+    expect(withMatch(plugin<Filter>('decode-headroom-filter', p, { ...params, affinityTokens: 1000 }), 1)).toEqual(['pod-0', 'pod-1', 'pod-2']);
+    // Half the prompt matched: 4 more, bound 13 < 14.
+    expect(withMatch(plugin<Filter>('decode-headroom-filter', p, { ...params, affinityTokens: 1000 }), 0.5)).toEqual(['pod-1', 'pod-2']);
+    // Off by default.
+    expect(withMatch(plugin<Filter>('decode-headroom-filter', p, params), 1)).toEqual(['pod-1', 'pod-2']);
+  });
+
+  it('reads the match the prefix scorer prepares before the filters, in a built profile', () => {
+    const config = (affinity: number) => `
+plugins:
+- {type: decode-headroom-filter, parameters: {slack: 0.5, minSlack: 4, affinityTokens: ${affinity}}}
+- {type: prefix-cache-scorer}
+- {type: queue-scorer}
+- {type: max-score-picker}
+schedulingProfiles:
+- name: default
+  plugins: [{pluginRef: decode-headroom-filter}, {pluginRef: prefix-cache-scorer, weight: 5}, {pluginRef: queue-scorer, weight: 1}, {pluginRef: max-score-picker}]
+`;
+    const prompt = 'You are a careful assistant. '.repeat(400);
+    const req = { ...request('m', prompt), inputTokens: prompt.length / 4 };
+    for (const [affinity, want] of [[200, 'pod-0'], [0, 'pod-1']] as const) {
+      // The queue scorer prefers pod-0, then pod-1, then pod-2.
+      const p = pool([{ running: 0 }, { q: 1 }, { q: 2 }]);
+      const sched = schedulerFor(p, config(affinity));
+      const first = sched.schedule(req, null, false);
+      expect(first.kind === 'picked' && first.endpoints[0].name).toBe('pod-0');
+      // The holder is now far above the others (loads 14, 1, 2): bound max(5.7 x 1.5, 1 + 4) = 8.5,
+      // and 3,000 matched tokens / 200 = 15 more for the holder.
+      p.running[p.endpoints()[0].slot] = 14;
+      const second = sched.schedule(req, null, true);
+      expect(second.kind === 'picked' && second.endpoints[0].name).toBe(want);
+    }
+  });
 });
+

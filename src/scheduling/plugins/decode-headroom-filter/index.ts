@@ -5,6 +5,7 @@
  * left are where prefix and LoRA affinity may pull. See README.md.
  */
 import type { Filter, PluginFactory } from '../../framework/plugin.js';
+import { PREFIX_MATCH } from '../../framework/prefix-match.js';
 import { typed } from '../common.js';
 
 export const DECODE_HEADROOM_FILTER = 'decode-headroom-filter';
@@ -16,10 +17,14 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
   const preemptions = p.boolean('preemptions', false);
   // Which endpoints the decode rule may drop: those above the least-loaded, or above the mean.
   const aboveMean = p.string('slowAbove', 'min', ['min', 'mean']) === 'mean';
+  // An endpoint holding the request's prefix may carry one more request per this many matched
+  // prompt tokens (the prefill it saves is worth some queueing); 0: the bound ignores matches.
+  const affinityTokens = p.number('affinityTokens', 0, { min: 0 });
   let loads = new Float64Array(16);
   const filter: Filter = {
     typedName: typed(DECODE_HEADROOM_FILTER, name),
-    filter(_cycle, input, out) {
+    consumes: [PREFIX_MATCH],
+    filter(cycle, input, out) {
       const n = input.length;
       const slots = input.slots;
       if (loads.length < n) loads = new Float64Array(Math.max(n, loads.length * 2));
@@ -50,10 +55,13 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
       const mean = sum / n;
       const bound = Math.max(mean * (1 + slack), min + minSlack);
       const tpotBound = minTpot * (1 + tpotSlack);
+      // Prefix matches come from a prepare step (prefix-cache-scorer) when the profile has one.
+      const match = affinityTokens > 0 ? cycle.get(PREFIX_MATCH) : undefined;
+      const perMatch = cycle.request.inputTokens / (affinityTokens > 0 ? affinityTokens : 1);
       for (let k = 0; k < n; k++) {
         const s = slots[k];
         const l = loads[k];
-        if (l > bound) continue;
+        if (l > (match === undefined ? bound : bound + match.fraction(s) * perMatch)) continue;
         if (l > min) {
           if (tpot[s] > tpotBound && (!aboveMean || l > mean)) continue;
           // Preempting under KV pressure is common on prefix holders: only an above-average load

@@ -5,7 +5,7 @@
 import type { CycleState } from '../../framework/cycle.js';
 import { PREFIX_MATCH, PREFIX_STATS, type PrefixMatch, type PrefixStats } from '../../framework/prefix-match.js';
 import type { StatsSource } from '../../framework/stats.js';
-import type { PluginFactory, PreRequest, Scorer } from '../../framework/plugin.js';
+import type { Candidates, PluginFactory, PreRequest, PrepareData, Scorer } from '../../framework/plugin.js';
 import { hashBlocks, seedHash } from '../../prefix/hash.js';
 import { PrefixIndexer } from '../../prefix/indexer.js';
 import { typed } from '../common.js';
@@ -15,7 +15,7 @@ export const PREFIX_CACHE_SCORER = 'prefix-cache-scorer';
 const CHARS_PER_TOKEN = 4;
 
 /** The prefix scorer publishes its matches in the cycle and its index statistics to telemetry. */
-export interface PrefixCacheScorer extends Scorer, PreRequest, StatsSource<PrefixStats> {}
+export interface PrefixCacheScorer extends PrepareData, Scorer, PreRequest, StatsSource<PrefixStats> {}
 
 export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
   const autoTune = p.boolean('autoTune', true);
@@ -50,50 +50,69 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
     return Math.max(1, Math.floor(blocks / blocksPerHash));
   }
 
+  /** Slots whose match the last prepare() published (zeroed by the next one). */
+  let publishedLen = 0;
+
+  /** Hashes the prompt and matches it against the index, over every slot; publishes the fractions. */
+  function prepare(cycle: CycleState, cands: Candidates): void {
+    const req = cycle.request;
+    const n = cands.length;
+    const slots = cands.slots;
+    // Block size: the first candidate's KV block size when auto-tuning, else the parameter.
+    let tokensPerBlock = blockSizeTokens;
+    if (autoTune && n > 0) {
+      const bs = pool.cacheBlockSize[slots[0]];
+      if (bs > 0) tokensPerBlock = bs;
+    }
+    blockBytes = legacyHashBlockSize > 0 ? legacyHashBlockSize : tokensPerBlock * CHARS_PER_TOKEN * blocksPerHash;
+    const maxBlocks = maxBlocksFor(tokensPerBlock);
+    if (hashes.length < maxBlocks) hashes = new Float64Array(maxBlocks);
+    hashCount =
+      req.body === null
+        ? 0
+        : hashBlocks(req.body, req.promptStart, req.promptEnd, blockBytes, maxBlocks, seedHash(req.targetModel, req.cacheSalt), hashes);
+    hashedFor = cycle;
+    if (counts.length < pool.capacity) {
+      counts = new Float64Array(pool.capacity);
+      touched = new Int32Array(pool.capacity);
+      matchBySlot = new Float64Array(pool.capacity);
+      publishedLen = 0;
+    }
+    for (let t = 0; t < publishedLen; t++) matchBySlot[touched[t]] = 0;
+    publishedLen = 0;
+    cycle.set(PREFIX_MATCH, published);
+    if (hashCount === 0) return;
+    // Every holder of a matched block, candidate or not: fractions are read by slot.
+    publishedLen = indexer.match(hashes, hashCount, counts, touched, 0);
+    for (let t = 0; t < publishedLen; t++) {
+      const slot = touched[t];
+      matchBySlot[slot] = counts[slot] / hashCount;
+      counts[slot] = 0;
+    }
+  }
+
   const scorer: PrefixCacheScorer = {
     typedName: typed(PREFIX_CACHE_SCORER, name),
     produces: [PREFIX_MATCH],
     statsKey: PREFIX_STATS,
+    prepare,
     score(cycle, cands, out) {
-      const req = cycle.request;
+      // The profile prepares every cycle before its filters; a caller that scores alone need not.
+      if (hashedFor !== cycle) prepare(cycle, cands);
       const n = cands.length;
       const slots = cands.slots;
-      // Block size: the first candidate's KV block size when auto-tuning, else the parameter.
-      let tokensPerBlock = blockSizeTokens;
-      if (autoTune && n > 0) {
-        const bs = pool.cacheBlockSize[slots[0]];
-        if (bs > 0) tokensPerBlock = bs;
-      }
-      blockBytes = legacyHashBlockSize > 0 ? legacyHashBlockSize : tokensPerBlock * CHARS_PER_TOKEN * blocksPerHash;
-      const maxBlocks = maxBlocksFor(tokensPerBlock);
-      if (hashes.length < maxBlocks) hashes = new Float64Array(maxBlocks);
-      hashCount =
-        req.body === null
-          ? 0
-          : hashBlocks(req.body, req.promptStart, req.promptEnd, blockBytes, maxBlocks, seedHash(req.targetModel, req.cacheSalt), hashes);
-      hashedFor = cycle;
-      if (counts.length < pool.capacity) {
-        counts = new Float64Array(pool.capacity);
-        touched = new Int32Array(pool.capacity);
-        matchBySlot = new Float64Array(pool.capacity);
-      }
-      cycle.set(PREFIX_MATCH, published);
-      if (hashCount === 0) {
-        out.fill(0, 0, n);
-        for (let k = 0; k < n; k++) matchBySlot[slots[k]] = 0;
-        return;
-      }
-      const touchedLen = indexer.match(hashes, hashCount, counts, touched, 0);
       let best = 0;
       for (let k = 0; k < n; k++) {
-        const c = counts[slots[k]];
-        if (c > best) best = c;
-        out[k] = matchBySlot[slots[k]] = c / hashCount;
+        const f = matchBySlot[slots[k]];
+        if (f > best) best = f;
+        out[k] = f;
       }
-      for (let t = 0; t < touchedLen; t++) counts[touched[t]] = 0;
+      if (hashCount === 0) return;
+      const matched = Math.round(best * hashCount);
+      const req = cycle.request;
       stats.blocksLooked += hashCount;
-      stats.blocksMatched += best;
-      stats.bytesMatched += Math.min(best * blockBytes, req.promptEnd - req.promptStart);
+      stats.blocksMatched += matched;
+      stats.bytesMatched += Math.min(matched * blockBytes, req.promptEnd - req.promptStart);
     },
     preRequest(cycle, picked, count) {
       if (count === 0 || hashedFor !== cycle || hashCount === 0) return;
