@@ -6,7 +6,7 @@
  *
  *   npm run bench:family [-- --generate 60] [-- --seeds 1,2,3] [-- --family FILE] [-- --jobs 2] [-- --publish]
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { runGenerated } from '../src/cli/bench-generate.js';
@@ -37,7 +37,8 @@ async function main(): Promise<void> {
     for (const p of summary.policies)
       for (const l of worstOf(summary, p, 5)) {
         const to = join(cases, basename(l.file));
-        if (!rename.has(l.file)) copyFileSync(l.file, to);
+        // The copy's replay line names where it now lives.
+        if (!rename.has(l.file)) writeFileSync(to, readFileSync(l.file, 'utf8').replace(/^# Replay: .*$/m, `# Replay: switchboard bench --scenario ${to}`));
         rename.set(l.file, to);
       }
   }
