@@ -11,8 +11,7 @@
  */
 import { join } from 'node:path';
 import { ProgressBar } from '../src/loadgen/progress.js';
-import { configFilePolicy } from '../src/sim/scorecard/director-router.js';
-import { policyFactory, registerPolicy } from '../src/sim/scorecard/policies.js';
+import { policyFactory, registerConfigPolicy } from '../src/sim/scorecard/policies.js';
 import { runScorecard } from '../src/sim/scorecard/runner.js';
 import { summarize, type RequestRecord } from '../src/workload/metrics.js';
 import { loadScenario, podPools } from '../src/workload/scenario.js';
@@ -55,7 +54,7 @@ function measures(records: readonly RequestRecord[], preferred: ReadonlySet<numb
 async function main(): Promise<void> {
   const { seeds } = scenarioArgs(process.argv.slice(2), [1, 2, 3, 4, 5]);
   const scenario = loadScenario(SCENARIO);
-  for (const c of scenario.configs) registerPolicy(c.name, configFilePolicy(c.name, c.path));
+  for (const c of scenario.configs) registerConfigPolicy(c.name, c.path);
   const pools = podPools(scenario.fleet) ?? [];
   const preferredName = pools[0];
   const preferred = new Set(pools.flatMap((p, i) => (p === preferredName ? [i] : [])));

@@ -16,8 +16,7 @@ import type { Breakdown, Headline, PolicyAggregate, Report } from '../src/loadge
 import { loadScenario } from '../src/workload/scenario.js';
 import { overallCell } from '../src/loadgen/judgement.js';
 import { fmt } from '../src/loadgen/table.js';
-import { configFilePolicy } from '../src/sim/scorecard/director-router.js';
-import { defaultPolicies, registerPolicy } from '../src/sim/scorecard/policies.js';
+import { defaultPolicies, registerConfigPolicy } from '../src/sim/scorecard/policies.js';
 import { loadNote, machine, scenarioArgs, writeJson, writeResultsSection } from './lib/stats.js';
 
 const INTRO = `## Routing-quality scorecard (\`npm run bench:scorecard\`)
@@ -218,7 +217,7 @@ async function main(): Promise<void> {
   for (const file of files) {
     const scenario = loadScenario(file);
     // Config-file policies a scenario names join its comparison only.
-    for (const c of scenario.configs) registerPolicy(c.name, configFilePolicy(c.name, c.path));
+    for (const c of scenario.configs) registerConfigPolicy(c.name, c.path);
     const t0 = performance.now();
     const report = await benchScenario(scenario, [...builtin, ...scenario.configs.map((c) => c.name)], seeds, bar);
     const wallMs = performance.now() - t0;

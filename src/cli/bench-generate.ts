@@ -17,8 +17,7 @@ import { FAMILY_VERSION, calibrationDoc, drawScenario, loadFamily, scenarioDoc, 
 import { buildScenario, type Scenario } from '../workload/scenario.js';
 import { buildReport } from '../loadgen/report.js';
 import { runJobs, type Job } from './bench-pool.js';
-import { configFilePolicy } from '../sim/scorecard/director-router.js';
-import { registerPolicy } from '../sim/scorecard/policies.js';
+import { registerConfigPolicy } from '../sim/scorecard/policies.js';
 
 /** The family shipped with Switchboard. */
 export const DEFAULT_FAMILY = fileURLToPath(new URL('../../bench/families/default.yaml', import.meta.url));
@@ -90,7 +89,7 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
   // Config policies are checked (and registered for in-thread runs) before any calibration.
   const configPaths = new Map<string, string>();
   for (const c of o.configs ?? []) {
-    registerPolicy(c.name, configFilePolicy(c.name, c.path));
+    registerConfigPolicy(c.name, c.path);
     configPaths.set(c.name, c.path);
   }
   const policies = [...o.policies, ...[...configPaths.keys()].filter((n) => !o.policies.includes(n))];

@@ -5,8 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { buildRunReport } from '../loadgen/report.js';
-import { configFilePolicy } from '../sim/scorecard/director-router.js';
-import { policyFactory, registerPolicy } from '../sim/scorecard/policies.js';
+import { policyFactory, registerConfigPolicy } from '../sim/scorecard/policies.js';
 import { runScorecard } from '../sim/scorecard/runner.js';
 import { loadScenario, type Scenario } from '../workload/scenario.js';
 import type { JobRequest, JobResponse } from './bench-pool.js';
@@ -28,7 +27,7 @@ async function run(job: JobRequest): Promise<JobResponse> {
   let scenario = scenarios.get(job.file);
   if (scenario === undefined) scenarios.set(job.file, (scenario = loadScenario(job.file)));
   if (job.configPath !== undefined && configs.get(job.policy) !== job.configPath) {
-    registerPolicy(job.policy, configFilePolicy(job.policy, job.configPath));
+    registerConfigPolicy(job.policy, job.configPath);
     configs.set(job.policy, job.configPath);
   }
   const t0 = performance.now();

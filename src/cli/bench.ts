@@ -9,8 +9,7 @@ import { writeReport } from '../loadgen/output.js';
 import { ProgressBar } from '../loadgen/progress.js';
 import { scenarioWithTrace } from './trace-flags.js';
 import { renderTable } from '../loadgen/table.js';
-import { configFilePolicy } from '../sim/scorecard/director-router.js';
-import { defaultPolicies, registerPolicy } from '../sim/scorecard/policies.js';
+import { defaultPolicies, registerConfigPolicy } from '../sim/scorecard/policies.js';
 import { DEFAULT_FAMILY, runGenerated } from './bench-generate.js';
 import { benchScenario } from './bench-run.js';
 import type { KvEventDelivery } from '../sim/scorecard/runner.js';
@@ -161,7 +160,7 @@ export async function runBench(argv: string[]): Promise<number> {
   const policies = [...(flags.policies ?? (scenario.policies.length > 0 ? scenario.policies : defaultPolicies()))];
   // Config files named by the scenario, then by --config, join the comparison.
   for (const c of [...scenario.configs, ...flags.configs]) {
-    registerPolicy(c.name, configFilePolicy(c.name, c.path));
+    registerConfigPolicy(c.name, c.path);
     if (!policies.includes(c.name)) policies.push(c.name);
   }
   const seeds = flags.seeds ?? [scenario.seed];

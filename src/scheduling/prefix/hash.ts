@@ -11,10 +11,12 @@
  * machine that boundary costs more per 64-byte block than the hashing itself (bench/RESULTS.md).
  */
 
+import { avalanche53 } from '../../util/hash53.js';
+
 // Constants as int32 so every step stays in V8's integer representation (a double creeping in
-// made hashing 5x slower in the benchmark). They, rotl and the avalanche are written here rather
-// than imported from util/hash53.ts (which block-keys.ts shares): imported bindings made this
-// loop 1.3x slower (3.4-4.0 against 4.4-5.5 µs per 4.5 KB prompt, same machine, same run).
+// made hashing 5x slower in the benchmark). The loop's constants and rotl are module locals rather
+// than imported from util/hash53.ts: imported into the loop they made it 1.3x slower (3.4-4.0
+// against 4.4-5.5 µs per 4.5 KB prompt). The once-per-block avalanche is shared (measured no slower).
 const P1 = 0x9e3779b1 | 0;
 const P2 = 0x85ebca77 | 0;
 const P3 = 0xc2b2ae3d | 0;
@@ -51,17 +53,7 @@ function hashView(v: DataView, start: number, end: number, seed: number): number
     h2 = Math.imul(rotl((h2 + c) | 0, 11), P2);
     i++;
   }
-  const len = end - start;
-  h1 ^= len;
-  h2 ^= Math.imul(len, P3);
-  // Final avalanche, mixing each lane into the other.
-  h1 = Math.imul(h1 ^ (h1 >>> 15), P2);
-  h1 = Math.imul(h1 ^ (h1 >>> 13), P3);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), P2);
-  h2 = Math.imul(h2 ^ (h2 >>> 13), P3);
-  h1 ^= h2 >>> 16;
-  h2 ^= h1 >>> 15;
-  return (h2 & 0x1fffff) * TWO32 + (h1 >>> 0);
+  return avalanche53(h1, h2, end - start);
 }
 
 function rotl(x: number, r: number): number {

@@ -6,7 +6,7 @@
  * EndpointPickerConfig file can be registered as another policy.
  */
 import { sbError } from '../../errors.js';
-import { DIRECTOR_POLICIES, OPT_IN_POLICIES } from './director-router.js';
+import { configFilePolicy, DIRECTOR_POLICIES, OPT_IN_POLICIES } from './director-router.js';
 import { BASELINES, type RouterFactory } from './router.js';
 
 const registry = new Map<string, RouterFactory>([...Object.entries(BASELINES), ...Object.entries(DIRECTOR_POLICIES), ...Object.entries(OPT_IN_POLICIES)]);
@@ -16,6 +16,11 @@ const optIn = new Set(Object.keys(OPT_IN_POLICIES));
 /** Registers (or replaces) a named policy. */
 export function registerPolicy(name: string, factory: RouterFactory): void {
   registry.set(name, factory);
+}
+
+/** Registers the policy of an EndpointPickerConfig file (`--config name=path`); throws if it does not load. */
+export function registerConfigPolicy(name: string, path: string): void {
+  registry.set(name, configFilePolicy(name, path));
 }
 
 /** Names of every registered policy, in registration order. */
