@@ -101,10 +101,16 @@ describe('lease leader election', () => {
     await vi.waitFor(() => expect(api.requests.filter((r) => r.method === 'GET').length).toBeGreaterThan(3));
     await electors[0].stop();
     expect(holder(api)).toBeUndefined();
+    const released = api.requests.length;
     await vi.waitFor(() => expect(electors[1].isLeader()).toBe(true));
-    // The standby took a free lease: it did not have to see the old record unchanged for a lease duration.
-    const puts = api.requests.filter((r) => r.method === 'PUT' && (r.body as { spec?: { holderIdentity?: string } }).spec?.holderIdentity === 'replica-1');
-    expect(puts).toHaveLength(1);
+    // The standby took a free lease: one acquisition (later PUTs are renewals keeping its
+    // acquireTime), after a read or two, not after watching the old record for a lease duration
+    // (600 ms at one read per 40 ms).
+    type Put = { spec?: { holderIdentity?: string; acquireTime?: string } };
+    const mine = api.requests.filter((r) => r.method === 'PUT' && (r.body as Put).spec?.holderIdentity === 'replica-1');
+    expect(new Set(mine.map((r) => (r.body as Put).spec?.acquireTime)).size).toBe(1);
+    const first = api.requests.indexOf(mine[0]);
+    expect(api.requests.slice(released, first).filter((r) => r.method === 'GET').length).toBeLessThanOrEqual(3);
     expect(overlaps).toEqual([]);
   });
 
