@@ -13,7 +13,10 @@ import { retryInterceptor, type UpstreamRoute } from '../../src/frontends/proxy/
 import { UpstreamError } from '../../src/frontends/proxy/upstream-failure.js';
 import { UpstreamPools } from '../../src/frontends/proxy/upstream-pools.js';
 
-type Behaviour = 'ok' | 503 | 'reset';
+type Behaviour = 'ok' | 503 | 'reset' | 'big' | 'slow';
+
+/** Size of the 'big' pod's answer: many chunks, so a paused reader holds the pod back. */
+const BIG = 4 * 1024 * 1024;
 
 const servers: Server[] = [];
 let upstreams: UpstreamPools | null = null;
@@ -35,6 +38,8 @@ async function pod(behaviour: Behaviour): Promise<{ port: number; hits: number }
       state.hits++;
       if (behaviour === 'reset') req.socket.destroy();
       else if (behaviour === 503) res.writeHead(503).end('busy');
+      else if (behaviour === 'big') res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-pod': 'big' }).end(Buffer.alloc(BIG, 7));
+      else if (behaviour === 'slow') res.writeHead(200, { 'content-type': 'text/plain' }).write('first'); // never ends
       else res.writeHead(200, { 'content-type': 'text/plain' }).end(`ok from ${state.port}`);
     });
   });
@@ -136,5 +141,63 @@ describe('retry interceptor', () => {
     const { handler, done } = collector();
     upstream.dispatch({ origin: `http://${eps[0].key}`, method: 'GET', path: '/' }, handler);
     expect(await done).toEqual({ status: 200, body: `ok from ${pods[0].port}` });
+  });
+
+  it('gives the handler one controller for the whole request, with the served attempt\'s raw headers, and pause and resume reach the pod', async () => {
+    const { eps, upstream } = await setup([503, 'big'], 2, false);
+    const route = new TestRoute(eps, null);
+    const starts: Dispatcher.DispatchController[] = [];
+    let received = 0;
+    let paused = 0;
+    let whilePaused = 0;
+    let rawHeaders: unknown = null;
+    let settle!: (v: number | Error) => void;
+    const done = new Promise<number | Error>((r) => (settle = r));
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart: (c) => void starts.push(c),
+      onResponseStart: (c) => void (rawHeaders = c.rawHeaders),
+      onResponseData: (c, chunk) => {
+        received += chunk.length;
+        if (c.paused) whilePaused++;
+        if (!c.paused && paused < 3) {
+          // A slow client: hold the pod back for a moment, three times.
+          paused++;
+          c.pause();
+          setTimeout(() => c.resume(), 20);
+        }
+      },
+      onResponseEnd: () => settle(received),
+      onResponseError: (_c, err) => settle(err),
+    };
+    upstream.dispatch({ method: 'POST', path: '/x', headers: [], route } as Dispatcher.DispatchOptions, handler);
+    expect(await done).toBe(BIG);
+    expect(paused).toBe(3);
+    expect(whilePaused).toBe(0);
+    // Both attempts started on the same controller: pausing or aborting it reaches whichever attempt is current.
+    expect(starts.length).toBe(2);
+    expect(starts[0]).toBe(starts[1]);
+    const raw = (rawHeaders as Buffer[]).map(String);
+    expect(raw[raw.findIndex((h) => h.toLowerCase() === 'x-pod') + 1]).toBe('big');
+  });
+
+  it('aborting the controller stops the current attempt and is not retried', async () => {
+    const { pods, eps, counts, upstream } = await setup(['slow', 'ok'], 2, true);
+    const route = new TestRoute(eps, null);
+    let settle!: (v: Error) => void;
+    const done = new Promise<Error>((r) => (settle = r));
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart: () => undefined,
+      onResponseData: (c) => {
+        route.open = false; // the client left: nobody waits for the answer
+        c.abort(new Error('client gone'));
+        expect(c.aborted).toBe(true);
+      },
+      onResponseError: (_c, err) => settle(err),
+    };
+    upstream.dispatch({ method: 'POST', path: '/x', headers: [], route } as Dispatcher.DispatchOptions, handler);
+    expect((await done).message).toBe('client gone');
+    expect(route.attempts).toEqual([eps[0].key]);
+    expect(pods[1].hits).toBe(0);
+    expect(counts).toEqual({ fallback: 0, repick: 0, failures: [] });
   });
 });

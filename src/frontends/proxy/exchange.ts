@@ -105,7 +105,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, UpstreamRoute 
       return;
     }
     this.adopt(decision);
-    const opts: RoutedDispatchOptions = { method: 'POST', path: this.upstreamPath, headers: this.upstreamHeaders, body: null, route: this };
+    // Every field the interceptor sets per attempt is here from the start: one object shape.
+    const opts: RoutedDispatchOptions = { origin: '', method: 'POST', path: this.upstreamPath, headers: this.upstreamHeaders, body: null, route: this };
     this.ctx.upstream.dispatch(opts, this);
   }
 

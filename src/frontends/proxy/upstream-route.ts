@@ -28,7 +28,10 @@ export interface UpstreamRoute {
   repick(failed: readonly string[]): Promise<boolean>;
 }
 
-/** Dispatch options of a routed request; `origin` is set per attempt. */
+/**
+ * Dispatch options of a routed request. They belong to the interceptor once dispatched: it sets
+ * `origin` and `body` on them for each attempt.
+ */
 export interface RoutedDispatchOptions extends Dispatcher.DispatchOptions {
   route: UpstreamRoute;
 }
