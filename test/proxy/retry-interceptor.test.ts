@@ -52,6 +52,7 @@ async function pod(behaviour: Behaviour): Promise<{ port: number; hits: number }
 /** A route over `first` whose re-pick offers `second` (or nothing), recording what it was asked. */
 class TestRoute implements UpstreamRoute {
   open = true;
+  parsedHeaders = true;
   body: Buffer | null = Buffer.from('{}');
   readonly attempts: string[] = [];
   readonly repicks: string[][] = [];
@@ -94,8 +95,9 @@ async function setup(behaviours: Behaviour[], max: number, repick: boolean) {
   const counts = { fallback: 0, repick: 0, failures: [] as string[] };
   const metrics = { upstreamFailure: (r: string) => void counts.failures.push(r), retry: (k: 'fallback' | 'repick') => void counts[k]++ };
   upstreams = new UpstreamPools(endpoints, resolveProxySettings({}));
-  const upstream = upstreams.compose(retryInterceptor({ max, repick, endpoints, metrics }));
-  return { pods, eps, counts, upstream };
+  const interceptor = retryInterceptor({ max, repick, endpoints, metrics });
+  const upstream = upstreams.intercept(interceptor);
+  return { pods, eps, counts, upstream, composed: upstreams.compose(interceptor) };
 }
 
 describe('retry interceptor', () => {
@@ -150,12 +152,16 @@ describe('retry interceptor', () => {
     let received = 0;
     let paused = 0;
     let whilePaused = 0;
+    let parsed: Record<string, unknown> = {};
     let rawHeaders: unknown = null;
     let settle!: (v: number | Error) => void;
     const done = new Promise<number | Error>((r) => (settle = r));
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart: (c) => void starts.push(c),
-      onResponseStart: (c) => void (rawHeaders = c.rawHeaders),
+      onResponseStart: (c, _s, headers) => {
+        rawHeaders = c.rawHeaders;
+        parsed = headers;
+      },
       onResponseData: (c, chunk) => {
         received += chunk.length;
         if (c.paused) whilePaused++;
@@ -178,6 +184,7 @@ describe('retry interceptor', () => {
     expect(starts[0]).toBe(starts[1]);
     const raw = (rawHeaders as Buffer[]).map(String);
     expect(raw[raw.findIndex((h) => h.toLowerCase() === 'x-pod') + 1]).toBe('big');
+    expect(parsed['x-pod']).toBe('big');
   });
 
   it('aborting the controller stops the current attempt and is not retried', async () => {
@@ -199,5 +206,34 @@ describe('retry interceptor', () => {
     expect(route.attempts).toEqual([eps[0].key]);
     expect(pods[1].hits).toBe(0);
     expect(counts).toEqual({ fallback: 0, repick: 0, failures: [] });
+  });
+
+  it('skips parsing the headers for a route that reads the raw ones', async () => {
+    const { eps, upstream } = await setup(['ok'], 0, false);
+    const route = new TestRoute(eps, null);
+    route.parsedHeaders = false;
+    let seen: { parsed: object; raw: unknown } | null = null;
+    let settle!: () => void;
+    const done = new Promise<void>((r) => (settle = r));
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart: () => undefined,
+      onResponseStart: (c, _s, headers) => void (seen = { parsed: headers, raw: c.rawHeaders }),
+      onResponseEnd: () => settle(),
+      onResponseError: () => settle(),
+    };
+    upstream.dispatch({ method: 'POST', path: '/x', headers: [], route } as Dispatcher.DispatchOptions, handler);
+    await done;
+    const s = seen as unknown as { parsed: object; raw: Buffer[] };
+    expect(s.parsed).toEqual({});
+    expect(s.raw.map(String).map((h) => h.toLowerCase())).toContain('content-type');
+  });
+
+  it('works the same composed with undici\'s own compose', async () => {
+    const { pods, eps, counts, composed } = await setup([503, 'ok'], 1, false);
+    const route = new TestRoute(eps, null);
+    const { handler, done } = collector();
+    composed.dispatch({ method: 'POST', path: '/x', headers: [], route } as Dispatcher.DispatchOptions, handler);
+    expect(await done).toEqual({ status: 200, body: `ok from ${pods[1].port}` });
+    expect(counts).toEqual({ fallback: 1, repick: 0, failures: ['status_5xx'] });
   });
 });

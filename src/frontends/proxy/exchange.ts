@@ -116,6 +116,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, UpstreamRoute 
     return this.state !== DONE;
   }
 
+  /** The client's headers are built from the raw ones (`clientResponseHeaders`). */
+  readonly parsedHeaders = false;
+
   attempting(endpoint: Endpoint): void {
     this.state = WAITING;
     this.endpoint = endpoint;

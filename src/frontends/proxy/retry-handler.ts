@@ -27,6 +27,7 @@ const HEADERS = 1;
 const BODY = 2;
 
 const NO_FAILURES: readonly string[] = [];
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** The dispatcher-level handler protocol undici's clients call (see the module comment). */
 export interface RawDispatchHandler {
@@ -125,7 +126,7 @@ export class RetryHandler implements RawDispatchHandler, Dispatcher.DispatchCont
     this.phase = HEADERS;
     this.resumeAttempt = resume;
     this.rawHeaders = rawHeaders;
-    this.handler.onResponseStart?.(this, statusCode, util.parseHeaders(rawHeaders), statusText);
+    this.handler.onResponseStart?.(this, statusCode, this.route.parsedHeaders ? util.parseHeaders(rawHeaders) : NO_HEADERS, statusText);
     return !this.isPaused;
   }
 

@@ -1,11 +1,12 @@
 /**
- * Retry and re-pick as an undici interceptor (`Dispatcher.compose`): a request dispatched with a
+ * Retry and re-pick as an undici interceptor (for `Dispatcher.compose`, or the pools' cheaper
+ * `intercept`): a request dispatched with a
  * `route` is sent to the route's best endpoint, and while nothing has reached the client a failed
  * attempt (refused, reset, timed out, 5xx) is sent again to the next fallback, then after a new
  * pick, within `max` extra attempts. The per-request work lives in `RetryHandler`
  * (retry-handler.ts); what an attempt's error means, in upstream-failure.ts.
  *
- *   const upstream = upstreamPools.compose(retryInterceptor({ max: 2, repick: true, endpoints, metrics }));
+ *   const upstream = upstreamPools.intercept(retryInterceptor({ max: 2, repick: true, endpoints, metrics }));
  *   upstream.dispatch({ method: 'POST', path, headers, body, route }, handler);
  */
 import type { Dispatcher } from 'undici';

@@ -74,7 +74,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
 
   const ctx: ProxyContext = {
     director: options.director,
-    upstream: upstreams.compose(retryInterceptor({ ...settings.retries, endpoints: pool, metrics })),
+    upstream: upstreams.intercept(retryInterceptor({ ...settings.retries, endpoints: pool, metrics })),
     metrics,
     logger: options.logger ?? noopLogger,
     onExchangeDone() {

@@ -47,6 +47,17 @@ export class UpstreamPools extends Dispatcher {
     return this.forOrigin(String(opts.origin)).dispatch(opts, handler);
   }
 
+  /**
+   * `interceptors` composed on the pools as `compose` does, less what `compose` adds per request:
+   * a Proxy lookup for `dispatch` and a wrapper for handlers of undici's legacy API (every
+   * handler here is of the newer one).
+   */
+  intercept(...interceptors: Dispatcher.DispatcherComposeInterceptor[]): Pick<Dispatcher, 'dispatch'> {
+    let dispatch: Dispatcher['dispatch'] = this.dispatch.bind(this);
+    for (const interceptor of interceptors) dispatch = interceptor(dispatch);
+    return { dispatch };
+  }
+
   /** Number of pods with a pool (tests, debug). */
   get size(): number {
     return this.pools.size;

@@ -19,6 +19,12 @@ export interface UpstreamRoute {
   readonly body: Buffer | null;
   /** False once nobody waits for the answer (the client left): failures are then neither counted nor retried. */
   readonly open: boolean;
+  /**
+   * False when the request's handler reads the response headers from `controller.rawHeaders`
+   * only: `onResponseStart` then gets an empty object instead of the parsed headers (one parse
+   * per response saved).
+   */
+  readonly parsedHeaders: boolean;
   /** The next attempt goes to `endpoint`. */
   attempting(endpoint: Endpoint): void;
   /**
