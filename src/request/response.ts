@@ -27,7 +27,8 @@ export function usageFrom(u: unknown): Usage | null {
     promptTokens: prompt,
     completionTokens: completion,
     totalTokens: num(o.total_tokens) || prompt + completion,
-    cachedTokens: details != null ? num(details.cached_tokens) : 0,
+    // -1: not reported (vLLM reports it with --enable-prompt-tokens-details), not "nothing cached".
+    cachedTokens: details != null && typeof details.cached_tokens === 'number' ? num(details.cached_tokens) : -1,
   };
 }
 

@@ -3,5 +3,6 @@ export interface Usage {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Prompt tokens the engine found in its prefix cache; -1 when the response did not say. */
   cachedTokens: number;
 }

@@ -17,7 +17,8 @@ describe('response observer', () => {
       expect(o.chunk(a, false)).toBe(a);
       expect(o.chunk(b, false)).toBe(b);
       expect(o.chunk(Buffer.alloc(0), true)?.length).toBe(0);
-      expect(o.usage).toEqual({ promptTokens: 7, completionTokens: 10, totalTokens: 17, cachedTokens: 0 });
+      // No prompt_tokens_details: cached tokens not reported (-1), which is not "none cached" (0).
+      expect(o.usage).toEqual({ promptTokens: 7, completionTokens: 10, totalTokens: 17, cachedTokens: -1 });
     }
   });
 
@@ -27,6 +28,9 @@ describe('response observer', () => {
     expect(o.chunk(Buffer.from(body.slice(0, 10)), false)?.toString()).toBe(body.slice(0, 10));
     o.chunk(Buffer.from(body.slice(10)), true);
     expect(o.usage).toEqual({ promptTokens: 3, completionTokens: 4, totalTokens: 7, cachedTokens: 2 });
+    const zero = obs(false);
+    zero.chunk(Buffer.from(JSON.stringify({ usage: { prompt_tokens: 3, completion_tokens: 4, prompt_tokens_details: { cached_tokens: 0 } } })), true);
+    expect(zero.usage?.cachedTokens).toBe(0);
     const r = obs(true);
     r.chunk(Buffer.from('event: response.completed\ndata: {"type":"response.completed","response":{"usage":{"input_tokens":5,"output_tokens":6}}}\n\n'), true);
     expect(r.usage).toMatchObject({ promptTokens: 5, completionTokens: 6, totalTokens: 11 });
