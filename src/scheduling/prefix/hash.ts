@@ -32,28 +32,50 @@ export function hashRange(b: Uint8Array, start: number, end: number, seed: numbe
  * The hash over a DataView: one little-endian word load per step. Reading words through a
  * DataView measured ~25% faster here than assembling them from four byte loads, and keeps the
  * loop monomorphic whatever Uint8Array subclass the bytes arrive in.
+ *
+ * Two chains of two 32-bit lanes: chain A takes the even words, chain B the odd ones, and each
+ * word goes through both lanes of its chain with one multiply each, so a change anywhere moves
+ * 64 bits of state (four accumulators over stripes, xxh32's shape, kept only 32 bits for a change
+ * confined to one word, and collided accordingly). The chains are independent, so the CPU runs
+ * them side by side: 2.0-2.4 against 2.8-3.7 µs per 4 KB with one chain over every word. B folds
+ * into A in two multiply rounds per lane at the end of the block; with one round, two-bit
+ * flips of a 128-byte block collided (3 in 523,776), with two none did (nor with one chain).
  */
 function hashView(v: DataView, start: number, end: number, seed: number): number {
-  // Two 32-bit lanes, each consuming every word with one multiply, so a change anywhere moves
-  // 64 bits of state (four accumulators over stripes, xxh32's shape, kept only 32 bits for a
-  // change confined to one word, and collided accordingly).
-  let h1 = (seed | 0) ^ P4;
-  let h2 = (Math.floor(seed / TWO32) | 0) ^ P3;
+  const lo = seed | 0;
+  const hi = Math.floor(seed / TWO32) | 0;
+  let a1 = lo ^ P4;
+  let a2 = hi ^ P3;
+  let b1 = lo ^ P2;
+  let b2 = hi ^ P1;
   let i = start;
-  const words = end - 3;
-  while (i < words) {
+  const pairs = end - 7;
+  while (i < pairs) {
+    const w0 = v.getInt32(i, true);
+    const w1 = v.getInt32(i + 4, true);
+    a1 = Math.imul(rotl(a1 ^ w0, 15), P1);
+    a2 = Math.imul(rotl((a2 + w0) | 0, 11), P2);
+    b1 = Math.imul(rotl(b1 ^ w1, 13), P3);
+    b2 = Math.imul(rotl((b2 + w1) | 0, 17), P4);
+    i += 8;
+  }
+  if (i + 3 < end) {
     const w = v.getInt32(i, true);
-    h1 = Math.imul(rotl(h1 ^ w, 15), P1);
-    h2 = Math.imul(rotl((h2 + w) | 0, 11), P2);
+    a1 = Math.imul(rotl(a1 ^ w, 15), P1);
+    a2 = Math.imul(rotl((a2 + w) | 0, 11), P2);
     i += 4;
   }
   while (i < end) {
     const c = v.getUint8(i);
-    h1 = Math.imul(rotl(h1 ^ c, 15), P1);
-    h2 = Math.imul(rotl((h2 + c) | 0, 11), P2);
+    a1 = Math.imul(rotl(a1 ^ c, 15), P1);
+    a2 = Math.imul(rotl((a2 + c) | 0, 11), P2);
     i++;
   }
-  return avalanche53(h1, h2, end - start);
+  a1 = Math.imul(rotl(a1 ^ b1, 15), P1);
+  a2 = Math.imul(rotl((a2 + b2) | 0, 11), P2);
+  a1 = Math.imul(rotl((a1 + b2) | 0, 13), P3);
+  a2 = Math.imul(rotl(a2 ^ b1, 17), P4);
+  return avalanche53(a1, a2, end - start);
 }
 
 function rotl(x: number, r: number): number {
