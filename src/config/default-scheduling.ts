@@ -2,7 +2,7 @@
  * The default scheduling (plugins and profile): the decode-headroom filter (affinity yields to
  * load: bounded loads, slowing decode), then the Go EPP's blend (prefix 3, queue 2, KV 2) plus
  * Switchboard's prefill-work estimate (2) and LoRA affinity (4, remembering where adapters were
- * sent), picked by max score; the prefix index hashes every second KV block boundary (half the
+ * sent; no pull towards an adapter's pods when every adapter fits in every pod's slots), picked by max score; the prefix index hashes every second KV block boundary (half the
  * index work, the same routing). The scorecard (bench/RESULTS.md) chose it; the reason for each
  * term is there. Kept as YAML so `serve --print-config` shows users
  * exactly what runs, and apart from the loader so a config file that names no scheduling section
@@ -21,6 +21,7 @@ export const DEFAULT_SCHEDULING_YAML = `plugins:
 - type: lora-affinity-scorer
   parameters:
     freeSlotScore: 0.3
+    allFitFreeSlotScore: 1
     recentScore: 0.9
 - type: max-score-picker
 schedulingProfiles:

@@ -30,6 +30,28 @@ describe('lora-affinity-scorer', () => {
     expect(() => plugin('lora-affinity-scorer', pool, { activeScore: 2 })).toThrow(/activeScore must be <= 1/);
   });
 
+  it('allFitFreeSlotScore: a free slot counts as the adapter itself while every reported adapter fits in the slots', () => {
+    const pool = makePool([{ maxLora: 4 }, { maxLora: 4 }, { maxLora: 4 }]);
+    const s = plugin<Scorer>('lora-affinity-scorer', pool, { freeSlotScore: 0.3, allFitFreeSlotScore: 1 });
+    const [a, b, c] = pool.endpoints();
+    // One adapter in 4 slots: loading it where it is not evicts nothing, so there is no pull.
+    pool.recordMetrics(a, snapshot({ active: ['only'], maxLora: 4 }));
+    pool.recordMetrics(b, snapshot({ maxLora: 4 }));
+    pool.recordMetrics(c, snapshot({ active: ['x', 'y', 'z', 'w'], maxLora: 4 }));
+    // The scrape of pod c taught five adapters in all: more than 4 slots, so a free slot is worth less again.
+    expect(scores(s, pool, request('only'))).toEqual([1, 0.3, 0]);
+    const fits = makePool([{ maxLora: 4 }, { maxLora: 4 }]);
+    const t = plugin<Scorer>('lora-affinity-scorer', fits, { freeSlotScore: 0.3, allFitFreeSlotScore: 1 });
+    const [d, e] = fits.endpoints();
+    fits.recordMetrics(d, snapshot({ active: ['only'], maxLora: 4 }));
+    fits.recordMetrics(e, snapshot({ maxLora: 4 }));
+    expect(scores(t, fits, request('only'))).toEqual([1, 1]);
+    // Unset, it is freeSlotScore: the Go EPP's scores.
+    const u = plugin<Scorer>('lora-affinity-scorer', fits, { freeSlotScore: 0.3 });
+    fits.recordMetrics(e, snapshot({ maxLora: 4 }));
+    expect(scores(u, fits, request('only'))).toEqual([1, 0.3]);
+  });
+
   it('recentScore: remembers where adapters were sent (likely still in a GPU slot), not the base model', () => {
     // Both pods have a full batch of other adapters; 'tail' ran once on pod-1 and is idle now.
     const pool = makePool([

@@ -30,6 +30,10 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
   // its GPU slots (vLLM evicts least recently used), even when none of their requests is running.
   const recent = p.number('recentScore', 0, { min: 0, max: 1 });
   const recentSlots = p.number('recentSlots', 0, { min: 0, max: 64, integer: true });
+  // Switchboard: where every adapter the fleet has reported fits in the endpoint's slots at once,
+  // loading one into a free slot evicts nothing and happens once, so a free slot is worth this
+  // instead (default: freeSlotScore, the Go EPP's behaviour).
+  const roomySlot = p.number('allFitFreeSlotScore', freeSlot, { min: 0, max: 1 });
   /** Per slot, the last distinct models sent there, most recent first ('' = empty). */
   const memory: string[][] = [];
   const forget = (model: string, s: number): void => {
@@ -45,6 +49,8 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
       for (const model of memory[s]) forget(model, s);
       memory[s] = [];
     });
+  }
+  if (recent > 0 || roomySlot !== freeSlot) {
     // Off the pick: each scrape teaches which model names are adapters (bounded, pages are input).
     pool.onMetrics((ep) => {
       const m = ep.metrics;
@@ -77,7 +83,9 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
     else if (m.activeAdapters.has(model)) {
       v.score[s] = active;
       v.active[s] = 1;
-    } else if (m.activeAdapters.size + m.waitingAdapters.size < pool.maxAdapters[s]) v.score[s] = freeSlot;
+    } else if (m.activeAdapters.size + m.waitingAdapters.size < pool.maxAdapters[s]) {
+      v.score[s] = adapters.size > 0 && adapters.size <= pool.maxAdapters[s] ? roomySlot : freeSlot;
+    }
     else if (m.waitingAdapters.has(model)) v.score[s] = waiting;
     else v.score[s] = 0;
   };
