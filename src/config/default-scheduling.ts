@@ -1,6 +1,7 @@
 /**
  * The default scheduling (plugins and profile): the decode-headroom filter (affinity yields to
- * load: bounded loads, slowing decode), then the Go EPP's blend (prefix 3, queue 2, KV 2) plus
+ * load: bounded loads, slowing decode), then the Go EPP's blend (prefix 3, suspended for a prefix
+ * hotter than its holders' share of the pods; queue 2, KV 2) plus
  * Switchboard's prefill-work estimate (2) and LoRA affinity (4, remembering where adapters were
  * sent; no pull towards an adapter's pods when every adapter fits in every pod's slots), picked by max score; the prefix index hashes every second KV block boundary (half the
  * index work, the same routing). The scorecard (bench/RESULTS.md) chose it; the reason for each
@@ -15,6 +16,7 @@ export const DEFAULT_SCHEDULING_YAML = `plugins:
 - type: prefix-cache-scorer
   parameters:
     blocksPerHash: 2
+    spreadHotPrefixes: true
 - type: prefill-work-scorer
 - type: queue-scorer
 - type: kv-cache-utilization-scorer

@@ -86,6 +86,8 @@ schedulingProfiles: [{name: p, plugins: [{pluginRef: utilization-detector}, {plu
     const pool = makePool([{ running: 2 }, { running: 2 }, { running: 2 }, { running: 2 }]);
     const s = schedulerFor(pool, DEFAULT_CONFIG_YAML);
     const prompt = 'You are the support agent of a large shop. '.repeat(60);
+    // Other traffic first: this prompt is one pod's worth of it, not a hot spot the scorer spreads.
+    for (let i = 0; i < 8; i++) s.schedule(request('m', `Unrelated prompt number ${i}. `.repeat(40)), null, false);
     const first = s.schedule(request('m', prompt), null, false);
     expect(first.kind).toBe('picked');
     if (first.kind !== 'picked') return;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PrefixCacheScorer } from '../../../src/scheduling/plugins/prefix-cache-scorer/index.js';
 import { hashBlocks, seedHash } from '../../../src/scheduling/prefix/hash.js';
+import { PrefixPopularity } from '../../../src/scheduling/plugins/prefix-cache-scorer/popularity.js';
 import { Candidates } from '../../../src/scheduling/framework/plugin.js';
 import { makePool } from '../../support/pool.js';
 import { allCandidates, cycle, plugin } from '../../support/plugin.js';
@@ -104,5 +105,39 @@ describe('prefix-cache-scorer', () => {
     expect(scoreAndRoute(s, pool, 'aaaabbbb', null)).toEqual([1, 0.5, 0]);
     const empty = new Candidates(4);
     expect(() => s.score(cycle(pool), empty, new Float64Array(0))).not.toThrow();
+  });
+
+  it('spreadHotPrefixes: a prefix most requests share stops pulling until enough pods hold it; a rare one keeps its pull', () => {
+    const pool = makePool([{}, {}, {}, {}]);
+    const s = plugin<PrefixCacheScorer>('prefix-cache-scorer', pool, { ...params, spreadHotPrefixes: true, popularityHalfLife: 50 });
+    // A hot system prompt ('hot!'), every request of it sent to pod 0, plus a rare one on pod 3.
+    scoreAndRoute(s, pool, 'hot!q001', 0);
+    scoreAndRoute(s, pool, 'rare', 3);
+    let last: number[] = [];
+    for (let i = 2; i < 12; i++) last = scoreAndRoute(s, pool, `hot!q${String(i).padStart(3, '0')}`, 0);
+    // share ≈ 0.9 of 4 pods wants 4 holders; pod 0 alone holds it: no pull, the balance terms choose.
+    expect(last).toEqual([0.5, 0.5, 0.5, 0.5]);
+    // The pod the balance terms chose now holds it too; with every pod holding it, the plain scores return.
+    for (const slot of [1, 2, 3]) scoreAndRoute(s, pool, 'hot!zzzz', slot);
+    expect(scoreAndRoute(s, pool, 'hot!q999', null)).toEqual([0.5, 0.5, 0.5, 0.5]);
+    // The rare prompt (under one pod's worth of the traffic) keeps its affinity.
+    expect(scoreAndRoute(s, pool, 'rare', null)).toEqual([0, 0, 0, 1]);
+    // Off (the Go EPP's scorer): the hot prompt pulls to its holder.
+    const plain = plugin<PrefixCacheScorer>('prefix-cache-scorer', pool, params);
+    for (let i = 0; i < 5; i++) scoreAndRoute(plain, pool, `hot!p${i}`, 0);
+    expect(scoreAndRoute(plain, pool, 'hot!p999', null)).toEqual([0.5, 0, 0, 0]);
+  });
+});
+
+describe('prefix popularity', () => {
+  it('reads a key\'s share of the recent requests, decaying with the half-life', () => {
+    const pop = new PrefixPopularity(100);
+    for (let i = 0; i < 2000; i++) pop.count(i % 4 === 0 ? 7 : null);
+    expect(pop.share(7)).toBeCloseTo(0.25, 1);
+    expect(pop.share(8)).toBe(0);
+    // 100 requests without key 7 halve its share (the decayed total is steady by now).
+    const before = pop.share(7);
+    for (let i = 0; i < 100; i++) pop.count(null);
+    expect(pop.share(7) / before).toBeCloseTo(0.5, 2);
   });
 });

@@ -8,6 +8,7 @@ import type { StatsSource } from '../../framework/stats.js';
 import type { Candidates, PluginFactory, PreRequest, PrepareData, Scorer } from '../../framework/plugin.js';
 import { hashBlocks, seedHash } from '../../prefix/hash.js';
 import { PrefixIndexer } from '../../prefix/indexer.js';
+import { PrefixPopularity } from './popularity.js';
 import { typed } from '../common.js';
 
 export const PREFIX_CACHE_SCORER = 'prefix-cache-scorer';
@@ -28,6 +29,10 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
   const blocksPerHash = p.number('blocksPerHash', 1, { min: 1, max: 64, integer: true });
   // v1.0 used a fixed character block size; accept it so old configs load.
   const legacyHashBlockSize = p.number('hashBlockSize', 0, { min: 0, integer: true });
+  // Switchboard: a prefix carried by more of the traffic than its holders' share of the endpoints
+  // stops pulling until enough endpoints hold it (see README, "Hot prefixes").
+  const spreadHot = p.boolean('spreadHotPrefixes', false);
+  const popularity = spreadHot ? new PrefixPopularity(p.number('popularityHalfLife', 1000, { min: 10, max: 1_000_000, integer: true })) : null;
 
   const indexer = new PrefixIndexer();
   pool.subscribe((e) => {
@@ -84,11 +89,39 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
     if (hashCount === 0) return;
     // Every holder of a matched block, candidate or not: fractions are read by slot.
     publishedLen = indexer.match(hashes, hashCount, counts, touched, 0);
+    let best = 0;
     for (let t = 0; t < publishedLen; t++) {
       const slot = touched[t];
-      matchBySlot[slot] = counts[slot] / hashCount;
+      const f = counts[slot] / hashCount;
+      matchBySlot[slot] = f;
       counts[slot] = 0;
+      if (f > best) best = f;
     }
+    if (popularity !== null) hotness(best, n);
+  }
+
+  /** Whether the current request's prefix is too popular for its holders (prefix pull suspended). */
+  let spreading = false;
+
+  /**
+   * Counts the request under the deepest block the index knows for it and decides whether its
+   * prefix spreads: wanted holders = ⌈share × candidates⌉; holders = endpoints matching at least
+   * 90% of the best match.
+   */
+  function hotness(best: number, candidates: number): void {
+    const pop = popularity as PrefixPopularity;
+    spreading = false;
+    if (best <= 0) {
+      pop.count(null);
+      return;
+    }
+    const key = hashes[Math.max(0, Math.round(best * hashCount) - 1)];
+    pop.count(key);
+    const wanted = Math.ceil(pop.share(key) * candidates);
+    if (wanted <= 1) return;
+    let holders = 0;
+    for (let t = 0; t < publishedLen; t++) if (matchBySlot[touched[t]] >= 0.9 * best) holders++;
+    spreading = holders < wanted;
   }
 
   const scorer: PrefixCacheScorer = {
@@ -108,6 +141,8 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
         out[k] = f;
       }
       if (hashCount === 0) return;
+      // A hot prefix short of holders: no pull, the balance terms choose (a new holder, usually).
+      if (spreading) out.fill(best, 0, n);
       const matched = Math.round(best * hashCount);
       const req = cycle.request;
       stats.blocksLooked += hashCount;

@@ -1,0 +1,46 @@
+/**
+ * How much of the recent traffic shares a prefix: an exponentially decayed request count per
+ * key (the hash of the deepest block the index knows for the request), over a half-life counted
+ * in requests. `share(key)` is that key's part of the decayed total, so a system prompt carried
+ * by 70% of requests reads about 0.7 and one conversation's turns read next to nothing.
+ *
+ * O(1) per request and no allocation once a key is known; at most `MAX_KEYS` keys (prompts come
+ * from clients), after which counting restarts.
+ */
+const MAX_KEYS = 65_536;
+
+export class PrefixPopularity {
+  private readonly weight = new Map<number, number>();
+  private readonly at = new Map<number, number>();
+  private readonly decay: number;
+  private seq = 0;
+  private total = 0;
+
+  constructor(halfLifeRequests: number) {
+    this.decay = Math.pow(0.5, 1 / halfLifeRequests);
+  }
+
+  /** One request went by (with `key`, or none: a prompt the index knows nothing of). */
+  count(key: number | null): void {
+    this.seq++;
+    this.total = this.total * this.decay + 1;
+    if (key === null) return;
+    if (this.weight.size >= MAX_KEYS && !this.weight.has(key)) {
+      this.weight.clear();
+      this.at.clear();
+    }
+    this.weight.set(key, this.current(key) + 1);
+    this.at.set(key, this.seq);
+  }
+
+  /** `key`'s share of the recent requests, 0..1. */
+  share(key: number): number {
+    return this.total > 0 ? this.current(key) / this.total : 0;
+  }
+
+  private current(key: number): number {
+    const w = this.weight.get(key);
+    if (w === undefined) return 0;
+    return w * Math.pow(this.decay, this.seq - (this.at.get(key) as number));
+  }
+}
