@@ -14,11 +14,11 @@
  * per run (3), RATE req/s (3000). Prints per-round figures and medians; writes
  * bench/out/results/proxy-ab.json (bench/results/ with --publish).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { canPin, cpuTimeUs, pinned, startScript } from './lib/processes.js';
 import { median, writeJson } from './lib/stats.js';
 
 const run = promisify(execFile);
@@ -42,36 +42,20 @@ process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 let pinProxy: string[] = [];
 let pinLoad: string[] = [];
 
-/** Starts `script` and resolves with its pid and the `port=` it prints (after `director=` for a proxy). */
-function start(pin: string[], script: string, extra: string[]): Promise<{ pid: number; port: number }> {
-  const argv = [...pin, process.execPath, script, ...extra];
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolvePort, reject) => {
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const port = /port=(\d+)/.exec(out);
-      if (port !== null && (!script.endsWith('switchboard-proxy.js') || out.includes('director='))) resolvePort({ pid: Number(child.pid), port: Number(port[1]) });
-    });
-    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
-}
-
-/** CPU time (user + system) of `pid` so far, microseconds. */
-function cpuUs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1e6) / 100;
+/** Starts `script` pinned with `pin`; resolves with its pid and the port it printed. */
+async function start(pin: string[], script: string, extra: string[]): Promise<{ pid: number; port: number }> {
+  const f = await startScript(script, extra, pin, children);
+  return { pid: Number(f.pid), port: Number(f.port) };
 }
 
 async function load(port: number, seconds: number): Promise<{ ok: number; errors: number }> {
-  const argv = [...pinLoad, process.execPath, join(here, 'support', 'rate-client.js'), `http://127.0.0.1:${port}/v1/completions`, String(RATE), String(seconds)];
-  const { stdout } = await run(argv[0], argv.slice(1));
+  const [cmd, argv] = pinned(pinLoad, process.execPath, [join(here, 'support', 'rate-client.js'), `http://127.0.0.1:${port}/v1/completions`, String(RATE), String(seconds)]);
+  const { stdout } = await run(cmd, argv);
   return JSON.parse(stdout) as { ok: number; errors: number };
 }
 
 async function main(): Promise<void> {
-  if (await run('taskset', ['-c', '0', 'true']).then(() => true, () => false)) {
+  if (await canPin()) {
     pinProxy = ['taskset', '-c', '0'];
     pinLoad = ['taskset', '-c', '1'];
   }
@@ -84,10 +68,10 @@ async function main(): Promise<void> {
   const cpu: Record<'A' | 'B', number[]> = { A: [], B: [] };
   for (let r = 0; r < ROUNDS; r++) {
     for (const b of r % 2 === 0 ? (['A', 'B'] as const) : (['B', 'A'] as const)) {
-      const before = cpuUs(proxies[b].pid);
+      const before = cpuTimeUs(proxies[b].pid);
       const { ok, errors } = await load(proxies[b].port, DURATION);
       if (errors > 0) throw new Error(`build ${b}: ${errors} failed requests`);
-      cpu[b].push((cpuUs(proxies[b].pid) - before) / ok);
+      cpu[b].push((cpuTimeUs(proxies[b].pid) - before) / ok);
     }
     process.stdout.write(`round ${r + 1}: A ${cpu.A[r].toFixed(1)} µs/req, B ${cpu.B[r].toFixed(1)} µs/req, B/A ${(cpu.B[r] / cpu.A[r]).toFixed(3)}\n`);
   }

@@ -27,12 +27,13 @@
  * per request paired per round. Writes bench/results/dashboard-proxy.json and its own section of
  * bench/RESULTS.md.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { canPin, cpuTimeUs, pinned, startScript } from './lib/processes.js';
 import { loadNote, machine, median, percentile, writeJson, writeResultsSection } from './lib/stats.js';
 import { connectViewer } from './support/dashboard-viewer.js';
 
@@ -90,40 +91,9 @@ const children: ChildProcess[] = [];
 let pinProxy: string[] = [];
 let pinLoad: string[] = [];
 
-/** Runs `cmd args` pinned with `pin` (a taskset prefix) when pinning. */
-function pinned(pin: string[], cmd: string, args: string[]): [string, string[]] {
-  return pin.length === 0 ? [cmd, args] : [pin[0], [...pin.slice(1), cmd, ...args]];
-}
-
-/** User + system CPU time of `pid` so far, in microseconds (from /proc; 0 where there is none). */
-function cpuTimeUs(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime, stime in USER_HZ (100)
-  } catch {
-    return 0;
-  }
-}
-
 /** Starts `script` (compiled, beside this file) and resolves with what it printed as `key=value`. */
 function startProcess(script: string, args: string[], pin: string[]): Promise<Record<string, string>> {
-  return new Promise((resolve, reject) => {
-    const [cmd, argv] = pinned(pin, process.execPath, [join(here, 'support', script), ...args]);
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(child);
-    const fields: Record<string, string> = { pid: String(child.pid) };
-    let buf = '';
-    child.stdout.on('data', (c: Buffer) => {
-      buf += c.toString();
-      for (const line of buf.split('\n').slice(0, -1)) {
-        const [k, v] = line.split('=');
-        fields[k] = v;
-      }
-      buf = buf.slice(buf.lastIndexOf('\n') + 1);
-      if (fields.port !== undefined && (script !== 'switchboard-proxy.js' || fields.director !== undefined)) resolve(fields);
-    });
-    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
+  return startScript(join(here, 'support', script), args, pin, children);
 }
 
 function ms(value: string, unit: string): number {
@@ -189,8 +159,8 @@ async function main(): Promise<void> {
   const body = JSON.stringify({ model: 'bench-model', prompt: 'Say hello to the benchmark', max_tokens: 16 });
   writeFileSync(script, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\n`);
 
-  const canPin = process.env.PIN !== '0' && cpus().length >= 2 && (await run('taskset', ['-c', '0', 'true']).then(() => true, () => false));
-  if (canPin) {
+  const pinning = await canPin();
+  if (pinning) {
     pinProxy = ['taskset', '-c', '0'];
     pinLoad = ['taskset', '-c', '1'];
   }
@@ -291,7 +261,7 @@ async function main(): Promise<void> {
       json: `wrk -t1 -c${CONNECTIONS} -d${DURATION}s --latency, then -c1 -d${SINGLE_DURATION}s, POST /v1/completions (${body.length}-byte body), ${ROUNDS} rounds, rotating order`,
       sse: `${SSE_STREAMS} sequential streams of 100 chunks (1 ms apart) per round over one keep-alive connection, separate Node process`,
       processes: 'pod, bare proxy, Switchboard proxy, wrk and the SSE client each in their own process',
-      pinning: canPin ? 'proxies on CPU 0; pod, wrk and SSE client on CPU 1 (taskset)' : 'none',
+      pinning: pinning ? 'proxies on CPU 0; pod, wrk and SSE client on CPU 1 (taskset)' : 'none',
       cpuPerRequest: 'utime+stime of the serving process (pod for direct, else the proxy) from /proc over the 64-connection run, divided by requests',
     },
     json: jsonSummary,
