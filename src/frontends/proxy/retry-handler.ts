@@ -139,7 +139,7 @@ export class RetryHandler implements RawDispatchHandler, Dispatcher.DispatchCont
 
   onComplete(rawTrailers: Buffer[] | string[] | null): void {
     this.rawTrailers = rawTrailers;
-    this.handler.onResponseEnd?.(this, rawTrailers === null || rawTrailers.length === 0 ? {} : util.parseHeaders(rawTrailers));
+    this.handler.onResponseEnd?.(this, rawTrailers === null || rawTrailers.length === 0 ? NO_HEADERS : util.parseHeaders(rawTrailers));
   }
 
   onError(err: Error): void {

@@ -85,8 +85,7 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
       v.active[s] = 1;
     } else if (m.activeAdapters.size + m.waitingAdapters.size < pool.maxAdapters[s]) {
       v.score[s] = adapters.size > 0 && adapters.size <= pool.maxAdapters[s] ? roomySlot : freeSlot;
-    }
-    else if (m.waitingAdapters.has(model)) v.score[s] = waiting;
+    } else if (m.waitingAdapters.has(model)) v.score[s] = waiting;
     else v.score[s] = 0;
   };
   const scorer: AnyPlugin = {

@@ -116,8 +116,7 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
       return;
     }
     const key = hashes[Math.max(0, Math.round(best * hashCount) - 1)];
-    pop.count(key);
-    const wanted = Math.ceil(pop.share(key) * candidates);
+    const wanted = Math.ceil(pop.count(key) * candidates);
     if (wanted <= 1) return;
     let holders = 0;
     for (let t = 0; t < publishedLen; t++) if (matchBySlot[touched[t]] >= 0.9 * best) holders++;

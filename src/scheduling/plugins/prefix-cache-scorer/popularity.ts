@@ -20,17 +20,19 @@ export class PrefixPopularity {
     this.decay = Math.pow(0.5, 1 / halfLifeRequests);
   }
 
-  /** One request went by (with `key`, or none: a prompt the index knows nothing of). */
-  count(key: number | null): void {
+  /** One request went by (with `key`, or none: a prompt the index knows nothing of); returns `key`'s share now. */
+  count(key: number | null): number {
     this.seq++;
     this.total = this.total * this.decay + 1;
-    if (key === null) return;
+    if (key === null) return 0;
     if (this.weight.size >= MAX_KEYS && !this.weight.has(key)) {
       this.weight.clear();
       this.at.clear();
     }
-    this.weight.set(key, this.current(key) + 1);
+    const w = this.current(key) + 1;
+    this.weight.set(key, w);
     this.at.set(key, this.seq);
+    return w / this.total;
   }
 
   /** `key`'s share of the recent requests, 0..1. */
