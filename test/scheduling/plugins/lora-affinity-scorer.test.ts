@@ -76,6 +76,46 @@ describe('lora-affinity-scorer', () => {
     expect(scores(plugin<Scorer>('lora-affinity-scorer', pool), pool, request('tail'))).toEqual([0, 0]);
   });
 
+  it('protectHotAdapters: a free slot is worth less where filling it would evict an adapter hotter than the one asked for', () => {
+    // Pods a and b have free slots (nothing runs); pod c runs 'new' and 'x' (its scrape teaches them as adapters).
+    const pool = makePool([{ maxLora: 2 }, { maxLora: 2 }, { maxLora: 2 }]);
+    const s = plugin<Scorer & PreRequest>('lora-affinity-scorer', pool, { freeSlotScore: 0.5, protectHotAdapters: true, adapterHalfLife: 100 });
+    const [a, b, c] = pool.endpoints();
+    pool.recordMetrics(a, snapshot({ active: ['hot', 't1'], maxLora: 2 }));
+    pool.recordMetrics(b, snapshot({ active: ['t2', 't3'], maxLora: 2 }));
+    pool.recordMetrics(c, snapshot({ active: ['new', 'x'], maxLora: 2 }));
+    const sent = (model: string, slot: number) => {
+      scores(s, pool, request(model)); // each pick counts towards the adapter's share
+      s.preRequest(cycle(pool, request(model)), Int32Array.of(slot), 1);
+    };
+    // 'hot' carries most of the traffic; its latest request on pod a is older than t1's.
+    for (let i = 0; i < 20; i++) sent('hot', a.slot);
+    sent('t1', a.slot);
+    sent('t2', b.slot);
+    sent('t3', b.slot);
+    pool.recordMetrics(a, snapshot({ maxLora: 2 }));
+    pool.recordMetrics(b, snapshot({ maxLora: 2 }));
+    const [onA, onB, onC] = scores(s, pool, request('new'));
+    expect(onC).toBe(1);
+    // Pod b's victim (t2) is as cold as 'new': about half the free-slot score. Pod a's victim is 'hot'.
+    expect(onB).toBeGreaterThan(0.2);
+    expect(onB).toBeLessThan(0.5);
+    expect(onA).toBeLessThan(onB / 4);
+    // While 'hot' runs on pod a, the idle t1 would be evicted instead: as cheap as pod b.
+    pool.recordMetrics(a, snapshot({ active: ['hot'], maxLora: 2 }));
+    const [again] = scores(s, pool, request('new'));
+    expect(again).toBeGreaterThan(0.2);
+    // A pod with a slot never filled evicts nothing: the whole free-slot score.
+    const fresh = makePool([{ maxLora: 2 }, { maxLora: 3 }]);
+    const f = plugin<Scorer>('lora-affinity-scorer', fresh, { freeSlotScore: 0.5, protectHotAdapters: true });
+    const [d, e] = fresh.endpoints();
+    fresh.recordMetrics(d, snapshot({ active: ['x'], maxLora: 2 }));
+    fresh.recordMetrics(e, snapshot({ active: ['new', 'y', 'z'], maxLora: 3 }));
+    expect(scores(f, fresh, request('new'))).toEqual([0.5, 1]);
+    // Off by default: the plain free-slot score everywhere.
+    expect(scores(plugin<Scorer>('lora-affinity-scorer', pool, { freeSlotScore: 0.5 }), pool, request('new'))).toEqual([0.5, 0.5, 1]);
+  });
+
   it('follows every new scrape, a reused slot and the memory it evicts (what it derives is cached per scrape)', () => {
     const pool = makePool([{ active: ['a'], maxLora: 1 }, { active: ['b'], maxLora: 1 }]);
     const s = plugin<Scorer & PreRequest>('lora-affinity-scorer', pool, { recentScore: 0.9, recentSlots: 1 });

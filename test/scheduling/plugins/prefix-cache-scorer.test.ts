@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PrefixCacheScorer } from '../../../src/scheduling/plugins/prefix-cache-scorer/index.js';
 import { hashBlocks, seedHash } from '../../../src/scheduling/prefix/hash.js';
-import { PrefixPopularity } from '../../../src/scheduling/plugins/prefix-cache-scorer/popularity.js';
 import { Candidates } from '../../../src/scheduling/framework/plugin.js';
 import { makePool } from '../../support/pool.js';
 import { allCandidates, cycle, plugin } from '../../support/plugin.js';
@@ -126,18 +125,5 @@ describe('prefix-cache-scorer', () => {
     const plain = plugin<PrefixCacheScorer>('prefix-cache-scorer', pool, params);
     for (let i = 0; i < 5; i++) scoreAndRoute(plain, pool, `hot!p${i}`, 0);
     expect(scoreAndRoute(plain, pool, 'hot!p999', null)).toEqual([0.5, 0, 0, 0]);
-  });
-});
-
-describe('prefix popularity', () => {
-  it('reads a key\'s share of the recent requests, decaying with the half-life', () => {
-    const pop = new PrefixPopularity(100);
-    for (let i = 0; i < 2000; i++) pop.count(i % 4 === 0 ? 7 : null);
-    expect(pop.share(7)).toBeCloseTo(0.25, 1);
-    expect(pop.share(8)).toBe(0);
-    // 100 requests without key 7 halve its share (the decayed total is steady by now).
-    const before = pop.share(7);
-    for (let i = 0; i < 100; i++) pop.count(null);
-    expect(pop.share(7) / before).toBeCloseTo(0.5, 2);
   });
 });

@@ -1,6 +1,7 @@
 /** `lora-affinity-scorer`: prefers endpoints that already serve the requested adapter. See README.md. */
 import type { AnyPlugin, PluginFactory } from '../../framework/plugin.js';
 import { typed } from '../common.js';
+import { DecayedShare } from '../../../util/decayed-share.js';
 
 export const LORA_AFFINITY_SCORER = 'lora-affinity-scorer';
 /** Adapter names learnt from scrapes at most (a hostile page cannot grow the set without bound). */
@@ -14,11 +15,14 @@ class ModelView {
   readonly score: Float64Array;
   readonly active: Uint8Array;
   readonly remembered: Uint8Array;
+  /** 1 where the score is a free slot that may evict an adapter. */
+  readonly free: Uint8Array;
   constructor(capacity: number) {
     this.seq = new Float64Array(capacity).fill(-1);
     this.score = new Float64Array(capacity);
     this.active = new Uint8Array(capacity);
     this.remembered = new Uint8Array(capacity);
+    this.free = new Uint8Array(capacity);
   }
 }
 
@@ -34,6 +38,11 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
   // loading one into a free slot evicts nothing and happens once, so a free slot is worth this
   // instead (default: freeSlotScore, the Go EPP's behaviour).
   const roomySlot = p.number('allFitFreeSlotScore', freeSlot, { min: 0, max: 1 });
+  // Switchboard: filling a free slot evicts the endpoint's least recently sent idle adapter; a
+  // free slot is worth less the hotter that adapter is against the requested one (see README).
+  const protect = p.boolean('protectHotAdapters', false);
+  const shares = protect ? new DecayedShare<string>(p.number('adapterHalfLife', 1000, { min: 10, max: 1_000_000, integer: true })) : null;
+  const remember = recent > 0 || protect;
   /** Per slot, the last distinct models sent there, most recent first ('' = empty). */
   const memory: string[][] = [];
   const forget = (model: string, s: number): void => {
@@ -42,7 +51,7 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
   };
   /** Models ever reported as LoRA adapters: only those are remembered (the base model is everywhere). */
   const adapters = new Set<string>();
-  if (recent > 0) {
+  if (remember) {
     pool.subscribe((e) => {
       const s = e.endpoint.slot;
       if (e.type !== 'removed' || s >= memory.length) return;
@@ -50,7 +59,7 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
       memory[s] = [];
     });
   }
-  if (recent > 0 || roomySlot !== freeSlot) {
+  if (remember || roomySlot !== freeSlot) {
     // Off the pick: each scrape teaches which model names are adapters (bounded, pages are input).
     pool.onMetrics((ep) => {
       const m = ep.metrics;
@@ -79,12 +88,15 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
     v.seq[s] = pool.metricsSeq[s];
     const m = pool.atSlot(s)?.metrics;
     v.active[s] = 0;
+    v.free[s] = 0;
     if (m == null) v.score[s] = 0;
     else if (m.activeAdapters.has(model)) {
       v.score[s] = active;
       v.active[s] = 1;
     } else if (m.activeAdapters.size + m.waitingAdapters.size < pool.maxAdapters[s]) {
-      v.score[s] = adapters.size > 0 && adapters.size <= pool.maxAdapters[s] ? roomySlot : freeSlot;
+      const roomy = adapters.size > 0 && adapters.size <= pool.maxAdapters[s];
+      v.score[s] = roomy ? roomySlot : freeSlot;
+      v.free[s] = roomy ? 0 : 1;
     } else if (m.waitingAdapters.has(model)) v.score[s] = waiting;
     else v.score[s] = 0;
   };
@@ -95,16 +107,37 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
       const v = viewOf(model);
       const slots = cands.slots;
       const seqs = pool.metricsSeq;
-      const { seq, score, remembered, active: isActive } = v;
+      const { seq, score, remembered, active: isActive, free } = v;
+      const own = shares !== null && adapters.has(model) ? shares.count(model) : -1;
       for (let k = 0; k < cands.length; k++) {
         const s = slots[k];
         if (seq[s] !== seqs[s]) derive(v, s, model);
         // Running here wins; else an adapter sent here recently is likely still in its slot.
-        out[k] = recent > 0 && remembered[s] === 1 && isActive[s] === 0 && seqs[s] !== 0 ? recent : score[s];
+        if (recent > 0 && remembered[s] === 1 && isActive[s] === 0 && seqs[s] !== 0) out[k] = recent;
+        else if (own >= 0 && free[s] === 1) out[k] = score[s] * keepShare(s, own);
+        else out[k] = score[s];
       }
     },
   };
-  if (recent > 0) {
+  /**
+   * The part of a free slot's score left after evicting the endpoint's likely victim: the oldest
+   * of the last `max_lora` adapters sent there that runs nothing now (vLLM evicts its least
+   * recently used idle adapter). own / (own + victim's share): a cold victim costs little, a hot
+   * one (which would be loaded back soon) most of the score; no victim (slots not yet full) none.
+   */
+  const keepShare = (s: number, own: number): number => {
+    const m = s < memory.length ? memory[s] : undefined;
+    const slotsHere = pool.maxAdapters[s];
+    if (m === undefined || m.length < slotsHere) return 1;
+    const running = pool.atSlot(s)?.metrics?.activeAdapters;
+    for (let i = slotsHere - 1; i >= 0; i--) {
+      if (running !== undefined && running.has(m[i])) continue;
+      const victim = (shares as DecayedShare<string>).share(m[i]);
+      return own + victim > 0 ? own / (own + victim) : 1;
+    }
+    return 1;
+  };
+  if (remember) {
     scorer.preRequest = (cycle, picked, count) => {
       if (count === 0) return;
       const s = picked[0];

@@ -8,7 +8,7 @@ import type { StatsSource } from '../../framework/stats.js';
 import type { Candidates, PluginFactory, PreRequest, PrepareData, Scorer } from '../../framework/plugin.js';
 import { hashBlocks, seedHash } from '../../prefix/hash.js';
 import { PrefixIndexer } from '../../prefix/indexer.js';
-import { PrefixPopularity } from './popularity.js';
+import { DecayedShare } from '../../../util/decayed-share.js';
 import { typed } from '../common.js';
 
 export const PREFIX_CACHE_SCORER = 'prefix-cache-scorer';
@@ -32,7 +32,7 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
   // Switchboard: a prefix carried by more of the traffic than its holders' share of the endpoints
   // stops pulling until enough endpoints hold it (see README, "Hot prefixes").
   const spreadHot = p.boolean('spreadHotPrefixes', false);
-  const popularity = spreadHot ? new PrefixPopularity(p.number('popularityHalfLife', 1000, { min: 10, max: 1_000_000, integer: true })) : null;
+  const popularity = spreadHot ? new DecayedShare<number>(p.number('popularityHalfLife', 1000, { min: 10, max: 1_000_000, integer: true })) : null;
 
   const indexer = new PrefixIndexer();
   pool.subscribe((e) => {
@@ -109,7 +109,7 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
    * 90% of the best match.
    */
   function hotness(best: number, candidates: number): void {
-    const pop = popularity as PrefixPopularity;
+    const pop = popularity as DecayedShare<number>;
     spreading = false;
     if (best <= 0) {
       pop.count(null);
