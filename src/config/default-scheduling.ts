@@ -1,6 +1,6 @@
 /**
  * The default scheduling (plugins and profile): the decode-headroom filter (affinity yields to
- * load: bounded loads, slowing decode), then the Go EPP's blend (prefix 3, suspended for a prefix
+ * load: bounded loads, decode slowing above the mean load), then the Go EPP's blend (prefix 3, suspended for a prefix
  * hotter than its holders' share of the pods; queue 2, KV 2) plus
  * Switchboard's prefill-work estimate (2) and LoRA affinity (4, remembering where adapters were
  * sent; no pull towards an adapter's pods when every adapter fits in every pod's slots), picked by max score; the prefix index hashes every second KV block boundary (half the
@@ -13,6 +13,8 @@ import { parse as parseYaml } from 'yaml';
 
 export const DEFAULT_SCHEDULING_YAML = `plugins:
 - type: decode-headroom-filter
+  parameters:
+    slowAbove: mean
 - type: prefix-cache-scorer
   parameters:
     blocksPerHash: 2
