@@ -116,6 +116,21 @@ describe('lora-affinity-scorer', () => {
     expect(scores(plugin<Scorer>('lora-affinity-scorer', pool, { freeSlotScore: 0.5 }), pool, request('new'))).toEqual([0.5, 0.5, 1]);
   });
 
+  it('baseModelNeutral: a model no scrape reported as an adapter (the base model) scores the same everywhere', () => {
+    // Pod a has a free slot, pod b's slots are full: the Go EPP's scores pull a base-model
+    // request towards a, though it needs no slot at all.
+    const pool = makePool([{ active: ['x'], maxLora: 2 }, { active: ['y'], waiting: ['z'], maxLora: 2 }]);
+    expect(scores(plugin<Scorer>('lora-affinity-scorer', pool), pool, request('base'))).toEqual([0.8, 0]);
+    const s = plugin<Scorer>('lora-affinity-scorer', pool, { baseModelNeutral: true });
+    const [a, b] = pool.endpoints();
+    pool.recordMetrics(a, snapshot({ active: ['x'], maxLora: 2 }));
+    pool.recordMetrics(b, snapshot({ active: ['y'], waiting: ['z'], maxLora: 2 }));
+    expect(scores(s, pool, request('base'))).toEqual([0, 0]);
+    // Adapters keep their scores.
+    expect(scores(s, pool, request('x'))).toEqual([1, 0]);
+    expect(scores(s, pool, request('z'))).toEqual([0.8, 0.6]);
+  });
+
   it('follows every new scrape, a reused slot and the memory it evicts (what it derives is cached per scrape)', () => {
     const pool = makePool([{ active: ['a'], maxLora: 1 }, { active: ['b'], maxLora: 1 }]);
     const s = plugin<Scorer & PreRequest>('lora-affinity-scorer', pool, { recentScore: 0.9, recentSlots: 1 });

@@ -43,6 +43,9 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
   const protect = p.boolean('protectHotAdapters', false);
   const shares = protect ? new DecayedShare<string>(p.number('adapterHalfLife', 1000, { min: 10, max: 1_000_000, integer: true })) : null;
   const remember = recent > 0 || protect;
+  // Switchboard: a base-model request needs no adapter slot, so where adapters run says nothing
+  // about where it should go (see README).
+  const baseNeutral = p.boolean('baseModelNeutral', false);
   /** Per slot, the last distinct models sent there, most recent first ('' = empty). */
   const memory: string[][] = [];
   const forget = (model: string, s: number): void => {
@@ -59,7 +62,7 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
       memory[s] = [];
     });
   }
-  if (remember || roomySlot !== freeSlot) {
+  if (remember || roomySlot !== freeSlot || baseNeutral) {
     // Off the pick: each scrape teaches which model names are adapters (bounded, pages are input).
     pool.onMetrics((ep) => {
       const m = ep.metrics;
@@ -104,6 +107,10 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
     typedName: typed(LORA_AFFINITY_SCORER, name),
     score(cycle, cands, out) {
       const model = cycle.request.targetModel;
+      if (baseNeutral && adapters.size > 0 && !adapters.has(model)) {
+        out.fill(0, 0, cands.length);
+        return;
+      }
       const v = viewOf(model);
       const slots = cands.slots;
       const seqs = pool.metricsSeq;
