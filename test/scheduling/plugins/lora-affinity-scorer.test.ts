@@ -114,6 +114,8 @@ describe('lora-affinity-scorer', () => {
     expect(scores(f, fresh, request('new'))).toEqual([0.5, 1]);
     // Off by default: the plain free-slot score everywhere.
     expect(scores(plugin<Scorer>('lora-affinity-scorer', pool, { freeSlotScore: 0.5 }), pool, request('new'))).toEqual([0.5, 0.5, 1]);
+    expect(() => plugin('lora-affinity-scorer', pool, { protectHotAdapters: true, adapterHalfLife: 5 })).toThrow(/adapterHalfLife must be >= 10/);
+    expect(() => plugin('lora-affinity-scorer', pool, { protectHotAdapters: 'yes' })).toThrow(/protectHotAdapters/);
   });
 
   it('baseModelNeutral: a model no scrape reported as an adapter (the base model) scores the same everywhere', () => {
