@@ -10,8 +10,11 @@
 const MAX_KEYS = 65_536;
 
 export class DecayedShare<K> {
-  private readonly weight = new Map<K, number>();
-  private readonly at = new Map<K, number>();
+  /** Key -> its row in the two columns below (one Map lookup per request, not one per column). */
+  private readonly index = new Map<K, number>();
+  /** Per row: the decayed count as of `at`, and the request number it was last brought up to. */
+  private weight = new Float64Array(64);
+  private at = new Float64Array(64);
   private readonly decay: number;
   private seq = 0;
   private total = 0;
@@ -25,24 +28,38 @@ export class DecayedShare<K> {
     this.seq++;
     this.total = this.total * this.decay + 1;
     if (key === null) return 0;
-    if (this.weight.size >= MAX_KEYS && !this.weight.has(key)) {
-      this.weight.clear();
-      this.at.clear();
+    let row = this.index.get(key);
+    if (row === undefined) {
+      if (this.index.size >= MAX_KEYS) this.index.clear();
+      row = this.index.size;
+      if (row >= this.weight.length) this.grow();
+      this.index.set(key, row);
+      this.weight[row] = 0;
+      this.at[row] = this.seq;
     }
-    const w = this.current(key) + 1;
-    this.weight.set(key, w);
-    this.at.set(key, this.seq);
+    const w = this.current(row) + 1;
+    this.weight[row] = w;
+    this.at[row] = this.seq;
     return w / this.total;
   }
 
   /** `key`'s share of the recent requests, 0..1. */
   share(key: K): number {
-    return this.total > 0 ? this.current(key) / this.total : 0;
+    const row = this.index.get(key);
+    return row === undefined || this.total <= 0 ? 0 : this.current(row) / this.total;
   }
 
-  private current(key: K): number {
-    const w = this.weight.get(key);
-    if (w === undefined) return 0;
-    return w * Math.pow(this.decay, this.seq - (this.at.get(key) as number));
+  private current(row: number): number {
+    return this.weight[row] * Math.pow(this.decay, this.seq - this.at[row]);
+  }
+
+  private grow(): void {
+    const n = Math.min(MAX_KEYS, this.weight.length * 2);
+    const w = new Float64Array(n);
+    const a = new Float64Array(n);
+    w.set(this.weight);
+    a.set(this.at);
+    this.weight = w;
+    this.at = a;
   }
 }
