@@ -217,7 +217,7 @@ function main(): void {
     `## Scheduler hot path (\`npm run bench:scheduler\`)
 
 One complete pick per request: inspect the body, hash up to 256 prefix blocks, filter, score with
-${configAt > 0 ? `the profile in \`${process.argv[configAt + 1]}\`` : 'the default profile (decode-headroom-filter; prefix 3 hashing every second block, prefill-work 2, queue 2, KV 2, LoRA 4 with its adapter memory)'},
+${configAt > 0 ? `the profile in \`${process.argv[configAt + 1]}\`` : 'the default profile (decode-headroom-filter; prefix 3 hashing every fourth block, prefill-work 2, queue 2, KV 2, LoRA 4 with its adapter memory)'},
 max-score pick, record the prefix in the index. Endpoints have fresh varied metrics and 16-token KV blocks; prompts share one of 32 system
 prompts. Single-threaded, in-process; each sample is one pick timed with \`process.hrtime\`. Medians over
 ${ROUNDS} interleaved rounds (each on a fresh pool and index), with the rounds' p50 min–max.

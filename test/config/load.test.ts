@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { buildDataLayer } from '../../src/datalayer/build.js';
 import { registerBuiltinPlugins } from '../../src/builtin-plugins.js';
 import { describe, expect, it } from 'vitest';
@@ -78,6 +79,14 @@ describe('EndpointPickerConfig', () => {
     ]);
     expect(b.profile.filters.map((f) => f.typedName.type)).toEqual(['decode-headroom-filter']);
     expect(b.profile.picker.typedName.type).toBe('max-score-picker');
+  });
+
+  it('README shows the default profile that runs (the block users copy must not drift from it)', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const after = readme.slice(readme.indexOf('Without a file, the default\nprofile runs:'));
+    const block = /```yaml\n([\s\S]*?)```/.exec(after);
+    expect(block).not.toBeNull();
+    expect({ ...parseConfig(block![1]), source: '' }).toEqual({ ...defaultConfig(), source: '' });
   });
 
   it('adds a max-score picker when a profile has none, and builds an implicit profile when none is given', () => {
