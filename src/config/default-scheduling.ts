@@ -1,6 +1,6 @@
 /**
  * The default scheduling (plugins and profile): the decode-headroom filter (affinity yields to
- * load: bounded loads, decode slowing above the mean load), then the Go EPP's blend (prefix 3, suspended for a prefix
+ * load: bounded loads counted in KV units on mixed fleets, decode slowing above the mean load), then the Go EPP's blend (prefix 3, suspended for a prefix
  * hotter than its holders' share of the pods; queue 2, KV 2) plus
  * Switchboard's prefill-work estimate (2) and LoRA affinity (4, remembering where adapters were
  * sent; no pull towards an adapter's pods when every adapter fits in every pod's slots), picked by max score. The prefix index hashes every fourth KV block boundary (a quarter of the
@@ -15,6 +15,7 @@ export const DEFAULT_SCHEDULING_YAML = `plugins:
 - type: decode-headroom-filter
   parameters:
     slowAbove: mean
+    loadUnit: kv
 - type: prefix-cache-scorer
   parameters:
     blocksPerHash: 4

@@ -33,6 +33,12 @@ describe('decode-headroom-filter', () => {
     { name: 'preemptions are no reason by default', pods: [{ running: 4 }, { running: 5 }], preempt: [0, 0.5], want: ['pod-0', 'pod-1'] },
     // loads 4, 5, 9 (mean 6): pod-1 is slow but below the mean; pod-2 slow and above it.
     { name: 'slowAbove: mean spares a slow pod below the mean load', pods: [{ running: 4 }, { running: 5 }, { running: 9 }], tpot: [20, 60, 60], params: { slowAbove: 'mean' }, want: ['pod-0', 'pod-1'] },
+    // KV units: mean blocks 19,967; loads 6 x 0.69 = 4.1, 4.1 and 2 x 10.5 = 21.0 (mean 9.8, bound 19.5).
+    { name: 'loadUnit: kv weighs a small-KV pod\'s requests by the mean size over its own', pods: [{ running: 6, numBlocks: 29_000 }, { running: 6, numBlocks: 29_000 }, { running: 2, numBlocks: 1_900 }], params: { loadUnit: 'kv' }, want: ['pod-0', 'pod-1'] },
+    { name: 'requests (the parameter\'s default) count the same pods one each', pods: [{ running: 6, numBlocks: 29_000 }, { running: 6, numBlocks: 29_000 }, { running: 2, numBlocks: 1_900 }], want: ['pod-0', 'pod-1', 'pod-2'] },
+    { name: 'loadUnit: kv with a size unreported falls back to request counts', pods: [{ running: 6, numBlocks: 29_000 }, { running: 6, numBlocks: 29_000 }, { running: 2 }], params: { loadUnit: 'kv' }, want: ['pod-0', 'pod-1', 'pod-2'] },
+    // Equal sizes: the same loads as plain counts (0, 4, 30 as above).
+    { name: 'loadUnit: kv on equal sizes is plain request counts', pods: [{ running: 0, numBlocks: 500 }, { q: 1, running: 3, numBlocks: 500 }, { q: 10, running: 20, numBlocks: 500 }], params: { loadUnit: 'kv' }, want: ['pod-0', 'pod-1'] },
     { name: 'a single endpoint always passes', pods: [{ q: 50, running: 50 }], tpot: [500], preempt: [3], params: { preemptions: true }, want: ['pod-0'] },
   ];
   for (const t of table) {
@@ -68,6 +74,7 @@ describe('decode-headroom-filter', () => {
     expect(() => plugin<Filter>('decode-headroom-filter', p, { slack: -1 })).toThrow(/slack/);
     expect(() => plugin<Filter>('decode-headroom-filter', p, { tpotSlack: 'x' })).toThrow(/tpotSlack/);
     expect(() => plugin<Filter>('decode-headroom-filter', p, { slowAbove: 'max' })).toThrow(/slowAbove/);
+    expect(() => plugin<Filter>('decode-headroom-filter', p, { loadUnit: 'tokens' })).toThrow(/loadUnit/);
   });
 
   it('affinityTokens: a holder of the prompt may carry one more request per that many matched tokens', () => {

@@ -20,6 +20,9 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
   // An endpoint holding the request's prefix may carry one more request per this many matched
   // prompt tokens (the prefill it saves is worth some queueing); 0: the bound ignores matches.
   const affinityTokens = p.number('affinityTokens', 0, { min: 0 });
+  // Loads in units of the mean candidate's KV size (`kv`): a pod with a third of the blocks
+  // counts each request three times. `requests`: every request counts one.
+  const byKv = p.string('loadUnit', 'requests', ['requests', 'kv']) === 'kv';
   let loads = new Float64Array(16);
   const filter: Filter = {
     typedName: typed(DECODE_HEADROOM_FILTER, name),
@@ -35,13 +38,16 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
       // when that is larger (the scrape lags; other pickers' requests are only in the scrape).
       for (let k = 0; k < n; k++) loads[k] = waiting[slots[k]] + running[slots[k]];
       pool.addUnseenLoad(slots, n, loads);
+      const blocks = pool.cacheNumBlocks;
+      const meanBlocks = byKv ? meanKvBlocks(blocks, slots, n) : 0;
       let sum = 0;
       let min = Infinity;
       let minTpot = Infinity;
       let calm = false;
       for (let k = 0; k < n; k++) {
         const s = slots[k];
-        const l = loads[k] > inflight[s] ? loads[k] : inflight[s];
+        let l = loads[k] > inflight[s] ? loads[k] : inflight[s];
+        if (meanBlocks > 0) l = (l * meanBlocks) / blocks[s];
         loads[k] = l;
         sum += l;
         if (l < min) min = l;
@@ -74,3 +80,20 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
   };
   return filter;
 };
+
+/**
+ * Mean KV block count of the candidates, or 0 when every candidate has the same count (nothing
+ * to weigh) or one has none reported (no common unit: plain request counts for all).
+ */
+function meanKvBlocks(blocks: Float64Array, slots: Int32Array, n: number): number {
+  let sum = 0;
+  let mixed = false;
+  const first = n > 0 ? blocks[slots[0]] : 0;
+  for (let k = 0; k < n; k++) {
+    const b = blocks[slots[k]];
+    if (!(b > 0)) return 0;
+    if (b !== first) mixed = true;
+    sum += b;
+  }
+  return mixed ? sum / n : 0;
+}
