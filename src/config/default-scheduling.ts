@@ -1,13 +1,14 @@
 /**
  * The default scheduling (plugins and profile): the decode-headroom filter (affinity yields to
- * load: bounded loads counted in KV units on mixed fleets, decode slowing above the mean load), then the Go EPP's blend (prefix 3, suspended for a prefix
- * hotter than its holders' share of the pods; queue 2, KV 2) plus
- * Switchboard's prefill-work estimate (2) and LoRA affinity (4, remembering where adapters were
- * sent; no pull towards an adapter's pods when every adapter fits in every pod's slots), picked by max score. The prefix index hashes every fourth KV block boundary (a quarter of the
- * index work; routing measured the same as every block and every second one, bench/RESULTS.md). The scorecard (bench/RESULTS.md) chose it; the reason for each
- * term is there. Kept as YAML so `serve --print-config` shows users
- * exactly what runs, and apart from the loader so a config file that names no scheduling section
- * keeps it.
+ * load: bounded loads counted in KV units on mixed fleets, decode slowing above the mean load),
+ * then the Go EPP's blend (prefix 3, suspended for a prefix hotter than its holders' share of the
+ * pods; queue 2, KV 2) plus Switchboard's prefill-work estimate (2) and LoRA affinity (4,
+ * remembering where adapters were sent; no pull towards an adapter's pods when every adapter fits
+ * in every pod's slots), picked by max score. The prefix index hashes every fourth KV block
+ * boundary: half the index work of every second one, with the same routing within seed noise.
+ * The scorecard (bench/RESULTS.md) chose it; the reason for each term is there. Kept as YAML so
+ * `serve --print-config` shows users exactly what runs, and apart from the loader so a config
+ * file that names no scheduling section keeps it.
  */
 import { parse as parseYaml } from 'yaml';
 
