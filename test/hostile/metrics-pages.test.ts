@@ -54,13 +54,18 @@ async function serveRequests(): Promise<void> {
   expect(e.status).toBe(200);
 }
 
-/** Applies `behaviour` (or a page) and waits until a scrape with `outcome` was recorded. */
-async function corrupt(outcome: string, setup: { page?: string; behaviour?: MetricsBehaviour }): Promise<void> {
+/**
+ * Applies `behaviour` (or a page) and waits until a scrape with `outcome` was recorded and the
+ * endpoint's last error is `error`. Waiting for the error too matters when the previous corruption
+ * had the same outcome: a scrape that began under it can still land after the switch.
+ */
+async function corrupt(outcome: string, setup: { page?: string; behaviour?: MetricsBehaviour }, error: RegExp | string): Promise<void> {
   const before = await td.metric('switchboard_metrics_scrapes_total', { outcome });
   if (setup.page !== undefined) bad.page = setup.page;
   if (setup.behaviour !== undefined) bad.behaviour = setup.behaviour;
   const inFlight = serveRequests();
   await vi.waitFor(async () => expect(await td.metric('switchboard_metrics_scrapes_total', { outcome })).toBeGreaterThan(before), { timeout: 5000 });
+  await vi.waitFor(() => (typeof error === 'string' ? expect(badEndpoint().health.lastError).toBe(error) : expect(badEndpoint().health.lastError).toMatch(error)), { timeout: 5000 });
   await inFlight;
   expect(badEndpoint().health.ok).toBe(false);
 }
@@ -85,8 +90,7 @@ describe('hostile metrics pages', () => {
   it('a page cut mid-line: parse error naming the missing metric, counted as rejected input', async () => {
     const page = vllmPage({ waiting: 3, kv: 0.5 });
     const before = await td.metric('switchboard_rejected_input_total', { source: 'metrics_page', reason: 'parse_error' });
-    await corrupt('parse_error', { page: page.slice(0, page.indexOf('vllm:num_requests_waiting{') + 20) });
-    expect(badEndpoint().health.lastError).toMatch(/queue metric vllm:num_requests_waiting not found/);
+    await corrupt('parse_error', { page: page.slice(0, page.indexOf('vllm:num_requests_waiting{') + 20) }, /queue metric vllm:num_requests_waiting not found/);
     expect(await td.metric('switchboard_rejected_input_total', { source: 'metrics_page', reason: 'parse_error' })).toBeGreaterThan(before);
     await afterwards();
   });
@@ -98,8 +102,7 @@ describe('hostile metrics pages', () => {
         res.write(vllmPage({}).slice(0, 50));
         setTimeout(() => res.socket?.destroy(), 5);
       },
-    });
-    expect(badEndpoint().health.lastError).toMatch(/metrics page broke off after 50 bytes/);
+    }, /metrics page broke off after 50 bytes/);
     await afterwards();
   });
 
@@ -109,8 +112,7 @@ describe('hostile metrics pages', () => {
         res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(1 << 30) });
         res.write('# huge\n');
       },
-    });
-    expect(badEndpoint().health.lastError).toMatch(/metrics page of 1073741824 bytes exceeds/);
+    }, /metrics page of 1073741824 bytes exceeds/);
     const line = `vllm:num_requests_waiting{pad="${'x'.repeat(1000)}"} 1\n`;
     await corrupt('too_large', {
       behaviour: (_req, res) => {
@@ -118,9 +120,7 @@ describe('hostile metrics pages', () => {
         for (let i = 0; i < 5000 && !res.destroyed; i++) res.write(line);
         res.end();
       },
-    });
-    // A scrape that began before the switch still reports the declared size; wait for one of the streamed page.
-    await vi.waitFor(() => expect(badEndpoint().health.lastError).toMatch(/metrics page exceeds 4194304 bytes/), { timeout: 5000 });
+    }, /metrics page exceeds 4194304 bytes/);
     await afterwards();
   });
 
@@ -131,22 +131,19 @@ describe('hostile metrics pages', () => {
         const t = setInterval(() => (res.destroyed ? clearInterval(t) : res.write('vllm:num_requests_waiting 1\n')), 10);
         res.on('close', () => clearInterval(t));
       },
-    });
-    expect(badEndpoint().health.lastError).toBe('scrape timed out');
+    }, 'scrape timed out');
     await afterwards();
   });
 
   it('binary garbage: parse error', async () => {
-    await corrupt('parse_error', { page: randomBytes(64 * 1024).toString('latin1') });
-    expect(badEndpoint().health.lastError).toMatch(/not found/);
+    await corrupt('parse_error', { page: randomBytes(64 * 1024).toString('latin1') }, /not found/);
     await afterwards();
   });
 
   it('wrong types and non-numbers: parse error naming the line', async () => {
     await corrupt('parse_error', {
       page: '# TYPE vllm:num_requests_waiting histogram\nvllm:num_requests_waiting{engine="0"} lots\nvllm:num_requests_running 1\nvllm:kv_cache_usage_perc 0.1\n',
-    });
-    expect(badEndpoint().health.lastError).toMatch(/queue metric .* not found \(.*\)/);
+    }, /queue metric .* not found \(.*\)/);
     await afterwards();
   });
 
@@ -156,15 +153,13 @@ describe('hostile metrics pages', () => {
     ['negative running', vllmPage({ running: -4 }), /running requests -4 is not a count/],
   ])('%s: refused, the last good numbers are kept but go stale', async (_name, page, message) => {
     const waitingBefore = td.core.pool.waiting[badEndpoint().slot];
-    await corrupt('parse_error', { page });
-    expect(badEndpoint().health.lastError).toMatch(message);
+    await corrupt('parse_error', { page }, message);
     expect(td.core.pool.waiting[badEndpoint().slot]).toBe(waitingBefore);
     await afterwards();
   });
 
   it('an HTML error page: http error', async () => {
-    await corrupt('http_error', { behaviour: (_req, res) => res.writeHead(503, { 'content-type': 'text/html' }).end('<h1>down</h1>') });
-    expect(badEndpoint().health.lastError).toBe('metrics page answered HTTP 503');
+    await corrupt('http_error', { behaviour: (_req, res) => res.writeHead(503, { 'content-type': 'text/html' }).end('<h1>down</h1>') }, 'metrics page answered HTTP 503');
     await afterwards();
   });
 
