@@ -3,8 +3,9 @@
  * load: bounded loads counted in KV units on mixed fleets, decode slowing above the mean load),
  * then the Go EPP's blend (prefix 3, suspended for a prefix hotter than its holders' share of the
  * pods; queue 2, KV 2) plus Switchboard's prefill-work estimate (2) and LoRA affinity (4,
- * remembering where adapters were sent; no pull towards an adapter's pods when every adapter fits
- * in every pod's slots), picked by max score. The prefix index hashes every fourth KV block
+ * remembering where adapters were sent; a load goes where it evicts the coldest adapter on offer;
+ * no pull towards an adapter's pods when every adapter fits in every pod's slots), picked by max
+ * score. The prefix index hashes every fourth KV block
  * boundary: half the index work of every second one, with the same routing within seed noise.
  * The scorecard (bench/RESULTS.md) chose it; the reason for each term is there. Kept as YAML so
  * `serve --print-config` shows users exactly what runs, and apart from the loader so a config
@@ -29,6 +30,7 @@ export const DEFAULT_SCHEDULING_YAML = `plugins:
     freeSlotScore: 0.3
     allFitFreeSlotScore: 1
     recentScore: 0.9
+    protectHotAdapters: true
 - type: max-score-picker
 schedulingProfiles:
 - name: default

@@ -76,7 +76,7 @@ describe('lora-affinity-scorer', () => {
     expect(scores(plugin<Scorer>('lora-affinity-scorer', pool), pool, request('tail'))).toEqual([0, 0]);
   });
 
-  it('protectHotAdapters: a free slot is worth less where filling it would evict an adapter hotter than the one asked for', () => {
+  it('protectHotAdapters: a free slot is worth less where filling it would evict an adapter hotter than the coldest one another candidate would evict', () => {
     // Pods a and b have free slots (nothing runs); pod c runs 'new' and 'x' (its scrape teaches them as adapters).
     const pool = makePool([{ maxLora: 2 }, { maxLora: 2 }, { maxLora: 2 }]);
     const s = plugin<Scorer & PreRequest>('lora-affinity-scorer', pool, { freeSlotScore: 0.5, protectHotAdapters: true, adapterHalfLife: 100 });
@@ -97,14 +97,18 @@ describe('lora-affinity-scorer', () => {
     pool.recordMetrics(b, snapshot({ maxLora: 2 }));
     const [onA, onB, onC] = scores(s, pool, request('new'));
     expect(onC).toBe(1);
-    // Pod b's victim (t2) is as cold as 'new': about half the free-slot score. Pod a's victim is 'hot'.
-    expect(onB).toBeGreaterThan(0.2);
-    expect(onB).toBeLessThan(0.5);
+    // Pod b evicts the coldest victim on offer (t2): the whole free-slot score. Pod a's victim is
+    // 'hot': (share(new) + share(t2)) / (share(new) + share(hot)) of it.
+    expect(onB).toBe(0.5);
     expect(onA).toBeLessThan(onB / 4);
-    // While 'hot' runs on pod a, the idle t1 would be evicted instead: as cheap as pod b.
+    expect(onA).toBeGreaterThan(0);
+    // While 'hot' runs on pod a, the idle t1 would be evicted instead, a little colder than t2
+    // (sent before it): pod a now keeps the whole score and pod b nearly all of it.
     pool.recordMetrics(a, snapshot({ active: ['hot'], maxLora: 2 }));
-    const [again] = scores(s, pool, request('new'));
-    expect(again).toBeGreaterThan(0.2);
+    const [again, bAgain] = scores(s, pool, request('new'));
+    expect(again).toBe(0.5);
+    expect(bAgain).toBeGreaterThan(0.45);
+    expect(bAgain).toBeLessThan(0.5);
     // A pod with a slot never filled evicts nothing: the whole free-slot score.
     const fresh = makePool([{ maxLora: 2 }, { maxLora: 3 }]);
     const f = plugin<Scorer>('lora-affinity-scorer', fresh, { freeSlotScore: 0.5, protectHotAdapters: true });

@@ -116,6 +116,18 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
       const seqs = pool.metricsSeq;
       const { seq, score, remembered, active: isActive, free } = v;
       const own = shares !== null && adapters.has(model) ? shares.count(model) : -1;
+      // The coldest adapter a load into one of the candidates' free slots would evict: the pod
+      // that evicts it keeps the whole free-slot score, the others a share of it (see README).
+      let coldest = 0;
+      if (own >= 0) {
+        coldest = Infinity;
+        for (let k = 0; k < cands.length; k++) {
+          const s = slots[k];
+          if (seq[s] !== seqs[s]) derive(v, s, model);
+          if (free[s] === 1 && !(recent > 0 && remembered[s] === 1 && isActive[s] === 0 && seqs[s] !== 0)) coldest = Math.min(coldest, victimShare(s));
+        }
+        if (coldest === Infinity) coldest = 0;
+      }
       for (let k = 0; k < cands.length; k++) {
         const s = slots[k];
         if (seq[s] !== seqs[s]) derive(v, s, model);
@@ -124,28 +136,26 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
         // last; taking the larger of the two instead piled adapters up on generated draw
         // default-050 (TTFT p99 5.0 against 2.4 s), so it stays.
         if (recent > 0 && remembered[s] === 1 && isActive[s] === 0 && seqs[s] !== 0) out[k] = recent;
-        else if (own >= 0 && free[s] === 1) out[k] = score[s] * keepShare(s, own);
+        else if (own >= 0 && free[s] === 1) out[k] = (score[s] * (own + coldest)) / (own + victimShare(s));
         else out[k] = score[s];
       }
     },
   };
   /**
-   * The part of a free slot's score left after evicting the endpoint's likely victim: the oldest
-   * of the last `max_lora` adapters sent there that runs nothing now (vLLM evicts its least
-   * recently used idle adapter). own / (own + victim's share): a cold victim costs little, a hot
-   * one (which would be loaded back soon) most of the score; no victim (slots not yet full) none.
+   * The share of the recent requests that asked for the adapter a load into s would evict: the
+   * oldest of the last `max_lora` adapters sent there that runs nothing now (vLLM evicts its least
+   * recently used idle adapter); 0 while s has a slot never filled or nothing idle to evict.
    */
-  const keepShare = (s: number, own: number): number => {
+  const victimShare = (s: number): number => {
     const m = s < memory.length ? memory[s] : undefined;
     const slotsHere = pool.maxAdapters[s];
-    if (m === undefined || m.length < slotsHere) return 1;
+    if (m === undefined || m.length < slotsHere) return 0;
     const running = pool.atSlot(s)?.metrics?.activeAdapters;
     for (let i = slotsHere - 1; i >= 0; i--) {
       if (running !== undefined && running.has(m[i])) continue;
-      const victim = (shares as DecayedShare<string>).share(m[i]);
-      return own + victim > 0 ? own / (own + victim) : 1;
+      return (shares as DecayedShare<string>).share(m[i]);
     }
-    return 1;
+    return 0;
   };
   if (remember) {
     scorer.preRequest = (cycle, picked, count) => {
