@@ -10,6 +10,11 @@ import { StatsKey } from './stats.js';
 export interface PrefixMatch {
   /** Fraction (0..1) of the request's prompt blocks that `slot` holds. */
   fraction(slot: number): number;
+  /**
+   * Whether the request's prefix carries more of the recent traffic than one endpoint's share of
+   * the candidates (it wants more than one holder); false when the scorer does not track traffic.
+   */
+  hot(): boolean;
 }
 
 /** Cycle key under which a prefix scorer publishes its matches. */

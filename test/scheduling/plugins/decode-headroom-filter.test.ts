@@ -82,9 +82,9 @@ describe('decode-headroom-filter', () => {
     const p = pool([{ running: 14 }, { running: 2 }, { running: 2 }]);
     const [holder] = p.endpoints();
     const req = { ...request('m'), inputTokens: 8000 };
-    const withMatch = (f: Filter, fraction: number) => {
+    const withMatch = (f: Filter, fraction: number, hot = false) => {
       const c = cycle(p, req);
-      c.set(PREFIX_MATCH, { fraction: (s) => (s === holder.slot ? fraction : 0) });
+      c.set(PREFIX_MATCH, { fraction: (s) => (s === holder.slot ? fraction : 0), hot: () => hot });
       const out = new Candidates(p.capacity);
       f.filter(c, allCandidates(p), out);
       return [...out.slots.subarray(0, out.length)].map((s) => p.atSlot(s)?.name);
@@ -94,6 +94,8 @@ describe('decode-headroom-filter', () => {
     expect(withMatch(plugin<Filter>('decode-headroom-filter', p, { ...params, affinityTokens: 1000 }), 1)).toEqual(['pod-0', 'pod-1', 'pod-2']);
     // Half the prompt matched: 4 more, bound 13 < 14.
     expect(withMatch(plugin<Filter>('decode-headroom-filter', p, { ...params, affinityTokens: 1000 }), 0.5)).toEqual(['pod-1', 'pod-2']);
+    // A prefix hot enough to want more holders gets no allowance: it should spread instead.
+    expect(withMatch(plugin<Filter>('decode-headroom-filter', p, { ...params, affinityTokens: 1000 }), 1, true)).toEqual(['pod-1', 'pod-2']);
     // Off by default.
     expect(withMatch(plugin<Filter>('decode-headroom-filter', p, params), 1)).toEqual(['pod-1', 'pod-2']);
   });

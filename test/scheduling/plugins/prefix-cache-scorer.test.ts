@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PrefixCacheScorer } from '../../../src/scheduling/plugins/prefix-cache-scorer/index.js';
 import { hashBlocks, seedHash } from '../../../src/scheduling/prefix/hash.js';
 import { Candidates } from '../../../src/scheduling/framework/plugin.js';
+import { PREFIX_MATCH } from '../../../src/scheduling/framework/prefix-match.js';
 import { makePool } from '../../support/pool.js';
 import { allCandidates, cycle, plugin } from '../../support/plugin.js';
 import { request } from '../../support/scheduling.js';
@@ -121,9 +122,19 @@ describe('prefix-cache-scorer', () => {
     expect(scoreAndRoute(s, pool, 'hot!q999', null)).toEqual([0.5, 0.5, 0.5, 0.5]);
     // The rare prompt (under one pod's worth of the traffic) keeps its affinity.
     expect(scoreAndRoute(s, pool, 'rare', null)).toEqual([0, 0, 0, 1]);
+    // The match it publishes for the filters says which prefix is hot (wants more than one holder).
+    const hotOf = (scorer: PrefixCacheScorer, prompt: string) => {
+      const c = cycle(pool, request('m', prompt));
+      scorer.score(c, allCandidates(pool), new Float64Array(4));
+      return c.get(PREFIX_MATCH)?.hot();
+    };
+    expect(hotOf(s, 'hot!q998')).toBe(true);
+    expect(hotOf(s, 'rare')).toBe(false);
     // Off (the Go EPP's scorer): the hot prompt pulls to its holder.
     const plain = plugin<PrefixCacheScorer>('prefix-cache-scorer', pool, params);
     for (let i = 0; i < 5; i++) scoreAndRoute(plain, pool, `hot!p${i}`, 0);
     expect(scoreAndRoute(plain, pool, 'hot!p999', null)).toEqual([0.5, 0, 0, 0]);
+    // Without traffic counts no prefix is hot.
+    expect(hotOf(plain, 'hot!p998')).toBe(false);
   });
 });

@@ -18,7 +18,8 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
   // Which endpoints the decode rule may drop: those above the least-loaded, or above the mean.
   const aboveMean = p.string('slowAbove', 'min', ['min', 'mean']) === 'mean';
   // An endpoint holding the request's prefix may carry one more request per this many matched
-  // prompt tokens (the prefill it saves is worth some queueing); 0: the bound ignores matches.
+  // prompt tokens (the prefill it saves is worth some queueing), unless the prefix is hot enough
+  // to want more than one holder (then spreading it is the point); 0: the bound ignores matches.
   const affinityTokens = p.number('affinityTokens', 0, { min: 0 });
   // Loads in units of the mean candidate's KV size (`kv`): a pod with a third of the blocks
   // counts each request three times. `requests`: every request counts one.
@@ -62,7 +63,8 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
       const bound = Math.max(mean * (1 + slack), min + minSlack);
       const tpotBound = minTpot * (1 + tpotSlack);
       // Prefix matches come from a prepare step (prefix-cache-scorer) when the profile has one.
-      const match = affinityTokens > 0 ? cycle.get(PREFIX_MATCH) : undefined;
+      let match = affinityTokens > 0 ? cycle.get(PREFIX_MATCH) : undefined;
+      if (match !== undefined && match.hot()) match = undefined;
       const perMatch = cycle.request.inputTokens / (affinityTokens > 0 ? affinityTokens : 1);
       for (let k = 0; k < n; k++) {
         const s = slots[k];

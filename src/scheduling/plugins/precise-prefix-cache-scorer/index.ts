@@ -124,7 +124,8 @@ export const precisePrefixCacheScorer: PluginFactory = (name, p, handle) => {
   let touched = new Int32Array(pool.capacity);
   let approxOut = new Float64Array(pool.capacity);
   let matchBySlot = new Float64Array(pool.capacity);
-  const published: PrefixMatch = { fraction: (slot) => (slot < matchBySlot.length ? matchBySlot[slot] : 0) };
+  // No traffic shares here: the exact index does not spread hot prefixes.
+  const published: PrefixMatch = { fraction: (slot) => (slot < matchBySlot.length ? matchBySlot[slot] : 0), hot: () => false };
   const fallbacks = Object.fromEntries(FALLBACK_REASONS.map((r) => [r, 0])) as Record<FallbackReason, number>;
 
   function blockSizeFor(slot: number): number {

@@ -41,7 +41,7 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
 
   let hashes = new Float64Array(0);
   let matchBySlot = new Float64Array(pool.capacity);
-  const published: PrefixMatch = { fraction: (slot) => (slot < matchBySlot.length ? matchBySlot[slot] : 0) };
+  const published: PrefixMatch = { fraction: (slot) => (slot < matchBySlot.length ? matchBySlot[slot] : 0), hot: () => hotPrefix };
   let counts = new Float64Array(pool.capacity);
   let touched = new Int32Array(pool.capacity);
   let hashCount = 0;
@@ -102,6 +102,8 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
 
   /** Whether the current request's prefix is too popular for its holders (prefix pull suspended). */
   let spreading = false;
+  /** Whether the current request's prefix wants more than one holder. */
+  let hotPrefix = false;
 
   /**
    * Counts the request under the deepest block the index knows for it and decides whether its
@@ -111,6 +113,7 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
   function hotness(best: number, candidates: number): void {
     const pop = popularity as DecayedShare<number>;
     spreading = false;
+    hotPrefix = false;
     if (best <= 0) {
       pop.count(null);
       return;
@@ -118,6 +121,7 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
     const key = hashes[Math.max(0, Math.round(best * hashCount) - 1)];
     const wanted = Math.ceil(pop.count(key) * candidates);
     if (wanted <= 1) return;
+    hotPrefix = true;
     let holders = 0;
     for (let t = 0; t < publishedLen; t++) if (matchBySlot[touched[t]] >= 0.9 * best) holders++;
     spreading = holders < wanted;
