@@ -100,6 +100,28 @@ describe('decode-headroom-filter', () => {
     expect(withMatch(plugin<Filter>('decode-headroom-filter', p, params), 1)).toEqual(['pod-1', 'pod-2']);
   });
 
+  it('hotSlack / hotMinSlack: a request whose prefix is hot meets the tighter bound', () => {
+    // loads 7, 2, 2, 1: mean 3; bound max(3 x 2, 1 + 8) = 9 for a cold prefix, max(3 x 1.25, 1 + 2) = 3.75 for a hot one.
+    const p = pool([{ running: 7 }, { running: 2 }, { running: 2 }, { running: 1 }]);
+    const req = request('m');
+    const names = (f: Filter, hot: boolean | null) => {
+      const c = cycle(p, req);
+      if (hot !== null) c.set(PREFIX_MATCH, { fraction: () => 0, hot: () => hot });
+      const out = new Candidates(p.capacity);
+      f.filter(c, allCandidates(p), out);
+      return [...out.slots.subarray(0, out.length)].map((s) => p.atSlot(s)?.name);
+    };
+    const f = plugin<Filter>('decode-headroom-filter', p, { hotSlack: 0.25, hotMinSlack: 2 });
+    expect(names(f, false)).toEqual(['pod-0', 'pod-1', 'pod-2', 'pod-3']);
+    expect(names(f, true)).toEqual(['pod-1', 'pod-2', 'pod-3']);
+    // No prefix scorer in the profile: the plain bound.
+    expect(names(f, null)).toEqual(['pod-0', 'pod-1', 'pod-2', 'pod-3']);
+    // Unset, they are slack and minSlack.
+    expect(names(plugin<Filter>('decode-headroom-filter', p), true)).toEqual(['pod-0', 'pod-1', 'pod-2', 'pod-3']);
+    expect(() => plugin<Filter>('decode-headroom-filter', p, { hotSlack: -1 })).toThrow(/hotSlack/);
+    expect(() => plugin<Filter>('decode-headroom-filter', p, { hotMinSlack: 'x' })).toThrow(/hotMinSlack/);
+  });
+
   it('reads the match the prefix scorer prepares before the filters, in a built profile', () => {
     const config = (affinity: number) => `
 plugins:

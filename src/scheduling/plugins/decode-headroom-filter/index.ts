@@ -21,6 +21,10 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
   // prompt tokens (the prefill it saves is worth some queueing), unless the prefix is hot enough
   // to want more than one holder (then spreading it is the point); 0: the bound ignores matches.
   const affinityTokens = p.number('affinityTokens', 0, { min: 0 });
+  // For a request whose prefix is hot (it wants more holders, `spreadHotPrefixes`), the bound's
+  // slack: spreading that prefix is the point, while a cold prefix's holder should keep its hits.
+  const hotSlack = p.number('hotSlack', slack, { min: 0 });
+  const hotMinSlack = p.number('hotMinSlack', minSlack, { min: 0 });
   // Loads in units of the mean candidate's KV size (`kv`): a pod with a third of the blocks
   // counts each request three times. `requests`: every request counts one.
   const byKv = p.string('loadUnit', 'requests', ['requests', 'kv']) === 'kv';
@@ -60,11 +64,12 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
       // than the least-loaded one can be dropped, so the list never empties and a slower
       // accelerator at equal load keeps its share.
       const mean = sum / n;
-      const bound = Math.max(mean * (1 + slack), min + minSlack);
       const tpotBound = minTpot * (1 + tpotSlack);
       // Prefix matches come from a prepare step (prefix-cache-scorer) when the profile has one.
-      let match = affinityTokens > 0 ? cycle.get(PREFIX_MATCH) : undefined;
-      if (match !== undefined && match.hot()) match = undefined;
+      const prefix = cycle.get(PREFIX_MATCH);
+      const hot = prefix !== undefined && prefix.hot();
+      const bound = hot ? Math.max(mean * (1 + hotSlack), min + hotMinSlack) : Math.max(mean * (1 + slack), min + minSlack);
+      const match = affinityTokens > 0 && !hot ? prefix : undefined;
       const perMatch = cycle.request.inputTokens / (affinityTokens > 0 ? affinityTokens : 1);
       for (let k = 0; k < n; k++) {
         const s = slots[k];
