@@ -1,7 +1,8 @@
 /**
  * The default scheduling (plugins and profile): the decode-headroom filter (affinity yields to
  * load: bounded loads counted in KV units on mixed fleets, a little more for the holder of a long
- * prefix that is not hot and a tight bound for one that is, decode slowing above the mean load),
+ * prefix that is not hot, a tight bound for a request with no affinity to keep, decode slowing
+ * above the mean load),
  * then the Go EPP's blend (prefix 3, suspended for a prefix hotter than its holders' share of the
  * pods; queue 2, KV 2) plus Switchboard's prefill-work estimate (2) and LoRA affinity (4,
  * remembering where adapters were sent; a load goes where it evicts the coldest adapter on offer;
@@ -20,8 +21,8 @@ export const DEFAULT_SCHEDULING_YAML = `plugins:
     slowAbove: mean
     loadUnit: kv
     affinityTokens: 1000
-    hotSlack: 0.25
-    hotMinSlack: 2
+    balanceSlack: 0.25
+    balanceMinSlack: 2
 - type: prefix-cache-scorer
   parameters:
     blocksPerHash: 4

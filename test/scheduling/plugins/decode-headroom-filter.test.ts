@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Filter } from '../../../src/scheduling/framework/plugin.js';
 import type { EndpointPool } from '../../../src/pool/pool.js';
-import { makePool, type PodMetrics } from '../../support/pool.js';
+import { makePool, snapshot, type PodMetrics } from '../../support/pool.js';
 import { allCandidates, cycle, kept, plugin } from '../../support/plugin.js';
 import { request, schedulerFor } from '../../support/scheduling.js';
 import { Candidates } from '../../../src/scheduling/framework/plugin.js';
@@ -100,26 +100,34 @@ describe('decode-headroom-filter', () => {
     expect(withMatch(plugin<Filter>('decode-headroom-filter', p, params), 1)).toEqual(['pod-1', 'pod-2']);
   });
 
-  it('hotSlack / hotMinSlack: a request whose prefix is hot meets the tighter bound', () => {
-    // loads 7, 2, 2, 1: mean 3; bound max(3 x 2, 1 + 8) = 9 for a cold prefix, max(3 x 1.25, 1 + 2) = 3.75 for a hot one.
+  it('balanceSlack / balanceMinSlack: a request with no affinity to keep meets the tighter bound', () => {
+    // loads 7, 2, 2, 1: mean 3; bound max(3 x 2, 1 + 8) = 9, or max(3 x 1.25, 1 + 2) = 3.75 without affinity.
     const p = pool([{ running: 7 }, { running: 2 }, { running: 2 }, { running: 1 }]);
-    const req = request('m');
-    const names = (f: Filter, hot: boolean | null) => {
-      const c = cycle(p, req);
-      if (hot !== null) c.set(PREFIX_MATCH, { fraction: () => 0, hot: () => hot });
+    const f = plugin<Filter>('decode-headroom-filter', p, { balanceSlack: 0.25, balanceMinSlack: 2 });
+    // A later scrape reports an adapter on pod-3 (same load): the filter learns the name.
+    const [, , , pod3] = p.endpoints();
+    p.recordMetrics(pod3, snapshot({ running: 1, active: ['tenant-lora'], maxLora: 2 }));
+    const names = (filter: Filter, model: string, match: { hot: boolean; held: boolean } | null) => {
+      const c = cycle(p, request(model));
+      if (match !== null) c.set(PREFIX_MATCH, { fraction: (s) => (match.held && s === pod3.slot ? 0.5 : 0), hot: () => match.hot });
       const out = new Candidates(p.capacity);
-      f.filter(c, allCandidates(p), out);
+      filter.filter(c, allCandidates(p), out);
       return [...out.slots.subarray(0, out.length)].map((s) => p.atSlot(s)?.name);
     };
-    const f = plugin<Filter>('decode-headroom-filter', p, { hotSlack: 0.25, hotMinSlack: 2 });
-    expect(names(f, false)).toEqual(['pod-0', 'pod-1', 'pod-2', 'pod-3']);
-    expect(names(f, true)).toEqual(['pod-1', 'pod-2', 'pod-3']);
+    const all = ['pod-0', 'pod-1', 'pod-2', 'pod-3'];
+    // A hot prefix: spreading it is the point.
+    expect(names(f, 'm', { hot: true, held: true })).toEqual(['pod-1', 'pod-2', 'pod-3']);
+    // A prompt no candidate holds, for the base model: nothing to keep.
+    expect(names(f, 'm', { hot: false, held: false })).toEqual(['pod-1', 'pod-2', 'pod-3']);
+    // A cold prefix somebody holds, or an adapter request: the plain bound.
+    expect(names(f, 'm', { hot: false, held: true })).toEqual(all);
+    expect(names(f, 'tenant-lora', { hot: false, held: false })).toEqual(all);
     // No prefix scorer in the profile: the plain bound.
-    expect(names(f, null)).toEqual(['pod-0', 'pod-1', 'pod-2', 'pod-3']);
+    expect(names(f, 'm', null)).toEqual(all);
     // Unset, they are slack and minSlack.
-    expect(names(plugin<Filter>('decode-headroom-filter', p), true)).toEqual(['pod-0', 'pod-1', 'pod-2', 'pod-3']);
-    expect(() => plugin<Filter>('decode-headroom-filter', p, { hotSlack: -1 })).toThrow(/hotSlack/);
-    expect(() => plugin<Filter>('decode-headroom-filter', p, { hotMinSlack: 'x' })).toThrow(/hotMinSlack/);
+    expect(names(plugin<Filter>('decode-headroom-filter', p), 'm', { hot: true, held: true })).toEqual(all);
+    expect(() => plugin<Filter>('decode-headroom-filter', p, { balanceSlack: -1 })).toThrow(/balanceSlack/);
+    expect(() => plugin<Filter>('decode-headroom-filter', p, { balanceMinSlack: 'x' })).toThrow(/balanceMinSlack/);
   });
 
   it('reads the match the prefix scorer prepares before the filters, in a built profile', () => {

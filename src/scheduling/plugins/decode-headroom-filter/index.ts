@@ -5,8 +5,9 @@
  * left are where prefix and LoRA affinity may pull. See README.md.
  */
 import type { Filter, PluginFactory } from '../../framework/plugin.js';
-import { PREFIX_MATCH } from '../../framework/prefix-match.js';
+import { PREFIX_MATCH, type PrefixMatch } from '../../framework/prefix-match.js';
 import { typed } from '../common.js';
+import { learnAdapterNames } from '../adapter-names.js';
 
 export const DECODE_HEADROOM_FILTER = 'decode-headroom-filter';
 
@@ -21,10 +22,12 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
   // prompt tokens (the prefill it saves is worth some queueing), unless the prefix is hot enough
   // to want more than one holder (then spreading it is the point); 0: the bound ignores matches.
   const affinityTokens = p.number('affinityTokens', 0, { min: 0 });
-  // For a request whose prefix is hot (it wants more holders, `spreadHotPrefixes`), the bound's
-  // slack: spreading that prefix is the point, while a cold prefix's holder should keep its hits.
-  const hotSlack = p.number('hotSlack', slack, { min: 0 });
-  const hotMinSlack = p.number('hotMinSlack', minSlack, { min: 0 });
+  // The bound for a request with no affinity to keep: its prefix is hot (it wants more holders,
+  // `spreadHotPrefixes`), or no candidate holds any of its prompt and it asks for no adapter.
+  // Spreading costs such a request nothing, while a cold prefix's holder should keep its hits.
+  const balanceSlack = p.number('balanceSlack', slack, { min: 0 });
+  const balanceMinSlack = p.number('balanceMinSlack', minSlack, { min: 0 });
+  const adapters = balanceSlack !== slack || balanceMinSlack !== minSlack ? learnAdapterNames(pool) : null;
   // Loads in units of the mean candidate's KV size (`kv`): a pod with a third of the blocks
   // counts each request three times. `requests`: every request counts one.
   const byKv = p.string('loadUnit', 'requests', ['requests', 'kv']) === 'kv';
@@ -68,7 +71,8 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
       // Prefix matches come from a prepare step (prefix-cache-scorer) when the profile has one.
       const prefix = cycle.get(PREFIX_MATCH);
       const hot = prefix !== undefined && prefix.hot();
-      const bound = hot ? Math.max(mean * (1 + hotSlack), min + hotMinSlack) : Math.max(mean * (1 + slack), min + minSlack);
+      const noAffinity = adapters !== null && prefix !== undefined && (hot || unheld(prefix, slots, n, adapters, cycle.request.targetModel));
+      const bound = noAffinity ? Math.max(mean * (1 + balanceSlack), min + balanceMinSlack) : Math.max(mean * (1 + slack), min + minSlack);
       const match = affinityTokens > 0 && !hot ? prefix : undefined;
       const perMatch = cycle.request.inputTokens / (affinityTokens > 0 ? affinityTokens : 1);
       for (let k = 0; k < n; k++) {
@@ -87,6 +91,13 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
   };
   return filter;
 };
+
+/** Whether no candidate holds any of the request's prompt and the model is not a known adapter. */
+function unheld(prefix: PrefixMatch, slots: Int32Array, n: number, adapters: ReadonlySet<string>, model: string): boolean {
+  if (adapters.has(model)) return false;
+  for (let k = 0; k < n; k++) if (prefix.fraction(slots[k]) > 0) return false;
+  return true;
+}
 
 /**
  * Mean KV block count of the candidates, or 0 when every candidate has the same count (nothing

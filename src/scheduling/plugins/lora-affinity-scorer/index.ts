@@ -2,10 +2,9 @@
 import type { AnyPlugin, PluginFactory } from '../../framework/plugin.js';
 import { typed } from '../common.js';
 import { DecayedShare } from '../../../util/decayed-share.js';
+import { learnAdapterNames } from '../adapter-names.js';
 
 export const LORA_AFFINITY_SCORER = 'lora-affinity-scorer';
-/** Adapter names learnt from scrapes at most (a hostile page cannot grow the set without bound). */
-const MAX_KNOWN_ADAPTERS = 4096;
 /** Requested model names with a cached per-slot view (more distinct names: the cache restarts). */
 const MAX_MODEL_VIEWS = 256;
 
@@ -53,22 +52,13 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
     if (v !== undefined && s < v.remembered.length) v.remembered[s] = 0;
   };
   /** Models ever reported as LoRA adapters: only those are remembered (the base model is everywhere). */
-  const adapters = new Set<string>();
+  const adapters = remember || roomySlot !== freeSlot || baseNeutral ? learnAdapterNames(pool) : new Set<string>();
   if (remember) {
     pool.subscribe((e) => {
       const s = e.endpoint.slot;
       if (e.type !== 'removed' || s >= memory.length) return;
       for (const model of memory[s]) forget(model, s);
       memory[s] = [];
-    });
-  }
-  if (remember || roomySlot !== freeSlot || baseNeutral) {
-    // Off the pick: each scrape teaches which model names are adapters (bounded, pages are input).
-    pool.onMetrics((ep) => {
-      const m = ep.metrics;
-      if (m === null || adapters.size >= MAX_KNOWN_ADAPTERS) return;
-      for (const a of m.activeAdapters) adapters.add(a);
-      for (const a of m.waitingAdapters) adapters.add(a);
     });
   }
   /**
