@@ -93,6 +93,8 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
     } else if (m.waitingAdapters.has(model)) v.score[s] = waiting;
     else v.score[s] = 0;
   };
+  /** Whether the memory, not the scrape, scores slot s: the adapter went there lately and runs nothing there now. */
+  const recalls = (v: ModelView, s: number): boolean => recent > 0 && v.remembered[s] === 1 && v.active[s] === 0 && pool.metricsSeq[s] !== 0;
   const scorer: AnyPlugin = {
     typedName: typed(LORA_AFFINITY_SCORER, name),
     score(cycle, cands, out) {
@@ -104,7 +106,7 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
       const v = viewOf(model);
       const slots = cands.slots;
       const seqs = pool.metricsSeq;
-      const { seq, score, remembered, active: isActive, free } = v;
+      const { seq, score, free } = v;
       const own = shares !== null && adapters.has(model) ? shares.count(model) : -1;
       // The coldest adapter a load into one of the candidates' free slots would evict: the pod
       // that evicts it keeps the whole free-slot score, the others a share of it (see README).
@@ -114,7 +116,7 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
         for (let k = 0; k < cands.length; k++) {
           const s = slots[k];
           if (seq[s] !== seqs[s]) derive(v, s, model);
-          if (free[s] === 1 && !(recent > 0 && remembered[s] === 1 && isActive[s] === 0 && seqs[s] !== 0)) coldest = Math.min(coldest, victimShare(s));
+          if (free[s] === 1 && !recalls(v, s)) coldest = Math.min(coldest, victimShare(s));
         }
         if (coldest === Infinity) coldest = 0;
       }
@@ -125,7 +127,7 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
         // every adapter fits (free slot 1) this is a small push away from where the adapter went
         // last; taking the larger of the two instead piled adapters up on generated draw
         // default-050 (TTFT p99 5.0 against 2.4 s), so it stays.
-        if (recent > 0 && remembered[s] === 1 && isActive[s] === 0 && seqs[s] !== 0) out[k] = recent;
+        if (recalls(v, s)) out[k] = recent;
         else if (own >= 0 && free[s] === 1) out[k] = (score[s] * (own + coldest)) / (own + victimShare(s));
         else out[k] = score[s];
       }
