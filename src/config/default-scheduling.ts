@@ -4,7 +4,8 @@
  * prefix that is not hot, a tight bound for a request with no affinity to keep, decode slowing
  * above the mean load),
  * then the Go EPP's blend (prefix 3, suspended for a prefix hotter than its holders' share of the
- * pods; queue 2, KV 2) plus Switchboard's prefill-work estimate (2) and LoRA affinity (4,
+ * pods, and discounted on a pod under KV pressure that has allocated most of its cache since it
+ * last saw the prefix; queue 2, KV 2) plus Switchboard's prefill-work estimate (2) and LoRA affinity (4,
  * remembering where adapters were sent; a load goes where it evicts the coldest adapter on offer;
  * no pull towards an adapter's pods when every adapter fits in every pod's slots), picked by max
  * score. The prefix index hashes every fourth KV block
@@ -27,6 +28,8 @@ export const DEFAULT_SCHEDULING_YAML = `plugins:
   parameters:
     blocksPerHash: 4
     spreadHotPrefixes: true
+    staleFrom: 0.8
+    staleKvUsage: 0.7
 - type: prefill-work-scorer
 - type: queue-scorer
 - type: kv-cache-utilization-scorer

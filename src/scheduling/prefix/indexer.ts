@@ -30,9 +30,14 @@ class Ring {
   written = 0;
   /** Blocks this endpoint holds (latest copies). */
   live = 0;
+  /** KV blocks the endpoint has allocated for requests sent to it, estimated, in ring units (monotonic). */
+  clock = 0;
+  /** Per position: `clock` when its block was last sent. */
+  stamps: Float64Array;
 
   constructor(readonly capacity: number) {
     this.hashes = new Float64Array(Math.min(capacity, 1024));
+    this.stamps = new Float64Array(this.hashes.length);
   }
 
   /** Position of the next write, growing the backing array until it reaches the capacity. */
@@ -42,6 +47,9 @@ class Ring {
       const next = new Float64Array(Math.min(this.capacity, this.hashes.length * 2));
       next.set(this.hashes);
       this.hashes = next;
+      const stamps = new Float64Array(next.length);
+      stamps.set(this.stamps);
+      this.stamps = stamps;
     }
     return pos;
   }
@@ -72,9 +80,11 @@ export class PrefixIndexer {
   /**
    * Walks `hashes[0..count)` in order and adds 1 to `counts[slot]` for every endpoint holding
    * each block, stopping at the first block nobody holds. Slots counted for the first time are
-   * appended to `touched`; returns the new touched length.
+   * appended to `touched`; returns the new touched length. With `ages`, `ages[slot]` becomes the
+   * age of the deepest block the endpoint matched: blocks it allocated since that block was last
+   * sent (see tick), as a fraction of its ring.
    */
-  match(hashes: Float64Array, count: number, counts: Float64Array, touched: Int32Array, touchedLen: number): number {
+  match(hashes: Float64Array, count: number, counts: Float64Array, touched: Int32Array, touchedLen: number, ages: Float64Array | null = null): number {
     const table = this.table;
     if (this.matchedEntries.length < count) this.matchedEntries = new Int32Array(count);
     const entries = this.matchedEntries;
@@ -93,6 +103,10 @@ export class PrefixIndexer {
         if (v === NO_HOLDER) continue;
         const s = Math.floor(v / POS_SPAN);
         if (counts[s]++ === 0) touched[touchedLen++] = s;
+        if (ages !== null) {
+          const r = this.rings[s] as Ring; // a holder always has a ring
+          ages[s] = (r.clock - r.stamps[v % POS_SPAN]) / r.capacity;
+        }
       }
     }
     return touchedLen;
@@ -110,9 +124,21 @@ export class PrefixIndexer {
     for (let i = 0; i < count; i++) {
       const h = hashes[i];
       const pos = this.positionOf(h, slot, i < known ? this.matchedEntries[i] : -1);
-      if (pos >= 0 && ring.age(pos) < refreshAge) continue; // recent enough: no write
+      if (pos >= 0 && ring.age(pos) < refreshAge) {
+        ring.stamps[pos] = ring.clock; // recent enough: no write, but used now
+        continue;
+      }
       this.write(ring, slot, h, pos >= 0);
     }
+  }
+
+  /**
+   * Advances `slot`'s allocation clock by `blocks` ring units: the KV blocks a request sent there
+   * allocates, including those the ring never names (the prompt past the hashed cap).
+   */
+  tick(slot: number, blocks: number): void {
+    const ring = this.rings[slot];
+    if (ring !== undefined) ring.clock += blocks;
   }
 
   /** Forgets everything about `slot` (the endpoint left the pool). */
@@ -148,6 +174,7 @@ export class PrefixIndexer {
       if (!(refresh && old === h)) this.evict(old, slot, pos);
     }
     ring.hashes[pos] = h;
+    ring.stamps[pos] = ring.clock;
     ring.written++;
     const holder = slot * POS_SPAN + pos;
     const e = this.table.insert(h); // may rehash: take the index only now

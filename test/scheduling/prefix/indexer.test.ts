@@ -26,6 +26,27 @@ describe('PrefixIndexer', () => {
     expect(ix.size).toBe(5);
   });
 
+  it('ages each holder\'s deepest matched block by the blocks its endpoint allocated since that block was last sent', () => {
+    const ix = new PrefixIndexer();
+    ix.add(0, Float64Array.of(1, 2), 2, 100);
+    ix.tick(0, 30); // a 30-block request went there after blocks 1 and 2
+    ix.add(0, Float64Array.of(1), 1, 100); // block 1 sent again (recent: no write, but used now)
+    ix.tick(0, 10);
+    ix.add(1, Float64Array.of(1, 2), 2, 50);
+    ix.tick(1, 5);
+    const counts = new Float64Array(2);
+    const touched = new Int32Array(2);
+    const ages = new Float64Array(2);
+    ix.match(Float64Array.of(1, 2), 2, counts, touched, 0, ages);
+    // The deepest block (2): endpoint 0 allocated 40 of its 100 since; endpoint 1, 5 of 50.
+    expect([...ages]).toEqual([0.4, 0.1]);
+    ages.fill(0);
+    ix.match(Float64Array.of(1), 1, counts, touched, 0, ages);
+    expect([...ages]).toEqual([0.1, 0.1]); // block 1 was used again on endpoint 0 after the first tick
+    ix.tick(7, 3); // an endpoint with no ring: nothing to age
+    expect(ix.size).toBe(4);
+  });
+
   it('evicts the oldest blocks of an endpoint when its ring is full', () => {
     const ix = new PrefixIndexer();
     ix.add(0, Float64Array.of(1, 2, 3, 4, 5), 5, 3);

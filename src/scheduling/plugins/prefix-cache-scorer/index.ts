@@ -32,6 +32,14 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
   // Switchboard: a prefix carried by more of the traffic than its holders' share of the endpoints
   // stops pulling until enough endpoints hold it (see README, "Hot prefixes").
   const spreadHot = p.boolean('spreadHotPrefixes', false);
+  // Switchboard: on an endpoint whose KV cache is at least `staleKvUsage` in use, a match on blocks
+  // last sent before it allocated `staleFrom` of its cache counts less, down to nothing at
+  // `staleAt` (see README, "Stale matches"); staleFrom 0: off.
+  const staleFrom = p.number('staleFrom', 0, { min: 0, max: 4 });
+  const staleAt = p.number('staleAt', 1, { min: 0.01, max: 8 });
+  if (staleFrom > 0 && staleAt <= staleFrom) p.fail('staleAt', `must be greater than staleFrom (${staleFrom}), got ${staleAt}`);
+  let ages: Float64Array | null = staleFrom > 0 ? new Float64Array(pool.capacity) : null;
+  const staleKvUsage = p.number('staleKvUsage', 0, { min: 0, max: 1 });
   const popularity = spreadHot ? new DecayedShare<number>(p.number('popularityHalfLife', 1000, { min: 10, max: 1_000_000, integer: true })) : null;
 
   const indexer = new PrefixIndexer();
@@ -88,14 +96,18 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
     cycle.set(PREFIX_MATCH, published);
     if (hashCount === 0) return;
     // Every holder of a matched block, candidate or not: fractions are read by slot.
-    publishedLen = indexer.match(hashes, hashCount, counts, touched, 0);
+    if (ages !== null && ages.length < pool.capacity) ages = new Float64Array(pool.capacity);
+    publishedLen = indexer.match(hashes, hashCount, counts, touched, 0, ages);
     let best = 0;
     for (let t = 0; t < publishedLen; t++) {
       const slot = touched[t];
-      const f = counts[slot] / hashCount;
-      matchBySlot[slot] = f;
+      let f = counts[slot] / hashCount;
       counts[slot] = 0;
       if (f > best) best = f;
+      // Popularity keys on what the index knows (best, above); the endpoints' matches on what
+      // is likely still cached.
+      if (ages !== null && ages[slot] > staleFrom && pool.kvUsage[slot] >= staleKvUsage) f *= Math.max(0, (staleAt - ages[slot]) / (staleAt - staleFrom));
+      matchBySlot[slot] = f;
     }
     if (popularity !== null) hotness(best, n);
   }
@@ -158,6 +170,12 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
       const slot = picked[0];
       const cap = Math.ceil((autoTune && pool.cacheNumBlocks[slot] > 0 ? pool.cacheNumBlocks[slot] : lruCapacity) / blocksPerHash);
       indexer.add(slot, hashes, hashCount, cap);
+      if (ages !== null) {
+        // New blocks, in hash units: the whole prompt (the part past the hashed cap too) minus
+        // what the endpoint likely has cached.
+        const fresh = cycle.request.inputTokens / (blockBytes / CHARS_PER_TOKEN) - matchBySlot[slot] * hashCount;
+        if (fresh > 0) indexer.tick(slot, fresh);
+      }
       hashedFor = null;
     },
     stats() {
