@@ -28,7 +28,8 @@ export const DEFAULT_SCHEDULING_YAML = `plugins:
   parameters:
     blocksPerHash: 4
     spreadHotPrefixes: true
-    staleFrom: 0.8
+    staleFrom: 0.9
+    staleAt: 1.1
     staleKvUsage: 0.7
 - type: prefill-work-scorer
 - type: queue-scorer
