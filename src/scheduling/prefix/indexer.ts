@@ -32,12 +32,15 @@ class Ring {
   live = 0;
   /** KV blocks the endpoint has allocated for requests sent to it, estimated, in ring units (monotonic). */
   clock = 0;
-  /** Per position: `clock` when its block was last sent. */
-  stamps: Float64Array;
+  /** Per position: `clock` when its block was last sent; null unless the index keeps ages. */
+  stamps: Float64Array | null;
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    withStamps: boolean,
+  ) {
     this.hashes = new Float64Array(Math.min(capacity, 1024));
-    this.stamps = new Float64Array(this.hashes.length);
+    this.stamps = withStamps ? new Float64Array(this.hashes.length) : null;
   }
 
   /** Position of the next write, growing the backing array until it reaches the capacity. */
@@ -47,9 +50,11 @@ class Ring {
       const next = new Float64Array(Math.min(this.capacity, this.hashes.length * 2));
       next.set(this.hashes);
       this.hashes = next;
-      const stamps = new Float64Array(next.length);
-      stamps.set(this.stamps);
-      this.stamps = stamps;
+      if (this.stamps !== null) {
+        const stamps = new Float64Array(next.length);
+        stamps.set(this.stamps);
+        this.stamps = stamps;
+      }
     }
     return pos;
   }
@@ -63,6 +68,12 @@ class Ring {
 
 /** Block-hash index per pool slot. */
 export class PrefixIndexer {
+  /**
+   * `keepsAges`: stamp every ring position with the endpoint's allocation clock, so match() can
+   * report ages (one more number per position; off, the rings cost what they did).
+   */
+  constructor(private readonly keepsAges = false) {}
+
   private readonly rings: Array<Ring | undefined> = [];
   private readonly table = new BlockTable();
   private entries = 0;
@@ -105,7 +116,7 @@ export class PrefixIndexer {
         if (counts[s]++ === 0) touched[touchedLen++] = s;
         if (ages !== null) {
           const r = this.rings[s] as Ring; // a holder always has a ring
-          ages[s] = (r.clock - r.stamps[v % POS_SPAN]) / r.capacity;
+          ages[s] = r.stamps === null ? 0 : (r.clock - r.stamps[v % POS_SPAN]) / r.capacity;
         }
       }
     }
@@ -116,7 +127,7 @@ export class PrefixIndexer {
   add(slot: number, hashes: Float64Array, count: number, capacity: number): void {
     let ring = this.rings[slot];
     if (ring === undefined) {
-      ring = new Ring(Math.max(1, Math.min(MAX_RING, Math.floor(capacity))));
+      ring = new Ring(Math.max(1, Math.min(MAX_RING, Math.floor(capacity))), this.keepsAges);
       this.rings[slot] = ring;
     }
     const refreshAge = Math.max(1, ring.capacity >> 1);
@@ -125,7 +136,7 @@ export class PrefixIndexer {
       const h = hashes[i];
       const pos = this.positionOf(h, slot, i < known ? this.matchedEntries[i] : -1);
       if (pos >= 0 && ring.age(pos) < refreshAge) {
-        ring.stamps[pos] = ring.clock; // recent enough: no write, but used now
+        if (ring.stamps !== null) ring.stamps[pos] = ring.clock; // recent enough: no write, but used now
         continue;
       }
       this.write(ring, slot, h, pos >= 0);
@@ -174,7 +185,7 @@ export class PrefixIndexer {
       if (!(refresh && old === h)) this.evict(old, slot, pos);
     }
     ring.hashes[pos] = h;
-    ring.stamps[pos] = ring.clock;
+    if (ring.stamps !== null) ring.stamps[pos] = ring.clock;
     ring.written++;
     const holder = slot * POS_SPAN + pos;
     const e = this.table.insert(h); // may rehash: take the index only now

@@ -27,7 +27,7 @@ describe('PrefixIndexer', () => {
   });
 
   it('ages each holder\'s deepest matched block by the blocks its endpoint allocated since that block was last sent', () => {
-    const ix = new PrefixIndexer();
+    const ix = new PrefixIndexer(true);
     ix.add(0, Float64Array.of(1, 2), 2, 100);
     ix.tick(0, 30); // a 30-block request went there after blocks 1 and 2
     ix.add(0, Float64Array.of(1), 1, 100); // block 1 sent again (recent: no write, but used now)
@@ -45,6 +45,13 @@ describe('PrefixIndexer', () => {
     expect([...ages]).toEqual([0.1, 0.1]); // block 1 was used again on endpoint 0 after the first tick
     ix.tick(7, 3); // an endpoint with no ring: nothing to age
     expect(ix.size).toBe(4);
+    // An index that keeps no ages reports none (and stores no stamps).
+    const plain = new PrefixIndexer();
+    plain.add(0, Float64Array.of(1), 1, 100);
+    plain.tick(0, 60);
+    ages.fill(1);
+    plain.match(Float64Array.of(1), 1, new Float64Array(2), touched, 0, ages);
+    expect([...ages]).toEqual([0, 1]);
   });
 
   it('evicts the oldest blocks of an endpoint when its ring is full', () => {

@@ -42,7 +42,7 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
   const staleKvUsage = p.number('staleKvUsage', 0, { min: 0, max: 1 });
   const popularity = spreadHot ? new DecayedShare<number>(p.number('popularityHalfLife', 1000, { min: 10, max: 1_000_000, integer: true })) : null;
 
-  const indexer = new PrefixIndexer();
+  const indexer = new PrefixIndexer(staleFrom > 0);
   pool.subscribe((e) => {
     if (e.type === 'removed') indexer.removeSlot(e.endpoint.slot);
   });
