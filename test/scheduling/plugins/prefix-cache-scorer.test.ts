@@ -92,7 +92,8 @@ describe('prefix-cache-scorer', () => {
     // A ring of 40 one-token blocks; prompts of 8 blocks (32 chars at 4 chars per token).
     const s = plugin<PrefixCacheScorer>('prefix-cache-scorer', pool, { ...params, lruCapacityPerServer: 40, staleFrom: 0.5, staleAt: 1, staleKvUsage: 0.7 });
     const cands = allCandidates(pool);
-    const scoreAndRoute = (_s: PrefixCacheScorer, _p: unknown, prompt: string, pickSlot: number | null): number[] => {
+    // Like scoreAndRoute, with the prompt's own token count (the clock advances by it).
+    const route = (prompt: string, pickSlot: number | null): number[] => {
       const c = cycle(pool, { ...request('m', prompt), inputTokens: prompt.length / 4 });
       const out = new Float64Array(cands.length);
       s.score(c, cands, out);
@@ -100,28 +101,28 @@ describe('prefix-cache-scorer', () => {
       return [...out];
     };
     const shared = 'a'.repeat(32);
-    scoreAndRoute(s, pool, shared, 0);
-    expect(scoreAndRoute(s, pool, shared, null)).toEqual([1, 0]);
+    route(shared, 0);
+    expect(route(shared, null)).toEqual([1, 0]);
     // Its own 8 blocks and an unrelated 8-block prompt to pod 0: 16 of 40 allocated since (0.4), fresh.
-    scoreAndRoute(s, pool, 'b'.repeat(32), 0);
-    expect(scoreAndRoute(s, pool, shared, null)).toEqual([1, 0]);
+    route('b'.repeat(32), 0);
+    expect(route(shared, null)).toEqual([1, 0]);
     // Two more: 32 of 40 (0.8), between staleFrom and staleAt: (1 - 0.8) / (1 - 0.5) of the match.
-    scoreAndRoute(s, pool, 'c'.repeat(32), 0);
-    scoreAndRoute(s, pool, 'd'.repeat(32), 0);
-    expect(scoreAndRoute(s, pool, shared, null)[0]).toBeCloseTo(0.4, 9);
+    route('c'.repeat(32), 0);
+    route('d'.repeat(32), 0);
+    expect(route(shared, null)[0]).toBeCloseTo(0.4, 9);
     // At staleAt the pod is as good as cold, though its ring (40 blocks written) still names the blocks.
-    scoreAndRoute(s, pool, 'e'.repeat(32), 0);
+    route('e'.repeat(32), 0);
     expect(s.stats().indexSize).toBe(40);
-    expect(scoreAndRoute(s, pool, shared, null)).toEqual([0, 0]);
+    expect(route(shared, null)).toEqual([0, 0]);
     // With room to spare in its cache (KV usage under staleKvUsage) the pod keeps idle prefixes: full match.
     const pod0 = pool.endpoints()[0];
     pool.recordMetrics(pod0, snapshot({ kv: 0.5 }));
-    expect(scoreAndRoute(s, pool, shared, null)).toEqual([1, 0]);
+    expect(route(shared, null)).toEqual([1, 0]);
     pool.recordMetrics(pod0, snapshot({ kv: 0.9 }));
-    expect(scoreAndRoute(s, pool, shared, null)).toEqual([0, 0]);
+    expect(route(shared, null)).toEqual([0, 0]);
     // Sending the prompt again makes it fresh there.
-    scoreAndRoute(s, pool, shared, 0);
-    expect(scoreAndRoute(s, pool, shared, null)).toEqual([1, 0]);
+    route(shared, 0);
+    expect(route(shared, null)).toEqual([1, 0]);
     expect(() => plugin('prefix-cache-scorer', pool, { staleFrom: 0.8, staleAt: 0.5 })).toThrow(
       'plugin "prefix-cache-scorer": parameter staleAt must be greater than staleFrom (0.8), got 0.5',
     );

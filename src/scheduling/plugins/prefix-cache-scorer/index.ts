@@ -38,8 +38,8 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
   const staleFrom = p.number('staleFrom', 0, { min: 0, max: 4 });
   const staleAt = p.number('staleAt', 1, { min: 0.01, max: 8 });
   if (staleFrom > 0 && staleAt <= staleFrom) p.fail('staleAt', `must be greater than staleFrom (${staleFrom}), got ${staleAt}`);
-  let ages: Float64Array | null = staleFrom > 0 ? new Float64Array(pool.capacity) : null;
   const staleKvUsage = p.number('staleKvUsage', 0, { min: 0, max: 1 });
+  let ages: Float64Array | null = staleFrom > 0 ? new Float64Array(pool.capacity) : null;
   const popularity = spreadHot ? new DecayedShare<number>(p.number('popularityHalfLife', 1000, { min: 10, max: 1_000_000, integer: true })) : null;
 
   const indexer = new PrefixIndexer(staleFrom > 0);
