@@ -123,6 +123,22 @@ describe('prefix-cache-scorer', () => {
     // Sending the prompt again makes it fresh there.
     route(shared, 0);
     expect(route(shared, null)).toEqual([1, 0]);
+    // A prompt past the hash cap: its unseen part counts at most as much as its hashed part.
+    const capped = plugin<PrefixCacheScorer>('prefix-cache-scorer', pool, { ...params, lruCapacityPerServer: 40, maxPrefixBlocksToMatch: 4, staleFrom: 0.5, staleAt: 1 });
+    const routeCapped = (prompt: string, pickSlot: number | null): number => {
+      const c = cycle(pool, { ...request('m', prompt), inputTokens: prompt.length / 4 });
+      const out = new Float64Array(cands.length);
+      capped.score(c, cands, out);
+      if (pickSlot !== null) capped.preRequest(c, Int32Array.of(pickSlot), 1);
+      return out[0];
+    };
+    const long = 'L'.repeat(128); // 32 tokens, 4 of them hashed
+    routeCapped(long, 0);
+    routeCapped('M'.repeat(128), 0); // 8 + 8 of 40 allocated since (not 32 + 32): fresh
+    expect(routeCapped(long, null)).toBe(1);
+    routeCapped('N'.repeat(128), 0);
+    routeCapped('O'.repeat(128), 0); // 32 of 40: (1 - 0.8) / (1 - 0.5)
+    expect(routeCapped(long, null)).toBeCloseTo(0.4, 9);
     expect(() => plugin('prefix-cache-scorer', pool, { staleFrom: 0.8, staleAt: 0.5 })).toThrow(
       'plugin "prefix-cache-scorer": parameter staleAt must be greater than staleFrom (0.8), got 0.5',
     );

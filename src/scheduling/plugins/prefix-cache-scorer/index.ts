@@ -171,9 +171,11 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
       const cap = Math.ceil((autoTune && pool.cacheNumBlocks[slot] > 0 ? pool.cacheNumBlocks[slot] : lruCapacity) / blocksPerHash);
       indexer.add(slot, hashes, hashCount, cap);
       if (ages !== null) {
-        // New blocks, in hash units: the whole prompt (the part past the hashed cap too) minus
-        // what the endpoint likely has cached.
-        const fresh = cycle.request.inputTokens / (blockBytes / CHARS_PER_TOKEN) - matchBySlot[slot] * hashCount;
+        // New blocks, in hash units: the whole prompt minus what the endpoint likely has cached.
+        // The part past the hashed cap is unseen: it counts as new, but at most as much as the
+        // hashed part, so a long prefix shared past the cap ages the pod less per hit.
+        const prompt = cycle.request.inputTokens / (blockBytes / CHARS_PER_TOKEN);
+        const fresh = Math.min(prompt, 2 * hashCount) - matchBySlot[slot] * hashCount;
         if (fresh > 0) indexer.tick(slot, fresh);
       }
       hashedFor = null;
