@@ -89,6 +89,7 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
       counts = new Float64Array(pool.capacity);
       touched = new Int32Array(pool.capacity);
       matchBySlot = new Float64Array(pool.capacity);
+      if (ages !== null) ages = new Float64Array(pool.capacity);
       publishedLen = 0;
     }
     for (let t = 0; t < publishedLen; t++) matchBySlot[touched[t]] = 0;
@@ -96,7 +97,6 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
     cycle.set(PREFIX_MATCH, published);
     if (hashCount === 0) return;
     // Every holder of a matched block, candidate or not: fractions are read by slot.
-    if (ages !== null && ages.length < pool.capacity) ages = new Float64Array(pool.capacity);
     publishedLen = indexer.match(hashes, hashCount, counts, touched, 0, ages);
     let best = 0;
     for (let t = 0; t < publishedLen; t++) {
