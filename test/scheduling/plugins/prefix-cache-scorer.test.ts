@@ -93,13 +93,14 @@ describe('prefix-cache-scorer', () => {
     const s = plugin<PrefixCacheScorer>('prefix-cache-scorer', pool, { ...params, lruCapacityPerServer: 40, staleFrom: 0.5, staleAt: 1, staleKvUsage: 0.7 });
     const cands = allCandidates(pool);
     // Like scoreAndRoute, with the prompt's own token count (the clock advances by it).
-    const route = (prompt: string, pickSlot: number | null): number[] => {
+    const routeWith = (scorer: PrefixCacheScorer, prompt: string, pickSlot: number | null): number[] => {
       const c = cycle(pool, { ...request('m', prompt), inputTokens: prompt.length / 4 });
       const out = new Float64Array(cands.length);
-      s.score(c, cands, out);
-      if (pickSlot !== null) s.preRequest(c, Int32Array.of(pickSlot), 1);
+      scorer.score(c, cands, out);
+      if (pickSlot !== null) scorer.preRequest(c, Int32Array.of(pickSlot), 1);
       return [...out];
     };
+    const route = (prompt: string, pickSlot: number | null): number[] => routeWith(s, prompt, pickSlot);
     const shared = 'a'.repeat(32);
     route(shared, 0);
     expect(route(shared, null)).toEqual([1, 0]);
@@ -125,13 +126,7 @@ describe('prefix-cache-scorer', () => {
     expect(route(shared, null)).toEqual([1, 0]);
     // A prompt past the hash cap: its unseen part counts at most as much as its hashed part.
     const capped = plugin<PrefixCacheScorer>('prefix-cache-scorer', pool, { ...params, lruCapacityPerServer: 40, maxPrefixBlocksToMatch: 4, staleFrom: 0.5, staleAt: 1 });
-    const routeCapped = (prompt: string, pickSlot: number | null): number => {
-      const c = cycle(pool, { ...request('m', prompt), inputTokens: prompt.length / 4 });
-      const out = new Float64Array(cands.length);
-      capped.score(c, cands, out);
-      if (pickSlot !== null) capped.preRequest(c, Int32Array.of(pickSlot), 1);
-      return out[0];
-    };
+    const routeCapped = (prompt: string, pickSlot: number | null): number => routeWith(capped, prompt, pickSlot)[0];
     const long = 'L'.repeat(128); // 32 tokens, 4 of them hashed
     routeCapped(long, 0);
     routeCapped('M'.repeat(128), 0); // 8 + 8 of 40 allocated since (not 32 + 32): fresh
