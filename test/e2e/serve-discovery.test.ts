@@ -155,7 +155,7 @@ describe('serve with Kubernetes discovery', () => {
     const { core } = await serve(['--endpoints=127.0.0.1:1', '--pool-name=named']);
     expect(core.pool.synced).toBe(true);
     expect(core.pool.size).toBe(1);
-    const demo = await serve(['--demo', '--demo-pods=1', '--pool-name=named']);
+    const demo = await serve(['--demo', '--demo-pods=1', '--pool-name=named', '--proxy-port=0']);
     expect(demo.core.pool.synced).toBe(true);
     expect(demo.core.pool.size).toBe(1);
   });
