@@ -158,9 +158,7 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
       while (memory.length <= s) memory.push([]);
       const m = memory[s];
       // One more than the endpoint's GPU adapter slots (`max_lora`), unless set: the adapter
-      // evicted last is likely still in vLLM's CPU cache, so sending it back costs a copy, not a
-      // read from storage (remembering only max_lora: fewer loads on multi-lora-zipf, more
-      // latency on the generated draws; bench/RESULTS.md).
+      // evicted last is likely still in vLLM's CPU cache, a copy away rather than a read (README).
       const cap = recentSlots > 0 ? recentSlots : Math.max(1, pool.maxAdapters[s]) + 1;
       let at = m.indexOf(model);
       if (at < 0) {
