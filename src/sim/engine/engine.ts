@@ -114,7 +114,7 @@ export class Engine {
       const i = this.running.indexOf(req);
       if (i >= 0) this.running.splice(i, 1);
       this.kv.release(req);
-      if (req.lora !== null) LoraSlots.bump(this.loras.runningCount, req.lora, -1);
+      if (req.lora !== null) this.loras.stopRunning(req.lora);
     }
     req.finishedAt = this.scheduler.now();
   }
@@ -268,7 +268,7 @@ export class Engine {
         r.state = RequestState.Finished;
         r.finishedAt = now;
         this.kv.release(r);
-        if (r.lora !== null) LoraSlots.bump(this.loras.runningCount, r.lora, -1);
+        if (r.lora !== null) this.loras.stopRunning(r.lora);
         this.counters.finished++;
         if (this.histograms) this.e2e.observe((now - r.submittedAt) / 1000);
         finishedAny = true;
@@ -294,7 +294,7 @@ export class Engine {
     r.preemptions++;
     this.counters.preemptions++;
     if (r.lora !== null) {
-      LoraSlots.bump(this.loras.runningCount, r.lora, -1);
+      this.loras.stopRunning(r.lora);
       LoraSlots.bump(this.loras.waitingCount, r.lora, 1);
     }
     this.waiting.unshift(r);

@@ -5,7 +5,10 @@
  * vLLM admits a request for adapter A only while A already has running requests or fewer than
  * `max_loras` distinct adapters are running (the engine enforces that with `runningCount`). A
  * newly admitted adapter must be in a GPU slot: free if resident, `loraLoadMs` from the CPU cache,
- * `loraColdLoadMs` otherwise. Both caches evict least recently used.
+ * `loraColdLoadMs` otherwise. Both caches evict least recently used, where "used" means "in the
+ * batch": vLLM's LoRA manager touches every adapter of the batch at each step (`_apply_adapters`
+ * → `activate_adapter`, which always touches both LRU caches), so an adapter that just stopped
+ * running is the most recent idle one, and a running adapter is never the oldest.
  */
 
 export class LoraSlots {
@@ -50,16 +53,26 @@ export class LoraSlots {
     return this.runningCount.has(name) || this.runningCount.size < this.maxLoras;
   }
 
+  /** A running request for `name` left the batch (finished, preempted or aborted). */
+  stopRunning(name: string): void {
+    LoraSlots.bump(this.runningCount, name, -1);
+    // Its last step in the batch touched it: the most recently used of the idle adapters.
+    if (!this.runningCount.has(name)) {
+      moveToEnd(this.gpu, name);
+      moveToEnd(this.cpu, name);
+    }
+  }
+
   /** Puts `name` in a GPU slot; returns the load time in ms (0 when already resident). */
   activate(name: string): number {
     const at = this.gpu.indexOf(name);
     if (at >= 0) {
       this.gpu.splice(at, 1);
       this.gpu.push(name);
-      touchLru(this.cpu, name, this.maxCpuLoras);
+      this.touchCpu(name);
       return 0;
     }
-    const fromCpu = touchLru(this.cpu, name, this.maxCpuLoras);
+    const fromCpu = this.touchCpu(name);
     if (this.gpu.length >= this.maxLoras) {
       // Evict the least recently used adapter with no running requests.
       const victim = this.gpu.findIndex((a) => !this.runningCount.has(a));
@@ -69,6 +82,19 @@ export class LoraSlots {
     this.loads++;
     if (!fromCpu) this.coldLoads++;
     return fromCpu ? this.loadMs : this.coldLoadMs;
+  }
+
+  /** Moves `name` to the recent end of the CPU cache, evicting its oldest idle adapters beyond capacity; true if it was there. */
+  private touchCpu(name: string): boolean {
+    const list = this.cpu;
+    const was = removeFrom(list, name);
+    list.push(name);
+    // Running adapters are touched at every step in vLLM, so never the oldest.
+    for (let i = 0; list.length > this.maxCpuLoras && i < list.length - 1; ) {
+      if (this.runningCount.has(list[i])) i++;
+      else list.splice(i, 1);
+    }
+    return was;
   }
 
   /** Adapters resident in GPU slots, least recently used first. */
@@ -84,16 +110,15 @@ export class LoraSlots {
   }
 }
 
-function removeFrom(list: string[], name: string): void {
+function removeFrom(list: string[], name: string): boolean {
   const i = list.indexOf(name);
   if (i >= 0) list.splice(i, 1);
+  return i >= 0;
 }
 
-/** Moves `name` to the most-recent end of `list`, evicting the oldest beyond `cap`; true if it was there. */
-function touchLru(list: string[], name: string, cap: number): boolean {
-  const i = list.indexOf(name);
-  if (i >= 0) list.splice(i, 1);
+/** Moves `name`, if present, to the most-recent end of `list`; true if it was there. */
+function moveToEnd(list: string[], name: string): boolean {
+  if (!removeFrom(list, name)) return false;
   list.push(name);
-  while (list.length > cap) list.shift();
-  return i >= 0;
+  return true;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../../src/sim/engine/engine.js';
+import { LoraSlots } from '../../../src/sim/engine/lora-slots.js';
 import { resolveProfile, type EngineProfile } from '../../../src/workload/engine-profile.js';
 import { Rng } from '../../../src/util/random.js';
 import { RequestState, SimRequest, type RequestSink } from '../../../src/sim/engine/request.js';
@@ -198,6 +199,39 @@ describe('LoRA slots', () => {
     expect(h.engine.loras.coldLoads).toBe(2);
     // The first step pays the 100 ms cold load.
     expect(ta.tokens[0]).toBeGreaterThan(100);
+  });
+
+  it('evicts the idle adapter that left the batch first, as vLLM touches every running adapter each step', () => {
+    const make = (cpu: number) => {
+      const slots = new LoraSlots(2, cpu, 5, 100);
+      for (const a of ['a', 'b', 'c']) slots.register(a, `/${a}`);
+      const start = (a: string) => {
+        LoraSlots.bump(slots.runningCount, a, 1);
+        return slots.activate(a);
+      };
+      return { slots, start };
+    };
+    // GPU slots: 'a' was admitted first but ran longer, so 'b' is the older idle one.
+    const g = make(3);
+    expect([g.start('a'), g.start('b')]).toEqual([100, 100]);
+    g.slots.stopRunning('b');
+    g.slots.stopRunning('a');
+    expect(g.slots.resident()).toEqual(['b', 'a']);
+    g.start('c');
+    expect(g.slots.resident()).toEqual(['a', 'c']);
+    // CPU cache of two: 'a' is its oldest entry but still running when 'c' loads, so the idle 'b'
+    // leaves it; 'b' then comes back from storage (100 ms), not from the CPU cache (5 ms).
+    const c = make(2);
+    c.start('a');
+    c.start('b');
+    c.slots.stopRunning('b');
+    c.start('c');
+    expect(c.slots.resident()).toEqual(['a', 'c']);
+    c.slots.stopRunning('a');
+    c.slots.stopRunning('c');
+    expect(c.start('b')).toBe(100);
+    expect(c.slots.resident()).toEqual(['c', 'b']);
+    expect(c.slots.loads).toBe(4);
   });
 
   it('rejects unknown adapters', () => {
