@@ -2,7 +2,8 @@
  * The default scheduling (plugins and profile): the decode-headroom filter (affinity yields to
  * load: bounded loads counted in KV units on mixed fleets, a little more for the holder of a long
  * prefix that is not hot, a tight bound for a request with no affinity to keep, decode slowing
- * above the mean load),
+ * above the mean load; while every endpoint kept queues, such a request may spill to one dropped
+ * that queues nothing and answers first tokens about as fast),
  * then the Go EPP's blend (prefix 3, suspended for a prefix hotter than its holders' share of the
  * pods, and discounted on a pod under KV pressure that has allocated most of its cache since it
  * last saw the prefix; queue 2, KV 2) plus Switchboard's prefill-work estimate (2) and LoRA affinity (4,
@@ -24,6 +25,7 @@ export const DEFAULT_SCHEDULING_YAML = `plugins:
     affinityTokens: 1000
     balanceSlack: 0.25
     balanceMinSlack: 2
+    spillWhenQueued: true
 - type: prefix-cache-scorer
   parameters:
     blocksPerHash: 4

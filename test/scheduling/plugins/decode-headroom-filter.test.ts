@@ -130,6 +130,57 @@ describe('decode-headroom-filter', () => {
     expect(() => plugin<Filter>('decode-headroom-filter', p, { balanceMinSlack: 'x' })).toThrow(/balanceMinSlack/);
   });
 
+  it('spillWhenQueued: while every kept endpoint queues, a dropped one with no queue takes requests with no affinity', () => {
+    // loads 12, 12, 30 (mean 18): bound max(18 x 1.25, 12 + 2) = 22.5 drops pod-2, which queues nothing.
+    const p = pool([{ q: 2, running: 10 }, { q: 2, running: 10 }, { running: 30 }]);
+    const [pod0, pod1, pod2] = p.endpoints();
+    const ttft = (a: number, b: number, c: number) => {
+      p.signal.ttft[pod0.slot] = a;
+      p.signal.ttft[pod1.slot] = b;
+      p.signal.ttft[pod2.slot] = c;
+    };
+    const names = (params: Record<string, unknown>, model = 'm', held = false) => {
+      const f = plugin<Filter>('decode-headroom-filter', p, { balanceSlack: 0.25, balanceMinSlack: 2, ...params });
+      const c = cycle(p, request(model));
+      c.set(PREFIX_MATCH, { fraction: (s) => (held && s === pod0.slot ? 0.5 : 0), hot: () => false });
+      const out = new Candidates(p.capacity);
+      f.filter(c, allCandidates(p), out);
+      return [...out.slots.subarray(0, out.length)].map((s) => p.atSlot(s)?.name);
+    };
+    const on = { spillWhenQueued: true };
+    ttft(100, 200, 140);
+    // Off by default.
+    expect(names({})).toEqual(['pod-0', 'pod-1']);
+    // 140 ms <= 1.5 x the best kept 100 ms: it takes the request.
+    expect(names(on)).toEqual(['pod-0', 'pod-1', 'pod-2']);
+    // A first token slower than that: its prefill would cost more than the queue.
+    ttft(100, 200, 160);
+    expect(names(on)).toEqual(['pod-0', 'pod-1']);
+    expect(names({ ...on, spillTtftSlack: 1 })).toEqual(['pod-0', 'pod-1', 'pod-2']);
+    // Never measured there: it may take one and find out.
+    ttft(100, 200, 0);
+    expect(names(on)).toEqual(['pod-0', 'pod-1', 'pod-2']);
+    // No kept endpoint measured yet: nothing to weigh it against.
+    ttft(0, 0, 0);
+    expect(names(on)).toEqual(['pod-0', 'pod-1']);
+    ttft(100, 200, 0);
+    // A request with affinity to keep (a prefix held by pod-0) stays within the bounds (the same
+    // tight bound here, so that only the spill could add pod-2).
+    const tight = { ...on, slack: 0.25, minSlack: 2 };
+    expect(names(tight, 'm', true)).toEqual(['pod-0', 'pod-1']);
+    expect(names(tight)).toEqual(['pod-0', 'pod-1', 'pod-2']);
+    // Something sent to pod-2 since its last scrape: one at a time until the next scrape shows room.
+    p.dispatch(pod2.slot, 1);
+    expect(names(on)).toEqual(['pod-0', 'pod-1']);
+    p.complete(pod2, 1);
+    expect(names(on)).toEqual(['pod-0', 'pod-1', 'pod-2']);
+    // A kept endpoint with no queue: no spill.
+    p.waiting[pod1.slot] = 0;
+    expect(names(on)).toEqual(['pod-0', 'pod-1']);
+    expect(() => plugin<Filter>('decode-headroom-filter', p, { spillWhenQueued: 'yes' })).toThrow(/spillWhenQueued/);
+    expect(() => plugin<Filter>('decode-headroom-filter', p, { spillTtftSlack: -1 })).toThrow(/spillTtftSlack/);
+  });
+
   it('reads the match the prefix scorer prepares before the filters, in a built profile', () => {
     const config = (affinity: number) => `
 plugins:

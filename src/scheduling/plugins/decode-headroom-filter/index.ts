@@ -2,9 +2,10 @@
  * `decode-headroom-filter`: affinity yields before it hurts decode. Drops the endpoints that are
  * overloaded against the candidates (bounded loads), whose decode is measurably slower while they
  * carry more than the least-loaded, or that are preempting while others are not; the endpoints
- * left are where prefix and LoRA affinity may pull. See README.md.
+ * left are where prefix and LoRA affinity may pull. Optionally, while every endpoint kept queues,
+ * a request with no affinity to keep may spill to a dropped one that does not. See README.md.
  */
-import type { Filter, PluginFactory } from '../../framework/plugin.js';
+import type { Candidates, Filter, PluginFactory } from '../../framework/plugin.js';
 import { PREFIX_MATCH, type PrefixMatch } from '../../framework/prefix-match.js';
 import { typed } from '../common.js';
 import { learnAdapterNames } from '../adapter-names.js';
@@ -27,18 +28,28 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
   // Spreading costs such a request nothing, while a cold prefix's holder should keep its hits.
   const balanceSlack = p.number('balanceSlack', slack, { min: 0 });
   const balanceMinSlack = p.number('balanceMinSlack', minSlack, { min: 0 });
-  const adapters = balanceSlack !== slack || balanceMinSlack !== minSlack ? learnAdapterNames(pool) : null;
+  // Spill: while every endpoint kept shows a queue, such a request may also go to a dropped one
+  // that shows none, unless its observed TTFT is over (1 + spillTtftSlack) x the best kept one's:
+  // a queue on the kept endpoints costs more than the bound saves (a small-KV pod beside busy
+  // large ones), and a slow prefill there would cost more than the queue.
+  const spill = p.boolean('spillWhenQueued', false);
+  const spillTtftSlack = p.number('spillTtftSlack', 0.5, { min: 0 });
+  const adapters = balanceSlack !== slack || balanceMinSlack !== minSlack || spill ? learnAdapterNames(pool) : null;
   // Loads in units of the mean candidate's KV size (`kv`): a pod with a third of the blocks
   // counts each request three times. `requests`: every request counts one.
   const byKv = p.string('loadUnit', 'requests', ['requests', 'kv']) === 'kv';
   let loads = new Float64Array(16);
+  let dropped = new Uint8Array(16);
   const filter: Filter = {
     typedName: typed(DECODE_HEADROOM_FILTER, name),
     consumes: [PREFIX_MATCH],
     filter(cycle, input, out) {
       const n = input.length;
       const slots = input.slots;
-      if (loads.length < n) loads = new Float64Array(Math.max(n, loads.length * 2));
+      if (loads.length < n) {
+        loads = new Float64Array(Math.max(n, loads.length * 2));
+        dropped = new Uint8Array(loads.length);
+      }
       const { waiting, running, inflight } = pool;
       const tpot = pool.signal.tpot;
       const preempt = pool.signal.preemptions;
@@ -75,9 +86,11 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
       const bound = noAffinity ? Math.max(mean * (1 + balanceSlack), min + balanceMinSlack) : Math.max(mean * (1 + slack), min + minSlack);
       const match = affinityTokens > 0 && !hot ? prefix : undefined;
       const perMatch = cycle.request.inputTokens / (affinityTokens > 0 ? affinityTokens : 1);
+      const start = out.length;
       for (let k = 0; k < n; k++) {
         const s = slots[k];
         const l = loads[k];
+        dropped[k] = 1;
         if (l > (match === undefined ? bound : bound + match.fraction(s) * perMatch)) continue;
         if (l > min) {
           if (tpot[s] > tpotBound && (!aboveMean || l > mean)) continue;
@@ -85,9 +98,33 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
           // makes it a reason to look elsewhere.
           if (preemptions && calm && preempt[s] > 0 && l > mean) continue;
         }
+        dropped[k] = 0;
         out.push(s);
       }
+      if (spill && noAffinity && out.length - start < n) spillOver(slots, n, out, start);
     },
+  };
+  /** Adds the dropped endpoints with no queue when every kept one (out[start..]) has one. */
+  const spillOver = (slots: Int32Array, n: number, out: Candidates, start: number): void => {
+    const { waiting } = pool;
+    const ttft = pool.signal.ttft;
+    let best = Infinity;
+    for (let i = start; i < out.length; i++) {
+      const s = out.slots[i];
+      if (!(waiting[s] > 0)) return;
+      if (ttft[s] > 0 && ttft[s] < best) best = ttft[s];
+    }
+    // No first token seen on a kept endpoint yet: nothing to weigh a slower prefill against.
+    if (best === Infinity) return;
+    const limit = best * (1 + spillTtftSlack);
+    for (let k = 0; k < n; k++) {
+      const s = slots[k];
+      // Nothing sent since its last scrape: a single request per scrape interval finds out
+      // whether it still has room before the next one follows.
+      if (dropped[k] === 0 || waiting[s] > 0 || pool.unseenLoad(s) > 0) continue;
+      if (ttft[s] > 0 && ttft[s] > limit) continue;
+      out.push(s);
+    }
   };
   return filter;
 };
