@@ -169,16 +169,21 @@ describe('decode-headroom-filter', () => {
     const tight = { ...on, slack: 0.25, minSlack: 2 };
     expect(names(tight, 'm', true)).toEqual(['pod-0', 'pod-1']);
     expect(names(tight)).toEqual(['pod-0', 'pod-1', 'pod-2']);
-    // Something sent to pod-2 since its last scrape: one at a time until the next scrape shows room.
+    // Sent to pod-2 since its last scrape: up to spillUnseen (2) more until the next scrape shows room.
+    p.dispatch(pod2.slot, 1);
+    p.dispatch(pod2.slot, 1);
+    expect(names(on)).toEqual(['pod-0', 'pod-1', 'pod-2']);
     p.dispatch(pod2.slot, 1);
     expect(names(on)).toEqual(['pod-0', 'pod-1']);
-    p.complete(pod2, 1);
-    expect(names(on)).toEqual(['pod-0', 'pod-1', 'pod-2']);
+    expect(names({ ...on, spillUnseen: 3 })).toEqual(['pod-0', 'pod-1', 'pod-2']);
+    for (let i = 0; i < 3; i++) p.complete(pod2, 1);
+    expect(names({ ...on, spillUnseen: 0 })).toEqual(['pod-0', 'pod-1', 'pod-2']);
     // A kept endpoint with no queue: no spill.
     p.waiting[pod1.slot] = 0;
     expect(names(on)).toEqual(['pod-0', 'pod-1']);
     expect(() => plugin<Filter>('decode-headroom-filter', p, { spillWhenQueued: 'yes' })).toThrow(/spillWhenQueued/);
     expect(() => plugin<Filter>('decode-headroom-filter', p, { spillTtftSlack: -1 })).toThrow(/spillTtftSlack/);
+    expect(() => plugin<Filter>('decode-headroom-filter', p, { spillUnseen: -1 })).toThrow(/spillUnseen/);
   });
 
   it('reads the match the prefix scorer prepares before the filters, in a built profile', () => {

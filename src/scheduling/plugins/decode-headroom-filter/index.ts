@@ -34,6 +34,9 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
   // large ones), and a slow prefill there would cost more than the queue.
   const spill = p.boolean('spillWhenQueued', false);
   const spillTtftSlack = p.number('spillTtftSlack', 0.5, { min: 0 });
+  // How many requests a spill endpoint may have been sent since its last scrape: the next scrape
+  // says whether it still has room before more follow.
+  const spillUnseen = p.number('spillUnseen', 2, { min: 0 });
   const adapters = balanceSlack !== slack || balanceMinSlack !== minSlack || spill ? learnAdapterNames(pool) : null;
   // Loads in units of the mean candidate's KV size (`kv`): a pod with a third of the blocks
   // counts each request three times. `requests`: every request counts one.
@@ -119,9 +122,7 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
     const limit = best * (1 + spillTtftSlack);
     for (let k = 0; k < n; k++) {
       const s = slots[k];
-      // Nothing sent since its last scrape: a single request per scrape interval finds out
-      // whether it still has room before the next one follows.
-      if (dropped[k] === 0 || waiting[s] > 0 || pool.unseenLoad(s) > 0) continue;
+      if (dropped[k] === 0 || waiting[s] > 0 || pool.unseenLoad(s) > spillUnseen) continue;
       if (ttft[s] > 0 && ttft[s] > limit) continue;
       out.push(s);
     }
