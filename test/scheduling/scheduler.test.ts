@@ -82,6 +82,29 @@ schedulingProfiles: [{name: p, plugins: [{pluginRef: utilization-detector}, {plu
     expect(e.endpoints[0].total).toBeCloseTo(2.9, 10);
   });
 
+  it('the default profile spills a request with no affinity to an endpoint with no queue while the others queue, and says so', () => {
+    // Loads 12, 12, 30: the tight bound for a prompt nobody holds (max(18 x 1.25, 12 + 2) = 22.5)
+    // drops pod-2, but pod-0 and pod-1 queue and pod-2 does not.
+    const pool = makePool([{ q: 2, running: 10 }, { q: 2, running: 10 }, { running: 30 }]);
+    const [a, b, c] = pool.endpoints();
+    pool.signal.ttft[a.slot] = 100;
+    pool.signal.ttft[b.slot] = 120;
+    const s = schedulerFor(pool, DEFAULT_CONFIG_YAML);
+    const r = s.schedule(request('m', 'A question nobody asked before. '.repeat(20)), null, true);
+    expect(r.kind).toBe('picked');
+    if (r.kind !== 'picked') return;
+    expect(r.endpoints[0]).toBe(c);
+    const e = r.explanation!;
+    expect(e.decisive!.spilledBy).toBe('decode-headroom-filter');
+    expect(e.endpoints.find((x) => x.endpoint === c.key)).toMatchObject({ filteredBy: null, spilledBy: 'decode-headroom-filter' });
+    expect(e.endpoints.find((x) => x.endpoint === a.key)!.spilledBy).toBeNull();
+    // Once pod-0 has room again, the bound holds and pod-2 is out.
+    pool.waiting[a.slot] = 0;
+    const r2 = s.schedule(request('m', 'Another question nobody asked before. '.repeat(20)), null, true);
+    expect(r2.kind === 'picked' && r2.endpoints[0]).not.toBe(c);
+    if (r2.kind === 'picked') expect(r2.explanation!.endpoints.find((x) => x.endpoint === c.key)!.filteredBy).toBe('decode-headroom-filter');
+  });
+
   it('the default profile sends a hot prefix to its holder, then spreads it once the holder saturates, and says why', () => {
     const pool = makePool([{ running: 2 }, { running: 2 }, { running: 2 }, { running: 2 }]);
     const s = schedulerFor(pool, DEFAULT_CONFIG_YAML);

@@ -8,6 +8,7 @@ import type { DecisiveTerm, EndpointExplanation, Explanation } from './explain.j
 
 export class ExplainRecorder {
   private readonly filteredBy = new Map<number, string>();
+  private readonly spilledBy = new Map<number, string>();
   private readonly scores = new Map<number, Record<string, number>>();
   private readonly totals = new Map<number, number>();
   private readonly weights: Record<string, number> = {};
@@ -37,6 +38,11 @@ export class ExplainRecorder {
       const s = before.slots[k];
       if (!kept.has(s) && !this.filteredBy.has(s)) this.filteredBy.set(s, filter);
     }
+  }
+
+  /** Marks `slot` as let in by `filter` past its own bounds (a spill). */
+  spilled(filter: string, slot: number): void {
+    this.spilledBy.set(slot, filter);
   }
 
   /** Records one scorer's clamped scores and weight. */
@@ -71,6 +77,7 @@ export class ExplainRecorder {
       endpoints.push({
         endpoint: ep.key,
         filteredBy: this.filteredBy.get(s) ?? null,
+        spilledBy: this.spilledBy.get(s) ?? null,
         scores: this.scores.get(s) ?? {},
         total: this.totals.get(s) ?? 0,
         metrics: {
@@ -126,6 +133,7 @@ export class ExplainRecorder {
         }
       }
     }
-    return { runnerUp: runner >= 0 ? (this.pool.atSlot(runner)?.key ?? null) : null, margins, term, filtered };
+    const spilledBy = this.spilledBy.get(pickedSlot) ?? null;
+    return { runnerUp: runner >= 0 ? (this.pool.atSlot(runner)?.key ?? null) : null, margins, term, filtered, spilledBy };
   }
 }

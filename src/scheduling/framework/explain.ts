@@ -9,6 +9,8 @@ export interface EndpointExplanation {
   endpoint: string;
   /** Name of the filter that removed the endpoint, or null if it stayed a candidate. */
   filteredBy: string | null;
+  /** Name of the filter that let the endpoint in past its own bounds (a spill while every endpoint it kept queued), or null. */
+  spilledBy: string | null;
   /** Raw score in [0,1] per scorer name. */
   scores: Record<string, number>;
   /** Weighted sum of the scores. */
@@ -37,6 +39,8 @@ export interface DecisiveTerm {
   term: string | null;
   /** Filters that removed endpoints before scoring (e.g. a saturated prefix holder), with how many. */
   filtered: Record<string, number>;
+  /** The filter whose spill let the picked endpoint in (every endpoint it kept was queueing), or null. */
+  spilledBy: string | null;
 }
 
 /** A whole scheduling decision. */

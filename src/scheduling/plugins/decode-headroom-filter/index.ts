@@ -6,6 +6,7 @@
  * a request with no affinity to keep may spill to a dropped one that does not. See README.md.
  */
 import type { Candidates, Filter, PluginFactory } from '../../framework/plugin.js';
+import type { CycleState } from '../../framework/cycle.js';
 import { PREFIX_MATCH, type PrefixMatch } from '../../framework/prefix-match.js';
 import { typed } from '../common.js';
 import { learnAdapterNames } from '../adapter-names.js';
@@ -104,11 +105,11 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
         dropped[k] = 0;
         out.push(s);
       }
-      if (spill && noAffinity && out.length - start < n) spillOver(slots, n, out, start);
+      if (spill && noAffinity && out.length - start < n) spillOver(cycle, slots, n, out, start);
     },
   };
   /** Adds the dropped endpoints with no queue when every kept one (out[start..]) has one. */
-  const spillOver = (slots: Int32Array, n: number, out: Candidates, start: number): void => {
+  const spillOver = (cycle: CycleState, slots: Int32Array, n: number, out: Candidates, start: number): void => {
     const { waiting } = pool;
     const ttft = pool.signal.ttft;
     let best = Infinity;
@@ -125,6 +126,7 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
       if (dropped[k] === 0 || waiting[s] > 0 || pool.unseenLoad(s) > spillUnseen) continue;
       if (ttft[s] > 0 && ttft[s] > limit) continue;
       out.push(s);
+      cycle.explain?.spilled(filter.typedName.name, s);
     }
   };
   return filter;
