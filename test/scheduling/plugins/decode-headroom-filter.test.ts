@@ -157,7 +157,7 @@ describe('decode-headroom-filter', () => {
     ttft(100, 200, 160);
     expect(names(on)).toEqual(['pod-0', 'pod-1']);
     expect(names({ ...on, spillTtftSlack: 1 })).toEqual(['pod-0', 'pod-1', 'pod-2']);
-    // Never measured there: it may take one and find out.
+    // Never measured there: it may take a few and find out.
     ttft(100, 200, 0);
     expect(names(on)).toEqual(['pod-0', 'pod-1', 'pod-2']);
     // No kept endpoint measured yet: nothing to weigh it against.
