@@ -65,10 +65,7 @@ export class LoraSlots {
 
   /** Puts `name` in a GPU slot; returns the load time in ms (0 when already resident). */
   activate(name: string): number {
-    const at = this.gpu.indexOf(name);
-    if (at >= 0) {
-      this.gpu.splice(at, 1);
-      this.gpu.push(name);
+    if (moveToEnd(this.gpu, name)) {
       this.touchCpu(name);
       return 0;
     }
