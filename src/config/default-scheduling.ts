@@ -43,6 +43,9 @@ export const DEFAULT_SCHEDULING_YAML = `plugins:
     recentScore: 0.9
     protectHotAdapters: true
 - type: max-score-picker
+  parameters:
+    tieMargin: 0.25
+    tieScope: no-affinity
 schedulingProfiles:
 - name: default
   plugins:

@@ -82,6 +82,44 @@ schedulingProfiles: [{name: p, plugins: [{pluginRef: utilization-detector}, {plu
     expect(e.endpoints[0].total).toBeCloseTo(2.9, 10);
   });
 
+  it('the default profile gives a near tie to the lighter endpoint, and says so', () => {
+    // Loads 4 and 3 pass the bound (max(3.5 x 1.25, 3 + 2) = 5); pod-0's lower KV usage puts its
+    // total 0.1 above pod-1's, within the 0.25 margin, so pod-1's lighter load wins.
+    const pool = makePool([{ running: 4, kv: 0.1 }, { running: 3, kv: 0.15 }]);
+    const [a, b] = pool.endpoints();
+    const r = schedulerFor(pool, DEFAULT_CONFIG_YAML).schedule(request('m', 'A question nobody asked before. '.repeat(20)), null, true);
+    expect(r.kind === 'picked' && r.endpoints[0]).toBe(b);
+    if (r.kind !== 'picked') return;
+    const e = r.explanation!;
+    expect(e.endpoints.find((x) => x.endpoint === a.key)!.total - e.endpoints.find((x) => x.endpoint === b.key)!.total).toBeCloseTo(0.1, 10);
+    expect(e.decisive).toMatchObject({ runnerUp: a.key, pickedBelowBest: true });
+    // Without the margin the higher total wins and nothing is below the best.
+    const plain = schedulerFor(pool, DEFAULT_CONFIG_YAML.replace('tieMargin: 0.25', 'tieMargin: 0')).schedule(request('m', 'Another question. '.repeat(20)), null, true);
+    expect(plain.kind === 'picked' && plain.endpoints[0]).toBe(a);
+    expect(plain.kind === 'picked' && plain.explanation!.decisive!.pickedBelowBest).toBe(false);
+  });
+
+  it('the default profile leaves a near tie alone when the request has affinity to keep (an adapter)', () => {
+    // Both pods run adapter sql-lora; pod-0 is ahead by 0.1 on KV usage and carries more load.
+    const pods = [{ running: 4, kv: 0.1, active: ['sql-lora'], maxLora: 2 }, { running: 3, kv: 0.15, active: ['sql-lora'], maxLora: 2 }];
+    const pool = makePool(pods);
+    const [a, b] = pool.endpoints();
+    const s = schedulerFor(pool, DEFAULT_CONFIG_YAML);
+    // Adapter names are learnt from scrapes that arrive after the scheduler starts.
+    pool.endpoints().forEach((ep, i) => pool.recordMetrics(ep, snapshot(pods[i])));
+    const adapter = s.schedule(request('sql-lora', 'A question nobody asked before. '.repeat(20)), null, true);
+    expect(adapter.kind === 'picked' && adapter.endpoints[0]).toBe(a);
+    expect(adapter.kind === 'picked' && adapter.explanation!.decisive!.pickedBelowBest).toBe(false);
+    // A base-model request has no affinity there: the near tie goes to the lighter pod.
+    const base = s.schedule(request('m', 'Another question nobody asked before. '.repeat(20)), null, true);
+    expect(base.kind === 'picked' && base.endpoints[0]).toBe(b);
+    // With tieScope: all the adapter request's near tie would go to the lighter pod as well.
+    const all = schedulerFor(pool, DEFAULT_CONFIG_YAML.replace('tieScope: no-affinity', 'tieScope: all'));
+    pool.endpoints().forEach((ep, i) => pool.recordMetrics(ep, snapshot(pods[i])));
+    const anyway = all.schedule(request('sql-lora', 'A third question nobody asked before. '.repeat(20)), null, true);
+    expect(anyway.kind === 'picked' && anyway.endpoints[0]).toBe(b);
+  });
+
   it('the default profile spills a request with no affinity to an endpoint with no queue while the others queue, and says so', () => {
     // Loads 12, 12, 30: the tight bound for a prompt nobody holds (max(18 x 1.25, 12 + 2) = 22.5)
     // drops pod-2, but pod-0 and pod-1 queue and pod-2 does not.
@@ -137,12 +175,15 @@ schedulingProfiles: [{name: p, plugins: [{pluginRef: utilization-detector}, {plu
   it('records the picked endpoint in the prefix index so the same prompt returns there', () => {
     const pool = makePool([{}, {}, {}, {}]);
     const s = schedulerFor(pool, DEFAULT_CONFIG_YAML);
-    const prompt = 'You are a helpful assistant. '.repeat(40);
-    const first = s.schedule(request('m', prompt), null, false);
-    for (let i = 0; i < 5; i++) {
-      const again = s.schedule(request('m', prompt), null, false);
-      expect(again.kind === 'picked' && first.kind === 'picked' && again.endpoints[0]).toBe(first.kind === 'picked' && first.endpoints[0]);
-    }
+    // Four tenants' prompts, none hot enough to want more than one holder: each returns to where
+    // it went first, although that pod carries more in-flight requests than the others by then.
+    const prompts = ['helpful assistant', 'SQL expert', 'travel agent', 'poet'].map((r) => `You are a ${r}. `.repeat(60));
+    const picked = (prompt: string): string => {
+      const r = s.schedule(request('m', prompt), null, false);
+      return r.kind === 'picked' ? r.endpoints[0].name : 'none';
+    };
+    const first = prompts.map(picked);
+    for (let round = 0; round < 3; round++) expect(prompts.map(picked)).toEqual(first);
   });
 });
 

@@ -134,6 +134,7 @@ export class ExplainRecorder {
       }
     }
     const spilledBy = this.spilledBy.get(pickedSlot) ?? null;
-    return { runnerUp: runner >= 0 ? (this.pool.atSlot(runner)?.key ?? null) : null, margins, term, filtered, spilledBy };
+    const pickedBelowBest = runner >= 0 && (this.totals.get(pickedSlot) ?? 0) < best;
+    return { runnerUp: runner >= 0 ? (this.pool.atSlot(runner)?.key ?? null) : null, margins, term, filtered, spilledBy, pickedBelowBest };
   }
 }

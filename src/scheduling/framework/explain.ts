@@ -41,6 +41,11 @@ export interface DecisiveTerm {
   filtered: Record<string, number>;
   /** The filter whose spill let the picked endpoint in (every endpoint it kept was queueing), or null. */
   spilledBy: string | null;
+  /**
+   * The picker took an endpoint whose total is below the best one's: with max-score-picker a near
+   * tie (`tieMargin`) won on load, with a random picker the draw. `runnerUp` is then the best total.
+   */
+  pickedBelowBest: boolean;
 }
 
 /** A whole scheduling decision. */

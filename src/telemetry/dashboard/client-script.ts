@@ -247,7 +247,7 @@ export const CLIENT_SCRIPT = String.raw`
       var summary = el('summary', null, [
         el('span', { cls: 'mono', text: timeText(d.at) }), el('span', { text: ' ' + (d.model || '(no model)') + ' → ' }),
         el('strong', { cls: 'mono', text: d.outcome === 'picked' ? d.picked.join(', ') : d.outcome }),
-        el('span', { cls: 'muted', text: ' · ' + d.profile + ' / ' + d.picker + ' · ' + d.micros + ' µs · ' + d.considered + ' candidates' + (d.note ? ' · ' + d.note : '') })
+        el('span', { cls: 'muted', text: ' · ' + d.profile + ' / ' + d.picker + ' · ' + d.micros + ' µs · ' + d.considered + ' candidates' + (d.pickedBelowBest ? ' · picked below the best total (a near tie won on load, or the picker drew it)' : '') + (d.note ? ' · ' + d.note : '') })
       ]);
       var details = el('details', { cls: 'decision', 'data-seq': String(d.seq) }, [summary, el('table', { cls: 'scores' }, [el('thead', null, [head]), el('tbody', null, rows)])]);
       if (idx === 0) details.open = true;

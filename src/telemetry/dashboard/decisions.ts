@@ -45,6 +45,8 @@ export interface DecisionView {
   /** Candidates considered in all. */
   considered: number;
   candidates: DecisionCandidate[];
+  /** The picker chose below the best total (a near tie won on load, or a random draw). */
+  pickedBelowBest: boolean;
 }
 
 /** The part of a decision the director reports. */
@@ -112,6 +114,7 @@ export class DecisionLog implements DecisionSampler {
       micros: Math.round(d.seconds * 1e6),
       considered: all.length,
       candidates: shown,
+      pickedBelowBest: e?.decisive?.pickedBelowBest ?? false,
     };
     this.head = (this.head + 1) % this.capacity;
   }

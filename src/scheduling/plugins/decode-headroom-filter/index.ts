@@ -7,9 +7,10 @@
  */
 import type { Candidates, Filter, PluginFactory } from '../../framework/plugin.js';
 import type { CycleState } from '../../framework/cycle.js';
-import { PREFIX_MATCH, type PrefixMatch } from '../../framework/prefix-match.js';
+import { PREFIX_MATCH } from '../../framework/prefix-match.js';
 import { typed } from '../common.js';
 import { learnAdapterNames } from '../adapter-names.js';
+import { noAffinityToKeep } from '../affinity.js';
 
 export const DECODE_HEADROOM_FILTER = 'decode-headroom-filter';
 
@@ -86,7 +87,7 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
       // Prefix matches come from a prepare step (prefix-cache-scorer) when the profile has one.
       const prefix = cycle.get(PREFIX_MATCH);
       const hot = prefix !== undefined && prefix.hot();
-      const noAffinity = adapters !== null && prefix !== undefined && (hot || unheld(prefix, slots, n, adapters, cycle.request.targetModel));
+      const noAffinity = adapters !== null && noAffinityToKeep(cycle, slots, n, adapters);
       const bound = noAffinity ? Math.max(mean * (1 + balanceSlack), min + balanceMinSlack) : Math.max(mean * (1 + slack), min + minSlack);
       const match = affinityTokens > 0 && !hot ? prefix : undefined;
       const perMatch = cycle.request.inputTokens / (affinityTokens > 0 ? affinityTokens : 1);
@@ -131,13 +132,6 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
   };
   return filter;
 };
-
-/** Whether no candidate holds any of the request's prompt and the model is not a known adapter. */
-function unheld(prefix: PrefixMatch, slots: Int32Array, n: number, adapters: ReadonlySet<string>, model: string): boolean {
-  if (adapters.has(model)) return false;
-  for (let k = 0; k < n; k++) if (prefix.fraction(slots[k]) > 0) return false;
-  return true;
-}
 
 /**
  * Mean KV block count of the candidates, or 0 when every candidate has the same count (nothing
