@@ -9,6 +9,9 @@ import type { EngineMapping } from './engines.js';
 import { selectLatest, selectMaxValue, type MetricSpec } from './metric-spec.js';
 import { parsePrometheusText, type Sample } from './prom-text.js';
 
+/** Longest served-model label kept (Hugging Face ids are at most 96 characters). */
+const MAX_MODEL_NAME = 256;
+
 /** Extraction result: a snapshot, or the reason there is none. */
 export type Extraction = { ok: true; metrics: MetricsSnapshot } | { ok: false; error: string };
 
@@ -18,8 +21,13 @@ export function extractMetrics(text: string, engine: EngineMapping): Extraction 
   const s = page.samples;
   const waiting = required(engine.queued, s, 'queue');
   if (typeof waiting === 'string') return fail(waiting, page.firstError);
-  const running = required(engine.running, s, 'running requests');
-  if (typeof running === 'string') return fail(running, page.firstError);
+  const runningHit = requiredSample(engine.running, s, 'running requests');
+  if (typeof runningHit === 'string') return fail(runningHit, page.firstError);
+  const running = runningHit === null ? 0 : runningHit.value;
+  // vLLM and SGLang label their metrics with the served base model; a request for any other name
+  // is for an adapter. Bounded: labels are input.
+  const servedLabel = runningHit?.labels.model_name;
+  const servedModel = servedLabel !== undefined && servedLabel !== '' && servedLabel.length <= MAX_MODEL_NAME ? servedLabel : undefined;
   const kv = required(engine.kvUsage, s, 'KV-cache utilization');
   if (typeof kv === 'string') return fail(kv, page.firstError);
   if (!(waiting >= 0) || !Number.isFinite(waiting)) return fail(`queue size ${waiting} is not a count`, null);
@@ -73,16 +81,23 @@ export function extractMetrics(text: string, engine: EngineMapping): Extraction 
       cacheBlockSize,
       cacheNumBlocks,
       ...(signals !== undefined ? { signals } : {}),
+      ...(servedModel !== undefined ? { servedModel } : {}),
     },
   };
 }
 
 /** Value of the first spec in `specs` that matches; 0 when the signal is disabled (no specs). */
 function required(specs: readonly MetricSpec[], samples: readonly Sample[], what: string): number | string {
-  if (specs.length === 0) return 0;
+  const hit = requiredSample(specs, samples, what);
+  return hit === null ? 0 : typeof hit === 'string' ? hit : hit.value;
+}
+
+/** Sample of the first spec in `specs` that matches; null when the signal is disabled (no specs). */
+function requiredSample(specs: readonly MetricSpec[], samples: readonly Sample[], what: string): Sample | null | string {
+  if (specs.length === 0) return null;
   for (const spec of specs) {
     const hit = selectLatest(spec, samples);
-    if (hit !== null) return hit.value;
+    if (hit !== null) return hit;
   }
   return `${what} metric ${specs.map((x) => x.source).join(' / ')} not found`;
 }

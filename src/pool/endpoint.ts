@@ -45,6 +45,8 @@ export interface MetricsSnapshot {
   cacheNumBlocks: number;
   /** Declared signals the engine reported (see signals.ts); absent when none. */
   signals?: SignalValues;
+  /** Base model the engine serves (the `model_name` label of its running-requests metric); absent when not reported. */
+  servedModel?: string;
 }
 
 /** Health of an endpoint's scrape loop. */

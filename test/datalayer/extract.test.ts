@@ -40,6 +40,14 @@ describe('engine mappings on real pages', () => {
   it('SGLang documented page', () => {
     expect(get(fixture('sglang_metrics_docs_example.prom'), 'sglang')).toMatchObject({ waitingQueueSize: 2826, runningRequests: 162, kvCacheUsage: 0.28 });
   });
+  it('the served base model comes from the running metric\'s model_name label (absent without one)', () => {
+    expect(get(fixture('vllm_v1_metrics_head_capture.prom')).servedModel).toBe('llama-vllm-single');
+    expect(get(fixture('sglang_metrics_docs_example.prom'), 'sglang').servedModel).toBe('meta-llama/Llama-3.1-8B-Instruct');
+    expect(get(fixture('triton_trtllm_backend_metrics.prom'), 'triton-tensorrt-llm').servedModel).toBeUndefined();
+    // A label too long to be a model id is dropped rather than kept.
+    const long = `vllm:num_requests_waiting 0\nvllm:num_requests_running{model_name="${'x'.repeat(300)}"} 1\nvllm:kv_cache_usage_perc 0\n`;
+    expect(get(long).servedModel).toBeUndefined();
+  });
   it('Triton TensorRT-LLM: label-selected specs and gauge block sizes', () => {
     expect(get(fixture('triton_trtllm_backend_metrics.prom'), 'triton-tensorrt-llm')).toMatchObject({
       waitingQueueSize: 1,

@@ -120,6 +120,26 @@ schedulingProfiles: [{name: p, plugins: [{pluginRef: utilization-detector}, {plu
     expect(anyway.kind === 'picked' && anyway.endpoints[0]).toBe(b);
   });
 
+  it('the default profile treats a name other than the served base model as an adapter before any scrape reports it', () => {
+    const pods = [{ running: 2, maxLora: 2 }, { running: 2, maxLora: 2 }];
+    const run = (servedModel: string | undefined): string[] => {
+      const pool = makePool(pods);
+      const s = schedulerFor(pool, DEFAULT_CONFIG_YAML);
+      pool.endpoints().forEach((ep, i) => pool.recordMetrics(ep, { ...snapshot(pods[i]), ...(servedModel ? { servedModel } : {}) }));
+      const out: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const r = s.schedule(request('tail-adapter-7', `Question ${i} nobody asked before. `.repeat(20)), null, false);
+        out.push(r.kind === 'picked' ? r.endpoints[0].name : 'none');
+      }
+      return out;
+    };
+    // Known to be an adapter: remembered where it went, its requests stay together (one load).
+    const known = run('meta-llama/Llama-3.1-8B-Instruct');
+    expect(new Set(known).size).toBe(1);
+    // Unknown (no model_name label): a base-model request to the router, balanced across the pods.
+    expect(new Set(run(undefined)).size).toBe(2);
+  });
+
   it('the default profile spills a request with no affinity to an endpoint with no queue while the others queue, and says so', () => {
     // Loads 12, 12, 30: the tight bound for a prompt nobody holds (max(18 x 1.25, 12 + 2) = 22.5)
     // drops pod-2, but pod-0 and pod-1 queue and pod-2 does not.

@@ -26,6 +26,8 @@ export interface EngineCounters {
 
 /** Gauges and settings a vLLM /metrics page reports. */
 export interface EngineState {
+  /** Served base model (the `model_name` label of every vLLM metric). */
+  model: string;
   waiting: number;
   running: number;
   /** Referenced KV blocks / total blocks. */

@@ -122,6 +122,7 @@ export class Engine {
   /** Current gauges. */
   state(): EngineState {
     return {
+      model: this.profile.model,
       waiting: this.waiting.length,
       running: this.running.length,
       kvUsage: this.pool.usage(),

@@ -218,6 +218,7 @@ export function snapshot(s: EngineState): MetricsSnapshot {
     cacheNumBlocks: s.numGpuBlocks,
     // The counter as /metrics has it; the pool turns it into a rate per second.
     signals: { preemptions: s.preemptions },
+    servedModel: s.model,
   };
 }
 

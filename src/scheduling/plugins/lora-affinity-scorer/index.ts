@@ -2,7 +2,7 @@
 import type { AnyPlugin, PluginFactory } from '../../framework/plugin.js';
 import { typed } from '../common.js';
 import { DecayedShare } from '../../../util/decayed-share.js';
-import { learnAdapterNames } from '../adapter-names.js';
+import { learnAdapterNames, type AdapterNames } from '../adapter-names.js';
 
 export const LORA_AFFINITY_SCORER = 'lora-affinity-scorer';
 /** Requested model names with a cached per-slot view (more distinct names: the cache restarts). */
@@ -51,8 +51,10 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
     const v = views.get(model);
     if (v !== undefined && s < v.remembered.length) v.remembered[s] = 0;
   };
-  /** Models ever reported as LoRA adapters: only those are remembered (the base model is everywhere). */
-  const adapters = remember || roomySlot !== freeSlot || baseNeutral ? learnAdapterNames(pool) : new Set<string>();
+  /** Adapters (reported, or not a served base model): only those are remembered (the base model is everywhere). */
+  const names: AdapterNames | null = remember || roomySlot !== freeSlot || baseNeutral ? learnAdapterNames(pool) : null;
+  const adapters = names?.reported ?? new Set<string>();
+  const isAdapter = (model: string): boolean => names !== null && names.isAdapter(model);
   if (remember) {
     pool.subscribe((e) => {
       const s = e.endpoint.slot;
@@ -99,7 +101,7 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
     typedName: typed(LORA_AFFINITY_SCORER, name),
     score(cycle, cands, out) {
       const model = cycle.request.targetModel;
-      if (baseNeutral && adapters.size > 0 && !adapters.has(model)) {
+      if (baseNeutral && adapters.size > 0 && !isAdapter(model)) {
         out.fill(0, 0, cands.length);
         return;
       }
@@ -107,7 +109,7 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
       const slots = cands.slots;
       const seqs = pool.metricsSeq;
       const { seq, score, free } = v;
-      const own = shares !== null && adapters.has(model) ? shares.count(model) : -1;
+      const own = shares !== null && isAdapter(model) ? shares.count(model) : -1;
       // The coldest adapter a load into one of the candidates' free slots would evict: the pod
       // that evicts it keeps the whole free-slot score, the others a share of it (see README).
       let coldest = 0;
@@ -154,7 +156,7 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
       if (count === 0) return;
       const s = picked[0];
       const model = cycle.request.targetModel;
-      if (!adapters.has(model)) return;
+      if (!isAdapter(model)) return;
       while (memory.length <= s) memory.push([]);
       const m = memory[s];
       // One more than the endpoint's GPU adapter slots (`max_lora`), unless set: the adapter
