@@ -99,7 +99,7 @@ export class DecisionLog implements DecisionSampler {
     const shown = [...all]
       .sort((a, b) => Number(picked.has(b.endpoint)) - Number(picked.has(a.endpoint)) || Number(a.filteredBy !== null) - Number(b.filteredBy !== null) || b.total - a.total)
       .slice(0, SHOWN_CANDIDATES)
-      .map((c) => ({ endpoint: c.endpoint, filteredBy: c.filteredBy, spilledBy: c.spilledBy ?? null, scores: c.scores, total: c.total, picked: picked.has(c.endpoint) }));
+      .map((c) => ({ endpoint: c.endpoint, filteredBy: c.filteredBy, spilledBy: c.spilledBy, scores: c.scores, total: c.total, picked: picked.has(c.endpoint) }));
     this.ring[this.head] = {
       seq: ++this.seq,
       at: Date.now(),
