@@ -140,6 +140,30 @@ schedulingProfiles: [{name: p, plugins: [{pluginRef: utilization-detector}, {plu
     expect(new Set(run(undefined)).size).toBe(2);
   });
 
+  it('the default profile stops pulling an adapter towards its pod once running requests fill that pod\'s KV cache', () => {
+    // Pod-0 runs sql-lora; pod-1 runs another adapter and has a free slot (three adapters in two
+    // slots: a load may evict one, so the free slot is worth less). Equal queues and loads.
+    const pick = (kv0: number, yaml = DEFAULT_CONFIG_YAML): { name: string; term: string | null } => {
+      const pods = [
+        { running: 4, kv: kv0, active: ['sql-lora', 'chat-lora'], maxLora: 2 },
+        { running: 4, kv: 0.5, active: ['code-lora'], maxLora: 2 },
+      ];
+      const pool = makePool(pods);
+      const s = schedulerFor(pool, yaml);
+      pool.endpoints().forEach((ep, i) => pool.recordMetrics(ep, { ...snapshot(pods[i]), servedModel: 'meta-llama/Llama-3.1-8B-Instruct' }));
+      const r = s.schedule(request('sql-lora', 'A question nobody asked before. '.repeat(20)), null, true);
+      if (r.kind !== 'picked') throw new Error('no pick');
+      return { name: r.endpoints[0].name, term: r.explanation!.decisive!.term };
+    };
+    // With room in its cache the adapter's pod wins on LoRA affinity, even a little fuller.
+    expect(pick(0.6)).toEqual({ name: 'pod-0', term: 'lora-affinity-scorer' });
+    // Nearly full (97% held by running requests): the pull has faded, the free slot elsewhere wins.
+    expect(pick(0.97).name).toBe('pod-1');
+    // Without kvYieldFrom the adapter's pull outweighs the full cache.
+    expect(DEFAULT_CONFIG_YAML).toContain('kvYieldFrom: 0.8');
+    expect(pick(0.97, DEFAULT_CONFIG_YAML.replace('kvYieldFrom: 0.8', 'kvYieldFrom: 0')).name).toBe('pod-0');
+  });
+
   it('the default profile spills a request with no affinity to an endpoint with no queue while the others queue, and says so', () => {
     // Loads 12, 12, 30: the tight bound for a prompt nobody holds (max(18 x 1.25, 12 + 2) = 22.5)
     // drops pod-2, but pod-0 and pod-1 queue and pod-2 does not.

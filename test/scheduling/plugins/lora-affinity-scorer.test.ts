@@ -76,6 +76,32 @@ describe('lora-affinity-scorer', () => {
     expect(scores(plugin<Scorer>('lora-affinity-scorer', pool), pool, request('tail'))).toEqual([0, 0]);
   });
 
+  it('kvYieldFrom: an endpoint whose KV cache its running requests fill loses its pull in proportion', () => {
+    // Every pod runs the adapter; their caches are 50%, 90%, 95% and 100% held by running requests.
+    const pool = makePool([
+      { active: ['a'], maxLora: 2, kv: 0.5 },
+      { active: ['a'], maxLora: 2, kv: 0.9 },
+      { active: ['a'], maxLora: 2, kv: 0.95 },
+      { active: ['a'], maxLora: 2, kv: 1 },
+    ]);
+    const s = plugin<Scorer>('lora-affinity-scorer', pool, { kvYieldFrom: 0.8 });
+    // Scrapes teach the scorer which model names are adapters.
+    for (const ep of pool.endpoints()) pool.recordMetrics(ep, { ...ep.metrics! });
+    const got = scores(s, pool, request('a'));
+    expect(got[0]).toBe(1);
+    expect(got[1]).toBeCloseTo(0.5, 12);
+    expect(got[2]).toBeCloseTo(0.25, 12);
+    expect(got[3]).toBe(0);
+    // The base model (any other name, once the scrapes name the served model) has no affinity to
+    // yield: its free-slot scores stay.
+    for (const ep of pool.endpoints()) pool.recordMetrics(ep, { ...ep.metrics!, servedModel: 'base' });
+    expect(scores(s, pool, request('base'))).toEqual([0.8, 0.8, 0.8, 0.8]);
+    expect(scores(s, pool, request('a'))[1]).toBeCloseTo(0.5, 12);
+    // Off by default (the Go EPP's scores), and the threshold is validated.
+    expect(scores(plugin<Scorer>('lora-affinity-scorer', pool), pool, request('a'))).toEqual([1, 1, 1, 1]);
+    expect(() => plugin('lora-affinity-scorer', pool, { kvYieldFrom: 1 })).toThrow(/kvYieldFrom must be <= 0.99/);
+  });
+
   it('protectHotAdapters: a free slot is worth less where filling it would evict an adapter hotter than the coldest one another candidate would evict', () => {
     // Pods a and b have free slots (nothing runs); pod c runs 'new' and 'x' (its scrape teaches them as adapters).
     const pool = makePool([{ maxLora: 2 }, { maxLora: 2 }, { maxLora: 2 }]);

@@ -33,6 +33,11 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
   // its GPU slots (vLLM evicts least recently used), even when none of their requests is running.
   const recent = p.number('recentScore', 0, { min: 0, max: 1 });
   const recentSlots = p.number('recentSlots', 0, { min: 0, max: 64, integer: true });
+  // Switchboard: affinity yields before it hurts decode. Above this KV-cache usage (blocks held by
+  // running requests) an endpoint's score for an adapter fades linearly to 0 at a full cache, so an
+  // adapter whose pods have run out of memory spreads instead of queueing and preempting there
+  // (0: off). The base model has no affinity to yield: its scores are left alone.
+  const kvYieldFrom = p.number('kvYieldFrom', 0, { min: 0, max: 0.99 });
   // Switchboard: where every adapter the fleet has reported fits in the endpoint's slots at once,
   // loading one into a free slot evicts nothing and happens once, so a free slot is worth this
   // instead (default: freeSlotScore, the Go EPP's behaviour).
@@ -52,7 +57,7 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
     if (v !== undefined && s < v.remembered.length) v.remembered[s] = 0;
   };
   /** Adapters (reported, or not a served base model): only those are remembered (the base model is everywhere). */
-  const names: AdapterNames | null = remember || roomySlot !== freeSlot || baseNeutral ? learnAdapterNames(pool) : null;
+  const names: AdapterNames | null = remember || roomySlot !== freeSlot || baseNeutral || kvYieldFrom > 0 ? learnAdapterNames(pool) : null;
   const adapters = names?.reported ?? new Set<string>();
   const isAdapter = (model: string): boolean => names !== null && names.isAdapter(model);
   if (remember) {
@@ -109,6 +114,8 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
       const slots = cands.slots;
       const seqs = pool.metricsSeq;
       const { seq, score, free } = v;
+      const kv = pool.kvUsage;
+      const yieldFrom = kvYieldFrom > 0 && isAdapter(model) ? kvYieldFrom : 0;
       const own = shares !== null && isAdapter(model) ? shares.count(model) : -1;
       // The coldest adapter a load into one of the candidates' free slots would evict: the pod
       // that evicts it keeps the whole free-slot score, the others a share of it (see README).
@@ -132,6 +139,7 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
         if (recalls(v, s)) out[k] = recent;
         else if (own >= 0 && free[s] === 1) out[k] = (score[s] * (own + coldest)) / (own + victimShare(s));
         else out[k] = score[s];
+        if (yieldFrom > 0 && kv[s] > yieldFrom) out[k] *= Math.max(0, (1 - kv[s]) / (1 - yieldFrom));
       }
     },
   };
