@@ -9,7 +9,8 @@
  * last saw the prefix; queue 2, KV 2) plus Switchboard's prefill-work estimate (2) and LoRA affinity (4,
  * remembering where adapters were sent; a load goes where it evicts the coldest adapter on offer;
  * no pull towards an adapter's pods when every adapter fits in every pod's slots, and a
- * fading one towards a pod whose KV cache its running requests nearly fill), picked by max
+ * fading one towards a pod whose KV cache its running requests nearly fill; a remembered adapter
+ * counts as a free slot where max_lora others run), picked by max
  * score. The prefix index hashes every fourth KV block
  * boundary: half the index work of every second one, with the same routing within seed noise.
  * The scorecard (bench/RESULTS.md) chose it; the reason for each term is there. Kept as YAML so
@@ -44,6 +45,7 @@ export const DEFAULT_SCHEDULING_YAML = `plugins:
     recentScore: 0.9
     protectHotAdapters: true
     kvYieldFrom: 0.8
+    fullBatchRecallScore: 0.3
 - type: max-score-picker
   parameters:
     tieMargin: 0.25

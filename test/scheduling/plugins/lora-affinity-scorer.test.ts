@@ -76,6 +76,33 @@ describe('lora-affinity-scorer', () => {
     expect(scores(plugin<Scorer>('lora-affinity-scorer', pool), pool, request('tail'))).toEqual([0, 0]);
   });
 
+  it('fullBatchRecallScore: a remembered adapter is worth less where max_lora other adapters run (it waits for one to drain)', () => {
+    const pool = makePool([
+      { active: ['x'], maxLora: 2 },
+      { active: ['z'], maxLora: 2 },
+    ]);
+    const params = { recentScore: 0.9, freeSlotScore: 0.3 };
+    const s = plugin<Scorer & PreRequest>('lora-affinity-scorer', pool, { ...params, fullBatchRecallScore: 0.3 });
+    const off = plugin<Scorer & PreRequest>('lora-affinity-scorer', pool, params);
+    const [a, b] = pool.endpoints();
+    // The scrapes name the served base model, so 'tail' counts as an adapter from its first request.
+    const served = (m: Parameters<typeof snapshot>[0]) => ({ ...snapshot(m), servedModel: 'base' });
+    pool.recordMetrics(a, served({ active: ['x'], maxLora: 2 }));
+    pool.recordMetrics(b, served({ active: ['z'], maxLora: 2 }));
+    for (const p of [s, off]) p.preRequest(cycle(pool, request('tail')), Int32Array.of(a.slot), 1);
+    // One other adapter runs on pod-0: 'tail' may still sit in its second slot and can run.
+    pool.recordMetrics(a, served({ active: ['x'], maxLora: 2 }));
+    expect(scores(s, pool, request('tail'))).toEqual([0.9, 0.3]);
+    // Two others run there now: 'tail' has left the GPU and waits until one drains.
+    pool.recordMetrics(a, served({ active: ['x', 'y'], maxLora: 2 }));
+    expect(scores(s, pool, request('tail'))).toEqual([0.3, 0.3]);
+    expect(scores(off, pool, request('tail'))).toEqual([0.9, 0.3]);
+    // Already waiting there: the Go EPP's waiting score, the higher of the two.
+    pool.recordMetrics(a, served({ active: ['x', 'y'], waiting: ['tail'], maxLora: 2 }));
+    expect(scores(s, pool, request('tail'))).toEqual([0.6, 0.3]);
+    expect(() => plugin('lora-affinity-scorer', pool, { fullBatchRecallScore: 2 })).toThrow(/fullBatchRecallScore must be <= 1/);
+  });
+
   it('kvYieldFrom: an endpoint whose KV cache its running requests fill loses its pull in proportion', () => {
     // Every pod runs the adapter; their caches are 50%, 90%, 95% and 100% held by running requests.
     const pool = makePool([

@@ -16,12 +16,15 @@ class ModelView {
   readonly remembered: Uint8Array;
   /** 1 where the score is a free slot that may evict an adapter. */
   readonly free: Uint8Array;
+  /** 1 where `max_lora` other adapters run: the model cannot join the batch until one drains. */
+  readonly full: Uint8Array;
   constructor(capacity: number) {
     this.seq = new Float64Array(capacity).fill(-1);
     this.score = new Float64Array(capacity);
     this.active = new Uint8Array(capacity);
     this.remembered = new Uint8Array(capacity);
     this.free = new Uint8Array(capacity);
+    this.full = new Uint8Array(capacity);
   }
 }
 
@@ -33,6 +36,11 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
   // its GPU slots (vLLM evicts least recently used), even when none of their requests is running.
   const recent = p.number('recentScore', 0, { min: 0, max: 1 });
   const recentSlots = p.number('recentSlots', 0, { min: 0, max: 64, integer: true });
+  // Switchboard: where `max_lora` other adapters run, a remembered adapter has left its GPU slot
+  // (vLLM keeps only running adapters in a full set) and waits for one of them to drain: it scores
+  // this instead of recentScore, or the waiting score where it waits there already (default:
+  // recentScore).
+  const fullBatchRecall = p.number('fullBatchRecallScore', recent, { min: 0, max: 1 });
   // Switchboard: affinity yields before it hurts decode. Above this KV-cache usage (blocks held by
   // running requests) an endpoint's score for an adapter fades linearly to 0 at a full cache, so an
   // adapter whose pods have run out of memory spreads instead of queueing and preempting there
@@ -89,6 +97,7 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
     const m = pool.atSlot(s)?.metrics;
     v.active[s] = 0;
     v.free[s] = 0;
+    v.full[s] = m != null && !m.activeAdapters.has(model) && pool.maxAdapters[s] > 0 && m.activeAdapters.size >= pool.maxAdapters[s] ? 1 : 0;
     if (m == null) v.score[s] = 0;
     else if (m.activeAdapters.has(model)) {
       v.score[s] = active;
@@ -136,7 +145,7 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
         // every adapter fits (free slot 1) this is a small push away from where the adapter went
         // last; taking the larger of the two instead piled adapters up on generated draw
         // default-050 (TTFT p99 5.0 against 2.4 s), so it stays.
-        if (recalls(v, s)) out[k] = recent;
+        if (recalls(v, s)) out[k] = v.full[s] === 1 ? Math.max(fullBatchRecall, score[s]) : recent;
         else if (own >= 0 && free[s] === 1) out[k] = (score[s] * (own + coldest)) / (own + victimShare(s));
         else out[k] = score[s];
         if (yieldFrom > 0 && kv[s] > yieldFrom) out[k] *= Math.max(0, (1 - kv[s]) / (1 - yieldFrom));
