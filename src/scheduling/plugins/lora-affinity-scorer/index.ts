@@ -97,7 +97,7 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
     const m = pool.atSlot(s)?.metrics;
     v.active[s] = 0;
     v.free[s] = 0;
-    v.full[s] = m != null && !m.activeAdapters.has(model) && pool.maxAdapters[s] > 0 && m.activeAdapters.size >= pool.maxAdapters[s] ? 1 : 0;
+    v.full[s] = 0;
     if (m == null) v.score[s] = 0;
     else if (m.activeAdapters.has(model)) {
       v.score[s] = active;
@@ -106,8 +106,10 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
       const roomy = adapters.size > 0 && adapters.size <= pool.maxAdapters[s];
       v.score[s] = roomy ? roomySlot : freeSlot;
       v.free[s] = roomy ? 0 : 1;
-    } else if (m.waitingAdapters.has(model)) v.score[s] = waiting;
-    else v.score[s] = 0;
+    } else {
+      v.score[s] = m.waitingAdapters.has(model) ? waiting : 0;
+      v.full[s] = pool.maxAdapters[s] > 0 && m.activeAdapters.size >= pool.maxAdapters[s] ? 1 : 0;
+    }
   };
   /** Whether the memory, not the scrape, scores slot s: the adapter went there lately and runs nothing there now. */
   const recalls = (v: ModelView, s: number): boolean => recent > 0 && v.remembered[s] === 1 && v.active[s] === 0 && pool.metricsSeq[s] !== 0;
@@ -115,7 +117,8 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
     typedName: typed(LORA_AFFINITY_SCORER, name),
     score(cycle, cands, out) {
       const model = cycle.request.targetModel;
-      if (baseNeutral && adapters.size > 0 && !isAdapter(model)) {
+      const adapterRequest = isAdapter(model);
+      if (baseNeutral && adapters.size > 0 && !adapterRequest) {
         out.fill(0, 0, cands.length);
         return;
       }
@@ -124,8 +127,8 @@ export const loraAffinityScorer: PluginFactory = (name, p, { pool }) => {
       const seqs = pool.metricsSeq;
       const { seq, score, free } = v;
       const kv = pool.kvUsage;
-      const yieldFrom = kvYieldFrom > 0 && isAdapter(model) ? kvYieldFrom : 0;
-      const own = shares !== null && isAdapter(model) ? shares.count(model) : -1;
+      const yieldFrom = kvYieldFrom > 0 && adapterRequest ? kvYieldFrom : 0;
+      const own = shares !== null && adapterRequest ? shares.count(model) : -1;
       // The coldest adapter a load into one of the candidates' free slots would evict: the pod
       // that evicts it keeps the whole free-slot score, the others a share of it (see README).
       let coldest = 0;
