@@ -37,6 +37,8 @@ export interface GenerateOptions {
   jobs?: number;
   /** Writes to stdout (the summary). */
   write?: (s: string) => void;
+  /** Writes each run's pick trace under <out>/picks. */
+  tracePicks?: boolean;
 }
 
 /** One generated scenario on disk. */
@@ -110,7 +112,7 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
   const counter = new RunCounter(o.count * policies.length * o.seeds.length);
   // Seed-major, policy-minor within a scenario: the order `switchboard bench --scenario` uses.
   const jobs: Job[] = generated.flatMap((g) => o.seeds.flatMap((seed) => policies.map((policy) => ({ file: g.file, scenario: g.scenario, policy, seed, configPath: configPaths.get(policy) }))));
-  const runs = await runJobs(jobs, o.jobs ?? 1, bar, counter);
+  const runs = await runJobs(jobs, o.jobs ?? 1, bar, counter, o.tracePicks === true ? join(o.out, 'picks') : null);
   const entries: FamilyEntry[] = [];
   const per = o.seeds.length * policies.length;
   generated.forEach((g, i) => {
@@ -123,6 +125,6 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
   const md = familyMarkdown(summary);
   writeFileSync(join(o.out, 'summary.md'), md);
   writeFileSync(join(o.out, 'summary.json'), JSON.stringify(summary, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2));
-  write(`${renderFamilySummary(summary)}\nwall time ${formatDuration(summary.wallMs)} (${generated.length} calibrations, ${counter.total} runs on ${Math.max(1, o.jobs ?? 1)} thread(s))\nwrote ${join(o.out, 'summary.md')}\nwrote ${join(o.out, 'summary.json')}\nscenario files and reports under ${o.out}\n`);
+  write(`${renderFamilySummary(summary)}\nwall time ${formatDuration(summary.wallMs)} (${generated.length} calibrations, ${counter.total} runs on ${Math.max(1, o.jobs ?? 1)} thread(s))\nwrote ${join(o.out, 'summary.md')}\nwrote ${join(o.out, 'summary.json')}\nscenario files and reports under ${o.out}${o.tracePicks === true ? ` (pick traces in ${join(o.out, 'picks')})` : ''}\n`);
   return summary;
 }

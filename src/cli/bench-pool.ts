@@ -9,6 +9,7 @@ import type { ProgressBar, RunCounter } from '../loadgen/progress.js';
 import { buildRunReport } from '../loadgen/report.js';
 import { policyFactory } from '../sim/scorecard/policies.js';
 import { runScorecard } from '../sim/scorecard/runner.js';
+import { pickTraceFile, writePickTrace } from '../sim/scorecard/pick-trace.js';
 import type { Scenario } from '../workload/scenario.js';
 
 /** One run to do. */
@@ -28,6 +29,8 @@ export interface JobRequest {
   policy: string;
   seed: number;
   configPath?: string;
+  /** Folder for the run's pick trace (`--trace-picks`), absent: none. */
+  picksDir?: string;
 }
 
 /** Worker → parent. */
@@ -45,16 +48,21 @@ function labelOf(counter: RunCounter, j: Job): string {
   return `${counter.label()} · ${j.scenario.name} · ${j.policy} · seed ${j.seed}`;
 }
 
-/** Runs `jobs` on `threads` workers (1: in this thread); reports in job order. */
-export async function runJobs(jobs: readonly Job[], threads: number, progress: ProgressBar | null, counter: RunCounter): Promise<RunReport[]> {
+/** Runs `jobs` on `threads` workers (1: in this thread); reports in job order; with `picksDir`, each run writes its pick trace there. */
+export async function runJobs(jobs: readonly Job[], threads: number, progress: ProgressBar | null, counter: RunCounter, picksDir: string | null = null): Promise<RunReport[]> {
   const out = new Array<RunReport>(jobs.length);
   if (threads <= 1) {
     for (let i = 0; i < jobs.length; i++) {
       const j = jobs[i];
       const label = labelOf(counter, j);
       const t0 = performance.now();
-      const run = await runScorecard(j.scenario, policyFactory(j.policy), { seed: j.seed, onProgress: progress === null ? undefined : (f) => progress.update(label, f, counter.eta(f)) });
+      const run = await runScorecard(j.scenario, policyFactory(j.policy), {
+        seed: j.seed,
+        tracePicks: picksDir !== null,
+        onProgress: progress === null ? undefined : (f) => progress.update(label, f, counter.eta(f)),
+      });
       const wallMs = performance.now() - t0;
+      if (picksDir !== null && run.picks !== undefined) writePickTrace(pickTraceFile(picksDir, j.scenario.name, j.policy, j.seed), run.picks);
       counter.finish();
       progress?.done(label, `${run.records.length} requests, ${(wallMs / 1000).toFixed(1)} s, ${counter.eta()}`);
       out[i] = buildRunReport(j.scenario, j.policy, j.seed, run.records, run.stageCounters, j.scenario.fleet.pods, wallMs);
@@ -76,7 +84,7 @@ export async function runJobs(jobs: readonly Job[], threads: number, progress: P
               }
               current = next++;
               const j = jobs[current];
-              w.postMessage({ id: current, file: j.file, policy: j.policy, seed: j.seed, configPath: j.configPath } satisfies JobRequest);
+              w.postMessage({ id: current, file: j.file, policy: j.policy, seed: j.seed, configPath: j.configPath, ...(picksDir === null ? {} : { picksDir }) } satisfies JobRequest);
             };
             w.on('message', (m: JobResponse) => {
               const j = jobs[m.id];

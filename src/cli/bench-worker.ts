@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { buildRunReport } from '../loadgen/report.js';
 import { policyFactory, registerConfigPolicy } from '../sim/scorecard/policies.js';
 import { runScorecard } from '../sim/scorecard/runner.js';
+import { pickTraceFile, writePickTrace } from '../sim/scorecard/pick-trace.js';
 import { loadScenario, type Scenario } from '../workload/scenario.js';
 import type { JobRequest, JobResponse } from './bench-pool.js';
 
@@ -34,6 +35,7 @@ async function run(job: JobRequest): Promise<JobResponse> {
   let last = 0;
   const result = await runScorecard(scenario, policyFactory(job.policy), {
     seed: job.seed,
+    tracePicks: job.picksDir !== undefined,
     onProgress: (f) => {
       // A few updates per run are enough for the bar.
       if (f - last >= 0.1) {
@@ -43,6 +45,7 @@ async function run(job: JobRequest): Promise<JobResponse> {
     },
   });
   const wallMs = performance.now() - t0;
+  if (job.picksDir !== undefined && result.picks !== undefined) writePickTrace(pickTraceFile(job.picksDir, scenario.name, job.policy, job.seed), result.picks);
   return {
     type: 'done',
     id: job.id,

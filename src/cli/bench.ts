@@ -54,6 +54,12 @@ export const BENCH_FLAGS: FlagSpec[] = [
   },
   { name: 'out', type: 'string', default: '', help: 'where report.json and report.html go (default bench/out/<scenario>)' },
   { name: 'quiet', type: 'bool', default: false, help: 'no progress bar' },
+  {
+    name: 'trace-picks',
+    type: 'bool',
+    default: false,
+    help: 'also write one JSON line per request (pod, cost, and the term that moved each Switchboard pick) to <out>/picks/<scenario>/<policy>.seed-<N>.jsonl',
+  },
   { name: 'kv-events-delay', type: 'duration', default: 5, help: 'KV-event delivery delay from engine to picker (switchboard-precise)' },
   { name: 'kv-events-loss', type: 'float', min: 0, max: 1, default: 0, help: 'fraction of KV-event batches lost on the way (switchboard-precise; no replay)' },
 ];
@@ -81,6 +87,8 @@ export interface BenchFlags {
   replicas: number[];
   out: string | null;
   quiet: boolean;
+  /** Write a pick trace per run under <out>/picks. */
+  tracePicks: boolean;
   /** KV-event delivery to policies that subscribe. */
   kvEvents: KvEventDelivery;
 }
@@ -120,6 +128,7 @@ export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
     }),
     out: str(flags, 'out') === '' ? null : str(flags, 'out'),
     quiet: flags.values.quiet === true,
+    tracePicks: flags.values['trace-picks'] === true,
     kvEvents: { delayMs: Number(flags.values['kv-events-delay']), loss: Number(flags.values['kv-events-loss']) },
   };
 }
@@ -153,6 +162,7 @@ export async function runBench(argv: string[]): Promise<number> {
       out: flags.out ?? join('bench', 'out', `family-${basename(flags.family ?? DEFAULT_FAMILY, extname(flags.family ?? DEFAULT_FAMILY))}`),
       quiet: flags.quiet,
       jobs: flags.jobs === 0 ? Math.min(2, availableParallelism()) : flags.jobs,
+      tracePicks: flags.tracePicks,
     });
     return 0;
   }
@@ -164,11 +174,12 @@ export async function runBench(argv: string[]): Promise<number> {
     if (!policies.includes(c.name)) policies.push(c.name);
   }
   const seeds = flags.seeds ?? [scenario.seed];
-  const report = await benchScenario(scenario, policies, seeds, flags.quiet ? null : new ProgressBar(), flags.replicas, flags.kvEvents);
   const stem = flags.scenario !== '' ? flags.scenario : (flags.trace as string);
   const out = flags.out ?? join('bench', 'out', basename(stem, extname(stem)));
+  const picks = flags.tracePicks ? join(out, 'picks') : null;
+  const report = await benchScenario(scenario, policies, seeds, flags.quiet ? null : new ProgressBar(), flags.replicas, flags.kvEvents, undefined, picks);
   const files = writeReport(out, report);
-  process.stdout.write(`${renderTable(report)}\nwrote ${files.json}\nwrote ${files.html}\n`);
+  process.stdout.write(`${renderTable(report)}\nwrote ${files.json}\nwrote ${files.html}\n${picks === null ? '' : `pick traces under ${picks}\n`}`);
   return 0;
 }
 

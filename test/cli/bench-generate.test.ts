@@ -76,9 +76,9 @@ describe('bench --generate', () => {
     expect(a).toEqual(text.split('\n').filter((l) => !l.startsWith('# Replay')));
   });
 
-  it('gives the same verdicts on two worker threads as in one thread (a real CLI process)', async () => {
+  it('gives the same verdicts on two worker threads as in one thread, traced or not (a real CLI process)', async () => {
     const out = join(dir, 'threads');
-    const r = await runCli(['bench', '--generate', '2', '--family', family, '--jobs', '2', '--seeds', '1', '--policies', 'round-robin,least-request,go-epp', '--out', out, '--quiet']);
+    const r = await runCli(['bench', '--generate', '2', '--family', family, '--jobs', '2', '--seeds', '1', '--policies', 'round-robin,least-request,go-epp', '--out', out, '--quiet', '--trace-picks']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/runs on 2 thread\(s\)/);
@@ -87,6 +87,13 @@ describe('bench --generate', () => {
     const two = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as S;
     const one = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8')) as S;
     expect(strip(two)).toEqual(strip(one));
+    // The workers wrote a pick trace per run; go-epp runs the director, so its lines explain picks.
+    for (const name of ['tiny-000', 'tiny-001'])
+      for (const policy of ['round-robin', 'least-request', 'go-epp']) {
+        const lines = readFileSync(join(out, 'picks', name, `${policy}.seed-1.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { pod: number; pick?: unknown });
+        expect(lines.length).toBeGreaterThan(0);
+        expect(lines.every((l) => (l.pick !== undefined) === (policy === 'go-epp'))).toBe(true);
+      }
   }, 120_000);
 
   it('runs config-file policies beside the built-ins, also on worker threads (--config with --generate)', async () => {

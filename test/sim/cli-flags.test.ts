@@ -69,8 +69,10 @@ describe('switchboard bench flags', () => {
       replicas: [1],
       out: null,
       quiet: false,
+      tracePicks: false,
       kvEvents: { delayMs: 5, loss: 0 },
     });
+    expect(parseBenchFlags(['--scenario', 'x.yaml', '--trace-picks'])).toMatchObject({ tracePicks: true });
     expect(parseBenchFlags(['--scenario', 'x.yaml', '--replicas', '1,2,4'])).toMatchObject({ replicas: [1, 2, 4] });
     expect(parseBenchFlags(['--scenario', 'x.yaml', '--kv-events-delay', '20ms', '--kv-events-loss', '0.1'])).toMatchObject({ kvEvents: { delayMs: 20, loss: 0.1 } });
   });

@@ -207,7 +207,9 @@ export class Engine {
         if (r.lora !== null) {
           LoraSlots.bump(loras.waitingCount, r.lora, -1);
           LoraSlots.bump(loras.runningCount, r.lora, 1);
-          loadMs += loras.activate(r.lora);
+          const ms = loras.activate(r.lora);
+          r.adapterLoadMs += ms;
+          loadMs += ms;
         }
         r.state = RequestState.Running;
         if (Number.isNaN(r.firstScheduledAt)) r.firstScheduledAt = now;

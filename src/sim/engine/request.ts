@@ -68,6 +68,8 @@ export class SimRequest {
   cachedTokens = -1;
   /** Times this request was preempted. */
   preemptions = 0;
+  /** Time its adapter loads into a GPU slot took when it was scheduled, ms (0: already resident; summed over preemptions). */
+  adapterLoadMs = 0;
   /** Chain hashes of full blocks of `tokens`, computed on first admission. */
   hashes: Float64Array | null = null;
 

@@ -20,6 +20,7 @@ import { seededRandom } from '../../util/random.js';
 import { createSwitchboard, type Switchboard } from '../../switchboard.js';
 import type { EngineState } from '../engine/engine.js';
 import type { RouteDecision, Router, RouterContext, RouterFactory } from './router.js';
+import { pickTrace } from './pick-trace.js';
 
 /** The Go EPP's default scorer blend: queue 2, KV utilisation 2, prefix 3. */
 export const GO_EPP_BLEND: ReadonlyArray<readonly [string, number]> = [
@@ -86,7 +87,7 @@ export function directorRouter(name: string, config: EndpointPickerConfig, ctx: 
 
   return {
     name,
-    route: routeThrough(core.director, podOf),
+    route: routeThrough(core.director, podOf, ctx.explain === true),
     onScrapeStarted(pod) {
       pool.scrapeStarted(endpoints[pod]);
     },
@@ -127,8 +128,11 @@ function kvEventSource(plugins: Iterable<object>): KvEventSource | null {
   return null;
 }
 
-/** `route` of a director-backed router: the request as a client sends it, the lifecycle fed as a front door would. */
-function routeThrough(director: Director, podOf: ReadonlyMap<string, number>): Router['route'] {
+/**
+ * `route` of a director-backed router: the request as a client sends it, the lifecycle fed as a
+ * front door would; with `explain`, each decision carries its pick trace.
+ */
+function routeThrough(director: Director, podOf: ReadonlyMap<string, number>, explain: boolean): Router['route'] {
   let seq = 0;
   return async (input): Promise<RouteDecision> => {
     const req: InferenceRequest = {
@@ -139,6 +143,7 @@ function routeThrough(director: Director, podOf: ReadonlyMap<string, number>): R
       subset: null,
       // The simulator's token ids: what a precise prefix index keys requests by (no tokenizer round trip).
       tokenIds: input.tokens ?? null,
+      ...(explain ? { explain: true } : {}),
     };
     const d = await director.handleRequest(req);
     if (d.kind === 'reject') return { kind: 'reject', status: d.error.status, error: d.error.code };
@@ -151,6 +156,7 @@ function routeThrough(director: Director, podOf: ReadonlyMap<string, number>): R
     return {
       kind: 'route',
       pod,
+      ...(explain && d.explanation !== null ? { pick: pickTrace(d.explanation, podOf) } : {}),
       firstToken: () => {
         lifecycle.responseHeaders(200, 'text/event-stream');
         lifecycle.responseBody(FIRST_TOKEN_CHUNK, false);
@@ -189,7 +195,7 @@ function poolsRouter(name: string, config: EndpointPickerConfig, ctx: RouterCont
   }
   return {
     name,
-    route: routeThrough(mp.director, podOf),
+    route: routeThrough(mp.director, podOf, ctx.explain === true),
     onScrapeStarted(pod) {
       const e = endpoints[pod];
       e?.pool.scrapeStarted(e.ep);

@@ -7,6 +7,7 @@ import type { Timers } from '../../admission/timers.js';
 import { Rng } from '../../util/random.js';
 import type { EngineState } from '../engine/engine.js';
 import type { WorkRequest } from '../../workload/workload.js';
+import type { PickTrace } from './pick-trace.js';
 
 /** What a router sees of one request. */
 export interface RouteInput {
@@ -39,6 +40,8 @@ export type RouteDecision =
       done: ((outcome: RouteOutcome) => void) | null;
       /** Called when the first output token is produced (a streamed response's first bytes). */
       firstToken?: (() => void) | null;
+      /** Which term moved the pick, when the run is traced and the policy explains (the director's). */
+      pick?: PickTrace;
     }
   | { kind: 'reject'; status: number; error: string };
 
@@ -73,6 +76,8 @@ export interface RouterContext {
   timers?: Timers;
   /** InferenceObjectives of the environment (scenario `objectives`), for director policies. */
   objectives?: ReadonlyArray<{ name: string; priority: number }>;
+  /** The run is traced: policies that can explain a pick attach it to their decisions. */
+  explain?: boolean;
 }
 
 /** Builds a fresh router for one run. */

@@ -18,6 +18,7 @@ import { VirtualScheduler, type TimerHandle } from '../engine/scheduler.js';
 import { synthText, tokenize } from '../../workload/tokenizer.js';
 import { outputSeedFor } from '../pod/openai-request.js';
 import type { RouteDecision, RouteOutcome, Router, RouterFactory } from './router.js';
+import { pickTraceLine, type PickTrace, type PickTraceLine } from './pick-trace.js';
 import { Encoder } from '@msgpack/msgpack';
 import { encodeBatch, EngineEventTap, type SimKvEvent } from '../pod/kv-events-publisher.js';
 
@@ -43,6 +44,8 @@ export interface ScorecardRun {
   virtualMs: number;
   /** Events processed. */
   events: number;
+  /** One line per request in issue order, when the run traced its picks (`tracePicks`). */
+  picks?: PickTraceLine[];
 }
 
 /** Options of one run. */
@@ -53,6 +56,8 @@ export interface ScorecardRunOptions {
   onProgress?: (fraction: number) => void;
   /** KV-event delivery to routers that subscribe: delay from the engine step to the router, and the share of batches lost. */
   kvEvents?: Partial<KvEventDelivery>;
+  /** Keeps a line per request, with the pick's explanation where the policy gives one. */
+  tracePicks?: boolean;
 }
 
 /** How KV events reach a subscribing router in virtual time. */
@@ -73,6 +78,10 @@ interface Tracked {
   done: ((o: RouteOutcome) => void) | null;
   firstToken: (() => void) | null;
   sim: SimRequest | null;
+  /** The router's explanation of the pick (traced runs only). */
+  pick: PickTrace | null;
+  /** Index of its line in the run's trace, or -1 when not traced. */
+  line: number;
 }
 
 /** Runs `scenario` in virtual time with the router `makeRouter` builds. */
@@ -90,6 +99,7 @@ export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory
     scrapeIntervalMs,
     timers: { set: (ms, fn) => sched.at(sched.now() + ms, fn), clear: (h) => sched.cancel(h as TimerHandle) },
     objectives: sc.objectives,
+    ...(opts.tracePicks === true ? { explain: true } : {}),
   });
   const engines: Engine[] = [];
   for (let i = 0; i < nPods; i++) {
@@ -102,14 +112,16 @@ export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory
     const lossRng = new Rng(seed).fork('kv-event-loss');
     engines.forEach((e, i) => attachEventTap(e, i, router, sched, delivery, lossRng));
   }
-  const run = new VirtualRun(sc, router, engines, new WorkloadGenerator(sc, profile.model), sched);
+  const run = new VirtualRun(sc, router, engines, new WorkloadGenerator(sc, profile.model), sched, opts.tracePicks === true);
   run.scheduleArrivals(scenarioArrivals(sc, sc.maxRequests));
   run.startScrapes();
   run.recordStageBoundaries();
   await run.drive(opts.onProgress);
   await router.close?.();
   opts.onProgress?.(1);
-  return { policy: router.name, seed, records: run.records, stageCounters: run.stageCounters(), virtualMs: sched.now(), events: run.events };
+  const out: ScorecardRun = { policy: router.name, seed, records: run.records, stageCounters: run.stageCounters(), virtualMs: sched.now(), events: run.events };
+  if (run.picks !== null) out.picks = run.picks;
+  return out;
 }
 
 /**
@@ -119,6 +131,8 @@ export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory
  */
 class VirtualRun {
   readonly records: RequestRecord[] = [];
+  /** Trace lines in issue order (null: not traced). */
+  readonly picks: PickTraceLine[] | null;
   events = 0;
   private readonly live = new Set<Tracked>();
   /** Router decisions still being awaited (async routers). */
@@ -136,7 +150,9 @@ class VirtualRun {
     private readonly engines: readonly Engine[],
     private readonly gen: WorkloadGenerator,
     private readonly sched: VirtualScheduler,
+    traced: boolean,
   ) {
+    this.picks = traced ? [] : null;
     let acc = 0;
     for (const st of sc.arrivals.stages) this.stageEnds.push((acc += st.duration * 1000));
     this.arrivalsEnd = acc;
@@ -252,6 +268,9 @@ class VirtualRun {
     r.itl = t.itl.subarray(0, Math.max(0, output - 1));
     t.done?.({ ok, promptTokens: r.promptTokens, completionTokens: output, cachedTokens: cached });
     t.done = null;
+    if (this.picks !== null && t.line >= 0) {
+      this.picks[t.line] = pickTraceLine(r, t.work, this.sc.arrivals.stages[r.stage]?.name ?? String(r.stage), t.sim?.adapterLoadMs ?? 0, t.pick);
+    }
   }
 
   /** Sends one request to the router and, once it picks, to that pod's engine. */
@@ -262,8 +281,10 @@ class VirtualRun {
     const prompt = tokenize(promptText(work));
     const record = newRecord(work, now, prompt.length);
     this.records.push(record);
-    const tracked: Tracked = { record, itl: new Float64Array(Math.max(0, work.maxTokens - 1)), work, session, done: null, firstToken: null, sim: null };
+    const tracked: Tracked = { record, itl: new Float64Array(Math.max(0, work.maxTokens - 1)), work, session, done: null, firstToken: null, sim: null, pick: null, line: -1 };
     this.live.add(tracked);
+    // The slot is filled when the request ends, so lines stay in issue order.
+    if (this.picks !== null) tracked.line = this.picks.push(null as unknown as PickTraceLine) - 1;
     let body: Buffer | null = null;
     const gen = this.gen;
     const decision = this.router.route({
@@ -300,6 +321,7 @@ class VirtualRun {
       return;
     }
     record.pod = d.pod;
+    if (d.pick !== undefined) tracked.pick = d.pick;
     tracked.done = d.done;
     tracked.firstToken = d.firstToken ?? null;
     const engine = this.engines[d.pod];

@@ -1,0 +1,136 @@
+/**
+ * Per-request pick traces of a scorecard run (`switchboard bench --trace-picks`): where each request went,
+ * what it cost there, and, for policies that run the Switchboard director, which term moved it.
+ * A loss in the scorecard names a scenario file; its trace names the requests and picks behind it.
+ * Built only when asked for: the explanation is work the scheduler skips otherwise.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Explanation } from '../../scheduling/framework/explain.js';
+import type { RequestRecord } from '../../workload/metrics.js';
+import type { WorkRequest } from '../../workload/workload.js';
+
+/** Which term moved a director pick, with the picked endpoint's view (pods by index). */
+export interface PickTrace {
+  /** Scorer with the largest positive margin over the runner-up; null on a tie or one candidate. */
+  term: string | null;
+  /** Pod with the next-best total (the best total when `belowBest`), or null. */
+  runnerUp: number | null;
+  /** Per scorer, weight x (picked score - runner-up score), 3 decimals. */
+  margins: Record<string, number>;
+  /** Filters that removed endpoints, with how many. */
+  filtered: Record<string, number>;
+  /** The filter whose spill let the picked pod in, or null. */
+  spilledBy: string | null;
+  /** A near tie (or a random draw) took a pod below the best total. */
+  belowBest: boolean;
+  /** Why the stale-metrics fallback picked instead of the profile, or null. */
+  fallback: string | null;
+  /** Endpoints left after the filters. */
+  candidates: number;
+  /** The picked pod's raw scores, 3 decimals. */
+  scores: Record<string, number>;
+  /** What the scheduler saw of the picked pod. */
+  seen: { waiting: number; running: number; kvUsage: number; inflight: number; pendingPrefill: number; tpotMs: number; ttftMs: number };
+}
+
+/** One request of a traced run (one JSON line). Times in ms of virtual time. */
+export interface PickTraceLine {
+  id: string;
+  stage: string;
+  start: number;
+  /** Pod index, or -1 when the request was rejected before reaching one. */
+  pod: number;
+  model: string;
+  /** Shared-prefix group, session and turn (-1: none). */
+  group: number;
+  session: number;
+  turn: number;
+  prompt: number;
+  /** Prompt tokens the pod had cached (-1: unknown). */
+  cached: number;
+  output: number;
+  /** Null when no first token arrived. */
+  ttft: number | null;
+  e2e: number;
+  ok: boolean;
+  error: string | null;
+  /** Time the pod spent loading the request's adapter into a GPU slot (0: resident; the scenario's CPU or disk load time otherwise). */
+  adapterLoadMs: number;
+  /** Present for director policies. */
+  pick?: PickTrace;
+}
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+function rounded(o: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(o)) out[k] = round3(o[k]);
+  return out;
+}
+
+/** The compact trace of a director decision; `podOf` maps endpoint keys to pod indices. */
+export function pickTrace(x: Explanation, podOf: ReadonlyMap<string, number>): PickTrace {
+  const picked = x.picked[0];
+  const e = x.endpoints.find((c) => c.endpoint === picked);
+  const d = x.decisive;
+  const m = e?.metrics;
+  return {
+    term: d?.term ?? null,
+    runnerUp: d?.runnerUp == null ? null : (podOf.get(d.runnerUp) ?? null),
+    margins: d === null ? {} : rounded(d.margins),
+    filtered: d?.filtered ?? {},
+    spilledBy: d?.spilledBy ?? null,
+    belowBest: d?.pickedBelowBest ?? false,
+    fallback: x.fallback,
+    candidates: x.endpoints.reduce((n, c) => n + (c.filteredBy === null ? 1 : 0), 0),
+    scores: e === undefined ? {} : rounded(e.scores),
+    seen: {
+      waiting: m?.waiting ?? 0,
+      running: m?.running ?? 0,
+      kvUsage: round3(m?.kvUsage ?? 0),
+      inflight: m?.inflight ?? 0,
+      pendingPrefill: m?.pendingPrefill ?? 0,
+      tpotMs: round3(m?.tpotMs ?? 0),
+      ttftMs: round3(m?.ttftMs ?? 0),
+    },
+  };
+}
+
+/** The trace line of a finished request. */
+export function pickTraceLine(r: RequestRecord, work: WorkRequest, stage: string, adapterLoadMs: number, pick: PickTrace | null): PickTraceLine {
+  const line: PickTraceLine = {
+    id: r.id,
+    stage,
+    start: round3(r.start),
+    pod: r.pod,
+    model: work.model,
+    group: work.group,
+    session: r.session,
+    turn: r.turn,
+    prompt: r.promptTokens,
+    cached: r.cachedTokens,
+    output: r.outputTokens,
+    ttft: Number.isNaN(r.firstToken) ? null : round3(r.firstToken - r.start),
+    e2e: round3(r.end - r.start),
+    ok: r.ok,
+    error: r.error,
+    adapterLoadMs,
+  };
+  if (pick !== null) line.pick = pick;
+  return line;
+}
+
+/** File of one run's pick trace: `<dir>/<scenario>/<policy>.seed-<seed>.jsonl` (names made file-safe). */
+export function pickTraceFile(dir: string, scenario: string, policy: string, seed: number): string {
+  const safe = (s: string): string => s.replace(/[^A-Za-z0-9._×-]+/g, '_');
+  return join(dir, safe(scenario), `${safe(policy)}.seed-${seed}.jsonl`);
+}
+
+/** Writes `lines` as JSON lines to `file`, creating its folder. */
+export function writePickTrace(file: string, lines: readonly PickTraceLine[]): void {
+  mkdirSync(join(file, '..'), { recursive: true });
+  let text = '';
+  for (const l of lines) text += JSON.stringify(l) + '\n';
+  writeFileSync(file, text);
+}
