@@ -1,8 +1,8 @@
 /**
- * Per-request pick traces of a scorecard run (`switchboard bench --trace-picks`): where each request went,
- * what it cost there, and, for policies that run the Switchboard director, which term moved it.
- * A loss in the scorecard names a scenario file; its trace names the requests and picks behind it.
- * Built only when asked for: the explanation is work the scheduler skips otherwise.
+ * Per-request pick traces of a scorecard run (`switchboard bench --trace-picks`): where each
+ * request went, what it cost there, and, for policies that run the Switchboard director, which
+ * term moved it. A loss in the scorecard names a scenario file; its trace names the requests and
+ * picks behind it. Built only when asked for: the explanation is work the scheduler skips otherwise.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -77,7 +77,7 @@ export function pickTrace(x: Explanation, podOf: ReadonlyMap<string, number>): P
   const m = e?.metrics;
   return {
     term: d?.term ?? null,
-    runnerUp: d?.runnerUp == null ? null : (podOf.get(d.runnerUp) ?? null),
+    runnerUp: d === null || d.runnerUp === null ? null : (podOf.get(d.runnerUp) ?? null),
     margins: d === null ? {} : rounded(d.margins),
     filtered: d?.filtered ?? {},
     spilledBy: d?.spilledBy ?? null,
