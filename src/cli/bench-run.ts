@@ -4,10 +4,10 @@ import { buildReport, buildRunReport, type Report, type RunReport } from '../loa
 import { policyFactory } from '../sim/scorecard/policies.js';
 import { replicated } from '../sim/scorecard/replicas.js';
 import { runScorecard, type KvEventDelivery } from '../sim/scorecard/runner.js';
-import { pickTraceFile, writePickTrace } from '../sim/scorecard/pick-trace.js';
+import type { PickTraceLine } from '../sim/scorecard/pick-trace.js';
 import type { Scenario } from '../workload/scenario.js';
 
-/** Runs every (policy, seed) of `scenario` and builds the report; with `picksDir`, writes each run's pick trace there. */
+/** Runs every (policy, seed) of `scenario` and builds the report; with `onPicks`, traces every run's picks and hands them over. */
 export async function benchScenario(
   scenario: Scenario,
   policies: readonly string[],
@@ -16,7 +16,7 @@ export async function benchScenario(
   replicas: readonly number[] = [1],
   kvEvents: Partial<KvEventDelivery> = {},
   counter: RunCounter = new RunCounter(policies.length * replicas.length * seeds.length),
-  picksDir: string | null = null,
+  onPicks: ((policy: string, seed: number, lines: PickTraceLine[]) => void) | null = null,
 ): Promise<Report> {
   const factories = policies.flatMap((p) => replicas.map((n) => [n === 1 ? p : `${p}×${n}`, replicated(policyFactory(p), n)] as const));
   const runs: RunReport[] = [];
@@ -27,11 +27,11 @@ export async function benchScenario(
       const run = await runScorecard(scenario, factory, {
         seed,
         kvEvents,
-        tracePicks: picksDir !== null,
+        tracePicks: onPicks !== null,
         onProgress: progress === null ? undefined : (f) => progress.update(label, f, counter.eta(f)),
       });
       const wallMs = performance.now() - t0;
-      if (picksDir !== null && run.picks !== undefined) writePickTrace(pickTraceFile(picksDir, scenario.name, name, seed), run.picks);
+      if (onPicks !== null && run.picks !== undefined) onPicks(name, seed, run.picks);
       counter.finish();
       progress?.done(label, `${run.records.length} requests, ${(wallMs / 1000).toFixed(1)} s, ${counter.eta()}`);
       runs.push(buildRunReport(scenario, name, seed, run.records, run.stageCounters, scenario.fleet.pods, wallMs));

@@ -134,3 +134,64 @@ export function writePickTrace(file: string, lines: readonly PickTraceLine[]): v
   for (const l of lines) text += JSON.stringify(l) + '\n';
   writeFileSync(file, text);
 }
+
+/** What the worst first tokens of traced runs had in common at their picks. */
+export interface TailCensus {
+  /** Runs counted. */
+  runs: number;
+  /** Requests in the tail (the worst `share` of each run's first tokens). */
+  requests: number;
+  /** Under half of the prompt was cached on the pod. */
+  misses: number;
+  /** The picker had prompt tokens of its own still awaiting a first token on the picked pod (director policies). */
+  pendingPrefill: number;
+  /** A filter had removed endpoints (director policies). */
+  filtered: number;
+  /** A near tie took a pod below the best total (director policies). */
+  belowBest: number;
+  /** The pod loaded the request's adapter first. */
+  adapterLoads: number;
+  /** Deciding term per pick ('tie' when none); director policies only. */
+  terms: Record<string, number>;
+}
+
+/** An empty census. */
+export function emptyCensus(): TailCensus {
+  return { runs: 0, requests: 0, misses: 0, pendingPrefill: 0, filtered: 0, belowBest: 0, adapterLoads: 0, terms: {} };
+}
+
+/**
+ * Adds one run's tail to `into`: its successful requests of the stages `measured` accepts, the
+ * worst `share` of them by TTFT (at least one).
+ */
+export function addTail(into: TailCensus, lines: readonly PickTraceLine[], measured: (stage: string) => boolean, share = 0.01): TailCensus {
+  const ok = lines.filter((l) => l.ok && l.ttft !== null && measured(l.stage));
+  if (ok.length === 0) return into;
+  ok.sort((a, b) => (b.ttft as number) - (a.ttft as number));
+  into.runs++;
+  for (const l of ok.slice(0, Math.max(1, Math.ceil(share * ok.length)))) {
+    into.requests++;
+    if (l.cached < l.prompt / 2) into.misses++;
+    if (l.adapterLoadMs > 0) into.adapterLoads++;
+    const p = l.pick;
+    if (p === undefined) continue;
+    if (p.seen.pendingPrefill > 0) into.pendingPrefill++;
+    if (Object.keys(p.filtered).length > 0) into.filtered++;
+    if (p.belowBest) into.belowBest++;
+    const term = p.term ?? 'tie';
+    into.terms[term] = (into.terms[term] ?? 0) + 1;
+  }
+  return into;
+}
+
+/** One line per policy: what its TTFT tail had in common. */
+export function renderTail(policy: string, c: TailCensus): string {
+  const pct = (n: number): string => `${Math.round((100 * n) / Math.max(1, c.requests))}%`;
+  const parts = [`${c.requests} requests over ${c.runs} run(s)`, `${pct(c.misses)} prefix misses`, `${pct(c.adapterLoads)} adapter loads`];
+  const terms = Object.entries(c.terms).sort((a, b) => b[1] - a[1]);
+  if (terms.length > 0) {
+    parts.push(`${pct(c.pendingPrefill)} behind own pending prefill`, `${pct(c.filtered)} after a filter dropped pods`, `${pct(c.belowBest)} near ties`);
+    parts.push(`moved by ${terms.map(([t, n]) => `${t} ${n}`).join(', ')}`);
+  }
+  return `  ${policy}: ${parts.join(', ')}`;
+}

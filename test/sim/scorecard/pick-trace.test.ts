@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseScenario } from '../../../src/workload/scenario.js';
 import { runScorecard } from '../../../src/sim/scorecard/runner.js';
 import { policyFactory } from '../../../src/sim/scorecard/policies.js';
-import { pickTraceFile, type PickTraceLine } from '../../../src/sim/scorecard/pick-trace.js';
+import { addTail, emptyCensus, pickTraceFile, renderTail, type PickTraceLine } from '../../../src/sim/scorecard/pick-trace.js';
 import { runCli } from '../../support/cli-process.js';
 
 const SCENARIO = `
@@ -74,6 +74,56 @@ describe('pick traces', () => {
     expect(run.picks?.every((l) => l.pick === undefined && l.pod >= 0)).toBe(true);
   });
 
+  it('counts what the worst first tokens had in common, per measured stage and run', () => {
+    const pick = (term: string | null, pendingPrefill: number, filtered: Record<string, number>, belowBest: boolean): PickTraceLine['pick'] => ({
+      term,
+      runnerUp: 1,
+      margins: {},
+      filtered,
+      spilledBy: null,
+      belowBest,
+      fallback: null,
+      candidates: 2,
+      scores: {},
+      seen: { waiting: 0, running: 0, kvUsage: 0, inflight: 0, pendingPrefill, tpotMs: 0, ttftMs: 0 },
+    });
+    const line = (i: number, stage: string, ttft: number | null, cached: number, extra: Partial<PickTraceLine> = {}): PickTraceLine => ({
+      id: `r${i}`,
+      stage,
+      start: i,
+      pod: 0,
+      model: 'm',
+      group: -1,
+      session: -1,
+      turn: -1,
+      prompt: 100,
+      cached,
+      output: 5,
+      ttft,
+      e2e: 1000,
+      ok: ttft !== null,
+      error: null,
+      adapterLoadMs: 0,
+      ...extra,
+    });
+    // 300 measured requests: the worst 1% are the three slowest; the warm-up's slower one and a failure do not count.
+    const lines = Array.from({ length: 300 }, (_, i) => line(i, 'main', 10 + (i % 50), 100, { pick: pick('queue-scorer', 0, {}, false) }));
+    lines.push(line(300, 'warm', 9_000, 0));
+    lines.push(line(301, 'main', null, 0));
+    lines.push(line(302, 'main', 500, 0, { adapterLoadMs: 300, pick: pick(null, 2_000, { 'decode-headroom-filter': 3 }, true) }));
+    lines.push(line(303, 'main', 400, 80, { pick: pick('prefix-cache-scorer', 0, {}, false) }));
+    lines.push(line(304, 'main', 300, 10, { pick: pick('prefix-cache-scorer', 100, {}, false) }));
+    const c = addTail(emptyCensus(), lines, (st) => st === 'main');
+    expect(c).toEqual({ runs: 1, requests: 4, misses: 2, pendingPrefill: 2, filtered: 1, belowBest: 1, adapterLoads: 1, terms: { tie: 1, 'prefix-cache-scorer': 2, 'queue-scorer': 1 } });
+    // Runs add up; a run with nothing measured adds nothing.
+    addTail(c, lines.slice(0, 10), (st) => st === 'main');
+    expect(c.runs).toBe(2);
+    expect(c.requests).toBe(5);
+    expect(addTail(emptyCensus(), lines, () => false)).toEqual(emptyCensus());
+    expect(renderTail('p', c)).toBe('  p: 5 requests over 2 run(s), 40% prefix misses, 20% adapter loads, 40% behind own pending prefill, 20% after a filter dropped pods, 20% near ties, moved by prefix-cache-scorer 2, queue-scorer 2, tie 1');
+    expect(renderTail('lr', addTail(emptyCensus(), [line(0, 'main', 5, 0)], () => true))).toBe('  lr: 1 requests over 1 run(s), 100% prefix misses, 0% adapter loads');
+  });
+
   it('names trace files by scenario, policy and seed, file-safe', () => {
     expect(pickTraceFile('out', 'default-049', 'switchboard×2', 3)).toBe(join('out', 'default-049', 'switchboard×2.seed-3.jsonl'));
     expect(pickTraceFile('out', 'a/b', 'x y', 1)).toBe(join('out', 'a_b', 'x_y.seed-1.jsonl'));
@@ -87,6 +137,9 @@ describe('pick traces', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`pick traces under ${join(out, 'picks')}`);
+    // The tail census: one line per policy, the director's with the terms that moved its picks.
+    expect(r.stdout).toMatch(/least-request: \d+ requests over 2 run\(s\), \d+% prefix misses, \d+% adapter loads\n/);
+    expect(r.stdout).toMatch(/switchboard: \d+ requests over 2 run\(s\), .*behind own pending prefill.*moved by /);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { runs: Array<{ policy: string; seed: number }> };
     expect(report.runs).toHaveLength(4);
     for (const run of report.runs) {
