@@ -142,7 +142,7 @@ export interface TailCensus {
   /** Requests in the tail (the worst `share` of each run's first tokens). */
   requests: number;
   /** Under half of the prompt was cached on the pod. */
-  misses: number;
+  uncached: number;
   /** The picker had prompt tokens of its own still awaiting a first token on the picked pod (director policies). */
   pendingPrefill: number;
   /** A filter had removed endpoints (director policies). */
@@ -157,7 +157,7 @@ export interface TailCensus {
 
 /** An empty census. */
 export function emptyCensus(): TailCensus {
-  return { runs: 0, requests: 0, misses: 0, pendingPrefill: 0, filtered: 0, belowBest: 0, adapterLoads: 0, terms: {} };
+  return { runs: 0, requests: 0, uncached: 0, pendingPrefill: 0, filtered: 0, belowBest: 0, adapterLoads: 0, terms: {} };
 }
 
 /**
@@ -171,7 +171,7 @@ export function addTail(into: TailCensus, lines: readonly PickTraceLine[], measu
   into.runs++;
   for (const l of ok.slice(0, Math.max(1, Math.ceil(share * ok.length)))) {
     into.requests++;
-    if (l.cached < l.prompt / 2) into.misses++;
+    if (l.cached < l.prompt / 2) into.uncached++;
     if (l.adapterLoadMs > 0) into.adapterLoads++;
     const p = l.pick;
     if (p === undefined) continue;
@@ -187,7 +187,7 @@ export function addTail(into: TailCensus, lines: readonly PickTraceLine[], measu
 /** One line per policy: what its TTFT tail had in common. */
 export function renderTail(policy: string, c: TailCensus): string {
   const pct = (n: number): string => `${Math.round((100 * n) / Math.max(1, c.requests))}%`;
-  const parts = [`${c.requests} requests over ${c.runs} run(s)`, `${pct(c.misses)} prefix misses`, `${pct(c.adapterLoads)} adapter loads`];
+  const parts = [`${c.requests} requests over ${c.runs} run(s)`, `${pct(c.uncached)} mostly uncached`, `${pct(c.adapterLoads)} adapter loads`];
   const terms = Object.entries(c.terms).sort((a, b) => b[1] - a[1]);
   if (terms.length > 0) {
     parts.push(`${pct(c.pendingPrefill)} behind own pending prefill`, `${pct(c.filtered)} after a filter dropped pods`, `${pct(c.belowBest)} near ties`);

@@ -114,14 +114,14 @@ describe('pick traces', () => {
     lines.push(line(303, 'main', 400, 80, { pick: pick('prefix-cache-scorer', 0, {}, false) }));
     lines.push(line(304, 'main', 300, 10, { pick: pick('prefix-cache-scorer', 100, {}, false) }));
     const c = addTail(emptyCensus(), lines, (st) => st === 'main');
-    expect(c).toEqual({ runs: 1, requests: 4, misses: 2, pendingPrefill: 2, filtered: 1, belowBest: 1, adapterLoads: 1, terms: { tie: 1, 'prefix-cache-scorer': 2, 'queue-scorer': 1 } });
+    expect(c).toEqual({ runs: 1, requests: 4, uncached: 2, pendingPrefill: 2, filtered: 1, belowBest: 1, adapterLoads: 1, terms: { tie: 1, 'prefix-cache-scorer': 2, 'queue-scorer': 1 } });
     // Runs add up; a run with nothing measured adds nothing.
     addTail(c, lines.slice(0, 10), (st) => st === 'main');
     expect(c.runs).toBe(2);
     expect(c.requests).toBe(5);
     expect(addTail(emptyCensus(), lines, () => false)).toEqual(emptyCensus());
-    expect(renderTail('p', c)).toBe('  p: 5 requests over 2 run(s), 40% prefix misses, 20% adapter loads, 40% behind own pending prefill, 20% after a filter dropped pods, 20% near ties, moved by prefix-cache-scorer 2, queue-scorer 2, tie 1');
-    expect(renderTail('lr', addTail(emptyCensus(), [line(0, 'main', 5, 0)], () => true))).toBe('  lr: 1 requests over 1 run(s), 100% prefix misses, 0% adapter loads');
+    expect(renderTail('p', c)).toBe('  p: 5 requests over 2 run(s), 40% mostly uncached, 20% adapter loads, 40% behind own pending prefill, 20% after a filter dropped pods, 20% near ties, moved by prefix-cache-scorer 2, queue-scorer 2, tie 1');
+    expect(renderTail('lr', addTail(emptyCensus(), [line(0, 'main', 5, 0)], () => true))).toBe('  lr: 1 requests over 1 run(s), 100% mostly uncached, 0% adapter loads');
   });
 
   it('names trace files by scenario, policy and seed, file-safe', () => {
@@ -138,7 +138,7 @@ describe('pick traces', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`pick traces under ${join(out, 'picks')}`);
     // The tail census: one line per policy, the director's with the terms that moved its picks.
-    expect(r.stdout).toMatch(/least-request: \d+ requests over 2 run\(s\), \d+% prefix misses, \d+% adapter loads\n/);
+    expect(r.stdout).toMatch(/least-request: \d+ requests over 2 run\(s\), \d+% mostly uncached, \d+% adapter loads\n/);
     expect(r.stdout).toMatch(/switchboard: \d+ requests over 2 run\(s\), .*behind own pending prefill.*moved by /);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { runs: Array<{ policy: string; seed: number }> };
     expect(report.runs).toHaveLength(4);
