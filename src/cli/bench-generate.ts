@@ -18,6 +18,7 @@ import { buildScenario, type Scenario } from '../workload/scenario.js';
 import { buildReport } from '../loadgen/report.js';
 import { runJobs, type Job } from './bench-pool.js';
 import { registerConfigPolicy } from '../sim/scorecard/policies.js';
+import { emptyCensus, mergeCensus, renderTails, type TailCensus } from '../sim/scorecard/pick-trace.js';
 
 /** The family shipped with Switchboard. */
 export const DEFAULT_FAMILY = fileURLToPath(new URL('../../bench/families/default.yaml', import.meta.url));
@@ -112,7 +113,10 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
   const counter = new RunCounter(o.count * policies.length * o.seeds.length);
   // Seed-major, policy-minor within a scenario: the order `switchboard bench --scenario` uses.
   const jobs: Job[] = generated.flatMap((g) => o.seeds.flatMap((seed) => policies.map((policy) => ({ file: g.file, scenario: g.scenario, policy, seed, configPath: configPaths.get(policy) }))));
-  const runs = await runJobs(jobs, o.jobs ?? 1, bar, counter, o.tracePicks === true ? join(o.out, 'picks') : null);
+  // Traced: each run's TTFT tail joins its policy's census, printed after the summary.
+  const tails = new Map<string, TailCensus>();
+  const picks = o.tracePicks === true ? { dir: join(o.out, 'picks'), onTail: (p: string, c: TailCensus) => void tails.set(p, mergeCensus(tails.get(p) ?? emptyCensus(), c)) } : null;
+  const runs = await runJobs(jobs, o.jobs ?? 1, bar, counter, picks);
   const entries: FamilyEntry[] = [];
   const per = o.seeds.length * policies.length;
   generated.forEach((g, i) => {
@@ -125,6 +129,6 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
   const md = familyMarkdown(summary);
   writeFileSync(join(o.out, 'summary.md'), md);
   writeFileSync(join(o.out, 'summary.json'), JSON.stringify(summary, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2));
-  write(`${renderFamilySummary(summary)}\nwall time ${formatDuration(summary.wallMs)} (${generated.length} calibrations, ${counter.total} runs on ${Math.max(1, o.jobs ?? 1)} thread(s))\nwrote ${join(o.out, 'summary.md')}\nwrote ${join(o.out, 'summary.json')}\nscenario files and reports under ${o.out}${o.tracePicks === true ? ` (pick traces in ${join(o.out, 'picks')})` : ''}\n`);
+  write(`${renderFamilySummary(summary)}\nwall time ${formatDuration(summary.wallMs)} (${generated.length} calibrations, ${counter.total} runs on ${Math.max(1, o.jobs ?? 1)} thread(s))\nwrote ${join(o.out, 'summary.md')}\nwrote ${join(o.out, 'summary.json')}\nscenario files and reports under ${o.out}\n${picks === null ? '' : `pick traces under ${picks.dir}\n${renderTails(new Map(policies.filter((p) => tails.has(p)).map((p) => [p, tails.get(p) as TailCensus])))}`}`);
   return summary;
 }

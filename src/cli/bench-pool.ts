@@ -9,7 +9,7 @@ import type { ProgressBar, RunCounter } from '../loadgen/progress.js';
 import { buildRunReport } from '../loadgen/report.js';
 import { policyFactory } from '../sim/scorecard/policies.js';
 import { runScorecard } from '../sim/scorecard/runner.js';
-import { pickTraceFile, writePickTrace } from '../sim/scorecard/pick-trace.js';
+import { keepRun, type TailCensus } from '../sim/scorecard/pick-trace.js';
 import type { Scenario } from '../workload/scenario.js';
 
 /** One run to do. */
@@ -36,7 +36,7 @@ export interface JobRequest {
 /** Worker → parent. */
 export type JobResponse =
   | { type: 'progress'; id: number; fraction: number }
-  | { type: 'done'; id: number; run: RunReport; requests: number }
+  | { type: 'done'; id: number; run: RunReport; requests: number; tail?: TailCensus }
   | { type: 'error'; id: number; message: string };
 
 /** The worker's module: the compiled .js next to this file, or the .ts source when run from source. */
@@ -48,8 +48,15 @@ function labelOf(counter: RunCounter, j: Job): string {
   return `${counter.label()} · ${j.scenario.name} · ${j.policy} · seed ${j.seed}`;
 }
 
-/** Runs `jobs` on `threads` workers (1: in this thread); reports in job order; with `picksDir`, each run writes its pick trace there. */
-export async function runJobs(jobs: readonly Job[], threads: number, progress: ProgressBar | null, counter: RunCounter, picksDir: string | null = null): Promise<RunReport[]> {
+/** Where traced runs go: the folder of their pick traces, and who hears each run's tail census. */
+export interface PickSink {
+  dir: string;
+  onTail(policy: string, tail: TailCensus): void;
+}
+
+/** Runs `jobs` on `threads` workers (1: in this thread); reports in job order; with `picks`, each run writes its pick trace. */
+export async function runJobs(jobs: readonly Job[], threads: number, progress: ProgressBar | null, counter: RunCounter, picks: PickSink | null = null): Promise<RunReport[]> {
+  const picksDir = picks === null ? null : picks.dir;
   const out = new Array<RunReport>(jobs.length);
   if (threads <= 1) {
     for (let i = 0; i < jobs.length; i++) {
@@ -62,7 +69,7 @@ export async function runJobs(jobs: readonly Job[], threads: number, progress: P
         onProgress: progress === null ? undefined : (f) => progress.update(label, f, counter.eta(f)),
       });
       const wallMs = performance.now() - t0;
-      if (picksDir !== null && run.picks !== undefined) writePickTrace(pickTraceFile(picksDir, j.scenario.name, j.policy, j.seed), run.picks);
+      if (picks !== null && run.picks !== undefined) picks.onTail(j.policy, keepRun(picks.dir, j.scenario, j.policy, j.seed, run.picks));
       counter.finish();
       progress?.done(label, `${run.records.length} requests, ${(wallMs / 1000).toFixed(1)} s, ${counter.eta()}`);
       out[i] = buildRunReport(j.scenario, j.policy, j.seed, run.records, run.stageCounters, j.scenario.fleet.pods, wallMs);
@@ -92,6 +99,7 @@ export async function runJobs(jobs: readonly Job[], threads: number, progress: P
               else if (m.type === 'error') reject(new Error(`${j.scenario.name} · ${j.policy} · seed ${j.seed}: ${m.message}`));
               else {
                 out[m.id] = m.run;
+                if (picks !== null && m.tail !== undefined) picks.onTail(j.policy, m.tail);
                 counter.finish();
                 progress?.done(`${counter.label()} · ${j.scenario.name} · ${j.policy} · seed ${j.seed}`, `${m.requests} requests, ${(m.run.wallMs / 1000).toFixed(1)} s, ${counter.eta()}`);
                 give();

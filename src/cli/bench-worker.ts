@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { buildRunReport } from '../loadgen/report.js';
 import { policyFactory, registerConfigPolicy } from '../sim/scorecard/policies.js';
 import { runScorecard } from '../sim/scorecard/runner.js';
-import { pickTraceFile, writePickTrace } from '../sim/scorecard/pick-trace.js';
+import { keepRun } from '../sim/scorecard/pick-trace.js';
 import { loadScenario, type Scenario } from '../workload/scenario.js';
 import type { JobRequest, JobResponse } from './bench-pool.js';
 
@@ -45,10 +45,11 @@ async function run(job: JobRequest): Promise<JobResponse> {
     },
   });
   const wallMs = performance.now() - t0;
-  if (job.picksDir !== undefined && result.picks !== undefined) writePickTrace(pickTraceFile(job.picksDir, scenario.name, job.policy, job.seed), result.picks);
+  const tail = job.picksDir !== undefined && result.picks !== undefined ? keepRun(job.picksDir, scenario, job.policy, job.seed, result.picks) : undefined;
   return {
     type: 'done',
     id: job.id,
+    ...(tail === undefined ? {} : { tail }),
     requests: result.records.length,
     run: buildRunReport(scenario, job.policy, job.seed, result.records, result.stageCounters, scenario.fleet.pods, wallMs),
   };

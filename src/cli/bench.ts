@@ -13,7 +13,7 @@ import { defaultPolicies, registerConfigPolicy } from '../sim/scorecard/policies
 import { DEFAULT_FAMILY, runGenerated } from './bench-generate.js';
 import { benchScenario } from './bench-run.js';
 import type { KvEventDelivery } from '../sim/scorecard/runner.js';
-import { addTail, emptyCensus, pickTraceFile, renderTail, writePickTrace, type PickTraceLine, type TailCensus } from '../sim/scorecard/pick-trace.js';
+import { emptyCensus, keepRun, mergeCensus, renderTails, type PickTraceLine, type TailCensus } from '../sim/scorecard/pick-trace.js';
 import { formatHelp, list, num, parseFlags, rejectPositionals, str, type FlagSpec } from './flags.js';
 
 /** Flags of `switchboard bench`. */
@@ -180,17 +180,15 @@ export async function runBench(argv: string[]): Promise<number> {
   const picks = flags.tracePicks ? join(out, 'picks') : null;
   // Traced: each run's lines go to a file, and its TTFT tail into the policy's census.
   const tails = new Map<string, TailCensus>();
-  const measured = new Set(scenario.arrivals.stages.filter((st) => !st.warmup).map((st) => st.name));
   const onPicks =
     picks === null
       ? null
       : (policy: string, seed: number, lines: PickTraceLine[]): void => {
-          writePickTrace(pickTraceFile(picks, scenario.name, policy, seed), lines);
-          tails.set(policy, addTail(tails.get(policy) ?? emptyCensus(), lines, (st) => measured.has(st)));
+          tails.set(policy, mergeCensus(tails.get(policy) ?? emptyCensus(), keepRun(picks, scenario, policy, seed, lines)));
         };
   const report = await benchScenario(scenario, policies, seeds, flags.quiet ? null : new ProgressBar(), flags.replicas, flags.kvEvents, undefined, onPicks);
   const files = writeReport(out, report);
-  const tail = picks === null ? '' : `pick traces under ${picks}\nTTFT tail (worst 1% of each run's first tokens), at the pick:\n${[...tails].map(([p, c]) => renderTail(p, c)).join('\n')}\n`;
+  const tail = picks === null ? '' : `pick traces under ${picks}\n${renderTails(tails)}`;
   process.stdout.write(`${renderTable(report)}\nwrote ${files.json}\nwrote ${files.html}\n${tail}`);
   return 0;
 }

@@ -82,6 +82,10 @@ describe('bench --generate', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/runs on 2 thread\(s\)/);
+    // Traced: the workers' tail censuses add up per policy (two draws, one seed each).
+    expect(r.stdout).toContain(`pick traces under ${join(out, 'picks')}`);
+    for (const policy of ['round-robin', 'least-request', 'go-epp']) expect(r.stdout).toMatch(new RegExp(`\\n  ${policy}: \\d+ requests over 2 run\\(s\\)`));
+    expect(r.stdout).toMatch(/go-epp: .*moved by /);
     type S = { tallies: unknown; losses: Array<{ file: string }> };
     const strip = (x: S) => ({ tallies: x.tallies, losses: x.losses.map((l) => ({ ...l, file: l.file.replace(/^.*[\\/]/, '') })) });
     const two = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as S;

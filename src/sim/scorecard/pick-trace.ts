@@ -151,7 +151,7 @@ export interface TailCensus {
   belowBest: number;
   /** The pod loaded the request's adapter first. */
   adapterLoads: number;
-  /** Deciding term per pick ('tie' when none); director policies only. */
+  /** Deciding term per pick ('none' on tied totals or a single candidate); director policies only. */
   terms: Record<string, number>;
 }
 
@@ -178,7 +178,7 @@ export function addTail(into: TailCensus, lines: readonly PickTraceLine[], measu
     if (p.seen.pendingPrefill > 0) into.pendingPrefill++;
     if (Object.keys(p.filtered).length > 0) into.filtered++;
     if (p.belowBest) into.belowBest++;
-    const term = p.term ?? 'tie';
+    const term = p.term ?? 'none';
     into.terms[term] = (into.terms[term] ?? 0) + 1;
   }
   return into;
@@ -188,10 +188,39 @@ export function addTail(into: TailCensus, lines: readonly PickTraceLine[], measu
 export function renderTail(policy: string, c: TailCensus): string {
   const pct = (n: number): string => `${Math.round((100 * n) / Math.max(1, c.requests))}%`;
   const parts = [`${c.requests} requests over ${c.runs} run(s)`, `${pct(c.uncached)} mostly uncached`, `${pct(c.adapterLoads)} adapter loads`];
-  const terms = Object.entries(c.terms).sort((a, b) => b[1] - a[1]);
+  // Most first; equal counts by name, so the line does not depend on the order runs finished in.
+  const terms = Object.entries(c.terms).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   if (terms.length > 0) {
     parts.push(`${pct(c.pendingPrefill)} behind own pending prefill`, `${pct(c.filtered)} after a filter dropped pods`, `${pct(c.belowBest)} near ties`);
     parts.push(`moved by ${terms.map(([t, n]) => `${t} ${n}`).join(', ')}`);
   }
   return `  ${policy}: ${parts.join(', ')}`;
+}
+
+/** Adds census `c` to `into`. */
+export function mergeCensus(into: TailCensus, c: TailCensus): TailCensus {
+  into.runs += c.runs;
+  into.requests += c.requests;
+  into.uncached += c.uncached;
+  into.pendingPrefill += c.pendingPrefill;
+  into.filtered += c.filtered;
+  into.belowBest += c.belowBest;
+  into.adapterLoads += c.adapterLoads;
+  for (const [t, n] of Object.entries(c.terms)) into.terms[t] = (into.terms[t] ?? 0) + n;
+  return into;
+}
+
+/**
+ * Writes one run's pick trace under `dir` and returns its tail census (the scenario's measured
+ * stages): what every traced bench path does with a run's lines.
+ */
+export function keepRun(dir: string, scenario: { name: string; arrivals: { stages: ReadonlyArray<{ name: string; warmup: boolean }> } }, policy: string, seed: number, lines: readonly PickTraceLine[]): TailCensus {
+  writePickTrace(pickTraceFile(dir, scenario.name, policy, seed), lines);
+  const measured = new Set(scenario.arrivals.stages.filter((st) => !st.warmup).map((st) => st.name));
+  return addTail(emptyCensus(), lines, (st) => measured.has(st));
+}
+
+/** The printed census: a heading and one line per policy. */
+export function renderTails(tails: ReadonlyMap<string, TailCensus>): string {
+  return `TTFT tail (worst 1% of each run's first tokens), at the pick:\n${[...tails].map(([p, c]) => renderTail(p, c)).join('\n')}\n`;
 }

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseScenario } from '../../../src/workload/scenario.js';
 import { runScorecard } from '../../../src/sim/scorecard/runner.js';
 import { policyFactory } from '../../../src/sim/scorecard/policies.js';
-import { addTail, emptyCensus, pickTraceFile, renderTail, type PickTraceLine } from '../../../src/sim/scorecard/pick-trace.js';
+import { addTail, emptyCensus, mergeCensus, pickTraceFile, renderTail, type PickTraceLine } from '../../../src/sim/scorecard/pick-trace.js';
 import { runCli } from '../../support/cli-process.js';
 
 const SCENARIO = `
@@ -114,13 +114,16 @@ describe('pick traces', () => {
     lines.push(line(303, 'main', 400, 80, { pick: pick('prefix-cache-scorer', 0, {}, false) }));
     lines.push(line(304, 'main', 300, 10, { pick: pick('prefix-cache-scorer', 100, {}, false) }));
     const c = addTail(emptyCensus(), lines, (st) => st === 'main');
-    expect(c).toEqual({ runs: 1, requests: 4, uncached: 2, pendingPrefill: 2, filtered: 1, belowBest: 1, adapterLoads: 1, terms: { tie: 1, 'prefix-cache-scorer': 2, 'queue-scorer': 1 } });
+    expect(c).toEqual({ runs: 1, requests: 4, uncached: 2, pendingPrefill: 2, filtered: 1, belowBest: 1, adapterLoads: 1, terms: { none: 1, 'prefix-cache-scorer': 2, 'queue-scorer': 1 } });
     // Runs add up; a run with nothing measured adds nothing.
     addTail(c, lines.slice(0, 10), (st) => st === 'main');
     expect(c.runs).toBe(2);
     expect(c.requests).toBe(5);
     expect(addTail(emptyCensus(), lines, () => false)).toEqual(emptyCensus());
-    expect(renderTail('p', c)).toBe('  p: 5 requests over 2 run(s), 40% mostly uncached, 20% adapter loads, 40% behind own pending prefill, 20% after a filter dropped pods, 20% near ties, moved by prefix-cache-scorer 2, queue-scorer 2, tie 1');
+    // Censuses of separate runs (worker threads) merge into the same sums.
+    const twice = mergeCensus(mergeCensus(emptyCensus(), c), c);
+    expect(twice).toMatchObject({ runs: 4, requests: 10, uncached: 4, adapterLoads: 2, terms: { none: 2, 'prefix-cache-scorer': 4, 'queue-scorer': 4 } });
+    expect(renderTail('p', c)).toBe('  p: 5 requests over 2 run(s), 40% mostly uncached, 20% adapter loads, 40% behind own pending prefill, 20% after a filter dropped pods, 20% near ties, moved by prefix-cache-scorer 2, queue-scorer 2, none 1');
     expect(renderTail('lr', addTail(emptyCensus(), [line(0, 'main', 5, 0)], () => true))).toBe('  lr: 1 requests over 1 run(s), 100% mostly uncached, 0% adapter loads');
   });
 
