@@ -129,6 +129,8 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
   const md = familyMarkdown(summary);
   writeFileSync(join(o.out, 'summary.md'), md);
   writeFileSync(join(o.out, 'summary.json'), JSON.stringify(summary, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2));
-  write(`${renderFamilySummary(summary)}\nwall time ${formatDuration(summary.wallMs)} (${generated.length} calibrations, ${counter.total} runs on ${Math.max(1, o.jobs ?? 1)} thread(s))\nwrote ${join(o.out, 'summary.md')}\nwrote ${join(o.out, 'summary.json')}\nscenario files and reports under ${o.out}\n${picks === null ? '' : `pick traces under ${picks.dir}\n${renderTails(new Map(policies.filter((p) => tails.has(p)).map((p) => [p, tails.get(p) as TailCensus])))}`}`);
+  // Censuses in the policies' order, not the order worker threads finished in.
+  const traced = picks === null ? '' : `pick traces under ${picks.dir}\n${renderTails(new Map(policies.flatMap((p) => (tails.has(p) ? [[p, tails.get(p) as TailCensus] as const] : []))))}`;
+  write(`${renderFamilySummary(summary)}\nwall time ${formatDuration(summary.wallMs)} (${generated.length} calibrations, ${counter.total} runs on ${Math.max(1, o.jobs ?? 1)} thread(s))\nwrote ${join(o.out, 'summary.md')}\nwrote ${join(o.out, 'summary.json')}\nscenario files and reports under ${o.out}\n${traced}`);
   return summary;
 }
