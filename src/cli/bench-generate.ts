@@ -18,7 +18,7 @@ import { buildScenario, type Scenario } from '../workload/scenario.js';
 import { buildReport } from '../loadgen/report.js';
 import { runJobs, type Job } from './bench-pool.js';
 import { registerConfigPolicy } from '../sim/scorecard/policies.js';
-import { emptyCensus, mergeCensus, renderTails, type TailCensus } from '../sim/scorecard/pick-trace.js';
+import { renderTails, tallyTail, type TailCensus } from '../sim/scorecard/pick-trace.js';
 
 /** The family shipped with Switchboard. */
 export const DEFAULT_FAMILY = fileURLToPath(new URL('../../bench/families/default.yaml', import.meta.url));
@@ -115,7 +115,7 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
   const jobs: Job[] = generated.flatMap((g) => o.seeds.flatMap((seed) => policies.map((policy) => ({ file: g.file, scenario: g.scenario, policy, seed, configPath: configPaths.get(policy) }))));
   // Traced: each run's TTFT tail joins its policy's census, printed after the summary.
   const tails = new Map<string, TailCensus>();
-  const picks = o.tracePicks === true ? { dir: join(o.out, 'picks'), onTail: (p: string, c: TailCensus) => void tails.set(p, mergeCensus(tails.get(p) ?? emptyCensus(), c)) } : null;
+  const picks = o.tracePicks === true ? { dir: join(o.out, 'picks'), onTail: (p: string, c: TailCensus) => tallyTail(tails, p, c) } : null;
   const runs = await runJobs(jobs, o.jobs ?? 1, bar, counter, picks);
   const entries: FamilyEntry[] = [];
   const per = o.seeds.length * policies.length;

@@ -56,7 +56,6 @@ export interface PickSink {
 
 /** Runs `jobs` on `threads` workers (1: in this thread); reports in job order; with `picks`, each run writes its pick trace. */
 export async function runJobs(jobs: readonly Job[], threads: number, progress: ProgressBar | null, counter: RunCounter, picks: PickSink | null = null): Promise<RunReport[]> {
-  const picksDir = picks === null ? null : picks.dir;
   const out = new Array<RunReport>(jobs.length);
   if (threads <= 1) {
     for (let i = 0; i < jobs.length; i++) {
@@ -65,7 +64,7 @@ export async function runJobs(jobs: readonly Job[], threads: number, progress: P
       const t0 = performance.now();
       const run = await runScorecard(j.scenario, policyFactory(j.policy), {
         seed: j.seed,
-        tracePicks: picksDir !== null,
+        tracePicks: picks !== null,
         onProgress: progress === null ? undefined : (f) => progress.update(label, f, counter.eta(f)),
       });
       const wallMs = performance.now() - t0;
@@ -91,7 +90,7 @@ export async function runJobs(jobs: readonly Job[], threads: number, progress: P
               }
               current = next++;
               const j = jobs[current];
-              w.postMessage({ id: current, file: j.file, policy: j.policy, seed: j.seed, configPath: j.configPath, ...(picksDir === null ? {} : { picksDir }) } satisfies JobRequest);
+              w.postMessage({ id: current, file: j.file, policy: j.policy, seed: j.seed, configPath: j.configPath, ...(picks === null ? {} : { picksDir: picks.dir }) } satisfies JobRequest);
             };
             w.on('message', (m: JobResponse) => {
               const j = jobs[m.id];

@@ -13,7 +13,7 @@ import { defaultPolicies, registerConfigPolicy } from '../sim/scorecard/policies
 import { DEFAULT_FAMILY, runGenerated } from './bench-generate.js';
 import { benchScenario } from './bench-run.js';
 import type { KvEventDelivery } from '../sim/scorecard/runner.js';
-import { emptyCensus, keepRun, mergeCensus, renderTails, type PickTraceLine, type TailCensus } from '../sim/scorecard/pick-trace.js';
+import { keepRun, renderTails, tallyTail, type PickTraceLine, type TailCensus } from '../sim/scorecard/pick-trace.js';
 import { formatHelp, list, num, parseFlags, rejectPositionals, str, type FlagSpec } from './flags.js';
 
 /** Flags of `switchboard bench`. */
@@ -184,7 +184,7 @@ export async function runBench(argv: string[]): Promise<number> {
     picks === null
       ? null
       : (policy: string, seed: number, lines: PickTraceLine[]): void => {
-          tails.set(policy, mergeCensus(tails.get(policy) ?? emptyCensus(), keepRun(picks, scenario, policy, seed, lines)));
+          tallyTail(tails, policy, keepRun(picks, scenario, policy, seed, lines));
         };
   const report = await benchScenario(scenario, policies, seeds, flags.quiet ? null : new ProgressBar(), flags.replicas, flags.kvEvents, undefined, onPicks);
   const files = writeReport(out, report);

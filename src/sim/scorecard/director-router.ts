@@ -143,7 +143,7 @@ function routeThrough(director: Director, podOf: ReadonlyMap<string, number>, ex
       subset: null,
       // The simulator's token ids: what a precise prefix index keys requests by (no tokenizer round trip).
       tokenIds: input.tokens ?? null,
-      ...(explain ? { explain: true } : {}),
+      explain,
     };
     const d = await director.handleRequest(req);
     if (d.kind === 'reject') return { kind: 'reject', status: d.error.status, error: d.error.code };

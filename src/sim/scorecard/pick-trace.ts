@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Explanation } from '../../scheduling/framework/explain.js';
 import type { RequestRecord } from '../../workload/metrics.js';
+import type { Scenario } from '../../workload/scenario.js';
 import type { WorkRequest } from '../../workload/workload.js';
 
 /** Which term moved a director pick, with the picked endpoint's view (pods by index). */
@@ -214,10 +215,15 @@ export function mergeCensus(into: TailCensus, c: TailCensus): TailCensus {
  * Writes one run's pick trace under `dir` and returns its tail census (the scenario's measured
  * stages): what every traced bench path does with a run's lines.
  */
-export function keepRun(dir: string, scenario: { name: string; arrivals: { stages: ReadonlyArray<{ name: string; warmup: boolean }> } }, policy: string, seed: number, lines: readonly PickTraceLine[]): TailCensus {
+export function keepRun(dir: string, scenario: Scenario, policy: string, seed: number, lines: readonly PickTraceLine[]): TailCensus {
   writePickTrace(pickTraceFile(dir, scenario.name, policy, seed), lines);
   const measured = new Set(scenario.arrivals.stages.filter((st) => !st.warmup).map((st) => st.name));
   return addTail(emptyCensus(), lines, (st) => measured.has(st));
+}
+
+/** Adds run census `c` to `policy`'s in `tails`. */
+export function tallyTail(tails: Map<string, TailCensus>, policy: string, c: TailCensus): void {
+  tails.set(policy, mergeCensus(tails.get(policy) ?? emptyCensus(), c));
 }
 
 /** The printed census: a heading and one line per policy. */

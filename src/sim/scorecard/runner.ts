@@ -99,7 +99,7 @@ export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory
     scrapeIntervalMs,
     timers: { set: (ms, fn) => sched.at(sched.now() + ms, fn), clear: (h) => sched.cancel(h as TimerHandle) },
     objectives: sc.objectives,
-    ...(opts.tracePicks === true ? { explain: true } : {}),
+    explain: opts.tracePicks === true,
   });
   const engines: Engine[] = [];
   for (let i = 0; i < nPods; i++) {
@@ -120,7 +120,8 @@ export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory
   await router.close?.();
   opts.onProgress?.(1);
   const out: ScorecardRun = { policy: router.name, seed, records: run.records, stageCounters: run.stageCounters(), virtualMs: sched.now(), events: run.events };
-  if (run.picks !== null) out.picks = run.picks;
+  // Every request has ended by now, so every line is filled.
+  if (run.picks !== null) out.picks = run.picks as PickTraceLine[];
   return out;
 }
 
@@ -132,7 +133,7 @@ export async function runScorecard(scenario: Scenario, makeRouter: RouterFactory
 class VirtualRun {
   readonly records: RequestRecord[] = [];
   /** Trace lines in issue order (null: not traced). */
-  readonly picks: PickTraceLine[] | null;
+  readonly picks: Array<PickTraceLine | null> | null;
   events = 0;
   private readonly live = new Set<Tracked>();
   /** Router decisions still being awaited (async routers). */
@@ -284,7 +285,7 @@ class VirtualRun {
     const tracked: Tracked = { record, itl: new Float64Array(Math.max(0, work.maxTokens - 1)), work, session, done: null, firstToken: null, sim: null, pick: null, line: -1 };
     this.live.add(tracked);
     // The slot is filled when the request ends, so lines stay in issue order.
-    if (this.picks !== null) tracked.line = this.picks.push(null as unknown as PickTraceLine) - 1;
+    if (this.picks !== null) tracked.line = this.picks.push(null) - 1;
     let body: Buffer | null = null;
     const gen = this.gen;
     const decision = this.router.route({
