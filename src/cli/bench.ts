@@ -43,7 +43,7 @@ export const BENCH_FLAGS: FlagSpec[] = [
     name: 'policies',
     type: 'list',
     default: [],
-    help: "policy names (default: the scenario's list, else all): round-robin, random, least-request, go-epp, switchboard",
+    help: "policy names (default: the scenario's list, else all): round-robin, random, least-request, go-epp, switchboard; NAME@K is NAME's twin with its own tie-break stream (the judge's noise floor)",
   },
   { name: 'config', type: 'list', default: [], help: 'extra policies from EndpointPickerConfig files, "name=path,..." (added to the comparison)' },
   { name: 'seeds', type: 'list', default: [], help: "seeds (default: the scenario's seed)" },

@@ -47,6 +47,8 @@ export class Lifecycle implements RequestLifecycle {
   private prefillPending: boolean;
   private status = 0;
   private readonly dispatchedAt: number;
+  /** Our pending prefill on the endpoint at dispatch (-1 once the request moved elsewhere). */
+  private prefillAhead: number;
 
   constructor(private readonly init: LifecycleInit) {
     this.endpoint = init.endpoint;
@@ -54,6 +56,7 @@ export class Lifecycle implements RequestLifecycle {
     this.dispatchedAt = clock.now();
     this.observer = new ResponseObserver(init.stream, init.incomingModel, init.targetModel, () => clock.now());
     init.pool.dispatch(init.endpoint.slot, init.tokens);
+    this.prefillAhead = init.pool.pendingPrefill[init.endpoint.slot];
     init.pool.addPrefill(init.endpoint.slot, init.prefillTokens);
     this.prefillPending = init.prefillTokens > 0;
     init.telemetry?.requestStarted(init.incomingModel, init.targetModel, init.priority, init.requestBytes, init.retry);
@@ -77,6 +80,7 @@ export class Lifecycle implements RequestLifecycle {
       pool.removePrefill(this.endpoint, this.init.prefillTokens);
       pool.addPrefill(ep.slot, this.init.prefillTokens);
     }
+    this.prefillAhead = -1;
     this.endpoint = ep;
   }
 
@@ -170,6 +174,8 @@ export class Lifecycle implements RequestLifecycle {
       ttftMs: timed ? o.firstByteAt - this.dispatchedAt : -1,
       tpotMs: spread && u !== null && u.completionTokens >= 2 ? span / (u.completionTokens - 1) : -1,
       itlMs: spread && o.events >= 3 ? span / (o.events - 1) : -1,
+      prefillTokens: init.prefillTokens,
+      prefillAhead: this.prefillAhead,
       events: o.events,
       requestBytes: init.requestBytes,
       responseBytes: o.bytes,

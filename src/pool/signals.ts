@@ -18,6 +18,8 @@ export const SIGNALS = {
   preemptions: { kind: 'counter', help: 'requests preempted per second (vllm:num_preemptions_total)' },
   ttft: { kind: 'observed', help: 'time to first token of recent streamed responses, ms (moving average; 0 unknown)' },
   tpot: { kind: 'observed', help: 'time per output token after the first of recent streamed responses, ms (moving average; 0 unknown)' },
+  prefillMs: { kind: 'observed', help: 'first-token time with no prefill work queued ahead, ms (fitted intercept; 0 unknown)' },
+  prefillMsPerToken: { kind: 'observed', help: 'first-token time per prompt token of prefill work, ms (fitted slope; 0 unknown)' },
 } as const satisfies Record<string, SignalSpec>;
 
 export type SignalName = keyof typeof SIGNALS;

@@ -57,6 +57,14 @@ export interface ResponseObservation {
   readonly tpotMs: number;
   /** Mean gap between the stream's SSE events, an ITL estimate that needs no usage; -1 below three events or without timing. */
   readonly itlMs: number;
+  /** Estimated uncached prompt tokens of the request (its own prefill work). */
+  readonly prefillTokens?: number;
+  /**
+   * Prefill work this picker had pending on the endpoint when it dispatched the request
+   * (estimated uncached prompt tokens of its earlier requests still awaiting a first token), or
+   * -1 when unknown (the request moved to another endpoint on the way).
+   */
+  readonly prefillAhead?: number;
   /** SSE events counted in the stream (0 for a plain body). */
   readonly events: number;
   readonly requestBytes: number;

@@ -7,7 +7,7 @@
  */
 import { sbError } from '../../errors.js';
 import { configFilePolicy, DIRECTOR_POLICIES, OPT_IN_POLICIES } from './director-router.js';
-import { BASELINES, type RouterFactory } from './router.js';
+import { BASELINES, type Router, type RouterFactory } from './router.js';
 
 const registry = new Map<string, RouterFactory>([...Object.entries(BASELINES), ...Object.entries(DIRECTOR_POLICIES), ...Object.entries(OPT_IN_POLICIES)]);
 /** Policies run only when named (they need something the default comparison does not model). */
@@ -33,9 +33,36 @@ export function defaultPolicies(): string[] {
   return policyNames().filter((n) => !optIn.has(n));
 }
 
-/** The factory for `name`; throws SB_ERR_CONFIG for unknown names. */
+/**
+ * The factory for `name`; throws SB_ERR_CONFIG for unknown names. `NAME@K` (K a whole number) is
+ * NAME's twin: the same policy with its own tie-break random stream, so a comparison can show how
+ * many cells a policy wins or loses against itself by chance alone (the judge's resolution).
+ */
 export function policyFactory(name: string): RouterFactory {
   const f = registry.get(name);
-  if (f === undefined) throw sbError('SB_ERR_CONFIG', 'policies', `unknown policy "${name}" (known: ${policyNames().join(', ')})`);
-  return f;
+  if (f !== undefined) return f;
+  const twin = /^(.+)@(\d{1,9})$/.exec(name);
+  const base = twin === null ? undefined : registry.get(twin[1]);
+  if (twin === null || base === undefined) {
+    throw sbError('SB_ERR_CONFIG', 'policies', `unknown policy "${name}" (known: ${policyNames().join(', ')}, and NAME@K for a twin of NAME)`);
+  }
+  const stream = Number(twin[2]);
+  return async (ctx) => renamed(await base({ ...ctx, seed: twinSeed(ctx.seed, stream) }), name);
+}
+
+/** The run seed a twin's router sees: the workload keeps the run's seed, only the router's stream moves. */
+function twinSeed(seed: number, stream: number): number {
+  return (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(stream, 0xc2b2ae35)) >>> 0;
+}
+
+/** `r` under another name (a twin's results must not merge with its original's). */
+function renamed(r: Router, name: string): Router {
+  return {
+    name,
+    route: (input) => r.route(input),
+    ...(r.onScrape !== undefined ? { onScrape: r.onScrape.bind(r) } : {}),
+    ...(r.onScrapeStarted !== undefined ? { onScrapeStarted: r.onScrapeStarted.bind(r) } : {}),
+    ...(r.onKvEvents !== undefined ? { onKvEvents: r.onKvEvents.bind(r) } : {}),
+    ...(r.close !== undefined ? { close: r.close.bind(r) } : {}),
+  };
 }

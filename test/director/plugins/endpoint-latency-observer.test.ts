@@ -125,11 +125,47 @@ describe('endpoint-latency-observer: the estimate', () => {
     expect(pool.signal.tpot[last.slot]).toBe(42);
   });
 
+  it('fits first-token time against prefill work: fixed ms + ms per token, decayed, aged', () => {
+    const { pool, clock, ep, o } = setup({ prefillAlpha: 0.5, maxAge: '10s' });
+    const sig = pool.signal;
+    // One sample, or samples whose work barely differs: a ratio through 0.
+    o.responseComplete(obs(ep, clock.now(), { ttftMs: 120, prefillAhead: 0, prefillTokens: 1000 }));
+    expect([sig.prefillMs[ep.slot], sig.prefillMsPerToken[ep.slot]]).toEqual([0, 0.12]);
+    // Samples on the line 40 ms + 0.3 ms/token give that line back, whatever the decay.
+    for (const [ahead, own] of [[0, 500], [2000, 1000], [6000, 2000], [0, 100]]) {
+      clock.advance(100);
+      o.responseComplete(obs(ep, clock.now(), { ttftMs: 40 + 0.3 * (ahead + own), prefillAhead: ahead, prefillTokens: own }));
+    }
+    // (the first sample, 0.12 ms/token with no fixed part, is decayed to 1/16 of the weight)
+    expect(sig.prefillMs[ep.slot]).toBeGreaterThan(30);
+    expect(sig.prefillMsPerToken[ep.slot]).toBeCloseTo(0.3, 1);
+    // Unknown work (the request moved on the way), no timing, or a plain body: no sample.
+    const before = [sig.prefillMs[ep.slot], sig.prefillMsPerToken[ep.slot]];
+    o.responseComplete(obs(ep, clock.now(), { ttftMs: 9_000, prefillAhead: -1, prefillTokens: 10 }));
+    o.responseComplete(obs(ep, clock.now(), { ttftMs: -1, prefillAhead: 0, prefillTokens: 10 }));
+    o.responseComplete(obs(ep, clock.now(), { ttftMs: 9_000 }));
+    expect([sig.prefillMs[ep.slot], sig.prefillMsPerToken[ep.slot]]).toEqual(before);
+    // A line that would need a negative cost per token is not believed: the ratio through 0 instead.
+    const other = pool.endpoints()[1];
+    o.responseComplete(obs(other, clock.now(), { ttftMs: 900, prefillAhead: 0, prefillTokens: 100 }));
+    o.responseComplete(obs(other, clock.now(), { ttftMs: 100, prefillAhead: 0, prefillTokens: 4000 }));
+    expect(sig.prefillMs[other.slot]).toBe(0);
+    expect(sig.prefillMsPerToken[other.slot]).toBeCloseTo((0.5 * 900 + 100) / (0.5 * 100 + 4000), 12); // the older sample decayed to half
+    // Aged like the other columns: a scrape after maxAge without samples forgets the fit.
+    clock.advance(11_000);
+    pool.recordMetrics(ep, snapshot({ q: 0 }));
+    expect([sig.prefillMs[ep.slot], sig.prefillMsPerToken[ep.slot]]).toEqual([0, 0]);
+    o.responseComplete(obs(ep, clock.now(), { ttftMs: 50, prefillAhead: 0, prefillTokens: 1000 }));
+    expect(sig.prefillMsPerToken[ep.slot]).toBe(0.05);
+  });
+
   it('validates its parameters', () => {
     expect(() => setup({ alpha: 0 })).toThrow(/alpha/);
     expect(() => setup({ maxAge: 'soon' })).toThrow(/maxAge/);
     expect(() => setup({ maxTpot: 0 })).toThrow(/maxTpot.*positive/);
     expect(() => setup({ fullWeightTokens: 0.5 })).toThrow(/fullWeightTokens/);
+    expect(() => setup({ prefillAlpha: 2 })).toThrow(/prefillAlpha/);
+    expect(() => setup({ prefillMinSpread: -1 })).toThrow(/prefillMinSpread/);
     const warnings: unknown[] = [];
     const pool = makePool([{}]);
     registerBuiltinPlugins().create(ENDPOINT_LATENCY_OBSERVER, 'o', { alhpa: 1 }, { pool, rng: Math.random }, warnings as never);
@@ -198,6 +234,8 @@ describe('the lifecycle hook contract on the real lifecycle', () => {
     expect(rec.seen).toHaveLength(1);
     const o = rec.seen[0];
     expect(o).toMatchObject({ requestId: 'req-1', outcome: 'ok', status: 200, streamed: true, ttftMs: 300, tpotMs: 10, events: 7, errorCode: null });
+    // Nothing was pending on the endpoint at dispatch; the request's own 5 prompt tokens were its work.
+    expect(o).toMatchObject({ prefillAhead: 0, prefillTokens: 5 });
     expect(o.itlMs).toBeCloseTo(40 / 6, 9);
     expect(o.endpoint).toBe(pool.endpoints()[0]);
     expect(pool.inflight[o.endpoint.slot]).toBe(0);

@@ -49,4 +49,23 @@ describe('director-backed policies', () => {
     expect(run.policy).toBe('queue-only');
     expect(run.records.every((r) => r.ok)).toBe(true);
   });
+
+  it('NAME@K is a twin: the same workload, its own tie-break stream, reported under its own name', async () => {
+    const a = await runScorecard(SHARED, policyFactory('random'));
+    const twin = await runScorecard(SHARED, policyFactory('random@1'));
+    const again = await runScorecard(SHARED, policyFactory('random@1'));
+    expect(twin.policy).toBe('random@1');
+    expect(twin.seed).toBe(a.seed);
+    // The workload is the run's: the same requests arrive at the same times with the same prompts.
+    expect(twin.records.map((r) => [r.id, r.start, r.promptTokens])).toEqual(a.records.map((r) => [r.id, r.start, r.promptTokens]));
+    // The picks are the twin's own, and repeatable.
+    expect(twin.records.map((r) => r.pod)).not.toEqual(a.records.map((r) => r.pod));
+    expect(again.records.map((r) => [r.pod, r.end])).toEqual(twin.records.map((r) => [r.pod, r.end]));
+    // A director policy's twin goes through the real director too.
+    const goTwin = await runScorecard(SHARED, policyFactory('go-epp@2'));
+    expect(goTwin.policy).toBe('go-epp@2');
+    expect(goTwin.records.every((r) => r.ok)).toBe(true);
+    expect(() => policyFactory('nope@1')).toThrow(/unknown policy "nope@1".*NAME@K/);
+    expect(() => policyFactory('go-epp@x')).toThrow(/unknown policy/);
+  });
 });

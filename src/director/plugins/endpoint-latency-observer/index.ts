@@ -6,6 +6,9 @@ import type { LifecycleHook, ResponseObservation } from '../../framework/lifecyc
 
 export const ENDPOINT_LATENCY_OBSERVER = 'endpoint-latency-observer';
 
+/** Numbers per slot in the prefill-cost fit: weight, Σx, Σy, Σx², Σxy. */
+const FIT = 5;
+
 /** Settings of the observer (the factory's parameters). */
 export interface LatencyObserverOptions {
   /** Weight of one full-weight sample in the moving average, (0, 1]. */
@@ -17,6 +20,10 @@ export interface LatencyObserverOptions {
   maxTpotMs: number;
   /** Output tokens for a TPOT sample's full weight; shorter streams weigh proportionally less. */
   fullWeightTokens: number;
+  /** Weight of the newest sample in the prefill-cost fit, (0, 1]: older samples decay by 1 - this. */
+  prefillAlpha: number;
+  /** Spread of prefill work (tokens, standard deviation) below which the fit is a ratio through 0. */
+  prefillMinSpread: number;
 }
 
 export const LATENCY_OBSERVER_DEFAULTS: Readonly<LatencyObserverOptions> = Object.freeze({
@@ -25,6 +32,8 @@ export const LATENCY_OBSERVER_DEFAULTS: Readonly<LatencyObserverOptions> = Objec
   maxTtftMs: 60_000,
   maxTpotMs: 2_000,
   fullWeightTokens: 16,
+  prefillAlpha: 0.1,
+  prefillMinSpread: 256,
 });
 
 /**
@@ -35,6 +44,9 @@ export class EndpointLatencyObserver implements Plugin, LifecycleHook {
   readonly typedName: TypedName;
   private ttftAt = new Float64Array(0);
   private tpotAt = new Float64Array(0);
+  // Decayed sums of the prefill-cost fit (x: tokens of work, y: TTFT ms), per slot.
+  private fit = new Float64Array(0);
+  private fitAt = new Float64Array(0);
 
   constructor(
     name: string,
@@ -64,6 +76,9 @@ export class EndpointLatencyObserver implements Plugin, LifecycleHook {
       tpot = obs.itlMs;
       tokens = obs.events;
     }
+    if (obs.ttftMs >= 0 && obs.prefillAhead !== undefined && obs.prefillAhead >= 0) {
+      this.fitPrefill(ep.slot, obs.prefillAhead + (obs.prefillTokens ?? 0), Math.min(obs.ttftMs, o.maxTtftMs), now);
+    }
     if (tpot < 0) return;
     const weight = o.alpha * Math.min(1, (tokens - 1) / o.fullWeightTokens);
     this.update(pool.signal.tpot, this.tpotAt, ep.slot, Math.min(tpot, o.maxTpotMs), weight, now);
@@ -75,6 +90,41 @@ export class EndpointLatencyObserver implements Plugin, LifecycleHook {
     const pool = this.pool;
     if (now - this.ttftAt[slot] > this.o.maxAgeMs) pool.signal.ttft[slot] = 0;
     if (now - this.tpotAt[slot] > this.o.maxAgeMs) pool.signal.tpot[slot] = 0;
+    if (now - this.fitAt[slot] > this.o.maxAgeMs) {
+      pool.signal.prefillMs[slot] = 0;
+      pool.signal.prefillMsPerToken[slot] = 0;
+      this.fit.fill(0, slot * FIT, slot * FIT + FIT);
+    }
+  }
+
+  /**
+   * One sample of the endpoint's first-token cost: `work` tokens of prefill (this picker's own
+   * pending work at dispatch plus the request's uncached prompt) took `ttft` ms. A decayed
+   * least-squares line through the samples gives a fixed part and a cost per token; while the
+   * samples' work barely differs, the line goes through 0 (cost = sum of times / sum of work).
+   */
+  private fitPrefill(slot: number, work: number, ttft: number, now: number): void {
+    const f = this.fit;
+    const i = slot * FIT;
+    const keep = now - this.fitAt[slot] > this.o.maxAgeMs ? 0 : 1 - this.o.prefillAlpha;
+    f[i] = f[i] * keep + 1;
+    f[i + 1] = f[i + 1] * keep + work;
+    f[i + 2] = f[i + 2] * keep + ttft;
+    f[i + 3] = f[i + 3] * keep + work * work;
+    f[i + 4] = f[i + 4] * keep + work * ttft;
+    this.fitAt[slot] = now;
+    const w = f[i], mx = f[i + 1] / w, my = f[i + 2] / w;
+    const vx = f[i + 3] / w - mx * mx;
+    const spread = this.o.prefillMinSpread;
+    let slope = -1;
+    if (vx > spread * spread) slope = (f[i + 4] / w - mx * my) / vx;
+    let base = my - slope * mx;
+    if (slope < 0 || base < 0) {
+      slope = mx > 0 ? my / mx : 0;
+      base = mx > 0 ? 0 : my;
+    }
+    this.pool.signal.prefillMs[slot] = base;
+    this.pool.signal.prefillMsPerToken[slot] = slope;
   }
 
   private update(col: Float64Array, at: Float64Array, slot: number, v: number, weight: number, now: number): void {
@@ -93,6 +143,10 @@ export class EndpointLatencyObserver implements Plugin, LifecycleHook {
     };
     this.ttftAt = grow(this.ttftAt);
     this.tpotAt = grow(this.tpotAt);
+    this.fitAt = grow(this.fitAt);
+    const fit = new Float64Array(capacity * FIT);
+    fit.set(this.fit);
+    this.fit = fit;
   }
 }
 
@@ -104,6 +158,8 @@ export const endpointLatencyObserver: Factory<EndpointLatencyObserver> = (name, 
   const maxTtftMs = p.durationMs('maxTtft', d.maxTtftMs);
   const maxTpotMs = p.durationMs('maxTpot', d.maxTpotMs);
   const fullWeightTokens = p.number('fullWeightTokens', d.fullWeightTokens, { min: 1, integer: true });
+  const prefillAlpha = p.number('prefillAlpha', d.prefillAlpha, { min: 0.001, max: 1 });
+  const prefillMinSpread = p.number('prefillMinSpread', d.prefillMinSpread, { min: 0 });
   for (const [k, v] of [['maxAge', maxAgeMs], ['maxTtft', maxTtftMs], ['maxTpot', maxTpotMs]] as const) if (!(v > 0)) p.fail(k, 'must be positive');
-  return new EndpointLatencyObserver(name, pool, { alpha, maxAgeMs, maxTtftMs, maxTpotMs, fullWeightTokens });
+  return new EndpointLatencyObserver(name, pool, { alpha, maxAgeMs, maxTtftMs, maxTpotMs, fullWeightTokens, prefillAlpha, prefillMinSpread });
 };

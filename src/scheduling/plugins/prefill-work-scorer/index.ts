@@ -11,6 +11,10 @@ export const PREFILL_WORK_SCORER = 'prefill-work-scorer';
 export const prefillWorkScorer: PluginFactory = (name, p, { pool }) => {
   const scale = p.number('tokensScale', 8192, { min: 1 });
   const queuedPromptTokens = p.number('queuedPromptTokens', 1024, { min: 0 });
+  // `time`: the work is weighed by each endpoint's observed cost per token (and its fixed part),
+  // so a slower accelerator's tokens count for what they take there. `tokens`: a token is a token.
+  const byTime = p.string('unit', 'tokens', ['tokens', 'time']) === 'time';
+  const withFixed = p.boolean('fixedCost', true);
   const scorer: Scorer = {
     typedName: typed(PREFILL_WORK_SCORER, name),
     consumes: [PREFIX_MATCH],
@@ -19,12 +23,45 @@ export const prefillWorkScorer: PluginFactory = (name, p, { pool }) => {
       const input = cycle.request.inputTokens;
       const { pendingPrefill, waiting } = pool;
       const slots = cands.slots;
-      for (let k = 0; k < cands.length; k++) {
+      const n = cands.length;
+      if (!byTime) {
+        for (let k = 0; k < n; k++) {
+          const s = slots[k];
+          // Work ahead: our own not-yet-started prompts, or the scraped queue (other senders) if larger.
+          const ahead = Math.max(pendingPrefill[s], waiting[s] * queuedPromptTokens);
+          const own = input * (1 - (match?.fraction(s) ?? 0));
+          out[k] = scale / (scale + ahead + own);
+        }
+        return;
+      }
+      const perTok = pool.signal.prefillMsPerToken;
+      const fixed = pool.signal.prefillMs;
+      // Endpoints not yet measured are taken at the candidates' mean. The scale is S tokens at
+      // the fastest measured endpoint's cost, so a fleet of one speed scores as in tokens; with
+      // none measured, the score is the token formula's.
+      let known = 0;
+      let sumPer = 0;
+      let sumFixed = 0;
+      let minPer = Infinity;
+      for (let k = 0; k < n; k++) {
         const s = slots[k];
-        // Work ahead: our own not-yet-started prompts, or the scraped queue (other senders) if larger.
+        if (perTok[s] > 0) {
+          known++;
+          sumPer += perTok[s];
+          sumFixed += fixed[s];
+          if (perTok[s] < minPer) minPer = perTok[s];
+        }
+      }
+      const meanPer = known > 0 ? sumPer / known : 1;
+      const meanFixed = known > 0 && withFixed ? sumFixed / known : 0;
+      const T = scale * (known > 0 ? minPer : 1);
+      for (let k = 0; k < n; k++) {
+        const s = slots[k];
         const ahead = Math.max(pendingPrefill[s], waiting[s] * queuedPromptTokens);
         const own = input * (1 - (match?.fraction(s) ?? 0));
-        out[k] = scale / (scale + ahead + own);
+        const m = perTok[s] > 0;
+        const est = (m ? perTok[s] : meanPer) * (ahead + own) + (withFixed ? (m ? fixed[s] : meanFixed) : 0);
+        out[k] = T / (T + est);
       }
     },
   };
