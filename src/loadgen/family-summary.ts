@@ -3,7 +3,7 @@
  * over every scenario's verdicts (`judgement.ts`), and the worst losses with the scenario file
  * that replays each one.
  */
-import { JUDGED_METRICS, severity, type JudgedMetric } from '../workload/judge.js';
+import { JUDGED_METRICS, severity, worse, type JudgedMetric } from '../workload/judge.js';
 import type { Report } from './report.js';
 import { HEADLINES } from './report.js';
 import { fmt } from './table.js';
@@ -34,6 +34,24 @@ export interface WorstLoss {
   severity: number;
 }
 
+/**
+ * A policy against its twin (the same policy with its own tie-break stream, `NAME@K`), over every
+ * judged cell both have: how often one is more than the loss margin worse than the other, and
+ * how many of the policy's losses its twin has too (those do not hang on one run's luck).
+ */
+export interface TwinTally {
+  policy: string;
+  twin: string;
+  cells: number;
+  /** Cells where the twin is worse than the policy by the judge's rule (margin and floor). */
+  twinWorse: number;
+  /** Cells where the policy is worse than its twin. */
+  policyWorse: number;
+  losses: number;
+  /** The policy's losses whose cell its twin loses too. */
+  sharedLosses: number;
+}
+
 export interface FamilySummary {
   family: string;
   scenarios: number;
@@ -43,6 +61,8 @@ export interface FamilySummary {
   tallies: Array<{ policy: string; total: VerdictTally; byMetric: Record<JudgedMetric, VerdictTally> }>;
   /** Every loss, worst first. */
   losses: WorstLoss[];
+  /** Each policy run beside its twin (`NAME@K`): how far chance alone moves its cells. */
+  twins: TwinTally[];
   /** Wall time of the whole run, ms (calibration included). */
   wallMs: number;
 }
@@ -80,7 +100,52 @@ export function summarizeFamily(family: string, entries: readonly FamilyEntry[],
   }
   losses.sort((a, b) => b.severity - a.severity || (a.scenario < b.scenario ? -1 : 1));
   const seeds = [...new Set(entries.flatMap((e) => e.report.aggregates.flatMap((a) => a.seeds)))].sort((a, b) => a - b);
-  return { family, scenarios: entries.length, policies, seeds, tallies, losses, wallMs };
+  return { family, scenarios: entries.length, policies, seeds, tallies, losses, twins: tallyTwins(policies, entries), wallMs };
+}
+
+/** Every policy paired with each of its twins in the run, compared cell by cell. */
+function tallyTwins(policies: readonly string[], entries: readonly FamilyEntry[]): TwinTally[] {
+  const out: TwinTally[] = [];
+  for (const twin of policies) {
+    const at = twin.lastIndexOf('@');
+    const policy = at > 0 ? twin.slice(0, at) : '';
+    if (!/^\d+$/.test(twin.slice(at + 1)) || !policies.includes(policy)) continue;
+    const t: TwinTally = { policy, twin, cells: 0, twinWorse: 0, policyWorse: 0, losses: 0, sharedLosses: 0 };
+    for (const e of entries) {
+      const cells = e.report.judgement?.cells ?? [];
+      const key = (c: (typeof cells)[number]): string => `${c.scope}|${c.stage}|${c.metric}`;
+      const mine = new Map(cells.filter((c) => c.policy === twin).map((c) => [key(c), c]));
+      for (const c of cells) {
+        if (c.policy !== policy) continue;
+        const d = mine.get(key(c));
+        if (d === undefined) continue;
+        if (c.verdict === 'loss') {
+          t.losses++;
+          if (d.verdict === 'loss') t.sharedLosses++;
+        }
+        if (!Number.isFinite(c.value) || !Number.isFinite(d.value)) continue;
+        t.cells++;
+        if (worse(c.metric, d.value, c.value)) t.twinWorse++;
+        if (worse(c.metric, c.value, d.value)) t.policyWorse++;
+      }
+    }
+    out.push(t);
+  }
+  return out;
+}
+
+/** One line per twin pair: the judge's noise floor for that policy on these scenarios. */
+function twinLines(s: FamilySummary): string[] {
+  if (s.twins.length === 0) return [];
+  return [
+    '',
+    'twins (the same policy, its own tie-breaks): cells where one is more than 10% worse than the other; losses the twin has too',
+    ...s.twins.map(
+      (t) =>
+        `  ${t.twin} vs ${t.policy}: ${t.twinWorse + t.policyWorse} of ${t.cells} cells apart (twin worse ${t.twinWorse}, ${t.policy} worse ${t.policyWorse}); ` +
+        `${t.sharedLosses} of ${t.policy}'s ${t.losses} losses shared`,
+    ),
+  ];
 }
 
 const tally = (t: VerdictTally): string => `${t.win}/${t.tie}/${t.loss}`;
@@ -105,6 +170,7 @@ export function familyMarkdown(s: FamilySummary, worstPerPolicy = 5): string {
     lines.push('', `Worst losses of \`${p}\`:`, '', '| scenario file | scope | metric | value | reference | × worse |', '|---|---|---|---:|---:|---:|');
     for (const l of worst) lines.push(`| \`${l.file}\` | ${l.scope} | ${HEADLINES[l.metric]} | ${fmt(l.value)} | ${fmt(l.reference)} (${l.referencePolicy}) | ${fmt(l.severity)} |`);
   }
+  lines.push(...twinLines(s));
   return lines.join('\n') + '\n';
 }
 
@@ -127,5 +193,6 @@ export function renderFamilySummary(s: FamilySummary, worstPerPolicy = 3): strin
     out.push('', `worst losses of ${p}:`);
     for (const l of worst) out.push(`  ${fmt(l.severity)}× ${HEADLINES[l.metric]} ${fmt(l.value)} vs ${fmt(l.reference)} (${l.referencePolicy}) · ${l.scope} · ${l.file}`);
   }
+  out.push(...twinLines(s));
   return out.join('\n') + '\n';
 }

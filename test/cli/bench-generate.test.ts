@@ -100,6 +100,39 @@ describe('bench --generate', () => {
       }
   }, 120_000);
 
+  it('pairs each policy with its twin (NAME@K): cells apart and losses shared', async () => {
+    let printed = '';
+    const summary = await runGenerated({
+      count: 2,
+      familyFile: family,
+      familySeed: null,
+      policies: ['round-robin', 'least-request', 'go-epp', 'round-robin@1', 'go-epp@3'],
+      seeds: [1],
+      out: join(dir, 'twins'),
+      quiet: true,
+      write: (s) => (printed += s),
+    });
+    expect(summary.twins.map((t) => [t.policy, t.twin])).toEqual([
+      ['round-robin', 'round-robin@1'],
+      ['go-epp', 'go-epp@3'],
+    ]);
+    // Round-robin draws nothing at random: its twin is the same run, so no cell is apart and
+    // every loss is shared.
+    const [rr, go] = summary.twins;
+    expect(rr.cells).toBeGreaterThan(0);
+    expect([rr.twinWorse, rr.policyWorse]).toEqual([0, 0]);
+    expect(rr.sharedLosses).toBe(rr.losses);
+    expect(rr.losses).toBe(summary.losses.filter((l) => l.policy === 'round-robin').length);
+    // go-epp loses where least-request is the better reference; its twin is judged like any policy.
+    expect(go.losses).toBe(summary.losses.filter((l) => l.policy === 'go-epp').length);
+    expect(go.sharedLosses).toBeLessThanOrEqual(go.losses);
+    expect(go.cells).toBe(rr.cells);
+    expect(go.twinWorse + go.policyWorse).toBeLessThanOrEqual(go.cells);
+    expect(summary.tallies.map((t) => t.policy)).toContain('go-epp@3');
+    expect(printed).toContain('round-robin@1 vs round-robin: 0 of');
+    expect(printed).toMatch(/go-epp@3 vs go-epp: \d+ of \d+ cells apart/);
+  }, 120_000);
+
   it('runs config-file policies beside the built-ins, also on worker threads (--config with --generate)', async () => {
     // The Go blend written as a config file must get exactly the go-epp verdicts.
     const blend = join(dir, 'blend.yaml');
