@@ -131,7 +131,7 @@ describe('endpoint-latency-observer: the estimate', () => {
     // One sample, or samples whose work barely differs: a ratio through 0.
     o.responseComplete(obs(ep, clock.now(), { ttftMs: 120, prefillAhead: 0, prefillTokens: 1000 }));
     expect([sig.prefillMs[ep.slot], sig.prefillMsPerToken[ep.slot]]).toEqual([0, 0.12]);
-    // Samples on the line 40 ms + 0.3 ms/token give that line back, whatever the decay.
+    // Samples on the line 40 ms + 0.3 ms/token pull the fit to that line.
     for (const [ahead, own] of [[0, 500], [2000, 1000], [6000, 2000], [0, 100]]) {
       clock.advance(100);
       o.responseComplete(obs(ep, clock.now(), { ttftMs: 40 + 0.3 * (ahead + own), prefillAhead: ahead, prefillTokens: own }));
@@ -239,6 +239,29 @@ describe('the lifecycle hook contract on the real lifecycle', () => {
     expect(o.itlMs).toBeCloseTo(40 / 6, 9);
     expect(o.endpoint).toBe(pool.endpoints()[0]);
     expect(pool.inflight[o.endpoint.slot]).toBe(0);
+  });
+
+  it('reports the prefill this picker had pending on the endpoint at dispatch; unknown once the request moved', () => {
+    const clock = new ManualClock();
+    const pool = makePool([{}, {}], clock);
+    const rec = new Recorder();
+    const [first, second] = pool.endpoints();
+    pool.addPrefill(first.slot, 700);
+    const stays = lifecycle(pool, [rec]);
+    const moves = lifecycle(pool, [rec]);
+    expect(pool.pendingPrefill[first.slot]).toBe(710);
+    moves.served(second.key);
+    expect(pool.pendingPrefill[second.slot]).toBe(5);
+    for (const lc of [stays, moves]) {
+      lc.responseHeaders(200, 'text/event-stream');
+      lc.responseBody(Buffer.from('data: {"choices":[{"text":"a"}]}\n\n'), false);
+      lc.finish('ok');
+    }
+    expect(rec.seen.map((o) => [o.endpoint.name, o.prefillAhead, o.prefillTokens])).toEqual([
+      [first.name, 700, 5],
+      [second.name, -1, 5],
+    ]);
+    expect([pool.pendingPrefill[first.slot], pool.pendingPrefill[second.slot]]).toEqual([700, 0]);
   });
 
   it('a stream delivered in one piece without usage carries no timing', () => {
