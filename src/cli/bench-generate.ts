@@ -17,7 +17,7 @@ import { FAMILY_VERSION, calibrationDoc, drawScenario, loadFamily, scenarioDoc, 
 import { buildScenario, type Scenario } from '../workload/scenario.js';
 import { buildReport } from '../loadgen/report.js';
 import { runJobs, type Job } from './bench-pool.js';
-import { registerConfigPolicy } from '../sim/scorecard/policies.js';
+import { registerConfigPolicy, twinOf } from '../sim/scorecard/policies.js';
 import { renderTails, tallyTail, type TailCensus } from '../sim/scorecard/pick-trace.js';
 
 /** The family shipped with Switchboard. */
@@ -112,7 +112,19 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
   }
   const counter = new RunCounter(o.count * policies.length * o.seeds.length);
   // Seed-major, policy-minor within a scenario: the order `switchboard bench --scenario` uses.
-  const jobs: Job[] = generated.flatMap((g) => o.seeds.flatMap((seed) => policies.map((policy) => ({ file: g.file, scenario: g.scenario, policy, seed, configPath: configPaths.get(policy) }))));
+  // A twin of a config policy (`NAME@K`) runs that config: worker threads register it under NAME.
+  const configOf = (policy: string): string | undefined => {
+    const original = twinOf(policy);
+    return configPaths.has(policy) ? policy : original !== null && configPaths.has(original) ? original : undefined;
+  };
+  const jobs: Job[] = generated.flatMap((g) =>
+    o.seeds.flatMap((seed) =>
+      policies.map((policy) => {
+        const configName = configOf(policy);
+        return { file: g.file, scenario: g.scenario, policy, seed, configPath: configName === undefined ? undefined : configPaths.get(configName), configName };
+      }),
+    ),
+  );
   // Traced: each run's TTFT tail joins its policy's census, printed after the summary.
   const tails = new Map<string, TailCensus>();
   const picks = o.tracePicks === true ? { dir: join(o.out, 'picks'), onTail: (p: string, c: TailCensus) => tallyTail(tails, p, c) } : null;

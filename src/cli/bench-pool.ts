@@ -20,6 +20,8 @@ export interface Job {
   seed: number;
   /** The policy's EndpointPickerConfig file when it is not a built-in (`--config name=path`). */
   configPath?: string;
+  /** The name that file is registered under: the policy's, or for a twin (`NAME@K`) its original's. */
+  configName?: string;
 }
 
 /** Parent → worker. */
@@ -29,6 +31,7 @@ export interface JobRequest {
   policy: string;
   seed: number;
   configPath?: string;
+  configName?: string;
   /** Folder for the run's pick trace (`--trace-picks`), absent: none. */
   picksDir?: string;
 }
@@ -90,7 +93,7 @@ export async function runJobs(jobs: readonly Job[], threads: number, progress: P
               }
               current = next++;
               const j = jobs[current];
-              w.postMessage({ id: current, file: j.file, policy: j.policy, seed: j.seed, configPath: j.configPath, ...(picks === null ? {} : { picksDir: picks.dir }) } satisfies JobRequest);
+              w.postMessage({ id: current, file: j.file, policy: j.policy, seed: j.seed, configPath: j.configPath, configName: j.configName, ...(picks === null ? {} : { picksDir: picks.dir }) } satisfies JobRequest);
             };
             w.on('message', (m: JobResponse) => {
               const j = jobs[m.id];

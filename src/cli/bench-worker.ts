@@ -27,9 +27,10 @@ port.on('message', (job: JobRequest) => {
 async function run(job: JobRequest): Promise<JobResponse> {
   let scenario = scenarios.get(job.file);
   if (scenario === undefined) scenarios.set(job.file, (scenario = loadScenario(job.file)));
-  if (job.configPath !== undefined && configs.get(job.policy) !== job.configPath) {
-    registerConfigPolicy(job.policy, job.configPath);
-    configs.set(job.policy, job.configPath);
+  const configName = job.configName ?? job.policy;
+  if (job.configPath !== undefined && configs.get(configName) !== job.configPath) {
+    registerConfigPolicy(configName, job.configPath);
+    configs.set(configName, job.configPath);
   }
   const t0 = performance.now();
   let last = 0;

@@ -145,12 +145,15 @@ schedulingProfiles:
 `,
     );
     const out = join(dir, 'configs');
-    const r = await runCli(['bench', '--generate', '2', '--family', family, '--jobs', '2', '--seeds', '1', '--policies', 'least-request,go-epp', '--config', `blend=${blend}`, '--out', out, '--quiet']);
+    // Its twin (blend@1) runs the same file on the worker threads too.
+    const r = await runCli(['bench', '--generate', '2', '--family', family, '--jobs', '2', '--seeds', '1', '--policies', 'least-request,go-epp,blend@1', '--config', `blend=${blend}`, '--out', out, '--quiet']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     type T = { policy: string; total: unknown; byMetric: unknown };
-    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { policies: string[]; tallies: T[] };
-    expect(s.policies).toEqual(['least-request', 'go-epp', 'blend']);
+    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { policies: string[]; tallies: T[]; twins: Array<{ policy: string; twin: string; cells: number }> };
+    expect(s.policies).toEqual(['least-request', 'go-epp', 'blend@1', 'blend']);
+    expect(s.twins).toMatchObject([{ policy: 'blend', twin: 'blend@1' }]);
+    expect(s.twins[0].cells).toBeGreaterThan(0);
     const of = (p: string) => s.tallies.find((t) => t.policy === p);
     expect(of('blend')?.byMetric).toEqual(of('go-epp')?.byMetric);
     // A config that does not load stops before any calibration, naming the file.

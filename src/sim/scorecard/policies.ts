@@ -41,13 +41,19 @@ export function defaultPolicies(): string[] {
 export function policyFactory(name: string): RouterFactory {
   const f = registry.get(name);
   if (f !== undefined) return f;
-  const twin = /^(.+)@(\d{1,9})$/.exec(name);
-  const base = twin === null ? undefined : registry.get(twin[1]);
-  if (twin === null || base === undefined) {
+  const original = twinOf(name);
+  const base = original === null ? undefined : registry.get(original);
+  if (base === undefined) {
     throw sbError('SB_ERR_CONFIG', 'policies', `unknown policy "${name}" (known: ${policyNames().join(', ')}, and NAME@K for a twin of NAME)`);
   }
-  const stream = Number(twin[2]);
+  const stream = Number(name.slice(name.lastIndexOf('@') + 1));
   return async (ctx) => renamed(await base({ ...ctx, seed: twinSeed(ctx.seed, stream) }), name);
+}
+
+/** NAME for a twin's name `NAME@K` (K a whole number of up to 9 digits), else null. */
+export function twinOf(name: string): string | null {
+  const m = /^(.+)@(\d{1,9})$/.exec(name);
+  return m === null ? null : m[1];
 }
 
 /** The run seed a twin's router sees: the workload keeps the run's seed, only the router's stream moves. */
