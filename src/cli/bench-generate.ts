@@ -15,9 +15,10 @@ import { ProgressBar, RunCounter, formatDuration } from '../loadgen/progress.js'
 import { calibrateCapacity } from '../sim/scorecard/calibrate.js';
 import { FAMILY_VERSION, calibrationDoc, drawScenario, loadFamily, scenarioDoc, type Family } from '../workload/family.js';
 import { buildScenario, type Scenario } from '../workload/scenario.js';
+import { twinOf } from '../workload/judge.js';
 import { buildReport } from '../loadgen/report.js';
 import { runJobs, type Job } from './bench-pool.js';
-import { registerConfigPolicy, twinOf } from '../sim/scorecard/policies.js';
+import { registerConfigPolicy } from '../sim/scorecard/policies.js';
 import { renderTails, tallyTail, type TailCensus } from '../sim/scorecard/pick-trace.js';
 
 /** The family shipped with Switchboard. */

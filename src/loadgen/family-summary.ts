@@ -3,7 +3,7 @@
  * over every scenario's verdicts (`judgement.ts`), and the worst losses with the scenario file
  * that replays each one.
  */
-import { JUDGED_METRICS, severity, worse, type JudgedMetric } from '../workload/judge.js';
+import { JUDGED_METRICS, severity, twinOf, worse, type JudgedMetric } from '../workload/judge.js';
 import type { Report } from './report.js';
 import { HEADLINES } from './report.js';
 import { fmt } from './table.js';
@@ -107,9 +107,8 @@ export function summarizeFamily(family: string, entries: readonly FamilyEntry[],
 function tallyTwins(policies: readonly string[], entries: readonly FamilyEntry[]): TwinTally[] {
   const out: TwinTally[] = [];
   for (const twin of policies) {
-    const at = twin.lastIndexOf('@');
-    const policy = at > 0 ? twin.slice(0, at) : '';
-    if (!/^\d+$/.test(twin.slice(at + 1)) || !policies.includes(policy)) continue;
+    const policy = twinOf(twin);
+    if (policy === null || !policies.includes(policy)) continue;
     const t: TwinTally = { policy, twin, cells: 0, twinWorse: 0, policyWorse: 0, losses: 0, sharedLosses: 0 };
     for (const e of entries) {
       const cells = e.report.judgement?.cells ?? [];

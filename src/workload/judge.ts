@@ -47,6 +47,15 @@ export const LOSS_MARGIN = 0.1;
 /** The policies every other is judged against (the better of them, per cell). */
 export const REFERENCE_POLICIES: readonly string[] = Object.freeze(['least-request', 'go-epp']);
 
+/**
+ * NAME for a twin's policy name `NAME@K` (K a whole number of up to 9 digits: the same policy
+ * with its own tie-break stream), else null.
+ */
+export function twinOf(name: string): string | null {
+  const m = /^(.+)@(\d{1,9})$/.exec(name);
+  return m === null ? null : m[1];
+}
+
 export type Verdict = 'win' | 'tie' | 'loss';
 
 /** Whether `a` is more than the margin (and the floor) worse than `b` on `metric`. Both finite. */

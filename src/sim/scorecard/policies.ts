@@ -6,6 +6,7 @@
  * EndpointPickerConfig file can be registered as another policy.
  */
 import { sbError } from '../../errors.js';
+import { twinOf } from '../../workload/judge.js';
 import { configFilePolicy, DIRECTOR_POLICIES, OPT_IN_POLICIES } from './director-router.js';
 import { BASELINES, type Router, type RouterFactory } from './router.js';
 
@@ -48,12 +49,6 @@ export function policyFactory(name: string): RouterFactory {
   }
   const stream = Number(name.slice(name.lastIndexOf('@') + 1));
   return async (ctx) => renamed(await base({ ...ctx, seed: twinSeed(ctx.seed, stream) }), name);
-}
-
-/** NAME for a twin's name `NAME@K` (K a whole number of up to 9 digits), else null. */
-export function twinOf(name: string): string | null {
-  const m = /^(.+)@(\d{1,9})$/.exec(name);
-  return m === null ? null : m[1];
 }
 
 /** The run seed a twin's router sees: the workload keeps the run's seed, only the router's stream moves. */

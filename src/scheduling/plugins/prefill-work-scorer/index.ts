@@ -24,44 +24,44 @@ export const prefillWorkScorer: PluginFactory = (name, p, { pool }) => {
       const { pendingPrefill, waiting } = pool;
       const slots = cands.slots;
       const n = cands.length;
-      if (!byTime) {
+      // In tokens every endpoint costs 1 per token and nothing fixed, on a scale of S.
+      const perTok = byTime ? pool.signal.prefillMsPerToken : null;
+      const fixed = pool.signal.prefillMs;
+      let meanPer = 1;
+      let meanFixed = 0;
+      let T = scale;
+      if (perTok !== null) {
+        // Endpoints not yet measured are taken at the candidates' mean. The scale is S tokens at
+        // the fastest measured endpoint's cost, so a fleet of one speed scores nearly as in
+        // tokens; with none measured, the score is the token formula's.
+        let known = 0;
+        let sumPer = 0;
+        let sumFixed = 0;
+        let minPer = Infinity;
         for (let k = 0; k < n; k++) {
           const s = slots[k];
-          // Work ahead: our own not-yet-started prompts, or the scraped queue (other senders) if larger.
-          const ahead = Math.max(pendingPrefill[s], waiting[s] * queuedPromptTokens);
-          const own = input * (1 - (match?.fraction(s) ?? 0));
-          out[k] = scale / (scale + ahead + own);
+          if (perTok[s] > 0) {
+            known++;
+            sumPer += perTok[s];
+            sumFixed += fixed[s];
+            if (perTok[s] < minPer) minPer = perTok[s];
+          }
         }
-        return;
-      }
-      const perTok = pool.signal.prefillMsPerToken;
-      const fixed = pool.signal.prefillMs;
-      // Endpoints not yet measured are taken at the candidates' mean. The scale is S tokens at
-      // the fastest measured endpoint's cost, so a fleet of one speed scores as in tokens; with
-      // none measured, the score is the token formula's.
-      let known = 0;
-      let sumPer = 0;
-      let sumFixed = 0;
-      let minPer = Infinity;
-      for (let k = 0; k < n; k++) {
-        const s = slots[k];
-        if (perTok[s] > 0) {
-          known++;
-          sumPer += perTok[s];
-          sumFixed += fixed[s];
-          if (perTok[s] < minPer) minPer = perTok[s];
+        if (known > 0) {
+          meanPer = sumPer / known;
+          meanFixed = withFixed ? sumFixed / known : 0;
+          T = scale * minPer;
         }
       }
-      const meanPer = known > 0 ? sumPer / known : 1;
-      const meanFixed = known > 0 && withFixed ? sumFixed / known : 0;
-      const T = scale * (known > 0 ? minPer : 1);
       for (let k = 0; k < n; k++) {
         const s = slots[k];
+        // Work ahead: our own not-yet-started prompts, or the scraped queue (other senders) if larger.
         const ahead = Math.max(pendingPrefill[s], waiting[s] * queuedPromptTokens);
         const own = input * (1 - (match?.fraction(s) ?? 0));
-        const m = perTok[s] > 0;
-        const est = (m ? perTok[s] : meanPer) * (ahead + own) + (withFixed ? (m ? fixed[s] : meanFixed) : 0);
-        out[k] = T / (T + est);
+        const m = perTok !== null && perTok[s] > 0;
+        const c = m ? perTok[s] : meanPer;
+        // Summed in this order so that the token formula's value is exactly S / (S + ahead + own).
+        out[k] = T / (T + ahead * c + own * c + (m ? (withFixed ? fixed[s] : 0) : meanFixed));
       }
     },
   };
