@@ -171,6 +171,12 @@ schedulingProfiles:
     const missing = await runCli(['bench', '--generate', '1', '--family', join(dir, 'nope.yaml'), '--quiet']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^switchboard bench: invalid config: .*nope\.yaml: ENOENT/);
+    // An unknown policy (or a twin of one) stops before the first calibration, once.
+    const out = join(dir, 'nosuch');
+    const unknown = await runCli(['bench', '--generate', '1', '--family', family, '--policies', 'least-request,nosuch@1', '--out', out, '--quiet']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^switchboard bench: invalid config: policies: unknown policy "nosuch@1" \(known: round-robin, .*\)\n$/);
+    expect(existsSync(join(out, 'scenarios'))).toBe(false);
   }, 120_000);
 
   it('checks its flags', () => {
