@@ -26,6 +26,8 @@ export const DEFAULT_FAMILY = fileURLToPath(new URL('../../bench/families/defaul
 
 export interface GenerateOptions {
   count: number;
+  /** Only these draw indices (each < count, ascending); default all. */
+  draws?: readonly number[];
   familyFile: string;
   /** Overrides the family's seed. */
   familySeed: number | null;
@@ -105,15 +107,17 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
   mkdirSync(dir, { recursive: true });
   const bar = o.quiet ? null : new ProgressBar();
   const generated: Generated[] = [];
-  const cal = new RunCounter(o.count);
-  for (let i = 0; i < o.count; i++) {
+  // A draw depends only on the family, its seed and its index, so a subset replays the same files.
+  const draws = o.draws ?? Array.from({ length: o.count }, (_, i) => i);
+  const cal = new RunCounter(draws.length);
+  for (const i of draws) {
     bar?.update(`calibrating ${cal.label()}`, 0, cal.eta());
-    generated.push(await generateScenario(family, o.familyFile, i, seed, dir));
+    const g = await generateScenario(family, o.familyFile, i, seed, dir);
+    generated.push(g);
     cal.finish();
-    const g = generated[i];
-    bar?.done(`calibrating ${i + 1}/${o.count} · ${g.scenario.name}`, `capacity ${g.capacity.toFixed(1)}/s (${g.rungs} rungs), ${cal.eta()}`);
+    bar?.done(`calibrating ${generated.length}/${draws.length} · ${g.scenario.name}`, `capacity ${g.capacity.toFixed(1)}/s (${g.rungs} rungs), ${cal.eta()}`);
   }
-  const counter = new RunCounter(o.count * policies.length * o.seeds.length);
+  const counter = new RunCounter(generated.length * policies.length * o.seeds.length);
   // Seed-major, policy-minor within a scenario: the order `switchboard bench --scenario` uses.
   // A twin of a config policy (`NAME@K`) runs that config: worker threads register it under NAME.
   const configOf = (policy: string): string | undefined => {

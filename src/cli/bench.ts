@@ -40,6 +40,12 @@ export const BENCH_FLAGS: FlagSpec[] = [
   },
   { name: 'family-seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: "seed of the family's draws (default: the family's seed)" },
   {
+    name: 'draws',
+    type: 'list',
+    default: [],
+    help: 'run only these draws of the N (indices from 0, e.g. 22,30,49: the draws a summary lists as losses); each is the same scenario as in the full run',
+  },
+  {
     name: 'policies',
     type: 'list',
     default: [],
@@ -80,6 +86,8 @@ export interface BenchFlags {
   familySeed: number | null;
   /** Worker threads for --generate (0: auto). */
   jobs: number;
+  /** Draw indices to run with --generate (null: all N). */
+  draws: number[] | null;
   policies: string[] | null;
   /** Extra policies from config files: name -> path. */
   configs: Array<{ name: string; path: string }>;
@@ -104,7 +112,7 @@ export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
   const generate = num(flags, 'generate');
   if (scenario === '' && trace === '' && generate === 0) throw sbError('SB_ERR_FLAG', 'scenario', 'is required (or --trace, or --generate N)');
   if (scenario !== '' && generate > 0) throw sbError('SB_ERR_FLAG', 'generate', 'draws its own scenarios; drop --scenario');
-  for (const f of ['family', 'family-seed', 'jobs']) if (generate === 0 && flags.given.has(f)) throw sbError('SB_ERR_FLAG', f, 'only applies with --generate N');
+  for (const f of ['family', 'family-seed', 'jobs', 'draws']) if (generate === 0 && flags.given.has(f)) throw sbError('SB_ERR_FLAG', f, 'only applies with --generate N');
   return {
     scenario,
     trace: trace === '' ? null : trace,
@@ -113,6 +121,7 @@ export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
     family: str(flags, 'family') === '' ? null : str(flags, 'family'),
     familySeed: flags.given.has('family-seed') ? num(flags, 'family-seed') : null,
     jobs: num(flags, 'jobs'),
+    draws: drawList(list(flags, 'draws'), generate),
     policies: list(flags, 'policies'),
     configs: (list(flags, 'config') ?? []).map((entry) => {
       const eq = entry.indexOf('=');
@@ -132,6 +141,17 @@ export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
     tracePicks: flags.values['trace-picks'] === true,
     kvEvents: { delayMs: Number(flags.values['kv-events-delay']), loss: Number(flags.values['kv-events-loss']) },
   };
+}
+
+function drawList(l: string[] | null, count: number): number[] | null {
+  if (l === null) return null;
+  const seen = new Set<number>();
+  for (const s of l) {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 0 || n >= count) throw sbError('SB_ERR_FLAG', 'draws', `not a draw index 0..${count - 1}: "${s}"`);
+    seen.add(n);
+  }
+  return [...seen].sort((a, b) => a - b);
 }
 
 function seedList(l: string[] | null): number[] | null {
@@ -155,6 +175,7 @@ export async function runBench(argv: string[]): Promise<number> {
   if (flags.generate > 0) {
     await runGenerated({
       count: flags.generate,
+      draws: flags.draws ?? undefined,
       familyFile: flags.family ?? relativeDefault(),
       familySeed: flags.familySeed,
       policies: flags.policies ?? defaultPolicies(),

@@ -74,6 +74,13 @@ describe('bench --generate', () => {
     await runGenerated({ count: 1, familyFile: family, familySeed: null, policies: ['least-request'], seeds: [1], out: again, quiet: true, write: () => {} });
     const a = readFileSync(join(again, 'scenarios', 'tiny-000.yaml'), 'utf8').split('\n').filter((l) => !l.startsWith('# Replay'));
     expect(a).toEqual(text.split('\n').filter((l) => !l.startsWith('# Replay')));
+    // A subset of the draws (--draws) writes and runs the same scenario files, and only those.
+    const some = join(dir, 'some');
+    const one = await runGenerated({ count: 2, draws: [1], familyFile: family, familySeed: null, policies: ['least-request', 'go-epp'], seeds: [1], out: some, quiet: true, write: () => {} });
+    expect(readdirSync(join(some, 'scenarios'))).toEqual(['tiny-001.yaml']);
+    const strip = (f: string) => readFileSync(f, 'utf8').split('\n').filter((l) => !l.startsWith('# Replay'));
+    expect(strip(join(some, 'scenarios', 'tiny-001.yaml'))).toEqual(strip(join(out, 'scenarios', 'tiny-001.yaml')));
+    expect(one.scenarios).toBe(1);
   });
 
   it('gives the same verdicts on two worker threads as in one thread, traced or not (a real CLI process)', async () => {
@@ -194,5 +201,10 @@ schedulingProfiles:
     expect(err(['--generate', '2', '--scenario', 'x.yaml'])).toBe('invalid flag --generate: draws its own scenarios; drop --scenario');
     expect(err(['--scenario', 'x.yaml', '--family', 'f.yaml'])).toBe('invalid flag --family: only applies with --generate N');
     expect(err(['--generate', '-1'])).toMatch(/^invalid flag --generate: /);
+    expect(parseBenchFlags(['--generate', '60', '--draws', '49,1,49'])).toMatchObject({ draws: [1, 49] });
+    expect(parseBenchFlags(['--generate', '60'])).toMatchObject({ draws: null });
+    expect(err(['--generate', '60', '--draws', '60'])).toBe('invalid flag --draws: not a draw index 0..59: "60"');
+    expect(err(['--generate', '60', '--draws', '1.5'])).toBe('invalid flag --draws: not a draw index 0..59: "1.5"');
+    expect(err(['--scenario', 'x.yaml', '--draws', '1'])).toBe('invalid flag --draws: only applies with --generate N');
   });
 });

@@ -60,6 +60,7 @@ describe('switchboard bench flags', () => {
       family: null,
       familySeed: null,
       jobs: 0,
+      draws: null,
       policies: ['round-robin', 'switchboard'],
       configs: [
         { name: 'mine', path: 'a.yaml' },
