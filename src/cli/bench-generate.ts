@@ -18,7 +18,7 @@ import { buildScenario, type Scenario } from '../workload/scenario.js';
 import { twinOf } from '../workload/judge.js';
 import { buildReport } from '../loadgen/report.js';
 import { runJobs, type Job } from './bench-pool.js';
-import { policyFactory, registerConfigPolicy } from '../sim/scorecard/policies.js';
+import { checkPolicies, registerConfigPolicy } from '../sim/scorecard/policies.js';
 import { renderTails, tallyTail, type TailCensus } from '../sim/scorecard/pick-trace.js';
 
 /** The family shipped with Switchboard. */
@@ -100,7 +100,7 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
   }
   const policies = [...o.policies, ...[...configPaths.keys()].filter((n) => !o.policies.includes(n))];
   // An unknown name fails here, not after minutes of calibration and once per run.
-  for (const p of policies) policyFactory(p);
+  checkPolicies(policies);
   const seed = o.familySeed ?? family.seed;
   const t0 = performance.now();
   const dir = join(o.out, 'scenarios');

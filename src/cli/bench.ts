@@ -131,11 +131,7 @@ export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
       return { name, path };
     }),
     seeds: seedList(list(flags, 'seeds')),
-    replicas: (list(flags, 'replicas') ?? ['1']).map((s) => {
-      const n = Number(s);
-      if (!Number.isInteger(n) || n < 1 || n > 64) throw sbError('SB_ERR_FLAG', 'replicas', `not a replica count 1..64: "${s}"`);
-      return n;
-    }),
+    replicas: intList(list(flags, 'replicas') ?? ['1'], 'replicas', 1, 64, 'a replica count 1..64'),
     out: str(flags, 'out') === '' ? null : str(flags, 'out'),
     quiet: flags.values.quiet === true,
     tracePicks: flags.values['trace-picks'] === true,
@@ -143,24 +139,23 @@ export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
   };
 }
 
+/** Whole numbers in [min, max] from a list flag; anything else names the flag and the entry. */
+function intList(l: string[], flag: string, min: number, max: number, what: string): number[] {
+  return l.map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < min || n > max) throw sbError('SB_ERR_FLAG', flag, `not ${what}: "${s}"`);
+    return n;
+  });
+}
+
+/** Draw indices below `count`, each once, ascending. */
 function drawList(l: string[] | null, count: number): number[] | null {
   if (l === null) return null;
-  const seen = new Set<number>();
-  for (const s of l) {
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < 0 || n >= count) throw sbError('SB_ERR_FLAG', 'draws', `not a draw index 0..${count - 1}: "${s}"`);
-    seen.add(n);
-  }
-  return [...seen].sort((a, b) => a - b);
+  return [...new Set(intList(l, 'draws', 0, count - 1, `a draw index 0..${count - 1}`))].sort((a, b) => a - b);
 }
 
 function seedList(l: string[] | null): number[] | null {
-  if (l === null) return null;
-  return l.map((s) => {
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < 0 || n >= 2 ** 32) throw sbError('SB_ERR_FLAG', 'seeds', `not a seed: "${s}"`);
-    return n;
-  });
+  return l === null ? null : intList(l, 'seeds', 0, 2 ** 32 - 1, 'a seed');
 }
 
 export { benchScenario };

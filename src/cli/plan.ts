@@ -11,7 +11,7 @@ import { runPlan, type PlanOptions } from '../sim/planner/plan.js';
 import { renderPlanHtml, type PlanReport } from '../sim/planner/plan-report.js';
 import { parseSloSpec } from '../sim/planner/slo-spec.js';
 import type { HpaFlavor } from '../sim/planner/hpa.js';
-import { defaultPolicies, policyFactory, registerConfigPolicy } from '../sim/scorecard/policies.js';
+import { checkPolicies, defaultPolicies, registerConfigPolicy } from '../sim/scorecard/policies.js';
 import { formatHelp, list, num, parseFlags, rejectPositionals, str, type FlagSpec } from './flags.js';
 import { scenarioWithTrace } from './trace-flags.js';
 
@@ -72,7 +72,7 @@ export async function runPlanCommand(argv: string[]): Promise<number> {
     registerConfigPolicy(name, path);
     if (!policies.includes(name)) policies.push(name);
   }
-  for (const p of policies) policyFactory(p);
+  checkPolicies(policies);
   const seed = flags.given.has('seed') ? num(flags, 'seed') : scenario.seed;
   const quiet = flags.values.quiet === true;
   const opts: PlanOptions = {

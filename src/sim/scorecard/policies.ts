@@ -51,6 +51,11 @@ export function policyFactory(name: string): RouterFactory {
   return async (ctx) => renamed(await base({ ...ctx, seed: twinSeed(ctx.seed, stream) }), name);
 }
 
+/** Throws SB_ERR_CONFIG for the first unknown name: a run checks its list before any work. */
+export function checkPolicies(names: readonly string[]): void {
+  for (const n of names) policyFactory(n);
+}
+
 /** The run seed a twin's router sees: the workload keeps the run's seed, only the router's stream moves. */
 function twinSeed(seed: number, stream: number): number {
   return (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(stream, 0xc2b2ae35)) >>> 0;
