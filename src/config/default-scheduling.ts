@@ -3,7 +3,9 @@
  * load: bounded loads counted in KV units on mixed fleets, a little more for the holder of a long
  * prefix that is not hot, a tight bound for a request with no affinity to keep, decode slowing
  * above the mean load; while every endpoint kept queues, such a request may spill to one dropped
- * that queues nothing and answers first tokens about as fast),
+ * that queues nothing and answers first tokens about as fast; a pod running the requested adapter
+ * may carry 8 more requests while adapters outnumber its LoRA slots more than two to one, since a
+ * hot adapter spread to another pod holds a slot there for good),
  * then the Go EPP's blend (prefix 3, suspended for a prefix hotter than its holders' share of the
  * pods, and discounted on a pod under KV pressure that has allocated most of its cache since it
  * last saw the prefix; queue 2, KV 2) plus Switchboard's prefill-work estimate (2) and LoRA affinity (4,
@@ -28,6 +30,7 @@ export const DEFAULT_SCHEDULING_YAML = `plugins:
     balanceSlack: 0.25
     balanceMinSlack: 2
     spillWhenQueued: true
+    adapterAllowance: 8
 - type: prefix-cache-scorer
   parameters:
     blocksPerHash: 4

@@ -130,6 +130,44 @@ describe('decode-headroom-filter', () => {
     expect(() => plugin<Filter>('decode-headroom-filter', p, { balanceMinSlack: 'x' })).toThrow(/balanceMinSlack/);
   });
 
+  it('adapterAllowance: an endpoint running the requested adapter may carry that many more requests', () => {
+    // loads 14, 2, 2, 2: mean 5; bound max(5 x 2, 2 + 8) = 10. pod-0 runs hot-lora and is over it.
+    const p = pool([{ running: 14 }, { running: 2 }, { running: 2 }, { running: 2 }]);
+    const allowed = plugin<Filter>('decode-headroom-filter', p, { adapterAllowance: 4 });
+    const fromOne = plugin<Filter>('decode-headroom-filter', p, { adapterAllowance: 4, adapterAllowanceFrom: 1 });
+    const off = plugin<Filter>('decode-headroom-filter', p);
+    // Later scrapes report the adapters (same loads): the filter learns their names. Three
+    // adapters, more than twice the one LoRA slot per pod: spreading hot-lora to another pod
+    // would take that pod's only slot.
+    const [pod0, pod1, pod2] = p.endpoints();
+    p.recordMetrics(pod0, snapshot({ running: 14, active: ['hot-lora'], maxLora: 1 }));
+    p.recordMetrics(pod1, snapshot({ running: 2, active: ['other-lora'], maxLora: 1 }));
+    p.recordMetrics(pod2, snapshot({ running: 2, active: ['third-lora'], maxLora: 1 }));
+    const all = ['pod-0', 'pod-1', 'pod-2', 'pod-3'];
+    // 14 <= 10 + 4: the adapter's pod keeps its requests.
+    expect(kept(allowed, p, request('hot-lora'))).toEqual(all);
+    // Another adapter, or the base model, meets the plain bound there.
+    expect(kept(allowed, p, request('other-lora'))).toEqual(['pod-1', 'pod-2', 'pod-3']);
+    expect(kept(allowed, p, request('m'))).toEqual(['pod-1', 'pod-2', 'pod-3']);
+    // The allowance is bounded: at 15 (mean 5.25, bound 10.5 + 4) the adapter spreads.
+    p.recordMetrics(pod0, snapshot({ running: 15, active: ['hot-lora'], maxLora: 1 }));
+    expect(kept(allowed, p, request('hot-lora'))).toEqual(['pod-1', 'pod-2', 'pod-3']);
+    // With no more than adapterAllowanceFrom (2) x max_lora adapters, the pod holds most of them
+    // anyway: no allowance (3 adapters, 2 slots), unless the ratio asked for is lower.
+    p.recordMetrics(pod0, snapshot({ running: 14, active: ['hot-lora'], maxLora: 2 }));
+    expect(kept(allowed, p, request('hot-lora'))).toEqual(['pod-1', 'pod-2', 'pod-3']);
+    expect(kept(fromOne, p, request('hot-lora'))).toEqual(all);
+    // max_lora unknown (0): no allowance.
+    p.recordMetrics(pod0, snapshot({ running: 14, active: ['hot-lora'] }));
+    expect(kept(allowed, p, request('hot-lora'))).toEqual(['pod-1', 'pod-2', 'pod-3']);
+    // Off by default.
+    p.recordMetrics(pod0, snapshot({ running: 14, active: ['hot-lora'], maxLora: 1 }));
+    expect(kept(allowed, p, request('hot-lora'))).toEqual(all);
+    expect(kept(off, p, request('hot-lora'))).toEqual(['pod-1', 'pod-2', 'pod-3']);
+    expect(() => plugin<Filter>('decode-headroom-filter', p, { adapterAllowance: -1 })).toThrow(/adapterAllowance/);
+    expect(() => plugin<Filter>('decode-headroom-filter', p, { adapterAllowanceFrom: 'x' })).toThrow(/adapterAllowanceFrom/);
+  });
+
   it('spillWhenQueued: while every kept endpoint queues, a dropped one with no queue takes requests with no affinity', () => {
     // loads 12, 12, 30 (mean 18): bound max(18 x 1.25, 12 + 2) = 22.5 drops pod-2, which queues nothing.
     const p = pool([{ q: 2, running: 10 }, { q: 2, running: 10 }, { running: 30 }]);

@@ -39,7 +39,15 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
   // How many requests a spill endpoint may have been sent since its last scrape: the next scrape
   // says whether it still has room before more follow.
   const spillUnseen = p.number('spillUnseen', 2, { min: 0 });
-  const adapters = balanceSlack !== slack || balanceMinSlack !== minSlack || spill ? learnAdapterNames(pool) : null;
+  // An endpoint whose last scrape shows the requested adapter running may carry this many more
+  // requests, while the fleet has reported more than `adapterAllowanceFrom` x its `max_lora`
+  // adapters: a hot adapter spread to one more pod holds one of that pod's few batch slots for
+  // good, and the adapters that slot served then load and evict elsewhere. With few adapters per
+  // slot every pod keeps most of them anyway, and the extra load only slows decode.
+  const adapterAllowance = p.number('adapterAllowance', 0, { min: 0 });
+  const adapterAllowanceFrom = p.number('adapterAllowanceFrom', 2, { min: 0 });
+  const adapters =
+    balanceSlack !== slack || balanceMinSlack !== minSlack || spill || adapterAllowance > 0 ? learnAdapterNames(pool) : null;
   // Loads in units of the mean candidate's KV size (`kv`): a pod with a third of the blocks
   // counts each request three times. `requests`: every request counts one.
   const byKv = p.string('loadUnit', 'requests', ['requests', 'kv']) === 'kv';
@@ -91,12 +99,16 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
       const bound = noAffinity ? Math.max(mean * (1 + balanceSlack), min + balanceMinSlack) : Math.max(mean * (1 + slack), min + minSlack);
       const match = affinityTokens > 0 && !hot ? prefix : undefined;
       const perMatch = cycle.request.inputTokens / (affinityTokens > 0 ? affinityTokens : 1);
+      const model = cycle.request.targetModel;
+      const adapter = adapterAllowance > 0 && adapters !== null && adapters.isAdapter(model) ? model : null;
       const start = out.length;
       for (let k = 0; k < n; k++) {
         const s = slots[k];
         const l = loads[k];
         dropped[k] = 1;
-        if (l > (match === undefined ? bound : bound + match.fraction(s) * perMatch)) continue;
+        let b = match === undefined ? bound : bound + match.fraction(s) * perMatch;
+        if (adapter !== null && l > b && runsAdapter(s, adapter)) b += adapterAllowance;
+        if (l > b) continue;
         if (l > min) {
           if (tpot[s] > tpotBound && (!aboveMean || l > mean)) continue;
           // Preempting under KV pressure is common on prefix holders: only an above-average load
@@ -109,6 +121,11 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
       if (spill && noAffinity && out.length - start < n) spillOver(cycle, slots, n, out, start);
     },
   };
+  const runsAdapter = (s: number, adapter: string): boolean =>
+    adapters !== null &&
+    pool.maxAdapters[s] > 0 &&
+    adapters.reported.size > adapterAllowanceFrom * pool.maxAdapters[s] &&
+    pool.atSlot(s)?.metrics?.activeAdapters.has(adapter) === true;
   /** Adds the dropped endpoints with no queue when every kept one (out[start..]) has one. */
   const spillOver = (cycle: CycleState, slots: Int32Array, n: number, out: Candidates, start: number): void => {
     const { waiting } = pool;
