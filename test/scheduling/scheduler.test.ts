@@ -187,6 +187,34 @@ schedulingProfiles: [{name: p, plugins: [{pluginRef: utilization-detector}, {plu
     if (r2.kind === 'picked') expect(r2.explanation!.endpoints.find((x) => x.endpoint === c.key)!.filteredBy).toBe('decode-headroom-filter');
   });
 
+  it('the default profile keeps a hot adapter on its pod past the load bound while adapters outnumber slots, and says so', () => {
+    // Loads 14, 2, 2, 2: the bound is max(5 x 2, 2 + 8) = 10, so pod-0 is over it; it runs
+    // sql-lora, and 3 adapters on 1 LoRA slot per pod is more than 2 per slot: 8 more allowed.
+    const pods = [
+      { running: 14, active: ['sql-lora'], maxLora: 1 },
+      { running: 2, active: ['chat-lora'], maxLora: 1 },
+      { running: 2, active: ['doc-lora'], maxLora: 1 },
+      { running: 2, maxLora: 1 },
+    ];
+    const pool = makePool(pods);
+    const s = schedulerFor(pool, DEFAULT_CONFIG_YAML);
+    pool.endpoints().forEach((ep, i) => pool.recordMetrics(ep, { ...snapshot(pods[i]), servedModel: 'meta-llama/Llama-3.1-8B-Instruct' }));
+    const [a, b] = pool.endpoints();
+    const r = s.schedule(request('sql-lora', 'Count the users. '.repeat(20)), null, true);
+    if (r.kind !== 'picked') throw new Error('no pick');
+    expect(r.endpoints[0]).toBe(a);
+    const e = r.explanation!;
+    expect(e.decisive!.allowedBy).toBe('decode-headroom-filter');
+    expect(e.endpoints.find((x) => x.endpoint === a.key)).toMatchObject({ filteredBy: null, allowedBy: 'decode-headroom-filter' });
+    expect(e.endpoints.find((x) => x.endpoint === b.key)!.allowedBy).toBeNull();
+    // Another adapter's request meets the plain bound: pod-0 is filtered out for it.
+    const r2 = s.schedule(request('chat-lora', 'Say hello. '.repeat(20)), null, true);
+    if (r2.kind !== 'picked') throw new Error('no pick');
+    expect(r2.endpoints[0]).not.toBe(a);
+    expect(r2.explanation!.endpoints.find((x) => x.endpoint === a.key)!.filteredBy).toBe('decode-headroom-filter');
+    expect(r2.explanation!.decisive!.allowedBy).toBeNull();
+  });
+
   it('the default profile sends a hot prefix to its holder, then spreads it once the holder saturates, and says why', () => {
     const pool = makePool([{ running: 2 }, { running: 2 }, { running: 2 }, { running: 2 }]);
     const s = schedulerFor(pool, DEFAULT_CONFIG_YAML);

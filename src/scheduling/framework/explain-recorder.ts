@@ -9,6 +9,7 @@ import type { DecisiveTerm, EndpointExplanation, Explanation } from './explain.j
 export class ExplainRecorder {
   private readonly filteredBy = new Map<number, string>();
   private readonly spilledBy = new Map<number, string>();
+  private readonly allowedBy = new Map<number, string>();
   private readonly scores = new Map<number, Record<string, number>>();
   private readonly totals = new Map<number, number>();
   private readonly weights: Record<string, number> = {};
@@ -45,6 +46,11 @@ export class ExplainRecorder {
     this.spilledBy.set(slot, filter);
   }
 
+  /** Marks `slot` as kept by `filter` only through an allowance past its bound. */
+  allowed(filter: string, slot: number): void {
+    this.allowedBy.set(slot, filter);
+  }
+
   /** Records one scorer's clamped scores and weight. */
   scored(scorer: string, weight: number, cands: Candidates, scores: Float64Array): void {
     this.weights[scorer] = weight;
@@ -78,6 +84,7 @@ export class ExplainRecorder {
         endpoint: ep.key,
         filteredBy: this.filteredBy.get(s) ?? null,
         spilledBy: this.spilledBy.get(s) ?? null,
+        allowedBy: this.allowedBy.get(s) ?? null,
         scores: this.scores.get(s) ?? {},
         total: this.totals.get(s) ?? 0,
         metrics: {
@@ -134,7 +141,9 @@ export class ExplainRecorder {
       }
     }
     const spilledBy = this.spilledBy.get(pickedSlot) ?? null;
+    const allowedBy = this.allowedBy.get(pickedSlot) ?? null;
     const pickedBelowBest = runner >= 0 && (this.totals.get(pickedSlot) ?? 0) < best;
-    return { runnerUp: runner >= 0 ? (this.pool.atSlot(runner)?.key ?? null) : null, margins, term, filtered, spilledBy, pickedBelowBest };
+    const runnerUp = runner >= 0 ? (this.pool.atSlot(runner)?.key ?? null) : null;
+    return { runnerUp, margins, term, filtered, spilledBy, allowedBy, pickedBelowBest };
   }
 }

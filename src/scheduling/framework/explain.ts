@@ -11,6 +11,8 @@ export interface EndpointExplanation {
   filteredBy: string | null;
   /** Name of the filter that let the endpoint in past its own bounds (a spill while every endpoint it kept queued), or null. */
   spilledBy: string | null;
+  /** Name of the filter that kept the endpoint only through an allowance past its bound (it runs the requested adapter), or null. */
+  allowedBy: string | null;
   /** Raw score in [0,1] per scorer name. */
   scores: Record<string, number>;
   /** Weighted sum of the scores. */
@@ -41,6 +43,8 @@ export interface DecisiveTerm {
   filtered: Record<string, number>;
   /** The filter whose spill let the picked endpoint in (every endpoint it kept was queueing), or null. */
   spilledBy: string | null;
+  /** The filter that kept the picked endpoint only through an allowance past its bound (the adapter allowance), or null. */
+  allowedBy: string | null;
   /**
    * The picker took an endpoint whose total is below the best one's: with max-score-picker a near
    * tie (`tieMargin`) won on load, with a random picker the draw. `runnerUp` is then the best total.

@@ -23,6 +23,8 @@ export interface PickTrace {
   filtered: Record<string, number>;
   /** The filter whose spill let the picked pod in, or null. */
   spilledBy: string | null;
+  /** The filter that kept the picked pod only through its adapter allowance, or null. */
+  allowedBy: string | null;
   /** A near tie (or a random draw) took a pod below the best total. */
   belowBest: boolean;
   /** Why the stale-metrics fallback picked instead of the profile, or null. */
@@ -82,6 +84,7 @@ export function pickTrace(x: Explanation, podOf: ReadonlyMap<string, number>): P
     margins: d === null ? {} : rounded(d.margins),
     filtered: d?.filtered ?? {},
     spilledBy: d?.spilledBy ?? null,
+    allowedBy: d?.allowedBy ?? null,
     belowBest: d?.pickedBelowBest ?? false,
     fallback: x.fallback,
     candidates: x.endpoints.reduce((n, c) => n + (c.filteredBy === null ? 1 : 0), 0),

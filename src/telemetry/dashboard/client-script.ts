@@ -242,7 +242,7 @@ export const CLIENT_SCRIPT = String.raw`
       var rows = d.candidates.map(function (c) {
         return el('tr', { cls: c.picked ? 'picked' : c.filteredBy ? 'filtered' : '' }, [cell((c.picked ? '▶ ' : '') + c.endpoint, 'mono')]
           .concat(scorers.map(function (s) { return cell(c.scores[s] === undefined ? '–' : fmt(c.scores[s], 3)); }))
-          .concat([cell(fmt(c.total, 3)), cell(c.filteredBy || (c.spilledBy ? 'spilled in by ' + c.spilledBy : ''))]));
+          .concat([cell(fmt(c.total, 3)), cell(c.filteredBy || (c.spilledBy ? 'spilled in by ' + c.spilledBy : c.allowedBy ? 'kept by ' + c.allowedBy + ' (adapter allowance)' : ''))]));
       });
       var summary = el('summary', null, [
         el('span', { cls: 'mono', text: timeText(d.at) }), el('span', { text: ' ' + (d.model || '(no model)') + ' → ' }),

@@ -16,6 +16,8 @@ export interface DecisionCandidate {
   filteredBy: string | null;
   /** The filter that let it in past its own bounds (a spill), or null. */
   spilledBy: string | null;
+  /** The filter that kept it only through an allowance past its bound (it runs the requested adapter), or null. */
+  allowedBy: string | null;
   /** Raw score in [0,1] per scorer. */
   scores: Record<string, number>;
   total: number;
@@ -99,7 +101,7 @@ export class DecisionLog implements DecisionSampler {
     const shown = [...all]
       .sort((a, b) => Number(picked.has(b.endpoint)) - Number(picked.has(a.endpoint)) || Number(a.filteredBy !== null) - Number(b.filteredBy !== null) || b.total - a.total)
       .slice(0, SHOWN_CANDIDATES)
-      .map((c) => ({ endpoint: c.endpoint, filteredBy: c.filteredBy, spilledBy: c.spilledBy, scores: c.scores, total: c.total, picked: picked.has(c.endpoint) }));
+      .map((c) => ({ endpoint: c.endpoint, filteredBy: c.filteredBy, spilledBy: c.spilledBy, allowedBy: c.allowedBy, scores: c.scores, total: c.total, picked: picked.has(c.endpoint) }));
     this.ring[this.head] = {
       seq: ++this.seq,
       at: Date.now(),

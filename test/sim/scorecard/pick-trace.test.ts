@@ -81,6 +81,7 @@ describe('pick traces', () => {
       margins: {},
       filtered,
       spilledBy: null,
+      allowedBy: null,
       belowBest,
       fallback: null,
       candidates: 2,

@@ -107,7 +107,8 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
         const l = loads[k];
         dropped[k] = 1;
         let b = match === undefined ? bound : bound + match.fraction(s) * perMatch;
-        if (adapter !== null && l > b && runsAdapter(s, adapter)) b += adapterAllowance;
+        const allowed = adapter !== null && l > b && runsAdapter(s, adapter);
+        if (allowed) b += adapterAllowance;
         if (l > b) continue;
         if (l > min) {
           if (tpot[s] > tpotBound && (!aboveMean || l > mean)) continue;
@@ -117,6 +118,7 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
         }
         dropped[k] = 0;
         out.push(s);
+        if (allowed) cycle.explain?.allowed(filter.typedName.name, s);
       }
       if (spill && noAffinity && out.length - start < n) spillOver(cycle, slots, n, out, start);
     },
