@@ -26,6 +26,7 @@ import { kvCacheUtilizationScorer, KV_CACHE_SCORER, KV_CACHE_SCORER_LEGACY } fro
 import { leastQueueFilter, LEAST_QUEUE_FILTER } from './scheduling/plugins/least-queue-filter/index.js';
 import { loraAffinityScorer, LORA_AFFINITY_SCORER } from './scheduling/plugins/lora-affinity-scorer/index.js';
 import { lowQueueFilter, LOW_QUEUE_FILTER } from './scheduling/plugins/low-queue-filter/index.js';
+import { slowStartFilter, SLOW_START_FILTER } from './scheduling/plugins/slow-start-filter/index.js';
 import { maxScorePicker, MAX_SCORE_PICKER } from './scheduling/plugins/max-score-picker/index.js';
 import { prefillWorkScorer, PREFILL_WORK_SCORER } from './scheduling/plugins/prefill-work-scorer/index.js';
 import { prefixCacheScorer, PREFIX_CACHE_SCORER } from './scheduling/plugins/prefix-cache-scorer/index.js';
@@ -59,6 +60,7 @@ export function registerBuiltinPlugins(r: PluginRegistry = new PluginRegistry())
     .register(ROUND_ROBIN_PICKER, 'scheduling', roundRobinPicker)
     .register(HEADER_BASED_TESTING_FILTER, 'scheduling', headerBasedTestingFilter)
     .register(LOW_QUEUE_FILTER, 'scheduling', lowQueueFilter)
+    .register(SLOW_START_FILTER, 'scheduling', slowStartFilter)
     .register(LEAST_QUEUE_FILTER, 'scheduling', leastQueueFilter)
     .register(BOUNDED_LOAD_FILTER, 'scheduling', boundedLoadFilter)
     .register(DECODE_HEADROOM_FILTER, 'scheduling', decodeHeadroomFilter)

@@ -12,7 +12,7 @@
  * | admission-gate | AdmissionGatePlugin (opens an AdmissionGate) | legacy-admission-gate, flow-control-gate |
  * | prompt-guard | PromptGuard | local-policy, http-screening |
  * | telemetry | StatsSource (StatsKey) | the prefix index's PREFIX_STATS |
- * | lifecycle | LifecycleHook (ResponseObservation) | endpoint-latency-observer |
+ * | lifecycle | LifecycleHook (ResponseObservation, FirstTokenObservation) | endpoint-latency-observer |
  */
 export type { ExtensionPoint, Factory, Plugin as BasePlugin, PluginHandle, TypedName } from './framework/plugin.js';
 export { Params, ParamError } from './framework/params.js';
@@ -42,7 +42,7 @@ export { isAdmissionGatePlugin, type AdmissionGate, type AdmissionGatePlugin, ty
 export type { FlowControlObserver, FlowPolicies, QueueOutcome } from './admission/framework/flow.js';
 export { FAILED_OPEN, GuardInput, isPromptGuard, type GuardVerdict, type PromptGuard } from './admission/framework/prompt-guard.js';
 // request lifecycle
-export { isLifecycleHook, type LifecycleHook, type ResponseObservation } from './director/framework/lifecycle-hook.js';
+export { isLifecycleHook, type FirstTokenObservation, type LifecycleHook, type ResponseObservation } from './director/framework/lifecycle-hook.js';
 export type { Outcome } from './director/types.js';
 export type { Usage } from './request/usage.js';
 export { parseDurationMs } from './util/duration.js';

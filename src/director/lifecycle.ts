@@ -7,7 +7,7 @@ import type { Endpoint } from '../pool/endpoint.js';
 import type { EndpointPool } from '../pool/pool.js';
 import { ResponseObserver } from '../request/response.js';
 import type { Telemetry } from '../telemetry/metrics.js';
-import type { LifecycleHook, ResponseObservation } from './framework/lifecycle-hook.js';
+import type { FirstTokenObservation, LifecycleHook, ResponseObservation } from './framework/lifecycle-hook.js';
 import type { Outcome, RequestLifecycle, Usage } from './types.js';
 
 /** What the lifecycle needs to know about the request. */
@@ -49,6 +49,7 @@ export class Lifecycle implements RequestLifecycle {
   private readonly dispatchedAt: number;
   /** Our pending prefill on the endpoint at dispatch (-1 once the request moved elsewhere). */
   private prefillAhead: number;
+  private firstTokenReported = false;
 
   constructor(private readonly init: LifecycleInit) {
     this.endpoint = init.endpoint;
@@ -90,9 +91,37 @@ export class Lifecycle implements RequestLifecycle {
   }
 
   responseBody(chunk: Buffer, endOfStream: boolean): Buffer | null {
+    const first = chunk.length > 0 && this.observer.firstByteAt < 0;
     // The first bytes of a response mean prefill is done: the endpoint's pending work drops.
     if (this.prefillPending && chunk.length > 0) this.prefillDone();
-    return this.observer.chunk(chunk, endOfStream);
+    const out = this.observer.chunk(chunk, endOfStream);
+    if (first && this.init.hooks.length > 0 && this.observer.isStreaming && this.status < 400 && !this.finished) this.firstToken();
+    return out;
+  }
+
+  /** Tells the hooks that listen for it when the first token came, a whole decode before the end. */
+  private firstToken(): void {
+    const init = this.init;
+    const at = this.observer.firstByteAt;
+    const obs: FirstTokenObservation = {
+      requestId: init.requestId,
+      endpoint: this.endpoint,
+      targetModel: init.targetModel,
+      dispatchedAt: this.dispatchedAt,
+      firstByteAt: at,
+      ttftMs: at - this.dispatchedAt,
+      prefillTokens: init.prefillTokens,
+      prefillAhead: this.prefillAhead,
+    };
+    this.firstTokenReported = true;
+    for (const h of init.hooks) {
+      if (h.firstToken === undefined) continue;
+      try {
+        h.firstToken(obs);
+      } catch {
+        // A faulty hook loses its own observation only.
+      }
+    }
   }
 
   private prefillDone(): void {
@@ -180,6 +209,7 @@ export class Lifecycle implements RequestLifecycle {
       requestBytes: init.requestBytes,
       responseBytes: o.bytes,
       retry: init.retry,
+      firstTokenReported: this.firstTokenReported,
     };
     for (const h of init.hooks) {
       try {

@@ -1,5 +1,6 @@
 /**
- * Request-lifecycle hooks: plugins that observe every routed request once its response ended,
+ * Request-lifecycle hooks: plugins that observe every routed request once its response ended
+ * (and, optionally, when its first token arrived),
  * whichever door it came through (ext_proc, the proxy) or the virtual-time scorecard. They see
  * the endpoint that served it, the outcome, the usage and the response's timing, and act off the
  * pick: the endpoint latency observer keeps per-endpoint TTFT/TPOT columns, an access log writes
@@ -71,12 +72,36 @@ export interface ResponseObservation {
   readonly responseBytes: number;
   /** A front door's new pick for a request whose earlier attempt failed. */
   readonly retry: boolean;
+  /** Whether the hooks already heard this attempt's first token (`firstToken`), so its TTFT was reported then. */
+  readonly firstTokenReported?: boolean;
+}
+
+/**
+ * One streamed attempt's first token, as it arrived: a first-token time is known here, a whole
+ * decode before the response ends (seconds for a long answer on a slow pod).
+ */
+export interface FirstTokenObservation {
+  readonly requestId: string;
+  readonly endpoint: Endpoint;
+  readonly targetModel: string;
+  /** The request was routed, pool clock ms. */
+  readonly dispatchedAt: number;
+  /** First response body byte, pool clock ms. */
+  readonly firstByteAt: number;
+  /** `firstByteAt - dispatchedAt`. */
+  readonly ttftMs: number;
+  /** Estimated uncached prompt tokens of the request (its own prefill work). */
+  readonly prefillTokens: number;
+  /** This picker's pending prefill on the endpoint at dispatch, or -1 when the request moved elsewhere. */
+  readonly prefillAhead: number;
 }
 
 /** Plugin contract (extension point `lifecycle`): hears every attempt's end. */
 export interface LifecycleHook {
   /** Called once per routed attempt, after its accounting ended; O(1), no I/O. */
   responseComplete(o: ResponseObservation): void;
+  /** Called once per streamed attempt whose first body byte arrived with a status under 400; O(1), no I/O; optional. */
+  firstToken?(o: FirstTokenObservation): void;
   /** Releases what the hook holds (an access log's file) when Switchboard stops; optional. */
   close?(): void | Promise<void>;
 }

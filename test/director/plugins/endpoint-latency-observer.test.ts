@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerBuiltinPlugins } from '../../../src/builtin-plugins.js';
 import { EngineRegistry } from '../../../src/datalayer/engines.js';
 import { buildLifecycleHooks } from '../../../src/director/build.js';
-import type { LifecycleHook, ResponseObservation } from '../../../src/director/framework/lifecycle-hook.js';
+import type { FirstTokenObservation, LifecycleHook, ResponseObservation } from '../../../src/director/framework/lifecycle-hook.js';
 import { Lifecycle } from '../../../src/director/lifecycle.js';
 import { ENDPOINT_LATENCY_OBSERVER, EndpointLatencyObserver, LATENCY_OBSERVER_DEFAULTS } from '../../../src/director/plugins/endpoint-latency-observer/index.js';
 import type { Plugin } from '../../../src/framework/plugin.js';
@@ -191,7 +191,7 @@ function registryWith(recorder: Recorder) {
 }
 
 describe('the lifecycle hook contract on the real lifecycle', () => {
-  function lifecycle(pool: EndpointPool, hooks: LifecycleHook[]): Lifecycle {
+  function lifecycle(pool: EndpointPool, hooks: LifecycleHook[], stream = true): Lifecycle {
     return new Lifecycle({
       requestId: 'req-1',
       pool,
@@ -202,7 +202,7 @@ describe('the lifecycle hook contract on the real lifecycle', () => {
       incomingModel: 'm',
       targetModel: 'm',
       priority: 0,
-      stream: true,
+      stream,
       requestBytes: 50,
       startedAt: pool.clock.now(),
       retry: false,
@@ -262,6 +262,73 @@ describe('the lifecycle hook contract on the real lifecycle', () => {
       [second.name, -1, 5],
     ]);
     expect([pool.pendingPrefill[first.slot], pool.pendingPrefill[second.slot]]).toEqual([700, 0]);
+  });
+
+  it('tells hooks of a first token when it arrives, once, before the end; not for a plain body or an error status', () => {
+    const clock = new ManualClock();
+    const pool = makePool([{}], clock);
+    const heard: FirstTokenObservation[] = [];
+    const rec = new Recorder();
+    const listener: LifecycleHook = { responseComplete() {}, firstToken: (o) => heard.push(o) };
+    const thrower: LifecycleHook = {
+      responseComplete() {},
+      firstToken() {
+        throw new Error('boom');
+      },
+    };
+    pool.addPrefill(pool.endpoints()[0].slot, 40);
+    const lc = lifecycle(pool, [thrower, listener, rec]);
+    lc.responseHeaders(200, 'text/event-stream');
+    clock.advance(250);
+    lc.responseBody(Buffer.from('data: {"choices":[{"text":"a"}]}\n\n'), false);
+    // Heard now, while the answer still streams.
+    expect(heard).toHaveLength(1);
+    expect(heard[0]).toMatchObject({ requestId: 'req-1', ttftMs: 250, firstByteAt: heard[0].dispatchedAt + 250, prefillAhead: 40, prefillTokens: 5, targetModel: 'm' });
+    expect(heard[0].endpoint).toBe(pool.endpoints()[0]);
+    clock.advance(10);
+    lc.responseBody(Buffer.from('data: {"choices":[{"text":"b"}]}\n\n'), false);
+    lc.responseBody(Buffer.from('data: [DONE]\n\n'), true);
+    lc.finish('ok');
+    expect(heard).toHaveLength(1);
+    expect(rec.seen[0]).toMatchObject({ ttftMs: 250, firstTokenReported: true });
+
+    const plain = lifecycle(pool, [listener, rec], false);
+    plain.responseHeaders(200, 'application/json');
+    plain.responseBody(Buffer.from('{"choices":[{"text":"a"}]}'), true);
+    plain.finish('ok');
+    const failed = lifecycle(pool, [listener, rec]);
+    failed.responseHeaders(500, 'text/event-stream');
+    failed.responseBody(Buffer.from('data: {"error":"x"}\n\n'), true);
+    failed.finish('ok');
+    expect(heard).toHaveLength(1);
+    expect(rec.seen.slice(1).map((o) => o.firstTokenReported)).toEqual([false, false]);
+  });
+
+  it('the observer knows an endpoint first-token time from the first token, not from the end of a long answer', () => {
+    const clock = new ManualClock();
+    const pool = makePool([{}], clock);
+    const o = registerBuiltinPlugins().create(ENDPOINT_LATENCY_OBSERVER, 'obs', {}, { pool, rng: Math.random }) as EndpointLatencyObserver;
+    const slot = pool.endpoints()[0].slot;
+    const lc = lifecycle(pool, [o]);
+    lc.responseHeaders(200, 'text/event-stream');
+    clock.advance(400);
+    lc.responseBody(Buffer.from('data: {"choices":[{"text":"a"}]}\n\n'), false);
+    expect(pool.signal.ttft[slot]).toBe(400);
+    // 5 tokens of prefill work took 400 ms: one sample, so the line goes through 0.
+    expect(pool.signal.prefillMsPerToken[slot]).toBeCloseTo(80, 9);
+    clock.advance(1_500);
+    lc.responseBody(Buffer.from('data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}\n\ndata: [DONE]\n\n'), true);
+    lc.finish('ok');
+    // The end adds the TPOT sample only: the first-token time was not counted twice.
+    expect(pool.signal.ttft[slot]).toBe(400);
+    expect(pool.signal.tpot[slot]).toBe(1_500);
+    const lc2 = lifecycle(pool, [o]);
+    lc2.responseHeaders(200, 'text/event-stream');
+    clock.advance(900);
+    lc2.responseBody(Buffer.from('data: {"choices":[{"text":"a"}]}\n\n'), false);
+    expect(pool.signal.ttft[slot]).toBeCloseTo(400 + D.alpha * 500, 9);
+    lc2.finish('ok');
+    expect(pool.signal.ttft[slot]).toBeCloseTo(400 + D.alpha * 500, 9);
   });
 
   it('a stream delivered in one piece without usage carries no timing', () => {
@@ -384,5 +451,6 @@ arrivals: { process: constant, stages: [ { rate: 10, duration: 2 } ] }
       expect(o.ttftMs).toBeCloseTo(r.firstToken - r.start, 6);
       expect(o.tpotMs).toBeCloseTo((o.lastByteAt - r.firstToken) / (r.outputTokens - 1), 6);
     }
+
   });
 });

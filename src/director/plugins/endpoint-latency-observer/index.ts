@@ -2,7 +2,7 @@
 import type { Plugin, TypedName } from '../../../framework/plugin.js';
 import type { Factory } from '../../../framework/plugin.js';
 import type { EndpointPool } from '../../../pool/pool.js';
-import type { LifecycleHook, ResponseObservation } from '../../framework/lifecycle-hook.js';
+import type { FirstTokenObservation, LifecycleHook, ResponseObservation } from '../../framework/lifecycle-hook.js';
 
 export const ENDPOINT_LATENCY_OBSERVER = 'endpoint-latency-observer';
 
@@ -58,6 +58,15 @@ export class EndpointLatencyObserver implements Plugin, LifecycleHook {
     pool.onMetrics((ep) => this.expire(ep.slot, pool.clock.now()));
   }
 
+  /** The first token's time is a TTFT sample (and a prefill-cost one) now, not when the answer ends. */
+  firstToken(obs: FirstTokenObservation): void {
+    const ep = obs.endpoint;
+    const pool = this.pool;
+    if (pool.atSlot(ep.slot) !== ep || !(obs.ttftMs >= 0)) return;
+    this.ensure(pool.capacity);
+    this.sampleTtft(ep.slot, obs.ttftMs, obs.prefillAhead, obs.prefillTokens, obs.firstByteAt);
+  }
+
   responseComplete(obs: ResponseObservation): void {
     const ep = obs.endpoint;
     const pool = this.pool;
@@ -65,7 +74,7 @@ export class EndpointLatencyObserver implements Plugin, LifecycleHook {
     this.ensure(pool.capacity);
     const o = this.o;
     const now = obs.finishedAt;
-    if (obs.ttftMs >= 0) this.update(pool.signal.ttft, this.ttftAt, ep.slot, Math.min(obs.ttftMs, o.maxTtftMs), o.alpha, now);
+    if (obs.ttftMs >= 0 && obs.firstTokenReported !== true) this.sampleTtft(ep.slot, obs.ttftMs, obs.prefillAhead ?? -1, obs.prefillTokens ?? 0, now);
     // Usage gives exact token counts; without it the SSE event gaps are the estimate.
     let tpot = -1;
     let tokens = 0;
@@ -76,12 +85,16 @@ export class EndpointLatencyObserver implements Plugin, LifecycleHook {
       tpot = obs.itlMs;
       tokens = obs.events;
     }
-    if (obs.ttftMs >= 0 && obs.prefillAhead !== undefined && obs.prefillAhead >= 0) {
-      this.fitPrefill(ep.slot, obs.prefillAhead + (obs.prefillTokens ?? 0), Math.min(obs.ttftMs, o.maxTtftMs), now);
-    }
     if (tpot < 0) return;
     const weight = o.alpha * Math.min(1, (tokens - 1) / o.fullWeightTokens);
     this.update(pool.signal.tpot, this.tpotAt, ep.slot, Math.min(tpot, o.maxTpotMs), weight, now);
+  }
+
+  private sampleTtft(slot: number, ttftMs: number, ahead: number, own: number, now: number): void {
+    const ttft = Math.min(ttftMs, this.o.maxTtftMs);
+    this.pool.signal.firstTokens[slot]++;
+    this.update(this.pool.signal.ttft, this.ttftAt, slot, ttft, this.o.alpha, now);
+    if (ahead >= 0) this.fitPrefill(slot, ahead + own, ttft, now);
   }
 
   /** Drops `slot`'s estimates whose latest sample is older than `maxAgeMs`. */
