@@ -8,7 +8,7 @@
  * the last two scrapes (0 after the first scrape, and when the counter went backwards: a restart).
  * An `observed` column is not scraped: a request-lifecycle hook writes it from the responses the
  * front doors see (director/plugins/endpoint-latency-observer); 0 means no recent evidence (for
- * `firstTokens`, a count kept while the endpoint stays in the pool: no evidence at all).
+ * `answers`, a count kept while the endpoint stays in the pool: no evidence at all).
  */
 export interface SignalSpec {
   readonly kind: 'gauge' | 'counter' | 'observed';
@@ -21,7 +21,7 @@ export const SIGNALS = {
   tpot: { kind: 'observed', help: 'time per output token after the first of recent streamed responses, ms (moving average; 0 unknown)' },
   prefillMs: { kind: 'observed', help: 'first-token time with no prefill work queued ahead, ms (fitted intercept; 0 unknown)' },
   prefillMsPerToken: { kind: 'observed', help: 'first-token time per prompt token of prefill work, ms (fitted slope; 0 unknown)' },
-  firstTokens: { kind: 'observed', help: 'streamed first tokens seen from the endpoint since it joined the pool (a count, never aged; 0: it has not answered yet)' },
+  answers: { kind: 'observed', help: 'answers seen from the endpoint since it joined the pool: a stream at its first token, a plain body when it ends with a status under 400 (a count, never aged; 0: it has not answered yet)' },
 } as const satisfies Record<string, SignalSpec>;
 
 export type SignalName = keyof typeof SIGNALS;

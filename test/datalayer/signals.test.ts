@@ -51,7 +51,7 @@ describe('declared signals', () => {
     expect(pool.signal.preemptions[ep.slot]).toBeCloseTo(1, 10);
     pool.recordMetrics(ep, metrics('vllm:num_requests_waiting 0\nvllm:num_requests_running 0\nvllm:kv_cache_usage_perc 0\n'));
     expect(pool.signal.preemptions[ep.slot]).toBe(0);
-    expect(pool.describe(ep).signals).toEqual({ preemptions: 0, ttft: 0, tpot: 0, prefillMs: 0, prefillMsPerToken: 0, firstTokens: 0 });
+    expect(pool.describe(ep).signals).toEqual({ preemptions: 0, ttft: 0, tpot: 0, prefillMs: 0, prefillMsPerToken: 0, answers: 0 });
   });
 
   it('columns grow with the pool and reset when a slot is reused', () => {

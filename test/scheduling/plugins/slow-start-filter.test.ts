@@ -62,7 +62,7 @@ describe('slow-start-filter', () => {
     const b = send(pool, eps[1], observer);
     clock.advance(200);
     a.firstToken();
-    expect(pool.signal.firstTokens[eps[0].slot]).toBe(1);
+    expect(pool.signal.answers[eps[0].slot]).toBe(1);
     // pod-1 has a request awaiting its first token: dropped; pod-2 has none: kept; pod-0 answered.
     expect(kept(filter, pool)).toEqual(['pod-0', 'pod-2']);
     // More load on the endpoint that answered does not drop it.
@@ -76,8 +76,46 @@ describe('slow-start-filter', () => {
     const c = send(pool, eps[2], observer);
     expect(kept(filter, pool)).toEqual(['pod-0', 'pod-1']);
     c.fail();
-    expect(pool.signal.firstTokens[eps[2].slot]).toBe(0);
+    expect(pool.signal.answers[eps[2].slot]).toBe(0);
     expect(kept(filter, pool)).toEqual(['pod-0', 'pod-1', 'pod-2']);
+  });
+
+  it('counts a plain answer, not an error: traffic that never streams does not stay capped', () => {
+    const { pool, eps, observer } = setup();
+    const filter = plugin<Filter>('slow-start-filter', pool);
+    const plain = (ep: Endpoint, status: number) => {
+      const lc = new Lifecycle({
+        requestId: 'plain',
+        pool,
+        telemetry: null,
+        endpoint: ep,
+        tokens: 10,
+        prefillTokens: 100,
+        incomingModel: 'm',
+        targetModel: 'm',
+        priority: 0,
+        stream: false,
+        requestBytes: 10,
+        startedAt: pool.clock.now(),
+        retry: false,
+        onFinish: null,
+        hooks: [observer],
+      });
+      lc.responseHeaders(status, 'application/json');
+      return lc;
+    };
+    const ok = plain(eps[0], 200);
+    ok.responseBody(Buffer.from('{"choices":[{"text":"a"}]}'), true);
+    ok.finish('ok');
+    expect(pool.signal.answers[eps[0].slot]).toBe(1);
+    // No first-token time from a plain body.
+    expect(pool.signal.ttft[eps[0].slot]).toBe(0);
+    const bad = plain(eps[1], 503);
+    bad.responseBody(Buffer.from('{"error":"busy"}'), true);
+    bad.finish('ok');
+    expect(pool.signal.answers[eps[1].slot]).toBe(0);
+    plain(eps[1], 200);
+    expect(kept(filter, pool)).toEqual(['pod-0', 'pod-2']);
   });
 
   it('takes `probes` requests per endpoint that has not answered', () => {
@@ -110,7 +148,7 @@ describe('slow-start-filter', () => {
     pool.setEndpoints([first, { name: 'pod-new', address: '10.0.0.99', port: 8000 }]);
     const fresh = pool.endpoints().find((e) => e.name === 'pod-new')!;
     expect(fresh.slot).toBe(slot);
-    expect(pool.signal.firstTokens[slot]).toBe(0);
+    expect(pool.signal.answers[slot]).toBe(0);
     send(pool, fresh, observer);
     expect(kept(filter, pool)).toEqual([eps[0].name]);
   });

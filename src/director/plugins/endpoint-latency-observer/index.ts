@@ -74,7 +74,9 @@ export class EndpointLatencyObserver implements Plugin, LifecycleHook {
     this.ensure(pool.capacity);
     const o = this.o;
     const now = obs.finishedAt;
-    if (obs.ttftMs >= 0 && obs.firstTokenReported !== true) this.sampleTtft(ep.slot, obs.ttftMs, obs.prefillAhead ?? -1, obs.prefillTokens ?? 0, now);
+    if (obs.ttftMs >= 0 && obs.firstTokenReported !== true && obs.status < 400) this.sampleTtft(ep.slot, obs.ttftMs, obs.prefillAhead ?? -1, obs.prefillTokens ?? 0, now);
+    // A plain body has no first-token time, but it shows the endpoint answers.
+    else if (!obs.streamed && obs.outcome === 'ok' && obs.status > 0 && obs.status < 400) pool.signal.answers[ep.slot]++;
     // Usage gives exact token counts; without it the SSE event gaps are the estimate.
     let tpot = -1;
     let tokens = 0;
@@ -92,7 +94,7 @@ export class EndpointLatencyObserver implements Plugin, LifecycleHook {
 
   private sampleTtft(slot: number, ttftMs: number, ahead: number, own: number, now: number): void {
     const ttft = Math.min(ttftMs, this.o.maxTtftMs);
-    this.pool.signal.firstTokens[slot]++;
+    this.pool.signal.answers[slot]++;
     this.update(this.pool.signal.ttft, this.ttftAt, slot, ttft, this.o.alpha, now);
     if (ahead >= 0) this.fitPrefill(slot, ahead + own, ttft, now);
   }

@@ -12,12 +12,12 @@ export const slowStartFilter: PluginFactory = (name, p, { pool }) => {
   const filter: Filter = {
     typedName: typed(SLOW_START_FILTER, name),
     filter(_cycle, input, out) {
-      const answered = pool.signal.firstTokens;
+      const answered = pool.signal.answers;
       const inflight = pool.inflight;
       const n = input.length;
       const slots = input.slots;
-      // Only while some candidate has answered: traffic with no streamed first tokens (nothing
-      // measured anywhere) leaves every endpoint as it is.
+      // Only while some candidate has answered: at start every endpoint is new, and capping them
+      // all would only queue requests at the picker.
       let known = false;
       for (let k = 0; k < n && !known; k++) known = answered[slots[k]] > 0;
       for (let k = 0; k < n; k++) {
