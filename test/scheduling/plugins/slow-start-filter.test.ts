@@ -13,8 +13,8 @@ import type { Filter } from '../../../src/scheduling/framework/plugin.js';
 import { makePool, ManualClock } from '../../support/pool.js';
 import { kept, plugin } from '../../support/plugin.js';
 
-/** Sends one streamed request to `ep` through the lifecycle; returns a function that delivers its first token. */
-function send(pool: EndpointPool, ep: Endpoint, observer: EndpointLatencyObserver): { firstToken(): void; fail(): void } {
+/** A request to `ep` routed through the real lifecycle, heard by `observer`; its response headers sent. */
+function route(pool: EndpointPool, ep: Endpoint, observer: EndpointLatencyObserver, stream = true, status = 200): Lifecycle {
   const lc = new Lifecycle({
     requestId: `r-${pool.dispatched[ep.slot]}`,
     pool,
@@ -25,14 +25,20 @@ function send(pool: EndpointPool, ep: Endpoint, observer: EndpointLatencyObserve
     incomingModel: 'm',
     targetModel: 'm',
     priority: 0,
-    stream: true,
+    stream,
     requestBytes: 10,
     startedAt: pool.clock.now(),
     retry: false,
     onFinish: null,
     hooks: [observer],
   });
-  lc.responseHeaders(200, 'text/event-stream');
+  lc.responseHeaders(status, stream ? 'text/event-stream' : 'application/json');
+  return lc;
+}
+
+/** Sends one streamed request to `ep`; returns functions that deliver its first token or fail it. */
+function send(pool: EndpointPool, ep: Endpoint, observer: EndpointLatencyObserver): { firstToken(): void; fail(): void } {
+  const lc = route(pool, ep, observer);
   return {
     firstToken: () => void lc.responseBody(Buffer.from('data: {"choices":[{"text":"a"}]}\n\n'), false),
     fail: () => lc.finish('error', 'upstream_reset'),
@@ -83,27 +89,7 @@ describe('slow-start-filter', () => {
   it('counts a plain answer, not an error: traffic that never streams does not stay capped', () => {
     const { pool, eps, observer } = setup();
     const filter = plugin<Filter>('slow-start-filter', pool);
-    const plain = (ep: Endpoint, status: number) => {
-      const lc = new Lifecycle({
-        requestId: 'plain',
-        pool,
-        telemetry: null,
-        endpoint: ep,
-        tokens: 10,
-        prefillTokens: 100,
-        incomingModel: 'm',
-        targetModel: 'm',
-        priority: 0,
-        stream: false,
-        requestBytes: 10,
-        startedAt: pool.clock.now(),
-        retry: false,
-        onFinish: null,
-        hooks: [observer],
-      });
-      lc.responseHeaders(status, 'application/json');
-      return lc;
-    };
+    const plain = (ep: Endpoint, status: number) => route(pool, ep, observer, false, status);
     const ok = plain(eps[0], 200);
     ok.responseBody(Buffer.from('{"choices":[{"text":"a"}]}'), true);
     ok.finish('ok');
