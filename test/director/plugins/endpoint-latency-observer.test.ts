@@ -181,8 +181,13 @@ describe('endpoint-latency-observer: the estimate', () => {
 class Recorder implements Plugin, LifecycleHook {
   readonly typedName = { type: 'test-recorder', name: 'test-recorder' };
   readonly seen: ResponseObservation[] = [];
+  /** First tokens heard, with how many ends had been heard at that moment. */
+  readonly firsts: Array<{ o: FirstTokenObservation; endsBefore: number }> = [];
   responseComplete(o: ResponseObservation): void {
     this.seen.push(o);
+  }
+  firstToken(o: FirstTokenObservation): void {
+    this.firsts.push({ o, endsBefore: this.seen.length });
   }
 }
 
@@ -384,6 +389,7 @@ describe('both front doors feed the hooks and the columns (real pods, real serve
 
   it('proxy: a streamed answer with usage gives the serving endpoint TTFT and TPOT', async () => {
     rec.seen.length = 0;
+    rec.firsts.length = 0;
     const client = new OpenAI({ baseURL: `${td.proxyUrl}/v1`, apiKey: 'test', maxRetries: 0 });
     const stream = await client.completions.create({ model: 'base-model', prompt: 'hello there', stream: true, stream_options: { include_usage: true } });
     let usage = 0;
@@ -399,16 +405,27 @@ describe('both front doors feed the hooks and the columns (real pods, real serve
     expect(td.pods.map((p) => p.key)).toContain(o.endpoint.key);
     expect(columns(o.endpoint.key).tpot).toBe(o.tpotMs);
     expect(columns(o.endpoint.key).ttft).toBe(o.ttftMs);
+    // The first token was heard on its own, before the end, with the same first-token time.
+    expect(rec.firsts).toHaveLength(1);
+    expect(rec.firsts[0].endsBefore).toBe(0);
+    expect(rec.firsts[0].o.ttftMs).toBe(o.ttftMs);
+    expect(rec.firsts[0].o.endpoint).toBe(o.endpoint);
+    expect(o.firstTokenReported).toBe(true);
   });
 
   it('ext_proc: the response phase feeds the same hooks', async () => {
     rec.seen.length = 0;
+    rec.firsts.length = 0;
     const body = JSON.stringify({ model: 'base-model', prompt: 'hello ext_proc', stream: true, stream_options: { include_usage: true } });
     const res = await td.emulator.send({ path: '/v1/completions', headers: { 'content-type': 'application/json' }, body });
     expect(res.status).toBe(200);
     await eventually(() => rec.seen.length === 1); // the stream's end reaches the server after the reply
     const o = rec.seen[0];
     expect(o.endpoint.key).toBe(res.endpoint);
+    expect(rec.firsts).toHaveLength(1);
+    expect(rec.firsts[0].endsBefore).toBe(0);
+    expect(rec.firsts[0].o.ttftMs).toBe(o.ttftMs);
+    expect(o.firstTokenReported).toBe(true);
     expect(o.usage?.completionTokens).toBe(6);
     expect(o.tpotMs).toBeGreaterThan(0);
     expect(o.itlMs).toBeGreaterThan(0);
@@ -445,11 +462,16 @@ arrivals: { process: constant, stages: [ { rate: 10, duration: 2 } ] }
     expect(ok.length).toBeGreaterThan(10);
     expect(rec.seen).toHaveLength(run.records.length);
     const byId = new Map(rec.seen.map((o) => [o.requestId.split('#')[0], o]));
+    const firstById = new Map(rec.firsts.map((f) => [f.o.requestId.split('#')[0], f]));
     for (const r of ok) {
       const o = byId.get(r.id)!;
       expect(o.usage?.completionTokens).toBe(r.outputTokens);
       expect(o.ttftMs).toBeCloseTo(r.firstToken - r.start, 6);
       expect(o.tpotMs).toBeCloseTo((o.lastByteAt - r.firstToken) / (r.outputTokens - 1), 6);
+      // Heard at the simulated first token, a whole decode before the end.
+      const first = firstById.get(r.id)!;
+      expect(first.o.ttftMs).toBeCloseTo(r.firstToken - r.start, 6);
+      expect(first.o.firstByteAt).toBeLessThan(o.finishedAt);
     }
 
   });
