@@ -64,7 +64,7 @@ export class EndpointLatencyObserver implements Plugin, LifecycleHook {
     const pool = this.pool;
     if (pool.atSlot(ep.slot) !== ep || !(obs.ttftMs >= 0)) return;
     this.ensure(pool.capacity);
-    this.sampleTtft(ep.slot, obs.ttftMs, obs.prefillAhead, obs.prefillTokens, obs.firstByteAt);
+    this.sampleFirstToken(ep.slot, obs.ttftMs, obs.prefillAhead, obs.prefillTokens, obs.firstByteAt);
   }
 
   responseComplete(obs: ResponseObservation): void {
@@ -74,7 +74,7 @@ export class EndpointLatencyObserver implements Plugin, LifecycleHook {
     this.ensure(pool.capacity);
     const o = this.o;
     const now = obs.finishedAt;
-    if (obs.ttftMs >= 0 && obs.firstTokenReported !== true && obs.status < 400) this.sampleTtft(ep.slot, obs.ttftMs, obs.prefillAhead ?? -1, obs.prefillTokens ?? 0, now);
+    if (obs.ttftMs >= 0 && obs.firstTokenReported !== true && obs.status < 400) this.sampleFirstToken(ep.slot, obs.ttftMs, obs.prefillAhead ?? -1, obs.prefillTokens ?? 0, now);
     // A plain body has no first-token time, but it shows the endpoint answers.
     else if (!obs.streamed && obs.outcome === 'ok' && obs.status > 0 && obs.status < 400) pool.signal.answers[ep.slot]++;
     // Usage gives exact token counts; without it the SSE event gaps are the estimate.
@@ -92,7 +92,8 @@ export class EndpointLatencyObserver implements Plugin, LifecycleHook {
     this.update(pool.signal.tpot, this.tpotAt, ep.slot, Math.min(tpot, o.maxTpotMs), weight, now);
   }
 
-  private sampleTtft(slot: number, ttftMs: number, ahead: number, own: number, now: number): void {
+  /** A first token: one answer, one TTFT sample and, when the work ahead is known, one prefill-cost sample. */
+  private sampleFirstToken(slot: number, ttftMs: number, ahead: number, own: number, now: number): void {
     const ttft = Math.min(ttftMs, this.o.maxTtftMs);
     this.pool.signal.answers[slot]++;
     this.update(this.pool.signal.ttft, this.ttftAt, slot, ttft, this.o.alpha, now);

@@ -1,6 +1,6 @@
 /**
- * `slow-start-filter`: an endpoint that has not answered a first token yet carries at most a few
- * of this picker's requests until it does. See README.md.
+ * `slow-start-filter`: an endpoint that has not answered yet carries at most a few of this
+ * picker's requests until it does. See README.md.
  */
 import type { Filter, PluginFactory } from '../../framework/plugin.js';
 import { typed } from '../common.js';
