@@ -18,7 +18,7 @@ import { buildScenario, type Scenario } from '../workload/scenario.js';
 import { twinOf } from '../workload/judge.js';
 import { buildReport } from '../loadgen/report.js';
 import { runJobs, type Job } from './bench-pool.js';
-import { checkPolicies, registerConfigPolicy } from '../sim/scorecard/policies.js';
+import { checkPolicies, configWarningLines, registerConfigPolicy } from '../sim/scorecard/policies.js';
 import { renderTails, tallyTail, type TailCensus } from '../sim/scorecard/pick-trace.js';
 
 /** The family shipped with Switchboard. */
@@ -41,6 +41,8 @@ export interface GenerateOptions {
   jobs?: number;
   /** Writes to stdout (the summary). */
   write?: (s: string) => void;
+  /** Writes to stderr (config warnings). */
+  warn?: (s: string) => void;
   /** Writes each run's pick trace under <out>/picks. */
   tracePicks?: boolean;
 }
@@ -91,11 +93,12 @@ export async function generateScenario(family: Family, familyFile: string, index
 /** The whole generated-family run; returns the summary. */
 export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
   const write = o.write ?? ((s: string) => void process.stdout.write(s));
+  const warn = o.warn ?? ((s: string) => void process.stderr.write(s));
   const family = loadFamily(o.familyFile);
   // Config policies are checked (and registered for in-thread runs) before any calibration.
   const configPaths = new Map<string, string>();
   for (const c of o.configs ?? []) {
-    registerConfigPolicy(c.name, c.path);
+    warn(configWarningLines(c.name, c.path, registerConfigPolicy(c.name, c.path)));
     configPaths.set(c.name, c.path);
   }
   const policies = [...o.policies, ...[...configPaths.keys()].filter((n) => !o.policies.includes(n))];

@@ -9,7 +9,7 @@ import { writeReport } from '../loadgen/output.js';
 import { ProgressBar } from '../loadgen/progress.js';
 import { scenarioWithTrace } from './trace-flags.js';
 import { renderTable } from '../loadgen/table.js';
-import { defaultPolicies, registerConfigPolicy } from '../sim/scorecard/policies.js';
+import { configWarningLines, defaultPolicies, registerConfigPolicy } from '../sim/scorecard/policies.js';
 import { DEFAULT_FAMILY, runGenerated } from './bench-generate.js';
 import { benchScenario } from './bench-run.js';
 import type { KvEventDelivery } from '../sim/scorecard/runner.js';
@@ -187,7 +187,7 @@ export async function runBench(argv: string[]): Promise<number> {
   const policies = [...(flags.policies ?? (scenario.policies.length > 0 ? scenario.policies : defaultPolicies()))];
   // Config files named by the scenario, then by --config, join the comparison.
   for (const c of [...scenario.configs, ...flags.configs]) {
-    registerConfigPolicy(c.name, c.path);
+    process.stderr.write(configWarningLines(c.name, c.path, registerConfigPolicy(c.name, c.path)));
     if (!policies.includes(c.name)) policies.push(c.name);
   }
   const seeds = flags.seeds ?? [scenario.seed];

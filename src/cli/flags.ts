@@ -3,6 +3,8 @@
  * with Go's `flag` syntax so a Go EPP command line works unchanged: `-name` or `--name`,
  * `--name=value` or `--name value` (non-boolean flags), booleans as `--name` or `--name=false`,
  * durations as `50ms` / `2s`, `--` ends the flags. `--help` is generated from the same table.
+ * A scalar flag given twice takes the last value, as in Go; a list flag given twice keeps the
+ * items of both.
  */
 import { sbError } from '../errors.js';
 import { parseDurationMs } from '../util/duration.js';
@@ -97,7 +99,11 @@ export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[]):
       raw = unquote(argv[++i]);
     }
     const target = spec.aliasOf !== undefined ? (byName.get(spec.aliasOf) ?? spec) : spec;
-    values[target.name] = convert(spec, raw);
+    const value = convert(spec, raw);
+    // A list given twice (`--config a=x.yaml --config b=y.yaml`) keeps both: replacing the first,
+    // as a scalar flag is replaced, would drop it without a word.
+    const before = values[target.name];
+    values[target.name] = Array.isArray(value) && given.has(target.name) && Array.isArray(before) ? [...before, ...value] : value;
     given.add(spec.name);
     given.add(target.name);
   }

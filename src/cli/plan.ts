@@ -11,7 +11,7 @@ import { runPlan, type PlanOptions } from '../sim/planner/plan.js';
 import { renderPlanHtml, type PlanReport } from '../sim/planner/plan-report.js';
 import { parseSloSpec } from '../sim/planner/slo-spec.js';
 import type { HpaFlavor } from '../sim/planner/hpa.js';
-import { checkPolicies, defaultPolicies, registerConfigPolicy } from '../sim/scorecard/policies.js';
+import { checkPolicies, configWarningLines, defaultPolicies, registerConfigPolicy } from '../sim/scorecard/policies.js';
 import { formatHelp, list, num, parseFlags, rejectPositionals, str, type FlagSpec } from './flags.js';
 import { scenarioWithTrace } from './trace-flags.js';
 
@@ -69,7 +69,7 @@ export async function runPlanCommand(argv: string[]): Promise<number> {
     const path = eq < 0 ? entry : entry.slice(eq + 1);
     const name = eq < 0 ? basename(entry, extname(entry)) : entry.slice(0, eq);
     if (name === '' || path === '') throw sbError('SB_ERR_FLAG', 'config', `expected name=path, got "${entry}"`);
-    registerConfigPolicy(name, path);
+    process.stderr.write(configWarningLines(name, path, registerConfigPolicy(name, path)));
     if (!policies.includes(name)) policies.push(name);
   }
   checkPolicies(policies);

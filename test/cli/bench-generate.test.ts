@@ -151,18 +151,23 @@ schedulingProfiles:
   plugins: [{pluginRef: queue-scorer, weight: 2}, {pluginRef: kv-cache-utilization-scorer, weight: 2}, {pluginRef: prefix-cache-scorer, weight: 3}, {pluginRef: max-score-picker}]
 `,
     );
+    // The same blend with a misspelt parameter: it loads (as the Go EPP's would) and runs as the
+    // blend, and the command says once, before the runs, what it ignored.
+    const typo = join(dir, 'typo.yaml');
+    writeFileSync(typo, readFileSync(blend, 'utf8').replace('{type: queue-scorer}', '{type: queue-scorer, parameters: {wieght: 2}}'));
     const out = join(dir, 'configs');
-    // Its twin (blend@1) runs the same file on the worker threads too.
-    const r = await runCli(['bench', '--generate', '2', '--family', family, '--jobs', '2', '--seeds', '1', '--policies', 'least-request,go-epp,blend@1', '--config', `blend=${blend}`, '--out', out, '--quiet']);
-    expect(r.stderr).toBe('');
+    // Its twin (blend@1) runs the same file on the worker threads too. `--config` given twice keeps both.
+    const r = await runCli(['bench', '--generate', '2', '--family', family, '--jobs', '2', '--seeds', '1', '--policies', 'least-request,go-epp,blend@1', '--config', `blend=${blend}`, '--config', `typo=${typo}`, '--out', out, '--quiet']);
+    expect(r.stderr).toBe(`warning: config policy "typo" (${typo}): plugin "queue-scorer" (queue-scorer): unknown parameters wieght ignored [SB_WARN_UNKNOWN_PARAMS]\n`);
     expect(r.code).toBe(0);
     type T = { policy: string; total: unknown; byMetric: unknown };
     const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { policies: string[]; tallies: T[]; twins: Array<{ policy: string; twin: string; cells: number }> };
-    expect(s.policies).toEqual(['least-request', 'go-epp', 'blend@1', 'blend']);
+    expect(s.policies).toEqual(['least-request', 'go-epp', 'blend@1', 'blend', 'typo']);
     expect(s.twins).toMatchObject([{ policy: 'blend', twin: 'blend@1' }]);
     expect(s.twins[0].cells).toBeGreaterThan(0);
     const of = (p: string) => s.tallies.find((t) => t.policy === p);
     expect(of('blend')?.byMetric).toEqual(of('go-epp')?.byMetric);
+    expect(of('typo')?.byMetric).toEqual(of('go-epp')?.byMetric);
     // A config that does not load stops before any calibration, naming the file.
     const bad = await runCli(['bench', '--generate', '1', '--family', family, '--config', `x=${join(dir, 'missing.yaml')}`, '--out', join(dir, 'bad'), '--quiet']);
     expect(bad.code).not.toBe(0);

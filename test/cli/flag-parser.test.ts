@@ -66,6 +66,16 @@ describe('flag syntax (Go flag package)', () => {
     expect('old' in f.values).toBe(false);
   });
 
+  it('a repeated scalar takes the last value, a repeated list keeps every item', () => {
+    const f = parse(['--pods=2', '--names', 'a,b', '--pods', '3', '--names=c', '-peers', '127.0.0.1:1', '--peers=127.0.0.1:2']);
+    expect(f.values.pods).toBe(3);
+    expect(f.values.names).toEqual(['a', 'b', 'c']);
+    expect(f.values.peers).toEqual(['127.0.0.1:1', '127.0.0.1:2']);
+    // The default is replaced, not added to, by the first occurrence.
+    const withDefault = parseFlags([{ name: 'seeds', type: 'list', default: ['1'], help: 'seeds' }], ['--seeds=2', '--seeds=3']);
+    expect(withDefault.values.seeds).toEqual(['2', '3']);
+  });
+
   it('stops at --, and a bare boolean does not take the next argument', () => {
     const f = parse(['--on', 'x', '--', '--pods=2']);
     expect(f.values.on).toBe(true);

@@ -19,6 +19,7 @@ import type { Endpoint, MetricsSnapshot } from '../../pool/endpoint.js';
 import { seededRandom } from '../../util/random.js';
 import { createSwitchboard, type Switchboard } from '../../switchboard.js';
 import type { EngineState } from '../engine/engine.js';
+import type { ConfigWarning } from '../../warnings.js';
 import type { RouteDecision, Router, RouterContext, RouterFactory } from './router.js';
 import { pickTrace } from './pick-trace.js';
 
@@ -269,8 +270,20 @@ export const OPT_IN_POLICIES: Readonly<Record<string, RouterFactory>> = Object.f
   'switchboard-precise': configPolicy('switchboard-precise', () => validateConfig(preciseConfigDocument(), 'switchboard-precise policy')),
 });
 
-/** A policy from a config file (`--config name=path`). */
-export function configFilePolicy(name: string, path: string): RouterFactory {
+/** A policy from a config file (`--config name=path`), with the warnings its build gives. */
+export function configFilePolicy(name: string, path: string): { factory: RouterFactory; warnings: ConfigWarning[] } {
   const cfg = loadConfigFile(path);
-  return configPolicy(name, () => cfg);
+  return { factory: configPolicy(name, () => cfg), warnings: configWarnings(cfg) };
+}
+
+/**
+ * The coded warnings a build of `config` gives (unknown plugin parameters, a profile without
+ * scorers, ...), found by building it once with nothing running: each run builds it again in
+ * silence, so a command that takes config files prints these once, before the runs.
+ */
+export function configWarnings(config: EndpointPickerConfig): ConfigWarning[] {
+  const opts = { config, scrape: false, telemetry: false } as const;
+  const built = hasPools(config) ? createMultiPool(opts) : createSwitchboard(opts);
+  void built.close();
+  return built.warnings;
 }

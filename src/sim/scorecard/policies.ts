@@ -6,6 +6,7 @@
  * EndpointPickerConfig file can be registered as another policy.
  */
 import { sbError } from '../../errors.js';
+import type { ConfigWarning } from '../../warnings.js';
 import { twinOf } from '../../workload/judge.js';
 import { configFilePolicy, DIRECTOR_POLICIES, OPT_IN_POLICIES } from './director-router.js';
 import { BASELINES, type Router, type RouterFactory } from './router.js';
@@ -19,9 +20,20 @@ export function registerPolicy(name: string, factory: RouterFactory): void {
   registry.set(name, factory);
 }
 
-/** Registers the policy of an EndpointPickerConfig file (`--config name=path`); throws if it does not load. */
-export function registerConfigPolicy(name: string, path: string): void {
-  registry.set(name, configFilePolicy(name, path));
+/**
+ * Registers the policy of an EndpointPickerConfig file (`--config name=path`); throws if it does
+ * not load. Returns its build's coded warnings (an unknown parameter is a warning, as in the Go
+ * EPP, so a misspelt one would otherwise go unnoticed in a comparison).
+ */
+export function registerConfigPolicy(name: string, path: string): ConfigWarning[] {
+  const { factory, warnings } = configFilePolicy(name, path);
+  registry.set(name, factory);
+  return warnings;
+}
+
+/** One line per warning of config policy `name` (file `path`), for a command to print before its runs. */
+export function configWarningLines(name: string, path: string, warnings: readonly ConfigWarning[]): string {
+  return warnings.map((w) => `warning: config policy "${name}" (${path}): ${w.message} [${w.code}]\n`).join('');
 }
 
 /** Names of every registered policy, in registration order. */

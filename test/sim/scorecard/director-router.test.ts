@@ -45,7 +45,7 @@ describe('director-backed policies', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-policy-'));
     const file = join(dir, 'queue-only.yaml');
     writeFileSync(file, stringify(blendConfigDocument([['queue-scorer', 1]])));
-    const run = await runScorecard(SHARED, configFilePolicy('queue-only', file));
+    const run = await runScorecard(SHARED, configFilePolicy('queue-only', file).factory);
     expect(run.policy).toBe('queue-only');
     expect(run.records.every((r) => r.ok)).toBe(true);
   });

@@ -82,7 +82,7 @@ describe('scenario tenants', () => {
 
 describe('flow control in the virtual-time scorecard', () => {
   it('keeps the priority tenant fast, sheds the sheddable one, evicts at the TTL in virtual time, and shares fairly', async () => {
-    const fc = await runScorecard(scenario, configFilePolicy('fc', scenario.configs[0].path));
+    const fc = await runScorecard(scenario, configFilePolicy('fc', scenario.configs[0].path).factory);
     const legacy = await runScorecard(scenario, policyFactory('switchboard'));
     const p90 = (rs: RequestRecord[]) => summarize(rs).ttft?.p90 ?? NaN;
 
