@@ -18,7 +18,8 @@ import { buildScenario, type Scenario } from '../workload/scenario.js';
 import { twinOf } from '../workload/judge.js';
 import { buildReport } from '../loadgen/report.js';
 import { runJobs, type Job } from './bench-pool.js';
-import { checkPolicies, configWarningLines, registerConfigPolicy } from '../sim/scorecard/policies.js';
+import { checkPolicies } from '../sim/scorecard/policies.js';
+import { joinConfigPolicies } from './config-policies.js';
 import { renderTails, tallyTail, type TailCensus } from '../sim/scorecard/pick-trace.js';
 
 /** The family shipped with Switchboard. */
@@ -96,12 +97,9 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
   const warn = o.warn ?? ((s: string) => void process.stderr.write(s));
   const family = loadFamily(o.familyFile);
   // Config policies are checked (and registered for in-thread runs) before any calibration.
-  const configPaths = new Map<string, string>();
-  for (const c of o.configs ?? []) {
-    warn(configWarningLines(c.name, c.path, registerConfigPolicy(c.name, c.path)));
-    configPaths.set(c.name, c.path);
-  }
-  const policies = [...o.policies, ...[...configPaths.keys()].filter((n) => !o.policies.includes(n))];
+  const policies = [...o.policies];
+  joinConfigPolicies(o.configs ?? [], policies, warn);
+  const configPaths = new Map((o.configs ?? []).map((c) => [c.name, c.path]));
   // An unknown name fails here, not after minutes of calibration and once per run.
   checkPolicies(policies);
   const seed = o.familySeed ?? family.seed;

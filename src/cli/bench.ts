@@ -5,11 +5,12 @@
 import { availableParallelism } from 'node:os';
 import { basename, extname, join, relative } from 'node:path';
 import { sbError } from '../errors.js';
+import { configEntries, joinConfigPolicies } from './config-policies.js';
 import { writeReport } from '../loadgen/output.js';
 import { ProgressBar } from '../loadgen/progress.js';
 import { scenarioWithTrace } from './trace-flags.js';
 import { renderTable } from '../loadgen/table.js';
-import { configWarningLines, defaultPolicies, registerConfigPolicy } from '../sim/scorecard/policies.js';
+import { defaultPolicies } from '../sim/scorecard/policies.js';
 import { DEFAULT_FAMILY, runGenerated } from './bench-generate.js';
 import { benchScenario } from './bench-run.js';
 import type { KvEventDelivery } from '../sim/scorecard/runner.js';
@@ -123,13 +124,7 @@ export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
     jobs: num(flags, 'jobs'),
     draws: drawList(list(flags, 'draws'), generate),
     policies: list(flags, 'policies'),
-    configs: (list(flags, 'config') ?? []).map((entry) => {
-      const eq = entry.indexOf('=');
-      const path = eq < 0 ? entry : entry.slice(eq + 1);
-      const name = eq < 0 ? basename(entry, extname(entry)) : entry.slice(0, eq);
-      if (name === '' || path === '') throw sbError('SB_ERR_FLAG', 'config', `expected name=path, got "${entry}"`);
-      return { name, path };
-    }),
+    configs: configEntries(list(flags, 'config') ?? []),
     seeds: seedList(list(flags, 'seeds')),
     replicas: intList(list(flags, 'replicas') ?? ['1'], 'replicas', 1, 64, 'a replica count 1..64'),
     out: str(flags, 'out') === '' ? null : str(flags, 'out'),
@@ -186,10 +181,7 @@ export async function runBench(argv: string[]): Promise<number> {
   const scenario = scenarioWithTrace(flags.scenario, flags.trace, flags.traceSpeed);
   const policies = [...(flags.policies ?? (scenario.policies.length > 0 ? scenario.policies : defaultPolicies()))];
   // Config files named by the scenario, then by --config, join the comparison.
-  for (const c of [...scenario.configs, ...flags.configs]) {
-    process.stderr.write(configWarningLines(c.name, c.path, registerConfigPolicy(c.name, c.path)));
-    if (!policies.includes(c.name)) policies.push(c.name);
-  }
+  joinConfigPolicies([...scenario.configs, ...flags.configs], policies, (w) => void process.stderr.write(w));
   const seeds = flags.seeds ?? [scenario.seed];
   const stem = flags.scenario !== '' ? flags.scenario : (flags.trace as string);
   const out = flags.out ?? join('bench', 'out', basename(stem, extname(stem)));

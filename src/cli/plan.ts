@@ -7,11 +7,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { sbError } from '../errors.js';
+import { configEntries, joinConfigPolicies } from './config-policies.js';
 import { runPlan, type PlanOptions } from '../sim/planner/plan.js';
 import { renderPlanHtml, type PlanReport } from '../sim/planner/plan-report.js';
 import { parseSloSpec } from '../sim/planner/slo-spec.js';
 import type { HpaFlavor } from '../sim/planner/hpa.js';
-import { checkPolicies, configWarningLines, defaultPolicies, registerConfigPolicy } from '../sim/scorecard/policies.js';
+import { checkPolicies, defaultPolicies } from '../sim/scorecard/policies.js';
 import { formatHelp, list, num, parseFlags, rejectPositionals, str, type FlagSpec } from './flags.js';
 import { scenarioWithTrace } from './trace-flags.js';
 
@@ -64,14 +65,7 @@ export async function runPlanCommand(argv: string[]): Promise<number> {
   }
   const scenario = scenarioWithTrace(scenarioFile, traceFile === '' ? null : traceFile, 1);
   const policies = [...(list(flags, 'policies') ?? (scenario.policies.length > 0 ? scenario.policies : defaultPolicies()))];
-  for (const entry of [...scenario.configs.map((c) => `${c.name}=${c.path}`), ...(list(flags, 'config') ?? [])]) {
-    const eq = entry.indexOf('=');
-    const path = eq < 0 ? entry : entry.slice(eq + 1);
-    const name = eq < 0 ? basename(entry, extname(entry)) : entry.slice(0, eq);
-    if (name === '' || path === '') throw sbError('SB_ERR_FLAG', 'config', `expected name=path, got "${entry}"`);
-    process.stderr.write(configWarningLines(name, path, registerConfigPolicy(name, path)));
-    if (!policies.includes(name)) policies.push(name);
-  }
+  joinConfigPolicies([...scenario.configs, ...configEntries(list(flags, 'config') ?? [])], policies, (w) => void process.stderr.write(w));
   checkPolicies(policies);
   const seed = flags.given.has('seed') ? num(flags, 'seed') : scenario.seed;
   const quiet = flags.values.quiet === true;
