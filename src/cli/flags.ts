@@ -255,7 +255,7 @@ function formatDefault(s: FlagSpec): string {
 /** Formats the flag table for `--help`. */
 export function formatFlags(specs: readonly FlagSpec[]): string {
   const rows = specs.map((s) => {
-    const kind = s.type === 'bool' ? '' : s.type === 'enum' ? ` <${(s.values ?? []).join('|')}>` : ` <${s.type}>`;
+    const kind = s.type === 'bool' ? '' : s.type === 'enum' ? ` <${(s.values ?? []).join('|')}>` : s.type === 'list' ? ' <list> (repeatable)' : ` <${s.type}>`;
     const notes = [
       s.aliasOf !== undefined ? ` [same as --${s.aliasOf}]` : '',
       s.compat !== undefined ? ` [compat: ${s.compat}]` : '',

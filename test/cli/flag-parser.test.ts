@@ -74,6 +74,9 @@ describe('flag syntax (Go flag package)', () => {
     // The default is replaced, not added to, by the first occurrence.
     const withDefault = parseFlags([{ name: 'seeds', type: 'list', default: ['1'], help: 'seeds' }], ['--seeds=2', '--seeds=3']);
     expect(withDefault.values.seeds).toEqual(['2', '3']);
+    // --help says so.
+    expect(formatFlags(TABLE)).toContain('--names <list> (repeatable)');
+    expect(formatFlags(TABLE)).toContain('--pods <int>');
   });
 
   it('stops at --, and a bare boolean does not take the next argument', () => {
