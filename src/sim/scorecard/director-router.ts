@@ -284,6 +284,7 @@ export function configFilePolicy(name: string, path: string): { factory: RouterF
 export function configWarnings(config: EndpointPickerConfig): ConfigWarning[] {
   const opts = { config, scrape: false, telemetry: false } as const;
   const built = hasPools(config) ? createMultiPool(opts) : createSwitchboard(opts);
-  void built.close();
+  // Nothing was started, so there is nothing to wait for or report on close.
+  built.close().catch(() => undefined);
   return built.warnings;
 }
