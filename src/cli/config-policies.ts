@@ -4,6 +4,7 @@
  */
 import { basename, extname } from 'node:path';
 import { sbError } from '../errors.js';
+import { configWarnings } from '../sim/scorecard/director-router.js';
 import { configWarningLines, registerConfigPolicy } from '../sim/scorecard/policies.js';
 
 /** A config-file policy: its name in the comparison and the file. */
@@ -29,7 +30,7 @@ export function configEntries(entries: readonly string[]): ConfigPolicyEntry[] {
  */
 export function joinConfigPolicies(entries: readonly ConfigPolicyEntry[], policies: string[], warn: (s: string) => void): void {
   for (const c of entries) {
-    warn(configWarningLines(c.name, c.path, registerConfigPolicy(c.name, c.path)));
+    warn(configWarningLines(c.name, c.path, configWarnings(registerConfigPolicy(c.name, c.path))));
     if (!policies.includes(c.name)) policies.push(c.name);
   }
 }

@@ -270,10 +270,10 @@ export const OPT_IN_POLICIES: Readonly<Record<string, RouterFactory>> = Object.f
   'switchboard-precise': configPolicy('switchboard-precise', () => validateConfig(preciseConfigDocument(), 'switchboard-precise policy')),
 });
 
-/** A policy from a config file (`--config name=path`), with the warnings its build gives. */
-export function configFilePolicy(name: string, path: string): { factory: RouterFactory; warnings: ConfigWarning[] } {
-  const cfg = loadConfigFile(path);
-  return { factory: configPolicy(name, () => cfg), warnings: configWarnings(cfg) };
+/** A policy from a config file (`--config name=path`), with the config it loaded. */
+export function configFilePolicy(name: string, path: string): { factory: RouterFactory; config: EndpointPickerConfig } {
+  const config = loadConfigFile(path);
+  return { factory: configPolicy(name, () => config), config };
 }
 
 /**

@@ -6,6 +6,7 @@
  * EndpointPickerConfig file can be registered as another policy.
  */
 import { sbError } from '../../errors.js';
+import type { EndpointPickerConfig } from '../../config/types.js';
 import type { ConfigWarning } from '../../warnings.js';
 import { twinOf } from '../../workload/judge.js';
 import { configFilePolicy, DIRECTOR_POLICIES, OPT_IN_POLICIES } from './director-router.js';
@@ -22,13 +23,13 @@ export function registerPolicy(name: string, factory: RouterFactory): void {
 
 /**
  * Registers the policy of an EndpointPickerConfig file (`--config name=path`); throws if it does
- * not load. Returns its build's coded warnings (an unknown parameter is a warning, as in the Go
- * EPP, so a misspelt one would otherwise go unnoticed in a comparison).
+ * not load. Returns the loaded config, for a command to check once (`configWarnings`) while worker
+ * threads, which register it again, skip that build.
  */
-export function registerConfigPolicy(name: string, path: string): ConfigWarning[] {
-  const { factory, warnings } = configFilePolicy(name, path);
+export function registerConfigPolicy(name: string, path: string): EndpointPickerConfig {
+  const { factory, config } = configFilePolicy(name, path);
   registry.set(name, factory);
-  return warnings;
+  return config;
 }
 
 /** One line per warning of config policy `name` (file `path`), for a command to print before its runs. */
