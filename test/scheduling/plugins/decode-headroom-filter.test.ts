@@ -100,6 +100,27 @@ describe('decode-headroom-filter', () => {
     expect(withMatch(plugin<Filter>('decode-headroom-filter', p, params), 1)).toEqual(['pod-1', 'pod-2']);
   });
 
+  it('hotAffinityTokens: the holder of a hot prefix keeps an allowance of its own', () => {
+    // loads 14, 2, 2: bound max(6 x 1.5, 2 + 4) = 9. The holder matches all 8,000 prompt tokens.
+    const p = pool([{ running: 14 }, { running: 2 }, { running: 2 }]);
+    const [holder] = p.endpoints();
+    const req = { ...request('m'), inputTokens: 8000 };
+    const keptFor = (f: Filter, hot: boolean) => {
+      const c = cycle(p, req);
+      c.set(PREFIX_MATCH, { fraction: (s) => (s === holder.slot ? 1 : 0), hot: () => hot });
+      const out = new Candidates(p.capacity);
+      f.filter(c, allCandidates(p), out);
+      return [...out.slots.subarray(0, out.length)].map((s) => p.atSlot(s)?.name);
+    };
+    const params = { slack: 0.5, minSlack: 4, affinityTokens: 1000 };
+    // Hot: 8,000 / 2,000 = 4 more, bound 13 < 14; at 1,000 tokens, 8 more: bound 17.
+    expect(keptFor(plugin<Filter>('decode-headroom-filter', p, { ...params, hotAffinityTokens: 2000 }), true)).toEqual(['pod-1', 'pod-2']);
+    expect(keptFor(plugin<Filter>('decode-headroom-filter', p, { ...params, hotAffinityTokens: 1000 }), true)).toEqual(['pod-0', 'pod-1', 'pod-2']);
+    // A prefix that is not hot keeps affinityTokens' allowance, whatever hotAffinityTokens says.
+    expect(keptFor(plugin<Filter>('decode-headroom-filter', p, { ...params, affinityTokens: 2000, hotAffinityTokens: 1000 }), false)).toEqual(['pod-1', 'pod-2']);
+    expect(() => plugin<Filter>('decode-headroom-filter', p, { hotAffinityTokens: -1 })).toThrow(/hotAffinityTokens/);
+  });
+
   it('balanceSlack / balanceMinSlack: a request with no affinity to keep meets the tighter bound', () => {
     // loads 7, 2, 2, 1: mean 3; bound max(3 x 2, 1 + 8) = 9, or max(3 x 1.25, 1 + 2) = 3.75 without affinity.
     const p = pool([{ running: 7 }, { running: 2 }, { running: 2 }, { running: 1 }]);

@@ -25,6 +25,10 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
   // prompt tokens (the prefill it saves is worth some queueing), unless the prefix is hot enough
   // to want more than one holder (then spreading it is the point); 0: the bound ignores matches.
   const affinityTokens = p.number('affinityTokens', 0, { min: 0 });
+  // The same for a hot prefix's holders (0: none). Spreading a prefix costs each new holder one
+  // full prefill of it, so even a prefix that wants more holders keeps the one it has while the
+  // prefill a hit saves is worth the wait: without it a long prompt spread at every burst.
+  const hotAffinityTokens = p.number('hotAffinityTokens', 0, { min: 0 });
   // The bound for a request with no affinity to keep: its prefix is hot (it wants more holders,
   // `spreadHotPrefixes`), or no candidate holds any of its prompt and it asks for no adapter.
   // Spreading costs such a request nothing, while a cold prefix's holder should keep its hits.
@@ -97,8 +101,9 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
       const hot = prefix !== undefined && prefix.hot();
       const noAffinity = adapters !== null && noAffinityToKeep(cycle, slots, n, adapters);
       const bound = noAffinity ? Math.max(mean * (1 + balanceSlack), min + balanceMinSlack) : Math.max(mean * (1 + slack), min + minSlack);
-      const match = affinityTokens > 0 && !hot ? prefix : undefined;
-      const perMatch = cycle.request.inputTokens / (affinityTokens > 0 ? affinityTokens : 1);
+      const per = hot ? hotAffinityTokens : affinityTokens;
+      const match = per > 0 ? prefix : undefined;
+      const perMatch = cycle.request.inputTokens / (per > 0 ? per : 1);
       const model = cycle.request.targetModel;
       const adapter = adapterAllowance > 0 && adapters !== null && adapters.isAdapter(model) ? model : null;
       const start = out.length;
