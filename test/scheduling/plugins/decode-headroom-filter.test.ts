@@ -17,6 +17,19 @@ function pool(pods: PodMetrics[], tpot: number[] = [], preempt: number[] = []): 
   return p;
 }
 
+/**
+ * What `f` keeps for a request of `inputTokens` prompt tokens when pool `p`'s first endpoint holds
+ * `fraction` of it and the prefix scorer says whether the prefix is `hot`.
+ */
+function keptWithMatch(p: EndpointPool, f: Filter, inputTokens: number, fraction: number, hot: boolean): (string | undefined)[] {
+  const [holder] = p.endpoints();
+  const c = cycle(p, { ...request('m'), inputTokens });
+  c.set(PREFIX_MATCH, { fraction: (s) => (s === holder.slot ? fraction : 0), hot: () => hot });
+  const out = new Candidates(p.capacity);
+  f.filter(c, allCandidates(p), out);
+  return [...out.slots.subarray(0, out.length)].map((s) => p.atSlot(s)?.name);
+}
+
 describe('decode-headroom-filter', () => {
   const table = [
     { name: 'keeps everything when loads are equal', pods: [{ running: 4 }, { running: 4 }, { running: 4 }], want: ['pod-0', 'pod-1', 'pod-2'] },
@@ -80,15 +93,7 @@ describe('decode-headroom-filter', () => {
   it('affinityTokens: a holder of the prompt may carry one more request per that many matched tokens', () => {
     // loads 14, 2, 2: bound max(6 x 1.5, 2 + 4) = 9. The holder matches all 8,000 prompt tokens.
     const p = pool([{ running: 14 }, { running: 2 }, { running: 2 }]);
-    const [holder] = p.endpoints();
-    const req = { ...request('m'), inputTokens: 8000 };
-    const withMatch = (f: Filter, fraction: number, hot = false) => {
-      const c = cycle(p, req);
-      c.set(PREFIX_MATCH, { fraction: (s) => (s === holder.slot ? fraction : 0), hot: () => hot });
-      const out = new Candidates(p.capacity);
-      f.filter(c, allCandidates(p), out);
-      return [...out.slots.subarray(0, out.length)].map((s) => p.atSlot(s)?.name);
-    };
+    const withMatch = (f: Filter, fraction: number, hot = false) => keptWithMatch(p, f, 8000, fraction, hot);
     const params = { slack: 0.5, minSlack: 4 };
     // 8,000 / 1,000 = 8 more: bound 17 for the holder.
     expect(withMatch(plugin<Filter>('decode-headroom-filter', p, { ...params, affinityTokens: 1000 }), 1)).toEqual(['pod-0', 'pod-1', 'pod-2']);
@@ -103,15 +108,7 @@ describe('decode-headroom-filter', () => {
   it('hotAffinityTokens: the holder of a hot prefix keeps an allowance of its own', () => {
     // loads 14, 2, 2: bound max(6 x 1.5, 2 + 4) = 9. The holder matches all 8,000 prompt tokens.
     const p = pool([{ running: 14 }, { running: 2 }, { running: 2 }]);
-    const [holder] = p.endpoints();
-    const req = { ...request('m'), inputTokens: 8000 };
-    const keptFor = (f: Filter, hot: boolean) => {
-      const c = cycle(p, req);
-      c.set(PREFIX_MATCH, { fraction: (s) => (s === holder.slot ? 1 : 0), hot: () => hot });
-      const out = new Candidates(p.capacity);
-      f.filter(c, allCandidates(p), out);
-      return [...out.slots.subarray(0, out.length)].map((s) => p.atSlot(s)?.name);
-    };
+    const keptFor = (f: Filter, hot: boolean) => keptWithMatch(p, f, 8000, 1, hot);
     const params = { slack: 0.5, minSlack: 4, affinityTokens: 1000 };
     // Hot: 8,000 / 2,000 = 4 more, bound 13 < 14; at 1,000 tokens, 8 more: bound 17.
     expect(keptFor(plugin<Filter>('decode-headroom-filter', p, { ...params, hotAffinityTokens: 2000 }), true)).toEqual(['pod-1', 'pod-2']);

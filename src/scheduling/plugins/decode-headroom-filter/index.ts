@@ -23,7 +23,8 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
   const aboveMean = p.string('slowAbove', 'min', ['min', 'mean']) === 'mean';
   // An endpoint holding the request's prefix may carry one more request per this many matched
   // prompt tokens (the prefill it saves is worth some queueing), unless the prefix is hot enough
-  // to want more than one holder (then spreading it is the point); 0: the bound ignores matches.
+  // to want more than one holder (then spreading it is the point, and `hotAffinityTokens`
+  // applies); 0: the bound ignores matches.
   const affinityTokens = p.number('affinityTokens', 0, { min: 0 });
   // The same for a hot prefix's holders (0: none). Spreading a prefix costs each new holder one
   // full prefill of it, so even a prefix that wants more holders keeps the one it has while the
