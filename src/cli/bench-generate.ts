@@ -4,7 +4,7 @@
  * runs every policy and seed on it, and sums the verdicts (wins, ties, losses per metric and
  * policy, worst losses with the file that replays each).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -16,7 +16,9 @@ import { calibrateCapacity } from '../sim/scorecard/calibrate.js';
 import { FAMILY_VERSION, calibrationDoc, drawScenario, loadFamily, scenarioDoc, type Family } from '../workload/family.js';
 import { buildScenario, type Scenario } from '../workload/scenario.js';
 import { twinOf } from '../workload/judge.js';
-import { buildReport } from '../loadgen/report.js';
+import { buildReport, type RunReport } from '../loadgen/report.js';
+import { buildId } from '../loadgen/build-id.js';
+import { readRuns, writeRuns } from '../loadgen/run-store.js';
 import { runJobs, type Job } from './bench-pool.js';
 import { checkPolicies } from '../sim/scorecard/policies.js';
 import { joinConfigPolicies } from './config-policies.js';
@@ -46,6 +48,11 @@ export interface GenerateOptions {
   warn?: (s: string) => void;
   /** Writes each run's pick trace under <out>/picks. */
   tracePicks?: boolean;
+  /**
+   * An earlier output folder: runs of built-in policies it holds for the same build and the same
+   * scenario file are taken from it instead of run again (`--reuse`).
+   */
+  reuse?: string;
 }
 
 /** One generated scenario on disk. */
@@ -118,7 +125,6 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
     cal.finish();
     bar?.done(`calibrating ${generated.length}/${draws.length} · ${g.scenario.name}`, `capacity ${g.capacity.toFixed(1)}/s (${g.rungs} rungs), ${cal.eta()}`);
   }
-  const counter = new RunCounter(generated.length * policies.length * o.seeds.length);
   // Seed-major, policy-minor within a scenario: the order `switchboard bench --scenario` uses.
   // A twin of a config policy (`NAME@K`) runs that config: worker threads register it under NAME.
   const configOf = (policy: string): string | undefined => {
@@ -133,15 +139,25 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
       }),
     ),
   );
+  const build = buildId();
+  const texts = generated.map((g) => readFileSync(g.file, 'utf8'));
+  const kept = o.reuse === undefined ? new Map<number, RunReport>() : reusable(o.reuse, build, generated, texts, jobs, configOf, warn);
   // Traced: each run's TTFT tail joins its policy's census, printed after the summary.
   const tails = new Map<string, TailCensus>();
   const picks = o.tracePicks === true ? { dir: join(o.out, 'picks'), onTail: (p: string, c: TailCensus) => tallyTail(tails, p, c) } : null;
-  const runs = await runJobs(jobs, o.jobs ?? 1, bar, counter, picks);
+  // A reused run is not traced again: its pick trace, if any, is in the folder it came from.
+  const todo = jobs.filter((_, i) => !kept.has(i));
+  const counter = new RunCounter(todo.length);
+  const ran = await runJobs(todo, o.jobs ?? 1, bar, counter, picks);
+  let next = 0;
+  const runs = jobs.map((_, i) => kept.get(i) ?? ran[next++]);
   const entries: FamilyEntry[] = [];
   const per = o.seeds.length * policies.length;
   generated.forEach((g, i) => {
-    const report = buildReport('bench', g.scenario, runs.slice(i * per, (i + 1) * per), null, true);
+    const own = runs.slice(i * per, (i + 1) * per);
+    const report = buildReport('bench', g.scenario, own, null, true);
     writeReport(join(o.out, g.scenario.name), report);
+    writeRuns(join(o.out, g.scenario.name), build, texts[i], own);
     const rel = relative(process.cwd(), g.file);
     entries.push({ file: rel === '' || rel.startsWith('..') ? g.file : rel, report });
   });
@@ -151,6 +167,37 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
   writeFileSync(join(o.out, 'summary.json'), JSON.stringify(summary, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2));
   // Censuses in the policies' order, not the order worker threads finished in.
   const traced = picks === null ? '' : `pick traces under ${picks.dir}\n${renderTails(new Map(policies.flatMap((p) => (tails.has(p) ? [[p, tails.get(p) as TailCensus] as const] : []))))}`;
-  write(`${renderFamilySummary(summary)}\nwall time ${formatDuration(summary.wallMs)} (${generated.length} calibrations, ${counter.total} runs on ${Math.max(1, o.jobs ?? 1)} thread(s))\nwrote ${join(o.out, 'summary.md')}\nwrote ${join(o.out, 'summary.json')}\nscenario files and reports under ${o.out}\n${traced}`);
+  write(`${renderFamilySummary(summary)}\nwall time ${formatDuration(summary.wallMs)} (${generated.length} calibrations, ${counter.total} runs on ${Math.max(1, o.jobs ?? 1)} thread(s)${o.reuse === undefined ? '' : `, ${kept.size} reused from ${o.reuse}`})\nwrote ${join(o.out, 'summary.md')}\nwrote ${join(o.out, 'summary.json')}\nscenario files and reports under ${o.out}\n${traced}`);
   return summary;
+}
+
+/**
+ * The jobs (by index) whose runs `dir` already holds: built-in policies only (a config file may
+ * have changed under the same name), for this build and the same scenario text. Each draw that
+ * cannot be reused is named once on `warn` with the reason.
+ */
+function reusable(
+  dir: string,
+  build: string,
+  generated: readonly Generated[],
+  texts: readonly string[],
+  jobs: readonly Job[],
+  configOf: (policy: string) => string | undefined,
+  warn: (s: string) => void,
+): Map<number, RunReport> {
+  const byDraw = new Map<string, RunReport[]>();
+  const refused: string[] = [];
+  generated.forEach((g, i) => {
+    const r = readRuns(join(dir, g.scenario.name), build, texts[i]);
+    if ('runs' in r) byDraw.set(g.scenario.name, r.runs);
+    else refused.push(`${g.scenario.name}: ${r.reason}`);
+  });
+  if (refused.length > 0) warn(`--reuse ${dir}: ${refused.length} of ${generated.length} draws run again (${refused.slice(0, 3).join('; ')}${refused.length > 3 ? '; …' : ''})\n`);
+  const kept = new Map<number, RunReport>();
+  jobs.forEach((j, i) => {
+    if (configOf(j.policy) !== undefined) return;
+    const run = byDraw.get(j.scenario.name)?.find((r) => r.policy === j.policy && r.seed === j.seed);
+    if (run !== undefined) kept.set(i, run);
+  });
+  return kept;
 }

@@ -2,6 +2,7 @@
  * `switchboard bench`: the virtual-time scorecard. Runs a scenario once per policy and seed on
  * simulated pods, then prints the summary and writes report.json and report.html.
  */
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, extname, join, relative } from 'node:path';
 import { sbError } from '../errors.js';
@@ -47,6 +48,12 @@ export const BENCH_FLAGS: FlagSpec[] = [
     help: 'run only these draws of the N (indices from 0, e.g. 22,30,49: the draws a summary lists as losses); each is the same scenario as in the full run',
   },
   {
+    name: 'reuse',
+    type: 'string',
+    default: '',
+    help: "an earlier --generate output folder: runs of built-in policies it holds for this build and the same scenario files are taken from it, not run again (e.g. the references while trying configs)",
+  },
+  {
     name: 'policies',
     type: 'list',
     default: [],
@@ -89,6 +96,8 @@ export interface BenchFlags {
   jobs: number;
   /** Draw indices to run with --generate (null: all N). */
   draws: number[] | null;
+  /** An earlier --generate output whose runs may be reused (null: none). */
+  reuse: string | null;
   policies: string[] | null;
   /** Extra policies from config files: name -> path. */
   configs: Array<{ name: string; path: string }>;
@@ -113,7 +122,7 @@ export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
   const generate = num(flags, 'generate');
   if (scenario === '' && trace === '' && generate === 0) throw sbError('SB_ERR_FLAG', 'scenario', 'is required (or --trace, or --generate N)');
   if (scenario !== '' && generate > 0) throw sbError('SB_ERR_FLAG', 'generate', 'draws its own scenarios; drop --scenario');
-  for (const f of ['family', 'family-seed', 'jobs', 'draws']) if (generate === 0 && flags.given.has(f)) throw sbError('SB_ERR_FLAG', f, 'only applies with --generate N');
+  for (const f of ['family', 'family-seed', 'jobs', 'draws', 'reuse']) if (generate === 0 && flags.given.has(f)) throw sbError('SB_ERR_FLAG', f, 'only applies with --generate N');
   return {
     scenario,
     trace: trace === '' ? null : trace,
@@ -123,6 +132,7 @@ export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
     familySeed: flags.given.has('family-seed') ? num(flags, 'family-seed') : null,
     jobs: num(flags, 'jobs'),
     draws: drawList(list(flags, 'draws'), generate),
+    reuse: reuseDir(str(flags, 'reuse')),
     policies: list(flags, 'policies'),
     configs: configEntries(list(flags, 'config') ?? []),
     seeds: seedList(list(flags, 'seeds')),
@@ -132,6 +142,13 @@ export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
     tracePicks: flags.values['trace-picks'] === true,
     kvEvents: { delayMs: Number(flags.values['kv-events-delay']), loss: Number(flags.values['kv-events-loss']) },
   };
+}
+
+/** The --reuse folder, which must exist; null when not given. */
+function reuseDir(dir: string): string | null {
+  if (dir === '') return null;
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw sbError('SB_ERR_FLAG', 'reuse', `not a folder: ${dir}`);
+  return dir;
 }
 
 /** Whole numbers in [min, max] from a list flag; anything else names the flag and the entry. */
@@ -175,6 +192,7 @@ export async function runBench(argv: string[]): Promise<number> {
       quiet: flags.quiet,
       jobs: flags.jobs === 0 ? Math.min(2, availableParallelism()) : flags.jobs,
       tracePicks: flags.tracePicks,
+      reuse: flags.reuse ?? undefined,
     });
     return 0;
   }

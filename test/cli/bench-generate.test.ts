@@ -211,5 +211,50 @@ schedulingProfiles:
     expect(err(['--generate', '60', '--draws', '60'])).toBe('invalid flag --draws: not a draw index 0..59: "60"');
     expect(err(['--generate', '60', '--draws', '1.5'])).toBe('invalid flag --draws: not a draw index 0..59: "1.5"');
     expect(err(['--scenario', 'x.yaml', '--draws', '1'])).toBe('invalid flag --draws: only applies with --generate N');
+    expect(parseBenchFlags(['--generate', '2', '--reuse', dir])).toMatchObject({ reuse: dir });
+    expect(parseBenchFlags(['--generate', '2'])).toMatchObject({ reuse: null });
+    expect(err(['--generate', '2', '--reuse', join(dir, 'nowhere')])).toBe(`invalid flag --reuse: not a folder: ${join(dir, 'nowhere')}`);
+    expect(err(['--scenario', 'x.yaml', '--reuse', dir])).toBe('invalid flag --reuse: only applies with --generate N');
+  });
+
+  it('--reuse takes the built-in policies\' runs an earlier output holds for this build and scenario file, and runs the rest', async () => {
+    const base = { count: 2, familyFile: family, familySeed: null, seeds: [1, 2], quiet: true } as const;
+    const first = join(dir, 'reuse-first');
+    await runGenerated({ ...base, policies: ['least-request', 'go-epp'], out: first, write: () => {} });
+    // A config policy beside them: written to a file, run every time (its file may change under its name).
+    const cfg = join(dir, 'reuse-rr.yaml');
+    writeFileSync(cfg, 'apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\nplugins:\n  - type: round-robin-picker\nschedulingProfiles:\n  - name: default\n    plugins:\n      - pluginRef: round-robin-picker\n');
+    const all = { ...base, policies: ['least-request', 'go-epp', 'random'], configs: [{ name: 'rr', path: cfg }] };
+    const fresh = join(dir, 'reuse-fresh');
+    const want = await runGenerated({ ...all, out: fresh, write: () => {} });
+    const second = join(dir, 'reuse-second');
+    let printed = '';
+    let warned = '';
+    const got = await runGenerated({ ...all, out: second, reuse: first, write: (s) => (printed += s), warn: (s) => (warned += s) });
+    // 2 draws x 2 seeds x 4 policies = 16 runs: least-request and go-epp (8) taken, random and the config run.
+    expect(printed).toContain('8 runs on 1 thread(s), 8 reused from');
+    expect(warned).not.toContain('--reuse');
+    // The same verdicts as running everything, and the reused runs are the stored ones.
+    expect(got.tallies).toEqual(want.tallies);
+    expect(got.losses.map((l) => [l.scenario, l.policy, l.metric, l.value])).toEqual(want.losses.map((l) => [l.scenario, l.policy, l.metric, l.value]));
+    const runsOf = (out: string, policy: string): unknown[] =>
+      (JSON.parse(readFileSync(join(out, 'tiny-000', 'report.json'), 'utf8')) as { runs: Array<{ policy: string }> }).runs.filter((r) => r.policy === policy);
+    expect(runsOf(second, 'go-epp')).toEqual(runsOf(first, 'go-epp'));
+    // Another family seed draws other scenarios: nothing to take, each draw says why.
+    const other = join(dir, 'reuse-other');
+    printed = '';
+    await runGenerated({ ...base, familySeed: 6, policies: ['least-request'], out: other, reuse: first, write: (s) => (printed += s), warn: (s) => (warned += s) });
+    expect(printed).toContain('4 runs on 1 thread(s), 0 reused from');
+    expect(warned).toContain('2 of 2 draws run again (tiny-000: made for a different scenario file; tiny-001: made for a different scenario file)');
+    // A stored file that is damaged or from another build is refused, never trusted or thrown on.
+    const stored = join(first, 'tiny-000', 'runs.json');
+    const text = readFileSync(stored, 'utf8');
+    writeFileSync(stored, text.replace(/"build":"[0-9a-f]+"/, '"build":"0000"'));
+    writeFileSync(join(first, 'tiny-001', 'runs.json'), '{"format":1,');
+    warned = '';
+    printed = '';
+    await runGenerated({ ...base, policies: ['least-request'], out: join(dir, 'reuse-refused'), reuse: first, write: (s) => (printed += s), warn: (s) => (warned += s) });
+    expect(printed).toContain('4 runs on 1 thread(s), 0 reused from');
+    expect(warned).toMatch(/tiny-000: made by another build \(0000, this is [0-9a-f]{16}\); tiny-001: runs\.json is not JSON/);
   });
 });

@@ -61,6 +61,7 @@ describe('switchboard bench flags', () => {
       familySeed: null,
       jobs: 0,
       draws: null,
+      reuse: null,
       policies: ['round-robin', 'switchboard'],
       configs: [
         { name: 'mine', path: 'a.yaml' },

@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readRuns, scenarioBody, writeRuns } from '../../src/loadgen/run-store.js';
+import type { RunReport } from '../../src/loadgen/report.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sb-run-store-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A run with the fields a reuse checks, and numbers JSON cannot write as they are. */
+const run = (policy: string): RunReport =>
+  ({
+    policy,
+    seed: 3,
+    stages: [{ index: 0, ttftP99: Number.NaN }],
+    overall: { ttftP90: 12.5, loraLoads: Number.NaN, worst: Number.POSITIVE_INFINITY, best: Number.NEGATIVE_INFINITY },
+    engine: null,
+    wallMs: 7,
+    failures: [],
+    breakdowns: { byAdapter: [], byTurn: [], byTenant: [] },
+  }) as unknown as RunReport;
+
+const SCENARIO = '# Replay: switchboard bench --scenario /somewhere/x.yaml\nname: x\nfleet: { pods: 2 }\n';
+
+describe('run store', () => {
+  it('keeps every number, null and the runs exactly, whatever the comment lines say', () => {
+    writeRuns(dir, 'b1', SCENARIO, [run('least-request'), run('go-epp')]);
+    const got = readRuns(dir, 'b1', SCENARIO.replace('/somewhere/', '/elsewhere/'));
+    expect(got).toEqual({ runs: [run('least-request'), run('go-epp')] });
+    expect(scenarioBody(SCENARIO)).toBe('name: x\nfleet: { pods: 2 }\n');
+  });
+
+  it('gives a reason instead of runs for anything it cannot trust', () => {
+    writeRuns(dir, 'b1', SCENARIO, [run('least-request')]);
+    expect(readRuns(dir, 'b2', SCENARIO)).toEqual({ reason: 'made by another build (b1, this is b2)' });
+    expect(readRuns(dir, 'b1', SCENARIO.replace('pods: 2', 'pods: 3'))).toEqual({ reason: 'made for a different scenario file' });
+    expect(readRuns(join(dir, 'none'), 'b1', SCENARIO)).toEqual({ reason: 'no runs.json' });
+    const file = join(dir, 'runs.json');
+    writeFileSync(file, '[1, 2');
+    expect(readRuns(dir, 'b1', SCENARIO)).toMatchObject({ reason: expect.stringMatching(/^runs\.json is not JSON \(/) });
+    writeFileSync(file, 'null');
+    expect(readRuns(dir, 'b1', SCENARIO)).toEqual({ reason: 'runs.json is not an object' });
+    writeFileSync(file, JSON.stringify({ format: 2, build: 'b1', scenario: scenarioBody(SCENARIO), runs: [] }));
+    expect(readRuns(dir, 'b1', SCENARIO)).toEqual({ reason: 'runs.json has format 2, not 1' });
+    writeFileSync(file, JSON.stringify({ format: 1, build: 'b1', scenario: scenarioBody(SCENARIO), runs: [{ policy: 'x', seed: '1' }] }));
+    expect(readRuns(dir, 'b1', SCENARIO)).toEqual({ reason: 'runs.json has a malformed run' });
+    writeFileSync(file, JSON.stringify({ format: 1, build: 'b1', scenario: scenarioBody(SCENARIO), runs: 'all' }));
+    expect(readRuns(dir, 'b1', SCENARIO)).toEqual({ reason: 'runs.json has a malformed run' });
+  });
+});
