@@ -2,7 +2,7 @@
  * `switchboard bench`: the virtual-time scorecard. Runs a scenario once per policy and seed on
  * simulated pods, then prints the summary and writes report.json and report.html.
  */
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, extname, join, relative } from 'node:path';
 import { sbError } from '../errors.js';
@@ -147,7 +147,7 @@ export function parseBenchFlags(argv: string[]): BenchFlags | 'help' {
 /** The --reuse folder, which must exist; null when not given. */
 function reuseDir(dir: string): string | null {
   if (dir === '') return null;
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw sbError('SB_ERR_FLAG', 'reuse', `not a folder: ${dir}`);
+  if (statSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) throw sbError('SB_ERR_FLAG', 'reuse', `not a folder: ${dir}`);
   return dir;
 }
 

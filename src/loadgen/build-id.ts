@@ -33,7 +33,7 @@ function moduleFiles(dir: string): string[] {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) out.push(...moduleFiles(p));
-    else if (/\.(js|ts|mjs|json)$/.test(e.name) && !e.name.endsWith('.d.ts') && !e.name.endsWith('.map')) out.push(p);
+    else if (/\.(js|ts|mjs|json)$/.test(e.name) && !e.name.endsWith('.d.ts')) out.push(p);
   }
   return out.sort();
 }
