@@ -4,6 +4,7 @@
  * runs every policy and seed on it, and sums the verdicts (wins, ties, losses per metric and
  * policy, worst losses with the file that replays each).
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,12 +14,12 @@ import { familyMarkdown, renderFamilySummary, summarizeFamily, type FamilyEntry,
 import { writeReport } from '../loadgen/output.js';
 import { ProgressBar, RunCounter, formatDuration } from '../loadgen/progress.js';
 import { calibrateCapacity } from '../sim/scorecard/calibrate.js';
-import { FAMILY_VERSION, calibrationDoc, drawScenario, loadFamily, scenarioDoc, type Family } from '../workload/family.js';
+import { FAMILY_VERSION, calibrationDoc, drawScenario, loadFamily, scenarioDoc, type Draft, type Family } from '../workload/family.js';
 import { buildScenario, type Scenario } from '../workload/scenario.js';
 import { twinOf } from '../workload/judge.js';
 import { buildReport, type RunReport } from '../loadgen/report.js';
 import { buildId } from '../loadgen/build-id.js';
-import { readRuns, writeRuns } from '../loadgen/run-store.js';
+import { readCalibration, readRuns, writeRuns, type StoredCalibration } from '../loadgen/run-store.js';
 import { runJobs, type Job } from './bench-pool.js';
 import { checkPolicies } from '../sim/scorecard/policies.js';
 import { joinConfigPolicies } from './config-policies.js';
@@ -63,6 +64,16 @@ export interface Generated {
   scenario: Scenario;
   capacity: number;
   rungs: number;
+  /** The calibration as `runs.json` keeps it. */
+  calibration: StoredCalibration;
+  /** Whether the calibration was taken from a `--reuse` folder instead of run. */
+  reused: boolean;
+}
+
+/** Where a draw's calibration may come from instead of its ladder (`--reuse`). */
+export interface CalibrationSource {
+  /** A stored calibration for `key` of draw `name`, or the reason there is none. */
+  find(name: string, key: string): StoredCalibration | string;
 }
 
 /** Validates a generated document; a failure names the family file and the draw. */
@@ -75,30 +86,57 @@ function checked(doc: unknown, familyFile: string, name: string): Scenario {
   }
 }
 
-/** Draws, calibrates and writes scenario `index` of `family` under `dir`. */
-export async function generateScenario(family: Family, familyFile: string, index: number, seed: number, dir: string): Promise<Generated> {
+/**
+ * What a draw's calibration depends on besides the build: the rung scenario it measures (fleet,
+ * workload, request count, drain) and the ladder's settings. Equal keys calibrate alike.
+ */
+export function calibrationKey(family: Family, draft: Draft): string {
+  const what = JSON.stringify({ format: FAMILY_VERSION, rung: calibrationDoc(family, draft, 1), ladder: family.calibration });
+  return createHash('sha256').update(what).digest('hex').slice(0, 16);
+}
+
+/**
+ * Draws, calibrates and writes scenario `index` of `family` under `dir`; with `source`, a stored
+ * calibration of the same draw is taken instead of running the ladder again.
+ */
+export async function generateScenario(
+  family: Family,
+  familyFile: string,
+  index: number,
+  seed: number,
+  dir: string,
+  source?: CalibrationSource,
+): Promise<Generated & { refused?: string }> {
   const draft = drawScenario(family, index, seed);
-  const c = family.calibration;
-  const cal = await calibrateCapacity((rate, minSeconds) => checked(calibrationDoc(family, draft, rate, minSeconds), familyFile, draft.name), {
-    start: c.startPerPod * (checked(calibrationDoc(family, draft, 1), familyFile, draft.name).fleet.pods),
-    growth: c.growth,
-    bisections: c.bisections,
-    slowdown: c.slowdown,
-    slackMs: c.slackMs,
-    tpotSlowdown: c.tpotSlowdown,
-    minServiceTimes: c.minServiceTimes,
-  });
+  const key = calibrationKey(family, draft);
+  const found = source?.find(draft.name, key);
+  let cal: StoredCalibration;
+  if (found !== undefined && typeof found !== 'string') cal = found;
+  else {
+    const c = family.calibration;
+    const run = await calibrateCapacity((rate, minSeconds) => checked(calibrationDoc(family, draft, rate, minSeconds), familyFile, draft.name), {
+      start: c.startPerPod * checked(calibrationDoc(family, draft, 1), familyFile, draft.name).fleet.pods,
+      growth: c.growth,
+      bisections: c.bisections,
+      slowdown: c.slowdown,
+      slackMs: c.slackMs,
+      tpotSlowdown: c.tpotSlowdown,
+      minServiceTimes: c.minServiceTimes,
+    });
+    cal = { key, capacity: run.capacity, serviceMs: run.serviceMs, rungs: run.rungs.map((r) => ({ rate: r.rate, holds: r.holds })) };
+  }
   const provenance = `Drawn from family ${family.name} (format ${FAMILY_VERSION}), seed ${seed}, draw ${index}.`;
   const doc = scenarioDoc(family, draft, cal.capacity, provenance, cal.serviceMs);
   const scenario = checked(doc, familyFile, draft.name);
   const file = join(dir, `${draft.name}.yaml`);
   const header =
     `# Generated by \`switchboard bench --generate\` from ${familyFile} (family ${family.name}, format ${FAMILY_VERSION}, seed ${seed}, draw ${index}).\n` +
-    `# Capacity ${cal.capacity.toFixed(3)}/s from a least-request ladder of ${cal.rungs.length} rungs: ${cal.rungs.map((r) => `${r.rate.toFixed(2)}${r.holds ? '' : '✗'}`).join(', ')}.\n` +
+    `# Capacity ${cal.capacity.toFixed(3)}/s from a least-request ladder of ${cal.rungs.length} rungs: ${cal.rungs.map((r) => `${r.rate.toFixed(2)}${r.holds ? '' : '✗'}`).join(', ')}${found !== undefined && typeof found !== 'string' ? ' (taken from an earlier run of the same draw and build)' : ''}.\n` +
     `# Replay: switchboard bench --scenario ${file}\n`;
   const text = header + stringify(doc, { lineWidth: 0 });
   writeFileSync(file, text);
-  return { file, text, scenario, capacity: cal.capacity, rungs: cal.rungs.length };
+  const reused = found !== undefined && typeof found !== 'string';
+  return { file, text, scenario, capacity: cal.capacity, rungs: cal.rungs.length, calibration: cal, reused, refused: typeof found === 'string' ? found : undefined };
 }
 
 /** The whole generated-family run; returns the summary. */
@@ -121,13 +159,31 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
   // A draw depends only on the family, its seed and its index, so a subset replays the same files.
   const draws = o.draws ?? Array.from({ length: o.count }, (_, i) => i);
   const cal = new RunCounter(draws.length);
+  const build = buildId();
+  // With --reuse, a draw's calibration comes from the earlier output when it was made by this
+  // build for the same drawn scenario; otherwise the ladder runs (and the reason is told once).
+  const reuseDir = o.reuse;
+  const source: CalibrationSource | undefined =
+    reuseDir === undefined
+      ? undefined
+      : {
+          find: (name, key) => {
+            const r = readCalibration(join(reuseDir, name), build, key);
+            return 'calibration' in r ? r.calibration : r.reason;
+          },
+        };
+  const recalibrated: string[] = [];
   for (const i of draws) {
     bar?.update(`calibrating ${cal.label()}`, 0, cal.eta());
-    const g = await generateScenario(family, o.familyFile, i, seed, dir);
+    const g = await generateScenario(family, o.familyFile, i, seed, dir, source);
+    if (g.refused !== undefined) recalibrated.push(`${g.scenario.name}: ${g.refused}`);
     generated.push(g);
     cal.finish();
-    bar?.done(`calibrating ${generated.length}/${draws.length} · ${g.scenario.name}`, `capacity ${g.capacity.toFixed(1)}/s (${g.rungs} rungs), ${cal.eta()}`);
+    bar?.done(`calibrating ${generated.length}/${draws.length} · ${g.scenario.name}`, `capacity ${g.capacity.toFixed(1)}/s (${g.rungs} rungs${g.reused ? ', reused' : ''}), ${cal.eta()}`);
   }
+  const calReused = generated.filter((g) => g.reused).length;
+  if (recalibrated.length > 0)
+    warn(`--reuse ${reuseDir}: ${recalibrated.length} of ${generated.length} draws calibrated again (${recalibrated.slice(0, 3).join('; ')}${recalibrated.length > 3 ? '; …' : ''})\n`);
   // Seed-major, policy-minor within a scenario: the order `switchboard bench --scenario` uses.
   // A twin of a config policy (`NAME@K`) runs that config: worker threads register it under NAME.
   const configOf = (policy: string): string | undefined => {
@@ -142,7 +198,6 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
       }),
     ),
   );
-  const build = buildId();
   const kept = o.reuse === undefined ? new Map<number, RunReport>() : reusable(o.reuse, build, generated, jobs, configOf, warn);
   // Traced: each run's TTFT tail joins its policy's census, printed after the summary.
   const tails = new Map<string, TailCensus>();
@@ -159,7 +214,7 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
     const own = runs.slice(i * per, (i + 1) * per);
     const report = buildReport('bench', g.scenario, own, null, true);
     writeReport(join(o.out, g.scenario.name), report);
-    writeRuns(join(o.out, g.scenario.name), build, g.text, own);
+    writeRuns(join(o.out, g.scenario.name), build, g.text, own, g.calibration);
     const rel = relative(process.cwd(), g.file);
     entries.push({ file: rel === '' || rel.startsWith('..') ? g.file : rel, report });
   });
@@ -169,7 +224,7 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
   writeFileSync(join(o.out, 'summary.json'), JSON.stringify(summary, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2));
   // Censuses in the policies' order, not the order worker threads finished in.
   const traced = picks === null ? '' : `pick traces under ${picks.dir}\n${renderTails(new Map(policies.flatMap((p) => (tails.has(p) ? [[p, tails.get(p) as TailCensus] as const] : []))))}`;
-  write(`${renderFamilySummary(summary)}\nwall time ${formatDuration(summary.wallMs)} (${generated.length} calibrations, ${counter.total} runs on ${Math.max(1, o.jobs ?? 1)} thread(s)${o.reuse === undefined ? '' : `, ${kept.size} reused from ${o.reuse}`})\nwrote ${join(o.out, 'summary.md')}\nwrote ${join(o.out, 'summary.json')}\nscenario files and reports under ${o.out}\n${traced}`);
+  write(`${renderFamilySummary(summary)}\nwall time ${formatDuration(summary.wallMs)} (${generated.length} calibrations, ${counter.total} runs on ${Math.max(1, o.jobs ?? 1)} thread(s)${o.reuse === undefined ? '' : `, ${calReused} calibrations and ${kept.size} runs reused from ${o.reuse}`})\nwrote ${join(o.out, 'summary.md')}\nwrote ${join(o.out, 'summary.json')}\nscenario files and reports under ${o.out}\n${traced}`);
   return summary;
 }
 

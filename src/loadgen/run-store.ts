@@ -3,6 +3,8 @@
  * `bench --generate --reuse DIR` can take a policy's runs instead of running them again. Unlike
  * `report.json`, which writes NaN as null, the file keeps every number exactly, and it names the
  * build that made the runs: a run is reused only by the same build on the same scenario file.
+ * It also keeps the draw's calibration, keyed by the drawn scenario it was made for, so a reuse
+ * can skip the calibration ladder too (most of a single policy's cost on a draw).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +19,18 @@ interface Stored {
   /** The scenario file's text without its comment lines (paths and times live in those). */
   scenario: string;
   runs: RunReport[];
+  /** Absent in files written before calibrations were kept. */
+  calibration?: StoredCalibration;
+}
+
+/** A draw's calibration result, enough to write the same scenario file again. */
+export interface StoredCalibration {
+  /** What was calibrated: a digest of the drawn scenario and the ladder's settings. */
+  key: string;
+  capacity: number;
+  serviceMs: number;
+  /** The ladder, for the file's header. */
+  rungs: Array<{ rate: number; holds: boolean }>;
 }
 
 /** The scenario text a reuse compares: comment lines out (they name the output folder). */
@@ -28,8 +42,8 @@ export function scenarioBody(text: string): string {
 }
 
 /** Writes `dir/runs.json`. Non-finite numbers are written as {"$num": "NaN"} and read back as such. */
-export function writeRuns(dir: string, build: string, scenarioText: string, runs: readonly RunReport[]): void {
-  const stored: Stored = { format: FORMAT, build, scenario: scenarioBody(scenarioText), runs: [...runs] };
+export function writeRuns(dir: string, build: string, scenarioText: string, runs: readonly RunReport[], calibration?: StoredCalibration): void {
+  const stored: Stored = { format: FORMAT, build, scenario: scenarioBody(scenarioText), runs: [...runs], calibration };
   writeFileSync(join(dir, RUNS_FILE), JSON.stringify(stored, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { $num: String(v) } : v)));
 }
 
@@ -42,6 +56,32 @@ export type StoredRuns = { runs: RunReport[] } | { reason: string };
  * throw: the draw's runs then run again.
  */
 export function readRuns(dir: string, build: string, scenarioText: string): StoredRuns {
+  const s = readStored(dir, build);
+  if ('reason' in s) return s;
+  if (s.stored.scenario !== scenarioBody(scenarioText)) return { reason: 'made for a different scenario file' };
+  if (!Array.isArray(s.stored.runs) || !s.stored.runs.every(isRun)) return { reason: `${RUNS_FILE} has a malformed run` };
+  return { runs: s.stored.runs };
+}
+
+/** What a reuse found for one draw's calibration. */
+export type StoredCal = { calibration: StoredCalibration } | { reason: string };
+
+/**
+ * Reads the calibration `dir/runs.json` keeps for the drawn scenario `key` under build `build`;
+ * like `readRuns`, anything it cannot trust gives a reason (the draw is then calibrated again).
+ */
+export function readCalibration(dir: string, build: string, key: string): StoredCal {
+  const s = readStored(dir, build);
+  if ('reason' in s) return s;
+  const c = s.stored.calibration;
+  if (c === undefined) return { reason: `${RUNS_FILE} keeps no calibration` };
+  if (!isCalibration(c)) return { reason: `${RUNS_FILE} has a malformed calibration` };
+  if (c.key !== key) return { reason: 'calibrated for a different draw' };
+  return { calibration: c };
+}
+
+/** The parsed file, if it is one this build may use. */
+function readStored(dir: string, build: string): { stored: Partial<Stored> } | { reason: string } {
   const file = join(dir, RUNS_FILE);
   if (!existsSync(file)) return { reason: `no ${RUNS_FILE}` };
   let parsed: unknown;
@@ -60,9 +100,21 @@ export function readRuns(dir: string, build: string, scenarioText: string): Stor
   const s = parsed as Partial<Stored>;
   if (s.format !== FORMAT) return { reason: `${RUNS_FILE} has format ${String(s.format)}, not ${FORMAT}` };
   if (s.build !== build) return { reason: `made by another build (${String(s.build)}, this is ${build})` };
-  if (s.scenario !== scenarioBody(scenarioText)) return { reason: 'made for a different scenario file' };
-  if (!Array.isArray(s.runs) || !s.runs.every(isRun)) return { reason: `${RUNS_FILE} has a malformed run` };
-  return { runs: s.runs };
+  return { stored: s };
+}
+
+function isCalibration(c: unknown): c is StoredCalibration {
+  if (c === null || typeof c !== 'object') return false;
+  const x = c as Partial<StoredCalibration>;
+  return (
+    typeof x.key === 'string' &&
+    typeof x.capacity === 'number' &&
+    Number.isFinite(x.capacity) &&
+    x.capacity > 0 &&
+    typeof x.serviceMs === 'number' &&
+    Array.isArray(x.rungs) &&
+    x.rungs.every((r: unknown) => r !== null && typeof r === 'object' && typeof (r as { rate: unknown }).rate === 'number' && typeof (r as { holds: unknown }).holds === 'boolean')
+  );
 }
 
 /** The fields a reused run must have for the report and the judge. */

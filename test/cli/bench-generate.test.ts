@@ -217,7 +217,7 @@ schedulingProfiles:
     expect(err(['--scenario', 'x.yaml', '--reuse', dir])).toBe('invalid flag --reuse: only applies with --generate N');
   });
 
-  it('--reuse takes the built-in policies\' runs an earlier output holds for this build and scenario file, and runs the rest', async () => {
+  it('--reuse takes the calibrations and the built-in policies\' runs an earlier output holds for this build and scenario file, and runs the rest', async () => {
     const base = { count: 2, familyFile: family, familySeed: null, seeds: [1, 2], quiet: true } as const;
     const first = join(dir, 'reuse-first');
     await runGenerated({ ...base, policies: ['least-request', 'go-epp'], out: first, write: () => {} });
@@ -232,8 +232,14 @@ schedulingProfiles:
     let warned = '';
     const got = await runGenerated({ ...all, out: second, reuse: first, write: (s) => (printed += s), warn: (s) => (warned += s) });
     // 2 draws x 2 seeds x 4 policies = 16 runs: least-request and go-epp (8) taken, random and the config run.
-    expect(printed).toContain('8 runs on 1 thread(s), 8 reused from');
+    expect(printed).toContain('8 runs on 1 thread(s), 2 calibrations and 8 runs reused from');
     expect(warned).not.toContain('--reuse');
+    // Both draws' ladders were skipped: the files say so and are, comments aside, the ones calibrated.
+    const scenarioText = (out: string): string => readFileSync(join(out, 'scenarios', 'tiny-001.yaml'), 'utf8');
+    expect(scenarioText(second)).toMatch(/^# Capacity [\d.]+\/s from a least-request ladder of \d+ rungs: .* \(taken from an earlier run of the same draw and build\)\.$/m);
+    expect(scenarioText(fresh)).not.toContain('taken from an earlier run');
+    const body = (t: string): string => t.replace(/^#.*\n/gm, '');
+    expect(body(scenarioText(second))).toBe(body(scenarioText(fresh)));
     // The same verdicts as running everything, and the reused runs are the stored ones.
     expect(got.tallies).toEqual(want.tallies);
     expect(got.losses.map((l) => [l.scenario, l.policy, l.metric, l.value])).toEqual(want.losses.map((l) => [l.scenario, l.policy, l.metric, l.value]));
@@ -244,7 +250,8 @@ schedulingProfiles:
     const other = join(dir, 'reuse-other');
     printed = '';
     await runGenerated({ ...base, familySeed: 6, policies: ['least-request'], out: other, reuse: first, write: (s) => (printed += s), warn: (s) => (warned += s) });
-    expect(printed).toContain('4 runs on 1 thread(s), 0 reused from');
+    expect(printed).toContain('4 runs on 1 thread(s), 0 calibrations and 0 runs reused from');
+    expect(warned).toContain('2 of 2 draws calibrated again (tiny-000: calibrated for a different draw; tiny-001: calibrated for a different draw)');
     expect(warned).toContain('2 of 2 draws run again (tiny-000: made for a different scenario file; tiny-001: made for a different scenario file)');
     // A stored file that is damaged or from another build is refused, never trusted or thrown on.
     const stored = join(first, 'tiny-000', 'runs.json');
@@ -254,7 +261,8 @@ schedulingProfiles:
     warned = '';
     printed = '';
     await runGenerated({ ...base, policies: ['least-request'], out: join(dir, 'reuse-refused'), reuse: first, write: (s) => (printed += s), warn: (s) => (warned += s) });
-    expect(printed).toContain('4 runs on 1 thread(s), 0 reused from');
-    expect(warned).toMatch(/tiny-000: made by another build \(0000, this is [0-9a-f]{16}\); tiny-001: runs\.json is not JSON/);
+    expect(printed).toContain('4 runs on 1 thread(s), 0 calibrations and 0 runs reused from');
+    expect(warned).toMatch(/2 of 2 draws calibrated again \(tiny-000: made by another build \(0000, this is [0-9a-f]{16}\); tiny-001: runs\.json is not JSON/);
+    expect(warned).toMatch(/2 of 2 draws run again \(tiny-000: made by another build \(0000, this is [0-9a-f]{16}\); tiny-001: runs\.json is not JSON/);
   });
 });

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readRuns, scenarioBody, writeRuns } from '../../src/loadgen/run-store.js';
+import { readCalibration, readRuns, scenarioBody, writeRuns, type StoredCalibration } from '../../src/loadgen/run-store.js';
 import type { RunReport } from '../../src/loadgen/report.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sb-run-store-'));
@@ -47,5 +47,25 @@ describe('run store', () => {
     expect(readRuns(dir, 'b1', SCENARIO)).toEqual({ reason: 'runs.json has a malformed run' });
     writeFileSync(file, JSON.stringify({ format: 1, build: 'b1', scenario: scenarioBody(SCENARIO), runs: 'all' }));
     expect(readRuns(dir, 'b1', SCENARIO)).toEqual({ reason: 'runs.json has a malformed run' });
+  });
+
+  it('keeps the draw\'s calibration for the same build and draw only, and says why it cannot be used', () => {
+    const cal: StoredCalibration = { key: 'k1', capacity: 12.5, serviceMs: Number.NaN, rungs: [{ rate: 2, holds: true }, { rate: 4, holds: false }] };
+    const at = join(dir, 'cal');
+    mkdirSync(at);
+    writeRuns(at, 'b1', SCENARIO, [run('least-request')], cal);
+    expect(readCalibration(at, 'b1', 'k1')).toEqual({ calibration: cal });
+    expect(readCalibration(at, 'b1', 'k2')).toEqual({ reason: 'calibrated for a different draw' });
+    expect(readCalibration(at, 'b2', 'k1')).toEqual({ reason: 'made by another build (b1, this is b2)' });
+    // Its runs are still read as before.
+    expect(readRuns(at, 'b1', SCENARIO)).toEqual({ runs: [run('least-request')] });
+    writeRuns(at, 'b1', SCENARIO, [run('least-request')]);
+    expect(readCalibration(at, 'b1', 'k1')).toEqual({ reason: 'runs.json keeps no calibration' });
+    const file = join(at, 'runs.json');
+    for (const bad of [{ ...cal, capacity: 0 }, { ...cal, capacity: 'fast' }, { ...cal, rungs: [{ rate: 2 }] }, { ...cal, key: 7 }, 'cal']) {
+      writeFileSync(file, JSON.stringify({ format: 1, build: 'b1', scenario: scenarioBody(SCENARIO), runs: [], calibration: bad }));
+      expect(readCalibration(at, 'b1', 'k1')).toEqual({ reason: 'runs.json has a malformed calibration' });
+    }
+    expect(readCalibration(join(dir, 'none'), 'b1', 'k1')).toEqual({ reason: 'no runs.json' });
   });
 });
