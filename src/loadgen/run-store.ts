@@ -103,6 +103,7 @@ function readStored(dir: string, build: string): { stored: Partial<Stored> } | {
   return { stored: s };
 }
 
+/** The fields a reused calibration must have to write the scenario file again. */
 function isCalibration(c: unknown): c is StoredCalibration {
   if (c === null || typeof c !== 'object') return false;
   const x = c as Partial<StoredCalibration>;
