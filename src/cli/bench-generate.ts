@@ -14,12 +14,12 @@ import { familyMarkdown, renderFamilySummary, summarizeFamily, type FamilyEntry,
 import { writeReport } from '../loadgen/output.js';
 import { ProgressBar, RunCounter, formatDuration } from '../loadgen/progress.js';
 import { calibrateCapacity } from '../sim/scorecard/calibrate.js';
-import { FAMILY_VERSION, calibrationDoc, drawScenario, loadFamily, scenarioDoc, type Draft, type Family } from '../workload/family.js';
+import { FAMILY_VERSION, calibrationDoc, drawScenario, loadFamily, scenarioDoc, type Family } from '../workload/family.js';
 import { buildScenario, type Scenario } from '../workload/scenario.js';
 import { twinOf } from '../workload/judge.js';
 import { buildReport, type RunReport } from '../loadgen/report.js';
 import { buildId } from '../loadgen/build-id.js';
-import { readCalibration, readRuns, writeRuns, type StoredCalibration } from '../loadgen/run-store.js';
+import { calibrationOf, readStored, runsOf, writeRuns, type StoredCalibration, type StoredDraw } from '../loadgen/run-store.js';
 import { runJobs, type Job } from './bench-pool.js';
 import { checkPolicies } from '../sim/scorecard/policies.js';
 import { joinConfigPolicies } from './config-policies.js';
@@ -89,11 +89,11 @@ function checked(doc: unknown, familyFile: string, name: string): Scenario {
 }
 
 /**
- * What a draw's calibration depends on besides the build: the rung scenario it measures (fleet,
+ * What a draw's calibration depends on besides the build: its rung scenario at rate 1 (fleet,
  * workload, request count, drain) and the ladder's settings. Equal keys calibrate alike.
  */
-export function calibrationKey(family: Family, draft: Draft): string {
-  const what = JSON.stringify({ format: FAMILY_VERSION, rung: calibrationDoc(family, draft, 1), ladder: family.calibration });
+export function calibrationKey(family: Family, rung: unknown): string {
+  const what = JSON.stringify({ format: FAMILY_VERSION, rung, ladder: family.calibration });
   return createHash('sha256').update(what).digest('hex').slice(0, 16);
 }
 
@@ -110,7 +110,8 @@ export async function generateScenario(
   source?: CalibrationSource,
 ): Promise<Generated> {
   const draft = drawScenario(family, index, seed);
-  const key = calibrationKey(family, draft);
+  const rung = calibrationDoc(family, draft, 1);
+  const key = calibrationKey(family, rung);
   const found = source?.find(draft.name, key);
   const reused = found !== undefined && typeof found !== 'string';
   let cal: StoredCalibration;
@@ -118,7 +119,7 @@ export async function generateScenario(
   else {
     const c = family.calibration;
     const run = await calibrateCapacity((rate, minSeconds) => checked(calibrationDoc(family, draft, rate, minSeconds), familyFile, draft.name), {
-      start: c.startPerPod * checked(calibrationDoc(family, draft, 1), familyFile, draft.name).fleet.pods,
+      start: c.startPerPod * checked(rung, familyFile, draft.name).fleet.pods,
       growth: c.growth,
       bisections: c.bisections,
       slowdown: c.slowdown,
@@ -164,13 +165,17 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
   const build = buildId();
   // With --reuse, a draw's calibration comes from the earlier output when it was made by this
   // build for the same drawn scenario; otherwise the ladder runs (and the reason is told once).
+  // Each draw's runs.json is read once, for its calibration here and its runs below.
   const reuseDir = o.reuse;
+  const stored = new Map<string, StoredDraw>();
   const source: CalibrationSource | undefined =
     reuseDir === undefined
       ? undefined
       : {
           find: (name, key) => {
-            const r = readCalibration(join(reuseDir, name), build, key);
+            const draw = readStored(join(reuseDir, name), build);
+            stored.set(name, draw);
+            const r = calibrationOf(draw, key);
             return 'calibration' in r ? r.calibration : r.reason;
           },
         };
@@ -184,8 +189,7 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
     bar?.done(`calibrating ${generated.length}/${draws.length} · ${g.scenario.name}`, `capacity ${g.capacity.toFixed(1)}/s (${g.rungs} rungs${g.reused ? ', reused' : ''}), ${cal.eta()}`);
   }
   const calReused = generated.filter((g) => g.reused).length;
-  if (recalibrated.length > 0)
-    warn(`--reuse ${reuseDir}: ${recalibrated.length} of ${generated.length} draws calibrated again (${recalibrated.slice(0, 3).join('; ')}${recalibrated.length > 3 ? '; …' : ''})\n`);
+  if (reuseDir !== undefined) refusals(warn, reuseDir, recalibrated, generated.length, 'calibrated again');
   // Seed-major, policy-minor within a scenario: the order `switchboard bench --scenario` uses.
   // A twin of a config policy (`NAME@K`) runs that config: worker threads register it under NAME.
   const configOf = (policy: string): string | undefined => {
@@ -200,7 +204,7 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
       }),
     ),
   );
-  const kept = o.reuse === undefined ? new Map<number, RunReport>() : reusable(o.reuse, build, generated, jobs, configOf, warn);
+  const kept = o.reuse === undefined ? new Map<number, RunReport>() : reusable(o.reuse, stored, generated, jobs, configOf, warn);
   // Traced: each run's TTFT tail joins its policy's census, printed after the summary.
   const tails = new Map<string, TailCensus>();
   const picks = o.tracePicks === true ? { dir: join(o.out, 'picks'), onTail: (p: string, c: TailCensus) => tallyTail(tails, p, c) } : null;
@@ -237,7 +241,7 @@ export async function runGenerated(o: GenerateOptions): Promise<FamilySummary> {
  */
 function reusable(
   dir: string,
-  build: string,
+  stored: ReadonlyMap<string, StoredDraw>,
   generated: readonly Generated[],
   jobs: readonly Job[],
   configOf: (policy: string) => string | undefined,
@@ -246,11 +250,11 @@ function reusable(
   const byDraw = new Map<string, RunReport[]>();
   const refused: string[] = [];
   for (const g of generated) {
-    const r = readRuns(join(dir, g.scenario.name), build, g.text);
+    const r = runsOf(stored.get(g.scenario.name) ?? { reason: 'not read' }, g.text);
     if ('runs' in r) byDraw.set(g.scenario.name, r.runs);
     else refused.push(`${g.scenario.name}: ${r.reason}`);
   }
-  if (refused.length > 0) warn(`--reuse ${dir}: ${refused.length} of ${generated.length} draws run again (${refused.slice(0, 3).join('; ')}${refused.length > 3 ? '; …' : ''})\n`);
+  refusals(warn, dir, refused, generated.length, 'run again');
   const kept = new Map<number, RunReport>();
   jobs.forEach((j, i) => {
     if (configOf(j.policy) !== undefined) return;
@@ -258,4 +262,9 @@ function reusable(
     if (run !== undefined) kept.set(i, run);
   });
   return kept;
+}
+
+/** Names, once, the draws a reuse could not serve (the first three, with their reasons). */
+function refusals(warn: (s: string) => void, dir: string, refused: readonly string[], total: number, what: string): void {
+  if (refused.length > 0) warn(`--reuse ${dir}: ${refused.length} of ${total} draws ${what} (${refused.slice(0, 3).join('; ')}${refused.length > 3 ? '; …' : ''})\n`);
 }

@@ -50,13 +50,20 @@ export function writeRuns(dir: string, build: string, scenarioText: string, runs
 /** What a reuse found for one draw: its runs, or why none can be used. */
 export type StoredRuns = { runs: RunReport[] } | { reason: string };
 
+/** A draw's `runs.json` as read once: the parsed file this build may use, or why it may not. */
+export type StoredDraw = { stored: Partial<Stored> } | { reason: string };
+
 /**
  * Reads `dir/runs.json` for a scenario of text `scenarioText` under build `build`. Anything
  * missing, malformed, from another build or for another scenario text gives a reason, never a
  * throw: the draw's runs then run again.
  */
 export function readRuns(dir: string, build: string, scenarioText: string): StoredRuns {
-  const s = readStored(dir, build);
+  return runsOf(readStored(dir, build), scenarioText);
+}
+
+/** The runs of a file already read, for a scenario of text `scenarioText`, or why not. */
+export function runsOf(s: StoredDraw, scenarioText: string): StoredRuns {
   if ('reason' in s) return s;
   if (s.stored.scenario !== scenarioBody(scenarioText)) return { reason: 'made for a different scenario file' };
   if (!Array.isArray(s.stored.runs) || !s.stored.runs.every(isRun)) return { reason: `${RUNS_FILE} has a malformed run` };
@@ -71,7 +78,11 @@ export type StoredCal = { calibration: StoredCalibration } | { reason: string };
  * like `readRuns`, anything it cannot trust gives a reason (the draw is then calibrated again).
  */
 export function readCalibration(dir: string, build: string, key: string): StoredCal {
-  const s = readStored(dir, build);
+  return calibrationOf(readStored(dir, build), key);
+}
+
+/** The calibration of a file already read, for the drawn scenario `key`, or why not. */
+export function calibrationOf(s: StoredDraw, key: string): StoredCal {
   if ('reason' in s) return s;
   const c = s.stored.calibration;
   if (c === undefined) return { reason: `${RUNS_FILE} keeps no calibration` };
@@ -80,8 +91,8 @@ export function readCalibration(dir: string, build: string, key: string): Stored
   return { calibration: c };
 }
 
-/** The parsed file, if it is one this build may use. */
-function readStored(dir: string, build: string): { stored: Partial<Stored> } | { reason: string } {
+/** Reads and parses `dir/runs.json` once; the runs and the calibration are then taken from it. */
+export function readStored(dir: string, build: string): StoredDraw {
   const file = join(dir, RUNS_FILE);
   if (!existsSync(file)) return { reason: `no ${RUNS_FILE}` };
   let parsed: unknown;
