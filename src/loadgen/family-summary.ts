@@ -3,7 +3,7 @@
  * over every scenario's verdicts (`judgement.ts`), and the worst losses with the scenario file
  * that replays each one.
  */
-import { JUDGED_METRICS, severity, twinOf, worse, type JudgedMetric } from '../workload/judge.js';
+import { JUDGED_METRICS, REQUIRED_METRICS, severity, twinOf, worse, type JudgedMetric } from '../workload/judge.js';
 import type { Report } from './report.js';
 import { HEADLINES } from './report.js';
 import { fmt } from './table.js';
@@ -52,6 +52,20 @@ export interface TwinTally {
   sharedLosses: number;
 }
 
+/**
+ * A policy's losses on the required metrics (`REQUIRED_METRICS`), whole runs only (the overall
+ * scope, not per stage): the count the default profile's no-loss goal is read from.
+ */
+export interface RequiredTally {
+  policy: string;
+  /** Required cells lost. */
+  losses: number;
+  /** Scenarios with at least one of them. */
+  scenariosLost: number;
+  /** Scenarios where the policy was judged and lost none. */
+  lossFree: number;
+}
+
 export interface FamilySummary {
   family: string;
   scenarios: number;
@@ -61,6 +75,8 @@ export interface FamilySummary {
   tallies: Array<{ policy: string; total: VerdictTally; byMetric: Record<JudgedMetric, VerdictTally> }>;
   /** Every loss, worst first. */
   losses: WorstLoss[];
+  /** Per policy: losses on the required metrics over whole runs, and the scenarios free of them. */
+  required: RequiredTally[];
   /** Each policy run beside its twin (`NAME@K`): how far chance alone moves its cells. */
   twins: TwinTally[];
   /** Wall time of the whole run, ms (calibration included). */
@@ -100,8 +116,35 @@ export function summarizeFamily(family: string, entries: readonly FamilyEntry[],
   }
   losses.sort((a, b) => b.severity - a.severity || (a.scenario < b.scenario ? -1 : 1));
   const seeds = [...new Set(entries.flatMap((e) => e.report.aggregates.flatMap((a) => a.seeds)))].sort((a, b) => a - b);
-  return { family, scenarios: entries.length, policies, seeds, tallies, losses, twins: tallyTwins(policies, entries), wallMs };
+  return { family, scenarios: entries.length, policies, seeds, tallies, losses, required: tallyRequired(policies, entries), twins: tallyTwins(policies, entries), wallMs };
 }
+
+/** Each policy's required-metric losses over whole runs, and how many scenarios they fall in. */
+function tallyRequired(policies: readonly string[], entries: readonly FamilyEntry[]): RequiredTally[] {
+  const out = policies.map((policy): RequiredTally => ({ policy, losses: 0, scenariosLost: 0, lossFree: 0 }));
+  const lost = new Array<number>(policies.length);
+  const judged = new Array<boolean>(policies.length);
+  for (const e of entries) {
+    lost.fill(0);
+    judged.fill(false);
+    for (const c of e.report.judgement?.cells ?? []) {
+      if (c.scope !== 'overall' || !REQUIRED_METRICS.includes(c.metric)) continue;
+      const i = policies.indexOf(c.policy);
+      judged[i] = true;
+      if (c.verdict === 'loss') lost[i]++;
+    }
+    for (let i = 0; i < policies.length; i++) {
+      if (!judged[i]) continue;
+      out[i].losses += lost[i];
+      if (lost[i] > 0) out[i].scenariosLost++;
+      else out[i].lossFree++;
+    }
+  }
+  return out;
+}
+
+/** The required metrics' names, for the summary's line and table. */
+const requiredNames = (): string => REQUIRED_METRICS.map((m) => HEADLINES[m].replace(/ \(.*\)$| %$/, '')).join(', ');
 
 /** Every policy paired with each of its twins in the run, compared cell by cell. */
 function tallyTwins(policies: readonly string[], entries: readonly FamilyEntry[]): TwinTally[] {
@@ -163,6 +206,14 @@ export function familyMarkdown(s: FamilySummary, worstPerPolicy = 5): string {
     `|---|${JUDGED_METRICS.map(() => '---:').join('|')}|---:|`,
   ];
   for (const t of s.tallies) lines.push(`| ${t.policy} | ${JUDGED_METRICS.map((m) => tally(t.byMetric[m])).join(' | ')} | ${tally(t.total)} |`);
+  lines.push(
+    '',
+    `Required metrics (${requiredNames()}), whole runs only:`,
+    '',
+    '| policy | cells lost | scenarios with a loss | scenarios without |',
+    '|---|---:|---:|---:|',
+    ...s.required.map((r) => `| ${r.policy} | ${r.losses} | ${r.scenariosLost} | ${r.lossFree} |`),
+  );
   for (const p of s.policies) {
     const worst = worstOf(s, p, worstPerPolicy);
     if (worst.length === 0) continue;
@@ -185,6 +236,9 @@ export function renderFamilySummary(s: FamilySummary, worstPerPolicy = 3): strin
     line(header),
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...rows.map(line),
+    '',
+    `required metrics (${requiredNames()}; whole runs): cells lost, in how many scenarios`,
+    ...s.required.map((r) => `  ${r.policy.padEnd(widths[0])}  ${r.losses} in ${r.scenariosLost} of ${r.scenariosLost + r.lossFree}`),
   ];
   for (const p of s.policies) {
     const worst = worstOf(s, p, worstPerPolicy);

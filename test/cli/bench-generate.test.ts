@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseBenchFlags } from '../../src/cli/bench.js';
 import { runGenerated } from '../../src/cli/bench-generate.js';
 import { isSwitchboardError } from '../../src/errors.js';
+import { REQUIRED_METRICS } from '../../src/workload/judge.js';
 import { loadScenario } from '../../src/workload/scenario.js';
 import { runCli } from '../support/cli-process.js';
 
@@ -67,6 +68,15 @@ describe('bench --generate', () => {
       expect(n).toBeLessThanOrEqual(20);
     }
     for (const l of summary.losses) expect(l.file).toMatch(/tiny-00[01]\.yaml$/);
+    // The required-metric count agrees with the listed losses, and every scenario judged each policy.
+    for (const r of summary.required) {
+      const own = summary.losses.filter((l) => l.policy === r.policy && l.scope === 'overall' && REQUIRED_METRICS.includes(l.metric));
+      expect(r.losses).toBe(own.length);
+      expect(r.scenariosLost).toBe(new Set(own.map((l) => l.scenario)).size);
+      expect(r.scenariosLost + r.lossFree).toBe(2);
+    }
+    expect(printed).toContain('required metrics (TTFT p90, TTFT p99, NTPOT p90, E2E p90, goodput; whole runs)');
+    expect(readFileSync(join(out, 'summary.md'), 'utf8')).toContain('| policy | cells lost | scenarios with a loss | scenarios without |');
     expect(printed).toMatch(/^family tiny: 2 scenarios × 3 policies × 1 seeds/);
     expect(printed).toContain('wrote ');
     // The same seed draws the same scenarios.
