@@ -54,15 +54,10 @@ export type StoredRuns = { runs: RunReport[] } | { reason: string };
 export type StoredDraw = { stored: Partial<Stored> } | { reason: string };
 
 /**
- * Reads `dir/runs.json` for a scenario of text `scenarioText` under build `build`. Anything
+ * The runs of a file already read (`readStored`), for a scenario of text `scenarioText`. Anything
  * missing, malformed, from another build or for another scenario text gives a reason, never a
  * throw: the draw's runs then run again.
  */
-export function readRuns(dir: string, build: string, scenarioText: string): StoredRuns {
-  return runsOf(readStored(dir, build), scenarioText);
-}
-
-/** The runs of a file already read, for a scenario of text `scenarioText`, or why not. */
 export function runsOf(s: StoredDraw, scenarioText: string): StoredRuns {
   if ('reason' in s) return s;
   if (s.stored.scenario !== scenarioBody(scenarioText)) return { reason: 'made for a different scenario file' };
@@ -74,14 +69,9 @@ export function runsOf(s: StoredDraw, scenarioText: string): StoredRuns {
 export type StoredCal = { calibration: StoredCalibration } | { reason: string };
 
 /**
- * Reads the calibration `dir/runs.json` keeps for the drawn scenario `key` under build `build`;
- * like `readRuns`, anything it cannot trust gives a reason (the draw is then calibrated again).
+ * The calibration a file already read keeps for the drawn scenario `key`; like `runsOf`, anything
+ * it cannot trust gives a reason (the draw is then calibrated again).
  */
-export function readCalibration(dir: string, build: string, key: string): StoredCal {
-  return calibrationOf(readStored(dir, build), key);
-}
-
-/** The calibration of a file already read, for the drawn scenario `key`, or why not. */
 export function calibrationOf(s: StoredDraw, key: string): StoredCal {
   if ('reason' in s) return s;
   const c = s.stored.calibration;

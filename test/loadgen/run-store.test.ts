@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readCalibration, readRuns, scenarioBody, writeRuns, type StoredCalibration } from '../../src/loadgen/run-store.js';
+import { calibrationOf, readStored, runsOf, scenarioBody, writeRuns, type StoredCalibration } from '../../src/loadgen/run-store.js';
 import type { RunReport } from '../../src/loadgen/report.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sb-run-store-'));
@@ -20,6 +20,10 @@ const run = (policy: string): RunReport =>
     failures: [],
     breakdowns: { byAdapter: [], byTurn: [], byTenant: [] },
   }) as unknown as RunReport;
+
+/** Reads a draw's file once, as `bench --generate --reuse` does, and takes its runs or its calibration. */
+const readRuns = (at: string, build: string, text: string) => runsOf(readStored(at, build), text);
+const readCalibration = (at: string, build: string, key: string) => calibrationOf(readStored(at, build), key);
 
 const SCENARIO = '# Replay: switchboard bench --scenario /somewhere/x.yaml\nname: x\nfleet: { pods: 2 }\n';
 
