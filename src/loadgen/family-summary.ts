@@ -3,7 +3,7 @@
  * over every scenario's verdicts (`judgement.ts`), and the worst losses with the scenario file
  * that replays each one.
  */
-import { JUDGED_METRICS, REQUIRED_METRICS, severity, twinOf, worse, type JudgedMetric } from '../workload/judge.js';
+import { JUDGED_METRICS, REFERENCE_POLICIES, REQUIRED_METRICS, bestReference, judge, severity, twinOf, worse, type JudgedMetric } from '../workload/judge.js';
 import type { Report } from './report.js';
 import { HEADLINES } from './report.js';
 import { fmt } from './table.js';
@@ -79,6 +79,13 @@ export interface FamilySummary {
   required: RequiredTally[];
   /** Each policy run beside its twin (`NAME@K`): how far chance alone moves its cells. */
   twins: TwinTally[];
+  /**
+   * The references run again (every reference's twin `NAME@K` in the run, for one K), judged on
+   * the required metrics as one policy named `references@K` that has the better twin's value in
+   * each cell: what the no-loss goal charges a policy exactly as good as the references by
+   * chance alone.
+   */
+  rerun: RequiredTally[];
   /** Wall time of the whole run, ms (calibration included). */
   wallMs: number;
 }
@@ -116,7 +123,11 @@ export function summarizeFamily(family: string, entries: readonly FamilyEntry[],
   }
   losses.sort((a, b) => b.severity - a.severity || (a.scenario < b.scenario ? -1 : 1));
   const seeds = [...new Set(entries.flatMap((e) => e.report.aggregates.flatMap((a) => a.seeds)))].sort((a, b) => a - b);
-  return { family, scenarios: entries.length, policies, seeds, tallies, losses, required: tallyRequired(policies, entries), twins: tallyTwins(policies, entries), wallMs };
+  return { family, scenarios: entries.length, policies, seeds, tallies, losses, required: tallyRequired(policies, entries),
+    twins: tallyTwins(policies, entries),
+    rerun: tallyRerun(policies, entries),
+    wallMs,
+  };
 }
 
 /** Each policy's required-metric losses over whole runs, and how many scenarios they fall in. */
@@ -139,6 +150,43 @@ function tallyRequired(policies: readonly string[], entries: readonly FamilyEntr
       if (lost[i] > 0) out[i].scenariosLost++;
       else out[i].lossFree++;
     }
+  }
+  return out;
+}
+
+/** Each K for which every reference has its twin `NAME@K` in the run: the better twin per required cell, judged. */
+function tallyRerun(policies: readonly string[], entries: readonly FamilyEntry[]): RequiredTally[] {
+  const out: RequiredTally[] = [];
+  for (const p of policies) {
+    if (twinOf(p) !== REFERENCE_POLICIES[0]) continue;
+    const k = p.slice(p.lastIndexOf('@'));
+    const twins = REFERENCE_POLICIES.map((r) => r + k);
+    if (!twins.every((t) => policies.includes(t))) continue;
+    const t: RequiredTally = { policy: `references${k}`, losses: 0, scenariosLost: 0, lossFree: 0 };
+    const values = new Array<number>(twins.length);
+    for (const e of entries) {
+      const cells = (e.report.judgement?.cells ?? []).filter((c) => c.scope === 'overall' && twins.includes(c.policy));
+      let judged = false;
+      let lost = 0;
+      for (const m of REQUIRED_METRICS) {
+        values.fill(NaN);
+        let reference = NaN;
+        for (const c of cells) {
+          if (c.metric !== m) continue;
+          values[twins.indexOf(c.policy)] = c.value;
+          reference = c.reference;
+        }
+        const v = judge(m, bestReference(m, values).value, reference);
+        if (v === null) continue;
+        judged = true;
+        if (v === 'loss') lost++;
+      }
+      if (!judged) continue;
+      t.losses += lost;
+      if (lost > 0) t.scenariosLost++;
+      else t.lossFree++;
+    }
+    out.push(t);
   }
   return out;
 }
@@ -190,6 +238,12 @@ function twinLines(s: FamilySummary): string[] {
   ];
 }
 
+/** What a `references@K` row is: the noise floor of the required count. */
+const rerunNote = (r: RequiredTally): string => {
+  const k = r.policy.slice(r.policy.lastIndexOf('@'));
+  return `the better of ${REFERENCE_POLICIES.map((p) => p + k).join(' and ')} in each cell: the references run again`;
+};
+
 const tally = (t: VerdictTally): string => `${t.win}/${t.tie}/${t.loss}`;
 
 /** The worst `n` losses of `policy`. */
@@ -213,6 +267,7 @@ export function familyMarkdown(s: FamilySummary, worstPerPolicy = 5): string {
     '| policy | cells lost | scenarios with a loss | scenarios without |',
     '|---|---:|---:|---:|',
     ...s.required.map((r) => `| ${r.policy} | ${r.losses} | ${r.scenariosLost} | ${r.lossFree} |`),
+    ...s.rerun.map((r) => `| ${r.policy} (${rerunNote(r)}) | ${r.losses} | ${r.scenariosLost} | ${r.lossFree} |`),
   );
   for (const p of s.policies) {
     const worst = worstOf(s, p, worstPerPolicy);
@@ -239,6 +294,7 @@ export function renderFamilySummary(s: FamilySummary, worstPerPolicy = 3): strin
     '',
     `required metrics (${requiredNames()}; whole runs): cells lost, in how many scenarios`,
     ...s.required.map((r) => `  ${r.policy.padEnd(widths[0])}  ${r.losses} in ${r.scenariosLost} of ${r.scenariosLost + r.lossFree}`),
+    ...s.rerun.map((r) => `  ${r.policy.padEnd(widths[0])}  ${r.losses} in ${r.scenariosLost} of ${r.scenariosLost + r.lossFree}  ${rerunNote(r)}`),
   ];
   for (const p of s.policies) {
     const worst = worstOf(s, p, worstPerPolicy);

@@ -86,11 +86,28 @@ describe('bench --generate', () => {
     expect(a).toEqual(text.split('\n').filter((l) => !l.startsWith('# Replay')));
     // A subset of the draws (--draws) writes and runs the same scenario files, and only those.
     const some = join(dir, 'some');
-    const one = await runGenerated({ count: 2, draws: [1], familyFile: family, familySeed: null, policies: ['least-request', 'go-epp'], seeds: [1], out: some, quiet: true, write: () => {} });
+    const one = await runGenerated({
+      count: 2,
+      draws: [1],
+      familyFile: family,
+      familySeed: null,
+      policies: ['least-request', 'go-epp', 'least-request@1', 'go-epp@1'],
+      seeds: [1],
+      out: some,
+      quiet: true,
+      write: () => {},
+    });
     expect(readdirSync(join(some, 'scenarios'))).toEqual(['tiny-001.yaml']);
     const strip = (f: string) => readFileSync(f, 'utf8').split('\n').filter((l) => !l.startsWith('# Replay'));
     expect(strip(join(some, 'scenarios', 'tiny-001.yaml'))).toEqual(strip(join(out, 'scenarios', 'tiny-001.yaml')));
     expect(one.scenarios).toBe(1);
+    // With both references' twins, the references run again are judged as one policy: a cell it
+    // loses, the better twin loses, so both twins lose it.
+    const lost = (p: string) => one.required.find((r) => r.policy === p)?.losses ?? NaN;
+    expect(one.rerun).toHaveLength(1);
+    expect(one.rerun[0].policy).toBe('references@1');
+    expect(one.rerun[0].scenariosLost + one.rerun[0].lossFree).toBe(1);
+    expect(one.rerun[0].losses).toBeLessThanOrEqual(Math.min(lost('least-request@1'), lost('go-epp@1')));
   });
 
   it('gives the same verdicts on two worker threads as in one thread, traced or not (a real CLI process)', async () => {

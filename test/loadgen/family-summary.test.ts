@@ -74,4 +74,54 @@ describe('family summary: required metrics', () => {
     expect(s.required).toEqual([{ policy: 'round-robin', losses: 0, scenariosLost: 0, lossFree: 0 }]);
     expect(renderFamilySummary(s)).toMatch(/^ {2}round-robin +0 in 0 of 0$/m);
   });
+
+  it('judges the references run again: the better of their twins in each required cell', () => {
+    /** Overall cells with their own values against one reference value per metric. */
+    const valued = (name: string, policies: string[], cells: Array<[string, JudgedMetric, number, number]>): FamilyEntry => {
+      const judged: JudgedCell[] = cells.map(([policy, metric, value, reference]) => ({
+        policy,
+        scope: 'overall',
+        stage: -1,
+        metric,
+        value,
+        reference,
+        referencePolicy: 'least-request',
+        verdict: value > reference * 1.1 ? 'loss' : 'tie',
+      }));
+      const report = { scenario: { name }, aggregates: policies.map((policy) => ({ policy, seeds: [1] })), judgement: { cells: judged } };
+      return { file: `${name}.yaml`, report: report as unknown as Report };
+    };
+    const pols = ['least-request', 'go-epp', 'least-request@1', 'go-epp@1', 'least-request@2'];
+    const s = summarizeFamily(
+      'f',
+      [
+        // Each twin alone loses one cell, but the other twin is within the margin there: no loss.
+        valued('a', pols, [
+          ['least-request@1', 'ttftP90', 200, 100],
+          ['go-epp@1', 'ttftP90', 105, 100],
+          ['least-request@1', 'ttftP99', 300, 300],
+          ['go-epp@1', 'ttftP99', 400, 300],
+          // Goodput: higher is better, so the better twin is the larger value.
+          ['least-request@1', 'goodputPct', 80, 99],
+          ['go-epp@1', 'goodputPct', 98.5, 99],
+        ]),
+        // Both twins lose TTFT p90 and NTPOT p90: two cells; a median is not required.
+        valued('b', pols, [
+          ['least-request@1', 'ttftP90', 150, 100],
+          ['go-epp@1', 'ttftP90', 130, 100],
+          ['least-request@1', 'ntpotP90', 30, 20],
+          ['go-epp@1', 'ntpotP90', 40, 20],
+          ['least-request@1', 'ttftP50', 90, 10],
+          ['go-epp@1', 'ttftP50', 90, 10],
+        ]),
+      ],
+      1000,
+    );
+    // least-request@2 has no go-epp@2 beside it: no row for K = 2.
+    expect(s.rerun).toEqual([{ policy: 'references@1', losses: 2, scenariosLost: 1, lossFree: 1 }]);
+    expect(renderFamilySummary(s)).toMatch(/^ {2}references@1 +2 in 1 of 2 {2}the better of least-request@1 and go-epp@1 in each cell: the references run again$/m);
+    expect(familyMarkdown(s)).toContain('| references@1 (the better of least-request@1 and go-epp@1 in each cell: the references run again) | 2 | 1 | 1 |');
+    // Without both twins there is nothing to add.
+    expect(summarizeFamily('f', [valued('a', ['least-request', 'go-epp', 'go-epp@1'], [['go-epp@1', 'ttftP90', 500, 100]])], 0).rerun).toEqual([]);
+  });
 });
