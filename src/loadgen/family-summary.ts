@@ -123,7 +123,14 @@ export function summarizeFamily(family: string, entries: readonly FamilyEntry[],
   }
   losses.sort((a, b) => b.severity - a.severity || (a.scenario < b.scenario ? -1 : 1));
   const seeds = [...new Set(entries.flatMap((e) => e.report.aggregates.flatMap((a) => a.seeds)))].sort((a, b) => a - b);
-  return { family, scenarios: entries.length, policies, seeds, tallies, losses, required: tallyRequired(policies, entries),
+  return {
+    family,
+    scenarios: entries.length,
+    policies,
+    seeds,
+    tallies,
+    losses,
+    required: tallyRequired(policies, entries),
     twins: tallyTwins(policies, entries),
     rerun: tallyRerun(policies, entries),
     wallMs,
