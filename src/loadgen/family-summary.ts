@@ -151,14 +151,16 @@ function tallyRequired(policies: readonly string[], entries: readonly FamilyEntr
       judged[i] = true;
       if (c.verdict === 'loss') lost[i]++;
     }
-    for (let i = 0; i < policies.length; i++) {
-      if (!judged[i]) continue;
-      out[i].losses += lost[i];
-      if (lost[i] > 0) out[i].scenariosLost++;
-      else out[i].lossFree++;
-    }
+    for (let i = 0; i < policies.length; i++) if (judged[i]) countScenario(out[i], lost[i]);
   }
   return out;
+}
+
+/** Adds one judged scenario with `lost` required losses to `t`. */
+function countScenario(t: RequiredTally, lost: number): void {
+  t.losses += lost;
+  if (lost > 0) t.scenariosLost++;
+  else t.lossFree++;
 }
 
 /** Each K for which every reference has its twin `NAME@K` in the run: the better twin per required cell, judged. */
@@ -188,10 +190,7 @@ function tallyRerun(policies: readonly string[], entries: readonly FamilyEntry[]
         judged = true;
         if (v === 'loss') lost++;
       }
-      if (!judged) continue;
-      t.losses += lost;
-      if (lost > 0) t.scenariosLost++;
-      else t.lossFree++;
+      if (judged) countScenario(t, lost);
     }
     out.push(t);
   }
@@ -251,6 +250,9 @@ const rerunNote = (r: RequiredTally): string => {
   return `the better of ${REFERENCE_POLICIES.map((p) => p + k).join(' and ')} in each cell: the references run again`;
 };
 
+/** A required tally as a terminal line, its name padded to `width`. */
+const requiredLine = (r: RequiredTally, width: number): string => `  ${r.policy.padEnd(width)}  ${r.losses} in ${r.scenariosLost} of ${r.scenariosLost + r.lossFree}`;
+
 const tally = (t: VerdictTally): string => `${t.win}/${t.tie}/${t.loss}`;
 
 /** The worst `n` losses of `policy`. */
@@ -300,8 +302,8 @@ export function renderFamilySummary(s: FamilySummary, worstPerPolicy = 3): strin
     ...rows.map(line),
     '',
     `required metrics (${requiredNames()}; whole runs): cells lost, in how many scenarios`,
-    ...s.required.map((r) => `  ${r.policy.padEnd(widths[0])}  ${r.losses} in ${r.scenariosLost} of ${r.scenariosLost + r.lossFree}`),
-    ...s.rerun.map((r) => `  ${r.policy.padEnd(widths[0])}  ${r.losses} in ${r.scenariosLost} of ${r.scenariosLost + r.lossFree}  ${rerunNote(r)}`),
+    ...s.required.map((r) => requiredLine(r, widths[0])),
+    ...s.rerun.map((r) => `${requiredLine(r, widths[0])}  ${rerunNote(r)}`),
   ];
   for (const p of s.policies) {
     const worst = worstOf(s, p, worstPerPolicy);
