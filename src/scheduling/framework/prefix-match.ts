@@ -15,6 +15,8 @@ export interface PrefixMatch {
    * the candidates (it wants more than one holder); false when the scorer does not track traffic.
    */
   hot(): boolean;
+  /** How many holders the request's prefix wants (⌈share × candidates⌉); 0 when not tracked. */
+  wanted(): number;
 }
 
 /** Cycle key under which a prefix scorer publishes its matches. */

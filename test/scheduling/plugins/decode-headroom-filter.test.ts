@@ -19,12 +19,12 @@ function pool(pods: PodMetrics[], tpot: number[] = [], preempt: number[] = []): 
 
 /**
  * What `f` keeps for a request of `inputTokens` prompt tokens when pool `p`'s first endpoint holds
- * `fraction` of it and the prefix scorer says whether the prefix is `hot`.
+ * `fraction` of it and the prefix scorer says whether the prefix is `hot` (wanting `wanted` holders).
  */
-function keptWithMatch(p: EndpointPool, f: Filter, inputTokens: number, fraction: number, hot: boolean): (string | undefined)[] {
+function keptWithMatch(p: EndpointPool, f: Filter, inputTokens: number, fraction: number, hot: boolean, wanted = hot ? 2 : 1): (string | undefined)[] {
   const [holder] = p.endpoints();
   const c = cycle(p, { ...request('m'), inputTokens });
-  c.set(PREFIX_MATCH, { fraction: (s) => (s === holder.slot ? fraction : 0), hot: () => hot });
+  c.set(PREFIX_MATCH, { fraction: (s) => (s === holder.slot ? fraction : 0), hot: () => hot, wanted: () => wanted });
   const out = new Candidates(p.capacity);
   f.filter(c, allCandidates(p), out);
   return [...out.slots.subarray(0, out.length)].map((s) => p.atSlot(s)?.name);
@@ -118,6 +118,21 @@ describe('decode-headroom-filter', () => {
     expect(() => plugin<Filter>('decode-headroom-filter', p, { hotAffinityTokens: -1 })).toThrow(/hotAffinityTokens/);
   });
 
+  it('hotAffinityMaxWanted: the hot allowance holds only while the prefix wants few holders', () => {
+    // loads 14, 2, 2: bound max(6 x 1.5, 2 + 4) = 9; 8,000 matched tokens / 1,000 = 8 more for the holder.
+    const p = pool([{ running: 14 }, { running: 2 }, { running: 2 }]);
+    const f = plugin<Filter>('decode-headroom-filter', p, { slack: 0.5, minSlack: 4, hotAffinityTokens: 1000, hotAffinityMaxWanted: 4 });
+    // A prefix that wants 2 or 4 holders: a long prompt shared by about a pod's worth of traffic.
+    expect(keptWithMatch(p, f, 8000, 1, true, 2)).toEqual(['pod-0', 'pod-1', 'pod-2']);
+    expect(keptWithMatch(p, f, 8000, 1, true, 4)).toEqual(['pod-0', 'pod-1', 'pod-2']);
+    // One that wants 5: a hot spot, which spreads under the tight bound.
+    expect(keptWithMatch(p, f, 8000, 1, true, 5)).toEqual(['pod-1', 'pod-2']);
+    // 0 (the default): any hot prefix.
+    const any = plugin<Filter>('decode-headroom-filter', p, { slack: 0.5, minSlack: 4, hotAffinityTokens: 1000 });
+    expect(keptWithMatch(p, any, 8000, 1, true, 30)).toEqual(['pod-0', 'pod-1', 'pod-2']);
+    expect(() => plugin<Filter>('decode-headroom-filter', p, { hotAffinityMaxWanted: 1.5 })).toThrow(/hotAffinityMaxWanted/);
+  });
+
   it('balanceSlack / balanceMinSlack: a request with no affinity to keep meets the tighter bound', () => {
     // loads 7, 2, 2, 1: mean 3; bound max(3 x 2, 1 + 8) = 9, or max(3 x 1.25, 1 + 2) = 3.75 without affinity.
     const p = pool([{ running: 7 }, { running: 2 }, { running: 2 }, { running: 1 }]);
@@ -127,7 +142,7 @@ describe('decode-headroom-filter', () => {
     p.recordMetrics(pod3, snapshot({ running: 1, active: ['tenant-lora'], maxLora: 2 }));
     const names = (filter: Filter, model: string, match: { hot: boolean; held: boolean } | null) => {
       const c = cycle(p, request(model));
-      if (match !== null) c.set(PREFIX_MATCH, { fraction: (s) => (match.held && s === pod3.slot ? 0.5 : 0), hot: () => match.hot });
+      if (match !== null) c.set(PREFIX_MATCH, { fraction: (s) => (match.held && s === pod3.slot ? 0.5 : 0), hot: () => match.hot, wanted: () => (match.hot ? 2 : 1) });
       const out = new Candidates(p.capacity);
       filter.filter(c, allCandidates(p), out);
       return [...out.slots.subarray(0, out.length)].map((s) => p.atSlot(s)?.name);
@@ -198,7 +213,7 @@ describe('decode-headroom-filter', () => {
     const names = (params: Record<string, unknown>, model = 'm', held = false) => {
       const f = plugin<Filter>('decode-headroom-filter', p, { balanceSlack: 0.25, balanceMinSlack: 2, ...params });
       const c = cycle(p, request(model));
-      c.set(PREFIX_MATCH, { fraction: (s) => (held && s === pod0.slot ? 0.5 : 0), hot: () => false });
+      c.set(PREFIX_MATCH, { fraction: (s) => (held && s === pod0.slot ? 0.5 : 0), hot: () => false, wanted: () => 1 });
       const out = new Candidates(p.capacity);
       f.filter(c, allCandidates(p), out);
       return [...out.slots.subarray(0, out.length)].map((s) => p.atSlot(s)?.name);

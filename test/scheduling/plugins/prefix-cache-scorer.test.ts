@@ -175,18 +175,25 @@ describe('prefix-cache-scorer', () => {
     // The rare prompt (under one pod's worth of the traffic) keeps its affinity.
     expect(scoreAndRoute(s, pool, 'rare', null)).toEqual([0, 0, 0, 1]);
     // The match it publishes for the filters says which prefix is hot (wants more than one holder).
-    const hotOf = (scorer: PrefixCacheScorer, prompt: string) => {
+    const matchOf = (scorer: PrefixCacheScorer, prompt: string) => {
       const c = cycle(pool, request('m', prompt));
       scorer.score(c, allCandidates(pool), new Float64Array(4));
-      return c.get(PREFIX_MATCH)?.hot();
+      return c.get(PREFIX_MATCH);
     };
+    const hotOf = (scorer: PrefixCacheScorer, prompt: string) => matchOf(scorer, prompt)?.hot();
     expect(hotOf(s, 'hot!q998')).toBe(true);
     expect(hotOf(s, 'rare')).toBe(false);
+    // And how many holders it wants, ⌈share × 4 pods⌉: several for the hot prompt, one for the rare.
+    const wanted = matchOf(s, 'hot!q997')?.wanted() ?? 0;
+    expect(wanted).toBeGreaterThan(1);
+    expect(wanted).toBeLessThanOrEqual(4);
+    expect(matchOf(s, 'rare')?.wanted()).toBe(1);
     // Off (the Go EPP's scorer): the hot prompt pulls to its holder.
     const plain = plugin<PrefixCacheScorer>('prefix-cache-scorer', pool, params);
     for (let i = 0; i < 5; i++) scoreAndRoute(plain, pool, `hot!p${i}`, 0);
     expect(scoreAndRoute(plain, pool, 'hot!p999', null)).toEqual([0.5, 0, 0, 0]);
     // Without traffic counts no prefix is hot.
     expect(hotOf(plain, 'hot!p998')).toBe(false);
+    expect(matchOf(plain, 'hot!p997')?.wanted()).toBe(0);
   });
 });

@@ -30,6 +30,10 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
   // full prefill of it, so even a prefix that wants more holders keeps the one it has while the
   // prefill a hit saves is worth the wait: without it a long prompt spread at every burst.
   const hotAffinityTokens = p.number('hotAffinityTokens', 0, { min: 0 });
+  // ... while the prefix wants at most this many holders (0: any). A prefix that wants a few is
+  // a long prompt shared by about a pod's worth of traffic, where each spread pays a long prefill
+  // for little relief; one that wants many is a hot spot, where spreading relieves decode.
+  const hotAffinityMaxWanted = p.number('hotAffinityMaxWanted', 0, { min: 0, integer: true });
   // The bound for a request with no affinity to keep: its prefix is hot (it wants more holders,
   // `spreadHotPrefixes`), or no candidate holds any of its prompt and it asks for no adapter.
   // Spreading costs such a request nothing, while a cold prefix's holder should keep its hits.
@@ -102,7 +106,7 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
       const hot = prefix !== undefined && prefix.hot();
       const noAffinity = adapters !== null && noAffinityToKeep(cycle, slots, n, adapters);
       const bound = noAffinity ? Math.max(mean * (1 + balanceSlack), min + balanceMinSlack) : Math.max(mean * (1 + slack), min + minSlack);
-      const per = hot ? hotAffinityTokens : affinityTokens;
+      const per = !hot ? affinityTokens : hotAffinityMaxWanted === 0 || prefix.wanted() <= hotAffinityMaxWanted ? hotAffinityTokens : 0;
       const match = per > 0 ? prefix : undefined;
       const perMatch = cycle.request.inputTokens / (per > 0 ? per : 1);
       const model = cycle.request.targetModel;

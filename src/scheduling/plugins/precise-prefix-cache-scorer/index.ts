@@ -125,7 +125,7 @@ export const precisePrefixCacheScorer: PluginFactory = (name, p, handle) => {
   let approxOut = new Float64Array(pool.capacity);
   let matchBySlot = new Float64Array(pool.capacity);
   // No traffic shares here: the exact index does not spread hot prefixes.
-  const published: PrefixMatch = { fraction: (slot) => (slot < matchBySlot.length ? matchBySlot[slot] : 0), hot: () => false };
+  const published: PrefixMatch = { fraction: (slot) => (slot < matchBySlot.length ? matchBySlot[slot] : 0), hot: () => false, wanted: () => 0 };
   const fallbacks = Object.fromEntries(FALLBACK_REASONS.map((r) => [r, 0])) as Record<FallbackReason, number>;
 
   function blockSizeFor(slot: number): number {

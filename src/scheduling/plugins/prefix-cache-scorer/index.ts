@@ -49,7 +49,7 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
 
   let hashes = new Float64Array(0);
   let matchBySlot = new Float64Array(pool.capacity);
-  const published: PrefixMatch = { fraction: (slot) => (slot < matchBySlot.length ? matchBySlot[slot] : 0), hot: () => hotPrefix };
+  const published: PrefixMatch = { fraction: (slot) => (slot < matchBySlot.length ? matchBySlot[slot] : 0), hot: () => hotPrefix, wanted: () => wantedHolders };
   let counts = new Float64Array(pool.capacity);
   let touched = new Int32Array(pool.capacity);
   let hashCount = 0;
@@ -116,6 +116,8 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
   let spreading = false;
   /** Whether the current request's prefix wants more than one holder. */
   let hotPrefix = false;
+  /** How many holders it wants (0: not counted). */
+  let wantedHolders = 0;
 
   /**
    * Counts the request under the deepest block the index knows for it and decides whether its
@@ -126,12 +128,14 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
     const pop = popularity as DecayedShare<number>;
     spreading = false;
     hotPrefix = false;
+    wantedHolders = 0;
     if (best <= 0) {
       pop.count(null);
       return;
     }
     const key = hashes[Math.max(0, Math.round(best * hashCount) - 1)];
     const wanted = Math.ceil(pop.count(key) * candidates);
+    wantedHolders = wanted;
     if (wanted <= 1) return;
     hotPrefix = true;
     let holders = 0;
