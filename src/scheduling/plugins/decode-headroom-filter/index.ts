@@ -30,9 +30,10 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
   // full prefill of it, so even a prefix that wants more holders keeps the one it has while the
   // prefill a hit saves is worth the wait: without it a long prompt spread at every burst.
   const hotAffinityTokens = p.number('hotAffinityTokens', 0, { min: 0 });
-  // ... while the prefix wants at most this many holders (0: any). A prefix that wants a few is
-  // a long prompt shared by about a pod's worth of traffic, where each spread pays a long prefill
-  // for little relief; one that wants many is a hot spot, where spreading relieves decode.
+  // `hotAffinityTokens` holds only while the prefix wants at most this many holders (0: any). One
+  // that wants a few is a long prompt shared by about a pod's worth of traffic, where each spread
+  // pays a long prefill for little relief; one that wants many is a hot spot, where spreading
+  // relieves decode.
   const hotAffinityMaxWanted = p.number('hotAffinityMaxWanted', 0, { min: 0, integer: true });
   // The bound for a request with no affinity to keep: its prefix is hot (it wants more holders,
   // `spreadHotPrefixes`), or no candidate holds any of its prompt and it asks for no adapter.
