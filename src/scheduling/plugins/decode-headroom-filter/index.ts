@@ -107,7 +107,8 @@ export const decodeHeadroomFilter: PluginFactory = (name, p, { pool }) => {
       const hot = prefix !== undefined && prefix.hot();
       const noAffinity = adapters !== null && noAffinityToKeep(cycle, slots, n, adapters);
       const bound = noAffinity ? Math.max(mean * (1 + balanceSlack), min + balanceMinSlack) : Math.max(mean * (1 + slack), min + minSlack);
-      const per = !hot ? affinityTokens : hotAffinityMaxWanted === 0 || prefix.wanted() <= hotAffinityMaxWanted ? hotAffinityTokens : 0;
+      const hotAllowed = hot && (hotAffinityMaxWanted === 0 || prefix.wanted() <= hotAffinityMaxWanted);
+      const per = hotAllowed ? hotAffinityTokens : hot ? 0 : affinityTokens;
       const match = per > 0 ? prefix : undefined;
       const perMatch = cycle.request.inputTokens / (per > 0 ? per : 1);
       const model = cycle.request.targetModel;

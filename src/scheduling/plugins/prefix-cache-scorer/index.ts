@@ -49,7 +49,7 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
 
   let hashes = new Float64Array(0);
   let matchBySlot = new Float64Array(pool.capacity);
-  const published: PrefixMatch = { fraction: (slot) => (slot < matchBySlot.length ? matchBySlot[slot] : 0), hot: () => hotPrefix, wanted: () => wantedHolders };
+  const published: PrefixMatch = { fraction: (slot) => (slot < matchBySlot.length ? matchBySlot[slot] : 0), hot: () => wantedHolders > 1, wanted: () => wantedHolders };
   let counts = new Float64Array(pool.capacity);
   let touched = new Int32Array(pool.capacity);
   let hashCount = 0;
@@ -114,9 +114,7 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
 
   /** Whether the current request's prefix is too popular for its holders (prefix pull suspended). */
   let spreading = false;
-  /** Whether the current request's prefix wants more than one holder. */
-  let hotPrefix = false;
-  /** How many holders it wants (0: not counted). */
+  /** How many holders the current request's prefix wants (0: not counted); more than one is hot. */
   let wantedHolders = 0;
 
   /**
@@ -127,7 +125,6 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
   function hotness(best: number, candidates: number): void {
     const pop = popularity as DecayedShare<number>;
     spreading = false;
-    hotPrefix = false;
     wantedHolders = 0;
     if (best <= 0) {
       pop.count(null);
@@ -137,7 +134,6 @@ export const prefixCacheScorer: PluginFactory = (name, p, { pool }) => {
     const wanted = Math.ceil(pop.count(key) * candidates);
     wantedHolders = wanted;
     if (wanted <= 1) return;
-    hotPrefix = true;
     let holders = 0;
     for (let t = 0; t < publishedLen; t++) if (matchBySlot[touched[t]] >= 0.9 * best) holders++;
     spreading = holders < wanted;
